@@ -1,0 +1,3 @@
+from tipoff.cli import main
+
+main()

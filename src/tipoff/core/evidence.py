@@ -1,0 +1,77 @@
+"""Plain-language sentences a rep can read: who did what, when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from tipoff.core.history import Person
+
+
+def ago(at: datetime, now: datetime) -> str:
+    """ "just now", "3 hours ago", "yesterday", "5 days ago", "3 weeks ago"."""
+    seconds = (now - at).total_seconds()
+    if seconds < 3600:
+        return "just now" if seconds < 120 else f"{int(seconds // 60)} minutes ago"
+    if seconds < 86400:
+        hours = int(seconds // 3600)
+        return "an hour ago" if hours == 1 else f"{hours} hours ago"
+    days = int(seconds // 86400)
+    if days == 1:
+        return "yesterday"
+    if days < 14:
+        return f"{days} days ago"
+    if days < 60:
+        return f"{days // 7} weeks ago"
+    return f"{days // 30} months ago"
+
+
+def span(days: float) -> str:
+    """A window length: "7 days", "2 weeks" is not used so numbers match the model file."""
+    whole = int(days)
+    if whole == days:
+        return "day" if whole == 1 else f"{whole} days"
+    return f"{days:g} days"
+
+
+def join_names(names: Sequence[str], *, most: int = 3) -> str:
+    """ "A", "A and B", "A, B and C", "A, B and 4 others"."""
+    if not names:
+        return "someone"
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= most:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    shown = most - 1
+    return f"{', '.join(names[:shown])} and {len(names) - shown} others"
+
+
+def who(people: Sequence[Person | None]) -> str:
+    """Names for the people behind some signals; anonymous ones collapse into one phrase."""
+    labels = [p.label for p in people if p is not None]
+    anonymous = sum(1 for p in people if p is None)
+    if anonymous:
+        labels.append(
+            "an anonymous visitor" if anonymous == 1 else f"{anonymous} anonymous visitors"
+        )
+    return join_names(labels)
+
+
+def fill(template: str, *, who: str, when: str, **values: str) -> str:
+    """Fills a rule's `says`. The people come first and the time last unless the template
+    places them itself (or speaks of a window, which already says when)."""
+    text = template.format(who=who, when=when, **values)
+    if "{who}" not in template:
+        text = f"{who} {text}"
+    if "{when}" not in template and "{window}" not in template:
+        text = f"{text} {when}"
+    return text[0].upper() + text[1:]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def duration(delta: timedelta) -> str:
+    days = int(delta.total_seconds() // 86400)
+    return plural(days, "day")

@@ -1,0 +1,47 @@
+"""Identity rules: which account an email belongs to. Pure; the store applies them."""
+
+from __future__ import annotations
+
+# Mailbox providers: an address there says nothing about the person's employer, so such
+# a domain never forms an account of its own.
+PERSONAL_EMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com",
+        "hotmail.com", "hotmail.co.uk", "outlook.com", "live.com", "msn.com",
+        "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com",
+        "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.com",
+        "yandex.ru", "mail.ru", "qq.com", "163.com", "126.com", "zoho.com",
+        "fastmail.com", "hey.com", "tutanota.com", "duck.com",
+    }
+)  # fmt: skip
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Lower-cased, trimmed address, or None when it is not an address at all."""
+    if not email:
+        return None
+    email = email.strip().lower()
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain or " " in email:
+        return None
+    return email
+
+
+def normalize_domain(value: str | None) -> str | None:
+    """ "https://www.Acme.com/about" -> "acme.com"."""
+    if not value:
+        return None
+    value = value.strip().lower()
+    for prefix in ("https://", "http://"):
+        value = value.removeprefix(prefix)
+    value = value.split("/", 1)[0].split(":", 1)[0].removeprefix("www.").strip(".")
+    return value if "." in value and " " not in value else None
+
+
+def company_domain(email: str | None) -> str | None:
+    """The employer's domain of an address, or None for personal mailboxes."""
+    normalized = normalize_email(email)
+    if normalized is None:
+        return None
+    domain = normalized.rpartition("@")[2]
+    return None if domain in PERSONAL_EMAIL_DOMAINS else domain

@@ -1,0 +1,84 @@
+"""What a score means for sales: the track, and whether a change of track deserves an alert.
+
+| product signal              | fit  | track       |
+|-----------------------------|------|-------------|
+| strong, with intent or title| good | hot         |
+| strong                      | good | sales-ready |
+| strong                      | poor | monitor     |
+| weak, marketing intent      | good | nurture     |
+| otherwise                   |      | low-touch   |
+
+"Strong" is a product dimension of at least `strong_product_at`; sales-ready also needs
+the whole score at `qualify_at`, and hot needs `hot_at` plus either a decision-maker title
+(seeds/001) or marketing intent on top of the product signal (seeds/000).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tipoff.model.schema import Routing
+
+
+class Track(StrEnum):
+    HOT = "hot"
+    SALES_READY = "sales-ready"
+    MONITOR = "monitor"
+    NURTURE = "nurture"
+    LOW_TOUCH = "low-touch"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more urgent for sales."""
+        return _RANK[self]
+
+    @property
+    def alerts(self) -> bool:
+        return self in (Track.HOT, Track.SALES_READY)
+
+
+_RANK = {
+    Track.LOW_TOUCH: 0,
+    Track.MONITOR: 1,
+    Track.NURTURE: 2,
+    Track.SALES_READY: 3,
+    Track.HOT: 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Dimensions:
+    fit: float
+    product: float
+    marketing: float
+    timing: float
+
+    @property
+    def total(self) -> float:
+        return self.fit + self.product + self.marketing + self.timing
+
+
+def route(dimensions: Dimensions, score: int, *, title_match: bool, routing: Routing) -> Track:
+    good_fit = dimensions.fit >= routing.good_fit_at
+    strong_product = dimensions.product >= routing.strong_product_at
+    marketing_intent = dimensions.marketing >= routing.marketing_intent_at
+    if strong_product and good_fit and score >= routing.qualify_at:
+        if score >= routing.hot_at and (title_match or marketing_intent):
+            return Track.HOT
+        return Track.SALES_READY
+    if strong_product and not good_fit:
+        return Track.MONITOR
+    if marketing_intent and good_fit:
+        return Track.NURTURE
+    return Track.LOW_TOUCH
+
+
+def alert_reason(previous: Track | None, current: Track) -> str | None:
+    """Why a rescore deserves an alert, or None. Only entering an alerting track (or
+    moving up into hot) alerts; staying in a track or falling never does."""
+    if not current.alerts:
+        return None
+    if previous is None or previous.rank < current.rank:
+        return f"entered {current.value}"
+    return None

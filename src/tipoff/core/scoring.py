@@ -1,0 +1,270 @@
+"""One score per account, from four dimensions, with every point traced to a rule.
+
+`score_account` is a pure function of the account's stored history, the model and `now`,
+so the scheduler, a lookup and a backtest replaying history all get the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from tipoff.core import evidence as say
+from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.routing import Dimensions, Track, route
+from tipoff.model.schema import Category, Decay, FitRule, ScoringModel, SignalRule, Timing
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    rule_id: str
+    dimension: str  # fit | product | marketing | timing
+    points: float
+    text: str
+    person_ids: tuple[int, ...] = ()
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    person_id: int
+    label: str
+    email: str | None
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    account_id: int
+    score: int  # 0–100
+    raw_points: float  # unclamped sum, breaks ties between accounts at 100
+    dimensions: Dimensions
+    track: Track
+    evidence: tuple[Evidence, ...]  # strongest first
+    contact: Contact | None
+    title_match: bool
+    excluded: bool = False
+
+
+def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -> ScoreResult:
+    if model.exclude.excludes(history.domain):
+        return ScoreResult(
+            account_id=history.id,
+            score=0,
+            raw_points=0.0,
+            dimensions=Dimensions(0.0, 0.0, 0.0, 0.0),
+            track=Track.LOW_TOUCH,
+            evidence=(
+                Evidence(
+                    "excluded",
+                    "fit",
+                    0.0,
+                    f"{history.domain} is excluded by the model "
+                    "(an internal, test or competitor domain)",
+                ),
+            ),
+            contact=None,
+            title_match=False,
+            excluded=True,
+        )
+
+    oldest = now - model.lookback_days * DAY
+    signals = [s for s in history.signals if oldest <= s.occurred_at <= now]
+    signals.sort(key=lambda s: s.occurred_at, reverse=True)  # newest first, everywhere
+
+    hits: list[Evidence] = []
+    title_match = False
+    for fit_rule in model.fit:
+        hit = _fit_hit(fit_rule, history)
+        if hit is not None:
+            hits.append(hit)
+            title_match = title_match or fit_rule.title_matches is not None
+
+    by_category: dict[Category, list[Signal]] = defaultdict(list)
+    by_event: dict[str, list[Signal]] = defaultdict(list)
+    for signal in signals:
+        category = model.events.category_of(signal.event)
+        if category is not None:
+            by_category[category].append(signal)
+            by_event[signal.event].append(signal)
+
+    for rule in model.signals:
+        dimension = model.dimension_of(rule)
+        if rule.category is not None:
+            candidates = by_category[rule.category]
+        else:
+            candidates = sorted(
+                (s for event in rule.events or [] for s in by_event[event]),
+                key=lambda s: s.occurred_at,
+                reverse=True,
+            )
+        hit = _signal_hit(rule, dimension, candidates, history.people, now, model.decay)
+        if hit is not None:
+            hits.append(hit)
+
+    activity = by_category[Category.PRODUCT] + by_category[Category.MARKETING]
+    timing_hit = _timing_hit(sorted(activity, key=lambda s: s.occurred_at), model.timing, now)
+    if timing_hit is not None:
+        hits.append(timing_hit)
+
+    totals = {name: 0.0 for name in ("fit", "product", "marketing", "timing")}
+    for hit in hits:
+        totals[hit.dimension] += hit.points
+    dimensions = Dimensions(**{k: round(v, 1) for k, v in totals.items()})
+    raw = round(dimensions.total, 1)
+    score = max(0, min(100, round(raw)))
+    hits.sort(key=lambda h: (-abs(h.points), h.rule_id))
+    return ScoreResult(
+        account_id=history.id,
+        score=score,
+        raw_points=raw,
+        dimensions=dimensions,
+        track=route(dimensions, score, title_match=title_match, routing=model.routing),
+        evidence=tuple(hits),
+        contact=_contact(hits, history.people),
+        title_match=title_match,
+    )
+
+
+def decay_factor(age: timedelta, decay: Decay) -> float:
+    """Full weight through the grace period, then halving every half-life."""
+    days = max(0.0, age / DAY - decay.grace_days)
+    return float(0.5 ** (days / decay.half_life_days))
+
+
+@lru_cache(maxsize=64)
+def _title_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def _fit_hit(rule: FitRule, history: AccountHistory) -> Evidence | None:
+    if rule.title_matches is not None:
+        pattern = _title_pattern(tuple(rule.title_matches))
+        matched = [p for p in history.people.values() if p.title and pattern.search(p.title)]
+        if not matched:
+            return None
+        matched.sort(key=lambda p: p.id)
+        text = f"{say.who(matched)} {rule.says}"
+        return Evidence(rule.id, "fit", rule.points, text, tuple(p.id for p in matched))
+    if rule.employees is not None:
+        if history.employees is None or not rule.employees.contains(history.employees):
+            return None
+        subject = f"{history.label} ({say.plural(history.employees, 'employee')})"
+    else:
+        industries = {i.lower() for i in rule.industry_in or []}
+        if history.industry is None or history.industry.lower() not in industries:
+            return None
+        subject = f"{history.label} ({history.industry})"
+    return Evidence(rule.id, "fit", rule.points, f"{subject} {rule.says}")
+
+
+def _signal_hit(
+    rule: SignalRule,
+    dimension: Category,
+    candidates: Sequence[Signal],  # newest first
+    people: Mapping[int, Person],
+    now: datetime,
+    decay: Decay,
+) -> Evidence | None:
+    if rule.window_days is not None:
+        since = now - rule.window_days * DAY
+        candidates = [s for s in candidates if s.occurred_at > since]
+    if not candidates:
+        return None
+    user_ids = {s.person_id for s in candidates if s.person_id is not None}
+    if len(candidates) < rule.min_count or len(user_ids) < rule.min_users:
+        return None
+
+    if rule.each:
+        points = sum(rule.points * decay_factor(now - s.occurred_at, decay) for s in candidates)
+        if rule.cap is not None:
+            points = max(-rule.cap, min(rule.cap, points))
+    else:
+        points = rule.points * decay_factor(now - candidates[0].occurred_at, decay)
+
+    involved: list[int | None] = []
+    for signal in candidates:
+        if signal.person_id not in involved:
+            involved.append(signal.person_id)
+    persons = [people.get(pid, Person(pid)) if pid is not None else None for pid in involved]
+    details: list[str] = []
+    if rule.detail_property is not None:
+        for signal in candidates:
+            value = signal.properties.get(rule.detail_property)
+            if value not in (None, "") and str(value) not in details:
+                details.append(str(value))
+    text = say.fill(
+        rule.says,
+        who=say.who(persons),
+        when=say.ago(candidates[0].occurred_at, now),
+        count=str(len(candidates)),
+        users=str(len(user_ids)),
+        window=say.span(rule.window_days) if rule.window_days is not None else "",
+        detail=say.join_names(details) if details else rule.detail_default,
+    )
+    return Evidence(
+        rule.id,
+        dimension.value,
+        round(points, 1),
+        text,
+        tuple(pid for pid in involved if pid is not None),
+        candidates[0].occurred_at,
+    )
+
+
+def _timing_hit(activity: Sequence[Signal], timing: Timing, now: datetime) -> Evidence | None:
+    """Compares recent activity with the baseline before it (activity: oldest first)."""
+    if not activity:
+        return None
+    last = activity[-1].occurred_at
+    if now - last > timing.inactive_after_days * DAY:
+        text = f"No activity for {say.duration(now - last)} (last signal {say.ago(last, now)})"
+        return Evidence("inactive", "timing", timing.inactive_points, text, at=last)
+    recent_since = now - timing.recent_days * DAY
+    baseline_since = recent_since - timing.baseline_days * DAY
+    recent = sum(1 for s in activity if s.occurred_at > recent_since)
+    baseline = sum(1 for s in activity if baseline_since < s.occurred_at <= recent_since)
+    expected = baseline * timing.recent_days / timing.baseline_days
+    window = say.span(timing.recent_days)
+    before = say.span(timing.baseline_days)
+    if recent >= timing.min_events and recent >= timing.rising_ratio * expected:
+        text = (
+            f"Activity is rising: {say.plural(recent, 'signal')} in the last {window}, "
+            f"against {baseline} in the {before} before"
+        )
+        return Evidence("rising", "timing", timing.rising_points, text, at=last)
+    if baseline >= timing.min_events and recent <= timing.fading_ratio * expected:
+        text = (
+            f"Activity is fading: {say.plural(recent, 'signal')} in the last {window}, "
+            f"against {baseline} in the {before} before"
+        )
+        return Evidence("fading", "timing", timing.fading_points, text, at=last)
+    return None
+
+
+def _contact(hits: Sequence[Evidence], people: Mapping[int, Person]) -> Contact | None:
+    """Who to contact first: the person the positive evidence credits most, newest
+    activity breaking ties; their strongest evidence line says why."""
+    credit: dict[int, float] = defaultdict(float)
+    latest: dict[int, float] = {}
+    why: dict[int, str] = {}
+    for hit in hits:  # strongest first
+        if hit.points <= 0 or not hit.person_ids:
+            continue
+        for pid in hit.person_ids:
+            credit[pid] += hit.points / len(hit.person_ids)
+            why.setdefault(pid, hit.text)
+            if hit.at is not None:
+                latest[pid] = max(latest.get(pid, 0.0), hit.at.timestamp())
+    known = [pid for pid in credit if pid in people]
+    if not known:
+        return None
+    best = max(known, key=lambda pid: (round(credit[pid], 6), latest.get(pid, 0.0), -pid))
+    person = people[best]
+    return Contact(best, person.label, person.email, why[best])

@@ -1,0 +1,249 @@
+"""The shape of a scoring model file. Every field here is documented in the README's
+"The model file" section; `tipoff model check` reports violations with their line."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+EventName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class Category(StrEnum):
+    PRODUCT = "product"
+    MARKETING = "marketing"
+    OUTCOME = "outcome"
+
+
+class _Strict(BaseModel):
+    # A typo in a key ("pionts") must be an error, not a silently ignored rule.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventVocabulary(_Strict):
+    """Which event names are product, marketing or outcome signals."""
+
+    product: list[EventName] = []
+    marketing: list[EventName] = []
+    outcome: list[EventName] = []
+
+    @model_validator(mode="after")
+    def _each_event_once(self) -> EventVocabulary:
+        seen: dict[str, str] = {}
+        for category in Category:
+            for name in getattr(self, category.value):
+                if name in seen:
+                    raise ValueError(
+                        f"event {name!r} is listed under both {seen[name]} and {category.value}"
+                    )
+                seen[name] = category.value
+        return self
+
+    def category_of(self, event: str) -> Category | None:
+        for category in Category:
+            if event in getattr(self, category.value):
+                return category
+        return None
+
+
+class SignalRule(_Strict):
+    """Points for something people at an account did.
+
+    The rule holds when, among the account's signals for `events` (or any event of
+    `category`) within the last `window_days`, there are at least `min_count` of them by
+    at least `min_users` different people. Its points then decay with the age of the
+    newest matching signal. With `each`, every matching signal earns `points` (each
+    decayed by its own age) up to `cap` in total, so one noisy event cannot dominate.
+    """
+
+    id: RuleId
+    events: list[EventName] | None = None
+    category: Category | None = None
+    points: float
+    says: str = Field(min_length=1, max_length=200)
+    min_count: int = Field(default=1, ge=1)
+    min_users: int = Field(default=1, ge=1)
+    window_days: float | None = Field(default=None, gt=0)
+    each: bool = False
+    cap: float | None = Field(default=None, gt=0)
+    detail_property: str | None = None
+    detail_default: str = "something"
+
+    @field_validator("points")
+    @classmethod
+    def _points_nonzero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("points must not be 0: a rule that earns nothing explains nothing")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SignalRule:
+        if (self.events is None) == (self.category is None):
+            raise ValueError("give exactly one of `events` (a list of names) or `category`")
+        if self.events is not None and not self.events:
+            raise ValueError("`events` must name at least one event")
+        if self.category is Category.OUTCOME:
+            raise ValueError("outcome events are labels for checking the model, not points")
+        if self.cap is not None and not self.each:
+            raise ValueError("`cap` only applies to rules with `each: true`")
+        if self.each and (self.min_count > 1 or self.min_users > 1):
+            raise ValueError("`each` rules earn per signal; drop min_count/min_users")
+        if "{detail}" in self.says and self.detail_property is None:
+            raise ValueError("`says` uses {detail} but no `detail_property` is given")
+        return self
+
+
+class Range(_Strict):
+    min: int | None = None
+    max: int | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("give `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    def contains(self, value: int) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+class FitRule(_Strict):
+    """Points for who the account is: exactly one of `title_matches` (any person at the
+    account whose title matches one of these case-insensitive regular expressions),
+    `employees` (a range) or `industry_in` (case-insensitive names)."""
+
+    id: RuleId
+    points: float
+    says: str = Field(min_length=1, max_length=200)
+    title_matches: list[str] | None = None
+    employees: Range | None = None
+    industry_in: list[str] | None = None
+
+    @field_validator("title_matches")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or []:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"{pattern!r} is not a valid regular expression: {error}"
+                ) from None
+        return patterns
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> FitRule:
+        given = [c for c in (self.title_matches, self.employees, self.industry_in) if c is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `title_matches`, `employees` or `industry_in`")
+        return self
+
+
+class Decay(_Strict):
+    """A signal keeps full points for `grace_days`, then halves every `half_life_days`."""
+
+    half_life_days: float = Field(default=14, gt=0)
+    grace_days: float = Field(default=7, ge=0)
+
+
+class Timing(_Strict):
+    """Rewards rising activity and penalises fading or stopped activity.
+
+    Activity in the last `recent_days` is compared with the `baseline_days` before it,
+    scaled to the same length."""
+
+    recent_days: float = Field(default=7, gt=0)
+    baseline_days: float = Field(default=21, gt=0)
+    min_events: int = Field(default=3, ge=1)
+    rising_ratio: float = Field(default=1.5, gt=1)
+    rising_points: float = Field(default=10, ge=0)
+    fading_ratio: float = Field(default=0.5, gt=0, lt=1)
+    fading_points: float = Field(default=-10, le=0)
+    inactive_after_days: float = Field(default=30, gt=0)
+    inactive_points: float = Field(default=-20, le=0)
+
+
+class Routing(_Strict):
+    """Thresholds that turn dimensions into a track (see README, "Routing")."""
+
+    qualify_at: int = Field(default=60, ge=0, le=100)
+    hot_at: int = Field(default=80, ge=0, le=100)
+    strong_product_at: float = Field(default=45)
+    marketing_intent_at: float = Field(default=20)
+    good_fit_at: float = Field(default=0)
+
+    @model_validator(mode="after")
+    def _hot_above_qualify(self) -> Routing:
+        if self.hot_at < self.qualify_at:
+            raise ValueError(f"hot_at ({self.hot_at}) is below qualify_at ({self.qualify_at})")
+        return self
+
+
+class Exclusions(_Strict):
+    """Accounts never scored: internal, test and competitor domains (subdomains too)."""
+
+    domains: list[str] = []
+
+    @field_validator("domains")
+    @classmethod
+    def _lowercase(cls, domains: list[str]) -> list[str]:
+        return [d.strip().lower().lstrip("@") for d in domains]
+
+    def excludes(self, domain: str | None) -> bool:
+        if not domain:
+            return False
+        return any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+
+class ScoringModel(_Strict):
+    version: int = Field(default=1, ge=1, le=1)
+    name: str = Field(min_length=1, max_length=100)
+    lookback_days: float = Field(default=180, gt=0)
+    events: EventVocabulary
+    fit: list[FitRule] = []
+    signals: list[SignalRule] = []
+    decay: Decay = Decay()
+    timing: Timing = Timing()
+    routing: Routing = Routing()
+    exclude: Exclusions = Exclusions()
+
+    @model_validator(mode="after")
+    def _rules_refer_to_known_events(self) -> ScoringModel:
+        ids = [rule.id for rule in self.fit] + [rule.id for rule in self.signals]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"rule ids must be unique; repeated: {', '.join(duplicates)}")
+        for rule in self.signals:
+            categories = {self.events.category_of(e) for e in rule.events or []}
+            if None in categories:
+                unknown = [e for e in rule.events or [] if self.events.category_of(e) is None]
+                raise ValueError(
+                    f"rule {rule.id!r} uses {', '.join(map(repr, unknown))}, which is not "
+                    "listed under `events` (product, marketing or outcome)"
+                )
+            if Category.OUTCOME in categories:
+                raise ValueError(f"rule {rule.id!r} scores an outcome event")
+            if len(categories) > 1:
+                raise ValueError(f"rule {rule.id!r} mixes product and marketing events")
+        return self
+
+    def dimension_of(self, rule: SignalRule) -> Category:
+        """The dimension a signal rule's points count towards."""
+        if rule.category is not None:
+            return rule.category
+        category = self.events.category_of((rule.events or [""])[0])
+        assert category is not None  # guaranteed by validation
+        return category

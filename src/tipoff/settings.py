@@ -1,0 +1,86 @@
+"""The one settings object. Read from the environment and `.env`, validated at start-up,
+then passed down; nothing else in Tipoff reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///tipoff.db",
+        description="SQLAlchemy async URL; a SQLite file by default, "
+        "postgresql+asyncpg://… for several replicas.",
+    )
+    slack_bot_token: SecretStr | None = Field(default=None, description="xoxb- bot token.")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Verifies requests Slack sends to /slack/events."
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="xapp- app-level token; when set, Socket Mode is used."
+    )
+    slack_api_url: str = Field(
+        default=DEFAULT_SLACK_API_URL,
+        description="Base URL of Slack's Web API; tests point it at a local stand-in.",
+    )
+    model_path: Path | None = Field(
+        default=None,
+        validation_alias="TIPOFF_MODEL",
+        description="Scoring model YAML; the bundled default when unset.",
+    )
+    alert_channel: str = Field(
+        default="#sales-alerts",
+        validation_alias="TIPOFF_ALERT_CHANNEL",
+        description="Channel (name or ID) that alerts are posted to.",
+    )
+    rescore_interval_seconds: float = Field(
+        default=5.0, gt=0, validation_alias="TIPOFF_RESCORE_INTERVAL"
+    )
+    full_rescore_interval_seconds: float = Field(
+        default=3600.0, gt=0, validation_alias="TIPOFF_FULL_RESCORE_INTERVAL"
+    )
+    delivery_interval_seconds: float = Field(
+        default=2.0, gt=0, validation_alias="TIPOFF_DELIVERY_INTERVAL"
+    )
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        # slack_sdk joins method names onto the base URL, so it must end with "/".
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Accept the URLs people paste (sqlite:///x.db, postgresql://…) and pick the
+        # async driver Tipoff runs on, rather than failing deep inside SQLAlchemy.
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value.removeprefix(prefix)
+        return value
+
+    @model_validator(mode="after")
+    def _slack_credentials_complete(self) -> Settings:
+        if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
+            raise ValueError(
+                "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
+                "SLACK_APP_TOKEN (Socket Mode) is: Tipoff could post alerts but never "
+                "receive a click or a /tipoff command."
+            )
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        """True when alerts go to Slack; otherwise they are printed and stay queued."""
+        return self.slack_bot_token is not None

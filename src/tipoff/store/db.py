@@ -1,0 +1,54 @@
+"""The database handle: one async engine per process, a connection per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from tipoff.store.dialect import configure_engine
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "tipoff.store:migrations")
+    return config
+
+
+class Database:
+    """Owns the engine. Built once by the composition root and disposed at shutdown."""
+
+    def __init__(self, url: str) -> None:
+        """`url` is an async SQLAlchemy URL (sqlite+aiosqlite or postgresql+asyncpg)."""
+        self.url = make_url(url)
+        self.engine: AsyncEngine = create_async_engine(self.url)
+        configure_engine(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One unit of work: commits on success, rolls back on any exception."""
+        async with self.engine.begin() as connection:
+            yield connection
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+
+        def upgrade(sync_connection: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = sync_connection
+            command.upgrade(config, "head")
+
+        async with self.engine.begin() as connection:
+            await connection.run_sync(upgrade)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,183 @@
+"""The schema: one place for every table. Changes go through Alembic migrations
+(`tipoff/store/migrations`), which are checked against this file by the test suite."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from tipoff.store.dialect import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a
+# table that grows by millions of rows.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("category", String(20), nullable=True),  # product | marketing | outcome
+    # SHA-256 of the write key: keys are 32 random bytes, so a fast hash is enough, and
+    # looking a key up by its hash compares nothing secret in Python.
+    Column("write_key_hash", String(64), nullable=False, unique=True),
+    Column("key_hint", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("domain", String(255), nullable=True, unique=True),
+    Column("group_id", String(255), nullable=True, unique=True),
+    Column("name", String(255), nullable=True),
+    Column("employees", Integer, nullable=True),
+    Column("industry", String(255), nullable=True),
+    Column("traits", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Ingest bumps signal_version; a rescore records the version it scored. An account
+    # is due for rescoring while signal_version > scored_version: a counter, not a
+    # timestamp, so replicas with skewed clocks cannot miss a change.
+    Column("signal_version", Integer, nullable=False, default=0),
+    Column("scored_version", Integer, nullable=False, default=0),
+)
+Index("ix_accounts_name", accounts.c.name)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=True, unique=True),
+    Column("name", String(255), nullable=True),
+    Column("title", String(255), nullable=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=True, index=True),
+    # "group" when a group call placed the person; "domain" when their email did. A group
+    # call outranks the email's domain.
+    Column("account_via", String(10), nullable=True),
+    Column("traits", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(12), nullable=False),  # user_id | anonymous_id
+    Column("external_id", String(255), nullable=False),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    UniqueConstraint("kind", "external_id", name="uq_identities_kind_external_id"),
+)
+
+# Every accepted Segment call, de-duplicated per source on messageId. track/page/screen
+# rows are the signals that scoring reads; identify/group/alias rows are kept so that a
+# retried call is recognised and nothing acknowledged is lost.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("source_id", Id, ForeignKey("sources.id"), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("event", String(255), nullable=True),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=True, index=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("properties", JSON, nullable=False, default=dict),
+    UniqueConstraint("source_id", "message_id", name="uq_events_source_id_message_id"),
+)
+Index("ix_events_account_occurred", events.c.account_id, events.c.occurred_at)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("raw_points", Float, nullable=False),
+    Column("track", String(20), nullable=False),
+    Column("fit", Float, nullable=False),
+    Column("product", Float, nullable=False),
+    Column("marketing", Float, nullable=False),
+    Column("timing", Float, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("contact", JSON, nullable=True),
+    Column("model_name", String(100), nullable=False),
+    Column("scored_at", UTCDateTime, nullable=False),
+)
+Index("ix_scores_score", scores.c.score)
+
+score_history = Table(
+    "score_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("track", String(20), nullable=False),
+    Column("scored_at", UTCDateTime, nullable=False),
+)
+Index("ix_score_history_account_scored", score_history.c.account_id, score_history.c.scored_at)
+
+# The outbox: an alert is queued in the same transaction as the score that caused it and
+# stays here until Slack has accepted it.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("track", String(20), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("blocks", JSON, nullable=False),
+    Column("target", String(255), nullable=False),  # channel name/ID asked for
+    Column("status", String(10), nullable=False, default="pending"),  # pending | sent
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("channel", String(64), nullable=True),  # channel ID Slack posted into
+    Column("ts", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("previewed_at", UTCDateTime, nullable=True),  # printed to the console
+)
+Index("ix_alerts_status_next", alerts.c.status, alerts.c.next_attempt_at)
+# A click on a posted alert names the message by channel and ts.
+Index("ix_alerts_channel_ts", alerts.c.channel, alerts.c.ts)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("alert_id", Id, ForeignKey("alerts.id"), nullable=True, index=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("slack_user_id", String(64), nullable=False),
+    Column("slack_user_name", String(255), nullable=True),
+    Column("verdict", String(10), nullable=False),  # right | wrong | claim | snooze
+    Column("reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
