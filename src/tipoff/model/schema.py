@@ -169,7 +169,7 @@ class Timing(_Strict):
     baseline_days: float = Field(default=21, gt=0)
     min_events: int = Field(default=3, ge=1)
     rising_ratio: float = Field(default=1.5, gt=1)
-    rising_points: float = Field(default=10, ge=0)
+    rising_points: float = Field(default=5, ge=0)
     fading_ratio: float = Field(default=0.5, gt=0, lt=1)
     fading_points: float = Field(default=-10, le=0)
     inactive_after_days: float = Field(default=30, gt=0)

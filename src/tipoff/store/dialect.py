@@ -61,3 +61,11 @@ def configure_engine(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def upsert(table: Table, dialect_name: str, *, key: list[str], update: list[str]) -> Insert:
+    """`INSERT … ON CONFLICT (key) DO UPDATE SET update = excluded.update`."""
+    insert = postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=key, set_={name: insert.excluded[name] for name in update}
+    )

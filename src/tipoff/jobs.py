@@ -1,0 +1,56 @@
+"""Scheduled work inside `tipoff serve`: rescoring and alert delivery.
+
+Each job runs at most once at a time (a slow run is skipped, not stacked) and its errors
+are logged with the traceback and never stop the scheduler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from tipoff.alerts.delivery import deliver_pending_alerts
+from tipoff.rescoring import rescore
+from tipoff.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("scheduled job %s failed; it will run again at its next interval", name)
+
+    return run
+
+
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    settings = runtime.settings
+    scheduler = AsyncIOScheduler(
+        timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True}
+    )
+    scheduler.add_job(
+        _guarded("rescore", lambda: rescore(runtime)),
+        "interval",
+        seconds=settings.rescore_interval_seconds,
+        id="rescore-changed",
+        next_run_time=runtime.clock(),
+    )
+    scheduler.add_job(
+        _guarded("rescore-all", lambda: rescore(runtime, everything=True)),
+        "interval",
+        seconds=settings.full_rescore_interval_seconds,
+        id="rescore-all",
+    )
+    scheduler.add_job(
+        _guarded("deliver", lambda: deliver_pending_alerts(runtime)),
+        "interval",
+        seconds=settings.delivery_interval_seconds,
+        id="deliver-alerts",
+        next_run_time=runtime.clock(),
+    )
+    return scheduler

@@ -1,0 +1,212 @@
+"""Rescoring and lookups: the service every edge (scheduler, CLI, Slack) calls.
+
+A rescore reads the accounts due (or all of them), scores each with the pure core, and in
+the same transaction stores the scores, appends score history on change, and queues an
+alert in the outbox when an account enters an alerting track.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tipoff.core.history import AccountHistory
+from tipoff.core.routing import Track, alert_reason
+from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.model import ScoringModel
+from tipoff.runtime import Runtime
+from tipoff.slack.blocks import alert_message
+from tipoff.store import queries
+from tipoff.store.dialect import upsert
+from tipoff.store.queries import AccountRow
+from tipoff.store.tables import accounts, alerts, score_history, scores
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class RescoreSummary:
+    scored: int = 0
+    alerts_queued: int = 0
+    tracks: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What `/tipoff <text>` and `tipoff score` show: the candidates for `query`, and
+    when exactly one matched, its fresh score and recent history."""
+
+    query: str
+    matches: list[AccountRow]
+    account: AccountHistory | None = None
+    result: ScoreResult | None = None
+    history: list[tuple[datetime, int, str]] = field(default_factory=list)
+
+
+async def rescore(
+    runtime: Runtime, *, everything: bool = False, batch_size: int = BATCH_SIZE
+) -> RescoreSummary:
+    """Rescores accounts changed since their last score, or every account (scores decay
+    with time, so a periodic full pass moves them without new signals)."""
+    summary = RescoreSummary()
+    now = runtime.clock()
+    after_id = 0
+    while True:
+        async with runtime.db.transaction() as conn:
+            if everything:
+                due = await queries.accounts_after(conn, after_id, limit=batch_size)
+            else:
+                due = await queries.due_accounts(conn, limit=batch_size)
+            if not due:
+                break
+            await _score_batch(conn, runtime, due, now, summary)
+        after_id = due[-1][0]
+        if len(due) < batch_size:
+            break
+    if summary.scored:
+        log.info("rescored %d accounts, queued %d alerts", summary.scored, summary.alerts_queued)
+    return summary
+
+
+async def _score_batch(
+    conn: AsyncConnection,
+    runtime: Runtime,
+    due: list[tuple[int, int]],
+    now: datetime,
+    summary: RescoreSummary,
+) -> None:
+    model = runtime.model
+    ids = [account_id for account_id, _ in due]
+    histories = await queries.load_histories(conn, ids, since=_since(model, now))
+    previous = await queries.stored_scores(conn, ids)
+    score_rows: list[dict[str, Any]] = []
+    history_rows: list[dict[str, Any]] = []
+    alert_rows: list[dict[str, Any]] = []
+    for account_id in ids:
+        history = histories[account_id]
+        result = score_account(history, model, now)
+        before = previous.get(account_id)
+        score_rows.append(_score_row(result, model, now))
+        if before is None or (before.score, before.track) != (result.score, result.track.value):
+            history_rows.append(
+                {
+                    "account_id": account_id,
+                    "score": result.score,
+                    "track": result.track.value,
+                    "scored_at": now,
+                }
+            )
+        reason = alert_reason(Track(before.track) if before else None, result.track)
+        if reason is not None and not result.excluded:
+            message = alert_message(history, result, now=now)
+            alert_rows.append(
+                {
+                    "account_id": account_id,
+                    "track": result.track.value,
+                    "score": result.score,
+                    "reason": reason,
+                    "text": message.text,
+                    "blocks": message.blocks,
+                    "target": runtime.settings.alert_channel,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+        summary.tracks[result.track.value] += 1
+    dialect = conn.dialect.name
+    await conn.execute(
+        upsert(scores, dialect, key=["account_id"], update=_SCORE_COLUMNS), score_rows
+    )
+    if history_rows:
+        await conn.execute(score_history.insert(), history_rows)
+    if alert_rows:
+        await conn.execute(alerts.insert(), alert_rows)
+    # Record the version that was read: a signal ingested meanwhile bumped signal_version
+    # past it, so the account stays due and is scored again on the next pass.
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == bindparam("b_id"))
+        .values(scored_version=bindparam("b_version")),
+        [{"b_id": account_id, "b_version": version} for account_id, version in due],
+    )
+    summary.scored += len(ids)
+    summary.alerts_queued += len(alert_rows)
+
+
+_SCORE_COLUMNS = [
+    "score",
+    "raw_points",
+    "track",
+    "fit",
+    "product",
+    "marketing",
+    "timing",
+    "evidence",
+    "contact",
+    "model_name",
+    "scored_at",
+]
+
+
+def _score_row(result: ScoreResult, model: ScoringModel, now: datetime) -> dict[str, Any]:
+    d = result.dimensions
+    contact = result.contact
+    return {
+        "account_id": result.account_id,
+        "score": result.score,
+        "raw_points": result.raw_points,
+        "track": result.track.value,
+        "fit": d.fit,
+        "product": d.product,
+        "marketing": d.marketing,
+        "timing": d.timing,
+        "evidence": [
+            {"rule": e.rule_id, "dimension": e.dimension, "points": e.points, "text": e.text}
+            for e in result.evidence
+        ],
+        "contact": None
+        if contact is None
+        else {
+            "person_id": contact.person_id,
+            "label": contact.label,
+            "email": contact.email,
+            "why": contact.why,
+        },
+        "model_name": model.name,
+        "scored_at": now,
+    }
+
+
+def _since(model: ScoringModel, now: datetime) -> datetime:
+    return now - timedelta(days=model.lookback_days)
+
+
+async def lookup(runtime: Runtime, text: str) -> Lookup:
+    """Finds the account `text` names and scores it now, from its stored signals."""
+    now = runtime.clock()
+    async with runtime.db.transaction() as conn:
+        matches = await queries.find_accounts(conn, text)
+        if len(matches) != 1:
+            return Lookup(text, matches)
+        account_id = matches[0].id
+        histories = await queries.load_histories(
+            conn, [account_id], since=_since(runtime.model, now)
+        )
+        history = await queries.score_history(conn, account_id)
+    account = histories[account_id]
+    return Lookup(text, matches, account, score_account(account, runtime.model, now), history)
+
+
+async def top(runtime: Runtime, *, limit: int = 10) -> list[queries.TopRow]:
+    async with runtime.db.transaction() as conn:
+        return await queries.top_scores(conn, limit=limit)

@@ -1,0 +1,62 @@
+"""What every edge needs at run time, built once at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tipoff.model import ScoringModel, load_default_model, load_model
+from tipoff.settings import Settings
+from tipoff.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """The composition root's products: settings, database, model, Slack Web API client.
+
+    `clock` is how every job and handler learns the time, so tests can move it."""
+
+    settings: Settings
+    db: Database
+    model: ScoringModel
+    slack: AsyncWebClient | None
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+        # The model is checked before anything starts: a broken file stops start-up with
+        # its list of problems instead of scoring with half a model.
+        model = load_model(settings.model_path) if settings.model_path else load_default_model()
+        db = Database(settings.database_url)
+        try:
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await db.dispose()
+            raise
+        slack = None
+        if settings.slack_bot_token is not None:
+            slack = AsyncWebClient(
+                token=settings.slack_bot_token.get_secret_value(),
+                base_url=settings.slack_api_url,
+            )
+        log.info(
+            "tipoff ready: database=%s model=%s slack=%s",
+            db.url.render_as_string(hide_password=True),
+            model.name,
+            "on" if slack else "off (alerts print to the console)",
+        )
+        return cls(settings=settings, db=db, model=model, slack=slack)
+
+    async def close(self) -> None:
+        await self.db.dispose()

@@ -1,0 +1,213 @@
+"""Reads the core and the edges need, as plain dataclasses. Each takes the connection of
+the caller's unit of work (`conn`), so it runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.identity import normalize_domain
+from tipoff.store.tables import accounts, events, people, scores
+from tipoff.store.tables import score_history as history_table
+
+# Segment calls that say something happened; identify/group/alias only describe.
+SIGNAL_KINDS = ("track", "page", "screen")
+# Keeps each IN (…) list well under every backend's bound-parameter limit.
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: int
+    domain: str | None
+    name: str | None
+    employees: int | None
+    industry: str | None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.domain or f"Account {self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TopRow:
+    account: AccountRow
+    score: int
+    raw_points: float
+    track: str
+    scored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScore:
+    score: int
+    track: str
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _account_row(row: Any) -> AccountRow:
+    return AccountRow(row.id, row.domain, row.name, row.employees, row.industry)
+
+
+_ACCOUNT_COLUMNS = (
+    accounts.c.id,
+    accounts.c.domain,
+    accounts.c.name,
+    accounts.c.employees,
+    accounts.c.industry,
+)
+
+
+async def find_accounts(conn: AsyncConnection, text: str, *, limit: int = 5) -> list[AccountRow]:
+    """Accounts a person may mean by `text`: an exact domain or name first, then partial
+    matches on either, best first."""
+    needle = text.strip()
+    if not needle:
+        return []
+    domain = normalize_domain(needle)
+    if domain is not None:
+        exact = (
+            await conn.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.domain == domain))
+        ).first()
+        if exact is not None:
+            return [_account_row(exact)]
+    by_name = (
+        await conn.execute(
+            select(*_ACCOUNT_COLUMNS)
+            .where(func.lower(accounts.c.name) == needle.lower())
+            .limit(limit)
+        )
+    ).all()
+    if by_name:
+        return [_account_row(r) for r in by_name]
+    pattern = f"%{needle.lower().replace('%', '').replace('_', '')}%"
+    partial = await conn.execute(
+        select(*_ACCOUNT_COLUMNS)
+        .where(or_(func.lower(accounts.c.name).like(pattern), accounts.c.domain.like(pattern)))
+        .order_by(func.length(func.coalesce(accounts.c.name, accounts.c.domain)), accounts.c.id)
+        .limit(limit)
+    )
+    return [_account_row(r) for r in partial]
+
+
+async def load_histories(
+    conn: AsyncConnection, account_ids: Sequence[int], *, since: datetime | None = None
+) -> dict[int, AccountHistory]:
+    """Accounts with their people and their signals (since `since`), ready to score."""
+    rows: dict[int, Any] = {}
+    members: dict[int, dict[int, Person]] = {}
+    signals: dict[int, list[Signal]] = {}
+    for chunk in _chunks(account_ids):
+        for row in await conn.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.id.in_(chunk))):
+            rows[row.id] = row
+            members[row.id] = {}
+            signals[row.id] = []
+        person_rows = await conn.execute(
+            select(
+                people.c.id, people.c.account_id, people.c.name, people.c.email, people.c.title
+            ).where(people.c.account_id.in_(chunk))
+        )
+        for p in person_rows:
+            members[p.account_id][p.id] = Person(p.id, p.name, p.email, p.title)
+        query = select(
+            events.c.account_id,
+            events.c.event,
+            events.c.occurred_at,
+            events.c.person_id,
+            events.c.properties,
+        ).where(events.c.account_id.in_(chunk), events.c.kind.in_(SIGNAL_KINDS))
+        if since is not None:
+            query = query.where(events.c.occurred_at >= since)
+        for e in await conn.execute(query):
+            signals[e.account_id].append(
+                Signal(e.event, e.occurred_at, e.person_id, e.properties or {})
+            )
+    return {
+        account_id: AccountHistory(
+            id=row.id,
+            domain=row.domain,
+            name=row.name,
+            employees=row.employees,
+            industry=row.industry,
+            people=members[account_id],
+            signals=tuple(signals[account_id]),
+        )
+        for account_id, row in rows.items()
+    }
+
+
+async def due_accounts(conn: AsyncConnection, *, limit: int) -> list[tuple[int, int]]:
+    """(account id, signal version) of accounts changed since they were last scored."""
+    result = await conn.execute(
+        select(accounts.c.id, accounts.c.signal_version)
+        .where(accounts.c.signal_version > accounts.c.scored_version)
+        .order_by(accounts.c.id)
+        .limit(limit)
+    )
+    return [(r.id, r.signal_version) for r in result]
+
+
+async def accounts_after(
+    conn: AsyncConnection, after_id: int, *, limit: int
+) -> list[tuple[int, int]]:
+    """(account id, signal version) of every account, in id order, for a full rescore."""
+    result = await conn.execute(
+        select(accounts.c.id, accounts.c.signal_version)
+        .where(accounts.c.id > after_id)
+        .order_by(accounts.c.id)
+        .limit(limit)
+    )
+    return [(r.id, r.signal_version) for r in result]
+
+
+async def stored_scores(
+    conn: AsyncConnection, account_ids: Sequence[int]
+) -> dict[int, StoredScore]:
+    found: dict[int, StoredScore] = {}
+    for chunk in _chunks(account_ids):
+        result = await conn.execute(
+            select(scores.c.account_id, scores.c.score, scores.c.track).where(
+                scores.c.account_id.in_(chunk)
+            )
+        )
+        found.update({r.account_id: StoredScore(r.score, r.track) for r in result})
+    return found
+
+
+async def top_scores(conn: AsyncConnection, *, limit: int = 10) -> list[TopRow]:
+    result = await conn.execute(
+        select(
+            *_ACCOUNT_COLUMNS,
+            scores.c.score,
+            scores.c.raw_points,
+            scores.c.track,
+            scores.c.scored_at,
+        )
+        .join(scores, scores.c.account_id == accounts.c.id)
+        .order_by(scores.c.score.desc(), scores.c.raw_points.desc(), accounts.c.id)
+        .limit(limit)
+    )
+    return [TopRow(_account_row(r), r.score, r.raw_points, r.track, r.scored_at) for r in result]
+
+
+async def score_history(
+    conn: AsyncConnection, account_id: int, *, limit: int = 10
+) -> list[tuple[datetime, int, str]]:
+    """(scored_at, score, track), newest first: one entry per change of score or track."""
+    result = await conn.execute(
+        select(history_table.c.scored_at, history_table.c.score, history_table.c.track)
+        .where(history_table.c.account_id == account_id)
+        .order_by(history_table.c.scored_at.desc(), history_table.c.id.desc())
+        .limit(limit)
+    )
+    return [(r.scored_at, r.score, r.track) for r in result]

@@ -1,0 +1,139 @@
+"""Rescoring against a real SQLite file: scores, history and the alert outbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import seed
+from tests.conftest import NOW
+from tipoff.rescoring import lookup, rescore
+from tipoff.runtime import Runtime
+from tipoff.settings import Settings
+from tipoff.store.tables import alerts, score_history, scores
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = await Runtime.open(settings)
+    rt.clock = Clock(NOW)
+    yield rt
+    await rt.close()
+
+
+async def make_hot_account(rt: Runtime) -> int:
+    async with rt.db.transaction() as conn:
+        acme = await seed.account(conn, NOW, "acme.io", "Acme", employees=250, industry="Software")
+        dana = await seed.person(conn, NOW, acme, "Dana Lee", "dana@acme.io", "VP Engineering")
+        sam = await seed.person(conn, NOW, acme, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+        for days, who, event in [
+            (1, dana, "Core Action Completed"),
+            (1, dana, "Session Started"),
+            (2, sam, "Session Started"),
+            (3, dana, "Session Started"),
+        ]:
+            await seed.signal(conn, NOW - timedelta(days=days), acme, who, event)
+    return acme
+
+
+async def count(rt: Runtime, table: object) -> int:
+    async with rt.db.transaction() as conn:
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
+
+
+async def test_entering_an_alerting_track_queues_exactly_one_alert(runtime: Runtime) -> None:
+    acme = await make_hot_account(runtime)
+    # core 30 + sessions 20 + second user 20 + title 15 + rising 5 = 90, no integration.
+    first = await rescore(runtime)
+    assert (first.scored, first.alerts_queued, dict(first.tracks)) == (1, 1, {"hot": 1})
+
+    async with runtime.db.transaction() as conn:
+        stored = (await conn.execute(select(scores).where(scores.c.account_id == acme))).one()
+        alert = (await conn.execute(select(alerts))).one()
+    assert (stored.score, stored.track, stored.product, stored.fit) == (90, "hot", 70, 15)
+    assert stored.contact["label"] == "Dana Lee (VP Engineering)"
+    assert (alert.status, alert.track, alert.score, alert.reason) == (
+        "pending",
+        "hot",
+        90,
+        "entered hot",
+    )
+    assert alert.target == "#sales-alerts"
+    assert alert.text == "Acme is hot — 90"
+
+    # Nothing changed: nothing is due, and a full pass does not alert again.
+    assert (await rescore(runtime)).scored == 0
+    again = await rescore(runtime, everything=True)
+    assert (again.scored, again.alerts_queued) == (1, 0)
+    assert await count(runtime, alerts) == 1
+    assert await count(runtime, score_history) == 1  # score unchanged: no new history row
+
+
+async def test_decay_moves_scores_on_a_full_pass_and_history_records_it(runtime: Runtime) -> None:
+    acme = await make_hot_account(runtime)
+    await rescore(runtime)
+    runtime.clock = Clock(NOW + timedelta(days=45))
+    summary = await rescore(runtime, everything=True)
+    assert summary.alerts_queued == 0
+    found = await lookup(runtime, "acme.io")
+    assert found.result is not None and found.result.track.value == "low-touch"
+    assert [(s, t) for _, s, t in found.history] == [(found.result.score, "low-touch"), (90, "hot")]
+    assert found.account is not None and found.account.id == acme
+
+
+async def test_a_new_signal_makes_the_account_due_again(runtime: Runtime) -> None:
+    async with runtime.db.transaction() as conn:
+        beta = await seed.account(conn, NOW, "beta.dev", "Beta", employees=40)
+        lee = await seed.person(conn, NOW, beta, "Lee Park", "lee@beta.dev", "Software Engineer")
+        await seed.signal(conn, NOW - timedelta(days=1), beta, lee, "Demo Requested")
+    assert (await rescore(runtime)).tracks == {"nurture": 1}
+    assert (await rescore(runtime)).scored == 0
+    async with runtime.db.transaction() as conn:
+        for days, event in [(1, "Core Action Completed"), (1, "Session Started"), (2, "Session Started"),
+                            (3, "Session Started"), (2, "Integration Connected")]:  # fmt: skip
+            await seed.signal(conn, NOW - timedelta(days=days), beta, lee, event)
+    summary = await rescore(runtime)
+    # demo 35 + core 30 + sessions 20 + integration 15 + rising 5 = 105 → 100; no title,
+    # but marketing intent on top of product makes it hot.
+    assert (summary.scored, summary.alerts_queued, dict(summary.tracks)) == (1, 1, {"hot": 1})
+
+
+async def test_lookup_by_name_and_partial_and_unknown(runtime: Runtime) -> None:
+    await make_hot_account(runtime)
+    async with runtime.db.transaction() as conn:
+        await seed.account(conn, NOW, "acme-labs.com", "Acme Labs")
+    assert [m.domain for m in (await lookup(runtime, "Acme")).matches] == ["acme.io"]
+    assert [m.domain for m in (await lookup(runtime, "https://www.ACME.io/pricing")).matches] == [
+        "acme.io"
+    ]
+    assert [m.domain for m in (await lookup(runtime, "acm")).matches] == [
+        "acme.io",
+        "acme-labs.com",
+    ]
+    nothing = await lookup(runtime, "globex")
+    assert nothing.matches == [] and nothing.result is None
+
+
+async def test_migrations_match_the_schema(runtime: Runtime) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from tipoff.store.tables import metadata
+
+    def diff(sync_conn: object) -> list[object]:
+        context = MigrationContext.configure(sync_conn, opts={"compare_type": True})  # type: ignore[arg-type]
+        return list(compare_metadata(context, metadata))
+
+    async with runtime.db.transaction() as conn:
+        assert await conn.run_sync(diff) == []

@@ -1,0 +1,278 @@
+"""The scoring core, with exact expected values worked out by hand from the model file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.routing import Track
+from tipoff.core.scoring import decay_factor, score_account
+from tipoff.model import ScoringModel, load_default_model
+from tipoff.model.schema import Decay
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+MODEL = load_default_model()
+
+
+def ago(days: float = 0, hours: float = 0) -> datetime:
+    return NOW - timedelta(days=days, hours=hours)
+
+
+DANA = Person(1, "Dana Lee", "dana@acme.io", "Engineering Manager")
+SAM = Person(2, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+PRIYA = Person(3, "Priya Nair", "priya@acme.io", "Software Engineer")
+MAYA = Person(4, "Maya Chen", "maya@acme.io", "Marketing Manager")
+
+
+def account(*signals: Signal, people: tuple[Person, ...] = (DANA, SAM), employees: int | None = 250,
+            industry: str | None = "Software", domain: str = "acme.io") -> AccountHistory:  # fmt: skip
+    return AccountHistory(
+        id=7,
+        domain=domain,
+        name="Acme",
+        employees=employees,
+        industry=industry,
+        people={p.id: p for p in people},
+        signals=signals,
+    )
+
+
+def by_rule(result: object) -> dict[str, float]:
+    return {e.rule_id: e.points for e in result.evidence}  # type: ignore[attr-defined]
+
+
+def test_worked_example_from_seeds_001_adds_up_to_100_and_is_hot() -> None:
+    # Core event +30, 3 sessions in 14 days +20, integration +15, second user +20,
+    # decision-maker title +15 = 100; all fresh, so nothing has decayed.
+    result = score_account(
+        account(
+            Signal("Core Action Completed", ago(1), 1),
+            Signal("Session Started", ago(1), 1),
+            Signal("Session Started", ago(3), 2),
+            Signal("Session Started", ago(5), 1),
+            Signal("Integration Connected", ago(2), 2, {"integration": "PagerDuty"}),
+        ),
+        MODEL,
+        NOW,
+    )
+    assert by_rule(result) == {
+        "core_action": 30,
+        "repeat_sessions": 20,
+        "integration": 15,
+        "second_active_user": 20,
+        "decision_maker": 15,
+        "rising": 5,  # 5 signals this week, none in the three weeks before
+    }
+    assert (result.dimensions.fit, result.dimensions.product, result.dimensions.timing) == (
+        15,
+        85,
+        5,
+    )
+    assert result.score == 100 and result.raw_points == 105
+    assert result.track is Track.HOT
+    assert [e.text for e in result.evidence[:2]] == [
+        "Dana Lee (Engineering Manager) completed a core action yesterday",
+        # Ties in points are ordered by rule id.
+        "Dana Lee (Engineering Manager) and Sam Ortiz (Software Engineer) started 3 sessions in the last 14 days",
+    ]
+    assert result.contact is not None and result.contact.label == "Dana Lee (Engineering Manager)"
+
+
+def test_qualifies_at_60_without_a_title_but_is_not_hot() -> None:
+    # core 30 + sessions 20 + integration 15 = 65 product, one user, no title match.
+    signals = (
+        Signal("Core Action Completed", ago(2), 2),
+        Signal("Session Started", ago(2), 2),
+        Signal("Session Started", ago(4), 2),
+        Signal("Session Started", ago(6), 2),
+        Signal("Integration Connected", ago(3), 2),
+    )
+    result = score_account(account(*signals, people=(SAM,)), MODEL, NOW)
+    assert result.dimensions.product == 65
+    assert result.score == 70  # + rising 5
+    assert result.track is Track.SALES_READY
+    assert "Sam Ortiz (Software Engineer) connected an integration 3 days ago" in [
+        e.text for e in result.evidence
+    ]
+
+
+def test_below_threshold_product_alone_is_low_touch() -> None:
+    result = score_account(
+        account(Signal("Core Action Completed", ago(1), 2), people=(SAM,)), MODEL, NOW
+    )
+    assert result.score == 30
+    assert result.track is Track.LOW_TOUCH
+
+
+def scenario_a() -> list[Signal]:
+    return [Signal("Demo Requested", ago(2), 4)]
+
+
+def scenario_b() -> list[Signal]:
+    # Three engineers, two weeks, every other day: sessions, a core action, an integration.
+    signals = [Signal("Session Started", ago(day), 1 + day % 3) for day in range(0, 14, 2)]
+    signals += [
+        Signal("Core Action Completed", ago(9), 2),
+        Signal("Integration Connected", ago(6), 3, {"integration": "Datadog"}),
+        Signal("Teammate Invited", ago(12), 2),
+    ]
+    return signals
+
+
+ENGINEERS = (Person(1, "Lee Park", None, "Software Engineer"), SAM, PRIYA)
+
+
+def test_seeds_000_both_signals_rank_clearly_above_either_alone() -> None:
+    a = score_account(account(*scenario_a(), people=(MAYA,)), MODEL, NOW)
+    b = score_account(account(*scenario_b(), people=ENGINEERS), MODEL, NOW)
+    c = score_account(account(*scenario_a(), *scenario_b(), people=(*ENGINEERS, MAYA)), MODEL, NOW)
+
+    assert (a.score, a.track) == (35, Track.NURTURE)  # demo +35: intent, no product yet
+    # core 30 (9 days old: ·0.906 = 27.2) + 3+ sessions 20 + integration 15 + three users
+    # 20 + invite 5 (12 days old: ·0.781 = 3.9) = 86.1; activity rising (5 vs 5 in the
+    # three weeks before, i.e. 1.7 a week) +5.
+    assert (b.dimensions.product, b.dimensions.marketing, b.dimensions.timing) == (86.1, 0, 5)
+    assert (b.score, b.track) == (91, Track.SALES_READY)
+    assert (c.dimensions.product, c.dimensions.marketing) == (86.1, 35)
+    assert (c.score, c.track) == (100, Track.HOT)  # marketing intent on top of product
+    assert round(c.raw_points - b.raw_points, 1) == 35
+    ranked = sorted([a, b, c], key=lambda r: (r.score, r.raw_points), reverse=True)
+    assert ranked == [c, b, a]
+
+
+def test_points_decay_after_the_grace_period() -> None:
+    decay = Decay(half_life_days=14, grace_days=7)
+    assert decay_factor(timedelta(days=7), decay) == 1.0
+    assert decay_factor(timedelta(days=21), decay) == 0.5
+    assert decay_factor(timedelta(days=35), decay) == 0.25
+
+
+def test_an_account_hot_six_weeks_ago_that_went_quiet_is_no_longer_hot() -> None:
+    six_weeks = [
+        Signal("Core Action Completed", ago(42), 1),
+        Signal("Session Started", ago(42), 1),
+        Signal("Session Started", ago(43), 2),
+        Signal("Session Started", ago(44), 1),
+        Signal("Integration Connected", ago(42), 2),
+        Signal("Demo Requested", ago(42), 1),
+    ]
+    then = score_account(account(*six_weeks), MODEL, NOW - timedelta(days=42))
+    assert then.track is Track.HOT
+    later = score_account(account(*six_weeks), MODEL, NOW)
+    # 42 days old = 2.5 half-lives past grace: core 30·0.177 = 5.3, integration 2.7,
+    # demo 6.2; sessions and the second user fell out of their windows; inactive −20.
+    assert by_rule(later) == {
+        "core_action": 5.3,
+        "integration": 2.7,
+        "demo_request": 6.2,
+        "decision_maker": 15,
+        "inactive": -20,
+    }
+    assert later.score == 9
+    assert later.track is Track.LOW_TOUCH
+    assert "No activity for 42 days (last signal 6 weeks ago)" in [e.text for e in later.evidence]
+
+
+def test_repeats_are_capped_per_rule() -> None:
+    clicks = [Signal("Email Clicked", ago(0, h), 4) for h in range(1, 30)]
+    result = score_account(account(*clicks, people=(MAYA,)), MODEL, NOW)
+    assert by_rule(result)["email_clicks"] == 6  # 29 clicks at 2 points, capped at 6
+    assert "Maya Chen (Marketing Manager) clicked 29 marketing emails an hour ago" in [
+        e.text for e in result.evidence
+    ]
+
+
+def test_windowed_rule_needs_its_count_inside_the_window() -> None:
+    visits = [Signal("Pricing Page Viewed", ago(1), 4), Signal("Pricing Page Viewed", ago(8), 4)]
+    assert "pricing_visits" not in by_rule(
+        score_account(account(*visits, people=(MAYA,)), MODEL, NOW)
+    )
+    visits.append(Signal("Pricing Page Viewed", ago(3), 4))
+    result = score_account(account(*visits, people=(MAYA,)), MODEL, NOW)
+    assert by_rule(result)["pricing_visits"] == 20
+    assert "Maya Chen (Marketing Manager) viewed the pricing page 2 times in the last 7 days" in [
+        e.text for e in result.evidence
+    ]
+
+
+def test_second_user_rule_ignores_anonymous_visitors() -> None:
+    signals = (Signal("Session Started", ago(1), 2), Signal("Session Started", ago(1), None))
+    assert "second_active_user" not in by_rule(score_account(account(*signals), MODEL, NOW))
+
+
+def test_negative_signal_subtracts() -> None:
+    signals = (Signal("Demo Requested", ago(1), 4), Signal("Unsubscribed", ago(1), 4))
+    result = score_account(account(*signals, people=(MAYA,)), MODEL, NOW)
+    assert result.dimensions.marketing == 20  # 35 − 15
+
+
+def test_poor_fit_with_strong_product_is_monitor() -> None:
+    signals = (
+        Signal("Core Action Completed", ago(1), 1),
+        Signal("Session Started", ago(1), 1),
+        Signal("Session Started", ago(2), 2),
+        Signal("Session Started", ago(3), 1),
+        Signal("Integration Connected", ago(2), 2),
+    )
+    result = score_account(account(*signals, employees=4), MODEL, NOW)
+    assert by_rule(result)["too_small"] == -25
+    assert result.dimensions.fit == -10  # title +15, too small −25
+    assert result.track is Track.MONITOR
+    assert "Acme (4 employees) is smaller than the ideal customer profile" in [
+        e.text for e in result.evidence
+    ]
+
+
+def test_off_profile_industry_lowers_fit() -> None:
+    result = score_account(account(industry="education"), MODEL, NOW)
+    assert by_rule(result)["off_profile_industry"] == -15
+
+
+def test_excluded_domain_is_never_scored() -> None:
+    result = score_account(
+        account(Signal("Demo Requested", ago(1), 1), domain="qa.example.com"), MODEL, NOW
+    )
+    assert result.excluded and result.score == 0 and result.track is Track.LOW_TOUCH
+
+
+def test_signals_after_now_are_ignored() -> None:
+    # A replay at an earlier `now` must not see the future.
+    result = score_account(
+        account(Signal("Demo Requested", NOW + timedelta(hours=1), 1)), MODEL, NOW
+    )
+    assert "demo_request" not in by_rule(result)
+
+
+def test_fading_activity_costs_points() -> None:
+    signals = [Signal("Session Started", ago(day), 2) for day in range(8, 20)]  # 12 in weeks 2–3
+    result = score_account(account(*signals, people=(SAM,)), MODEL, NOW)
+    assert by_rule(result)["fading"] == -10
+    assert "Activity is fading: 0 signals in the last 7 days, against 12 in the 21 days before" in [
+        e.text for e in result.evidence
+    ]
+
+
+@pytest.mark.parametrize(
+    ("title", "matches"),
+    [
+        ("VP Engineering", True),
+        ("Head of Platform", True),
+        ("CTO", True),
+        ("Co-founder", True),
+        ("Engineering Manager", True),
+        ("Marketing Manager", False),
+        ("Software Engineer", False),
+        ("Vice President, Sales", True),
+    ],
+)
+def test_decision_maker_titles(title: str, matches: bool) -> None:
+    result = score_account(account(people=(Person(9, "X", None, title),)), MODEL, NOW)
+    assert ("decision_maker" in by_rule(result)) is matches
+
+
+def test_model_without_rules_scores_zero() -> None:
+    empty = ScoringModel.model_validate({"name": "empty", "events": {"product": ["Signed Up"]}})
+    result = score_account(account(Signal("Signed Up", ago(1), 1)), empty, NOW)
+    assert result.score == 0 and result.evidence == ()
