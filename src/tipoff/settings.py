@@ -13,7 +13,12 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `SLACK_BOT_TOKEN=` in .env means unset, not an empty token
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,  # a validation error must not print a token
     )
 
     database_url: str = Field(
