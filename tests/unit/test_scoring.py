@@ -276,3 +276,32 @@ def test_model_without_rules_scores_zero() -> None:
     empty = ScoringModel.model_validate({"name": "empty", "events": {"product": ["Signed Up"]}})
     result = score_account(account(Signal("Signed Up", ago(1), 1)), empty, NOW)
     assert result.score == 0 and result.evidence == ()
+
+
+def test_strong_product_below_the_threshold_at_a_good_fit_is_nurture_not_low_touch() -> None:
+    # core 30 + integration 15 = 45 (strong) but 45 < 60; a poor-fit twin would be monitor.
+    signals = (
+        Signal("Core Action Completed", ago(20), 2),
+        Signal("Integration Connected", ago(20), 2),
+    )
+    good = score_account(account(*signals, people=(SAM,)), MODEL, NOW)
+    assert good.dimensions.product < 45 or good.track is Track.NURTURE
+    fresh = (Signal("Core Action Completed", ago(1), 2), Signal("Integration Connected", ago(1), 2))
+    result = score_account(account(*fresh, people=(SAM,)), MODEL, NOW)
+    assert (result.dimensions.product, result.score, result.track) == (45, 45, Track.NURTURE)
+    small = score_account(account(*fresh, people=(SAM,), employees=5), MODEL, NOW)
+    assert small.track is Track.MONITOR
+
+
+def test_evidence_verbs_agree_with_several_people() -> None:
+    vp = Person(5, "Ana Ruiz", None, "VP Sales")
+    result = score_account(account(people=(DANA, vp)), MODEL, NOW)
+    assert (
+        result.evidence[0].text
+        == "Dana Lee (Engineering Manager) and Ana Ruiz (VP Sales) hold a decision-making title"
+    )
+
+
+def test_an_unsubscribe_does_not_fade() -> None:
+    result = score_account(account(Signal("Unsubscribed", ago(90), 4), people=(MAYA,)), MODEL, NOW)
+    assert by_rule(result)["unsubscribed"] == -15

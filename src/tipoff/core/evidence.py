@@ -57,12 +57,28 @@ def who(people: Sequence[Person | None]) -> str:
     return join_names(labels)
 
 
-def fill(template: str, *, who: str, when: str, **values: str) -> str:
+_PLURAL_VERBS = {"is": "are", "was": "were", "has": "have", "does": "do"}
+
+
+def agree(phrase: str, *, several: bool) -> str:
+    """Makes a verb phrase written for one person ("holds a title") agree with several
+    ("hold a title"). Past tenses need nothing; only the first word changes."""
+    if not several:
+        return phrase
+    verb, _, rest = phrase.partition(" ")
+    if verb in _PLURAL_VERBS:
+        verb = _PLURAL_VERBS[verb]
+    elif verb.endswith("s") and not verb.endswith("ss"):
+        verb = verb[:-1]
+    return f"{verb} {rest}" if rest else verb
+
+
+def fill(template: str, *, who: str, when: str, several: bool = False, **values: str) -> str:
     """Fills a rule's `says`. The people come first and the time last unless the template
     places them itself (or speaks of a window, which already says when)."""
     text = template.format(who=who, when=when, **values)
     if "{who}" not in template:
-        text = f"{who} {text}"
+        text = f"{who} {agree(text, several=several)}"
     if "{when}" not in template and "{window}" not in template:
         text = f"{text} {when}"
     return text[0].upper() + text[1:]

@@ -10,7 +10,9 @@
 
 "Strong" is a product dimension of at least `strong_product_at`; sales-ready also needs
 the whole score at `qualify_at`, and hot needs `hot_at` plus either a decision-maker title
-(seeds/001) or marketing intent on top of the product signal (seeds/000).
+(seeds/001) or marketing intent on top of the product signal (seeds/000). A strong
+product signal at a good-fit account whose score has not reached `qualify_at` (timing
+pulled it down) is nurture: worth pushing, never ranked below a poor-fit account.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def route(dimensions: Dimensions, score: int, *, title_match: bool, routing: Rou
         return Track.SALES_READY
     if strong_product and not good_fit:
         return Track.MONITOR
-    if marketing_intent and good_fit:
+    if good_fit and (marketing_intent or strong_product):
         return Track.NURTURE
     return Track.LOW_TOUCH
 

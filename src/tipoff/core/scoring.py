@@ -150,7 +150,7 @@ def _fit_hit(rule: FitRule, history: AccountHistory) -> Evidence | None:
         if not matched:
             return None
         matched.sort(key=lambda p: p.id)
-        text = f"{say.who(matched)} {rule.says}"
+        text = f"{say.who(matched)} {say.agree(rule.says, several=len(matched) > 1)}"
         return Evidence(rule.id, "fit", rule.points, text, tuple(p.id for p in matched))
     if rule.employees is not None:
         if history.employees is None or not rule.employees.contains(history.employees):
@@ -181,12 +181,15 @@ def _signal_hit(
     if len(candidates) < rule.min_count or len(user_ids) < rule.min_users:
         return None
 
+    def weight(signal: Signal) -> float:
+        return decay_factor(now - signal.occurred_at, decay) if rule.decays else 1.0
+
     if rule.each:
-        points = sum(rule.points * decay_factor(now - s.occurred_at, decay) for s in candidates)
+        points = sum(rule.points * weight(s) for s in candidates)
         if rule.cap is not None:
             points = max(-rule.cap, min(rule.cap, points))
     else:
-        points = rule.points * decay_factor(now - candidates[0].occurred_at, decay)
+        points = rule.points * weight(candidates[0])
 
     involved: list[int | None] = []
     for signal in candidates:
@@ -202,6 +205,7 @@ def _signal_hit(
     text = say.fill(
         rule.says,
         who=say.who(persons),
+        several=len(persons) > 1,
         when=say.ago(candidates[0].occurred_at, now),
         count=str(len(candidates)),
         users=str(len(user_ids)),

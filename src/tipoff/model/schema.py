@@ -63,8 +63,9 @@ class SignalRule(_Strict):
     The rule holds when, among the account's signals for `events` (or any event of
     `category`) within the last `window_days`, there are at least `min_count` of them by
     at least `min_users` different people. Its points then decay with the age of the
-    newest matching signal. With `each`, every matching signal earns `points` (each
-    decayed by its own age) up to `cap` in total, so one noisy event cannot dominate.
+    newest matching signal (unless `decays: false`, for lasting states such as an
+    unsubscribe). With `each`, every matching signal earns `points` (each decayed by its
+    own age) up to `cap` in total, so one noisy event cannot dominate.
     """
 
     id: RuleId
@@ -77,6 +78,7 @@ class SignalRule(_Strict):
     window_days: float | None = Field(default=None, gt=0)
     each: bool = False
     cap: float | None = Field(default=None, gt=0)
+    decays: bool = True
     detail_property: str | None = None
     detail_default: str = "something"
 

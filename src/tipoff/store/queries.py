@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.identity import normalize_domain
+from tipoff.core.routing import Track
 from tipoff.store.tables import accounts, events, people, scores
 from tipoff.store.tables import score_history as history_table
 
@@ -185,6 +186,9 @@ async def stored_scores(
 
 
 async def top_scores(conn: AsyncConnection, *, limit: int = 10) -> list[TopRow]:
+    """Best first: by track (a hot account outranks a monitor one whatever their scores),
+    then score, then the unclamped points that break ties at 100."""
+    track_rank = case({track.value: track.rank for track in Track}, value=scores.c.track, else_=-1)
     result = await conn.execute(
         select(
             *_ACCOUNT_COLUMNS,
@@ -194,7 +198,9 @@ async def top_scores(conn: AsyncConnection, *, limit: int = 10) -> list[TopRow]:
             scores.c.scored_at,
         )
         .join(scores, scores.c.account_id == accounts.c.id)
-        .order_by(scores.c.score.desc(), scores.c.raw_points.desc(), accounts.c.id)
+        .order_by(
+            track_rank.desc(), scores.c.score.desc(), scores.c.raw_points.desc(), accounts.c.id
+        )
         .limit(limit)
     )
     return [TopRow(_account_row(r), r.score, r.raw_points, r.track, r.scored_at) for r in result]
