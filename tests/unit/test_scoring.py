@@ -305,3 +305,19 @@ def test_evidence_verbs_agree_with_several_people() -> None:
 def test_an_unsubscribe_does_not_fade() -> None:
     result = score_account(account(Signal("Unsubscribed", ago(90), 4), people=(MAYA,)), MODEL, NOW)
     assert by_rule(result)["unsubscribed"] == -15
+
+
+def test_contact_first_is_the_engaged_decision_maker_then_the_hand_raiser() -> None:
+    product = scenario_b()
+    # Lee Park, Sam and Priya use the product; Maya (marketing) requested a demo.
+    hybrid = score_account(account(*product, *scenario_a(), people=(*ENGINEERS, MAYA)), MODEL, NOW)
+    assert hybrid.contact is not None and hybrid.contact.label == "Maya Chen (Marketing Manager)"
+    assert hybrid.contact.why == "Maya Chen (Marketing Manager) requested a demo 2 days ago"
+    # A VP who is active outranks both, even with less activity of her own.
+    vp = Person(6, "Ines Roy", "ines@acme.io", "VP Engineering")
+    with_vp = (*product, *scenario_a(), Signal("Session Started", ago(1), 6))
+    result = score_account(account(*with_vp, people=(*ENGINEERS, MAYA, vp)), MODEL, NOW)
+    assert result.contact is not None and result.contact.label == "Ines Roy (VP Engineering)"
+    # A decision-maker who never did anything is not who to call first.
+    idle = score_account(account(*product, people=(*ENGINEERS, vp)), MODEL, NOW)
+    assert idle.contact is not None and idle.contact.label != "Ines Roy (VP Engineering)"

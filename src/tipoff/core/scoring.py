@@ -253,22 +253,42 @@ def _timing_hit(activity: Sequence[Signal], timing: Timing, now: datetime) -> Ev
 
 
 def _contact(hits: Sequence[Evidence], people: Mapping[int, Person]) -> Contact | None:
-    """Who to contact first: the person the positive evidence credits most, newest
-    activity breaking ties; their strongest evidence line says why."""
+    """Who to contact first: an engaged decision-maker (seeds/001: budget authority among
+    the active users), else whoever raised a hand through marketing (seeds/000: intent
+    from the buyer), else the person the product evidence credits most. Newer activity
+    breaks ties; the person's strongest evidence line says why."""
+    decision_makers: set[int] = set()
     credit: dict[int, float] = defaultdict(float)
+    intent: dict[int, float] = defaultdict(float)
     latest: dict[int, float] = {}
     why: dict[int, str] = {}
     for hit in hits:  # strongest first
         if hit.points <= 0 or not hit.person_ids:
             continue
+        if hit.dimension == "fit":
+            decision_makers.update(hit.person_ids)
+            continue
         for pid in hit.person_ids:
-            credit[pid] += hit.points / len(hit.person_ids)
+            share = hit.points / len(hit.person_ids)
+            credit[pid] += share
+            if hit.dimension == Category.MARKETING.value:
+                intent[pid] += share
             why.setdefault(pid, hit.text)
             if hit.at is not None:
                 latest[pid] = max(latest.get(pid, 0.0), hit.at.timestamp())
-    known = [pid for pid in credit if pid in people]
-    if not known:
+    engaged = [pid for pid in credit if pid in people]
+    if not engaged:
         return None
-    best = max(known, key=lambda pid: (round(credit[pid], 6), latest.get(pid, 0.0), -pid))
+
+    def priority(pid: int) -> tuple[bool, float, float, float, int]:
+        return (
+            pid in decision_makers,
+            round(intent[pid], 6),
+            round(credit[pid], 6),
+            latest.get(pid, 0.0),
+            -pid,
+        )
+
+    best = max(engaged, key=priority)
     person = people[best]
     return Contact(best, person.label, person.email, why[best])
