@@ -38,6 +38,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         "interval",
         seconds=settings.rescore_interval_seconds,
         id="rescore-changed",
+        name="rescore changed accounts",
         next_run_time=runtime.clock(),
     )
     scheduler.add_job(
@@ -45,12 +46,14 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         "interval",
         seconds=settings.full_rescore_interval_seconds,
         id="rescore-all",
+        name="rescore all accounts",
     )
     scheduler.add_job(
         _guarded("deliver", lambda: deliver_pending_alerts(runtime)),
         "interval",
         seconds=settings.delivery_interval_seconds,
         id="deliver-alerts",
+        name="deliver alerts",
         next_run_time=runtime.clock(),
     )
     return scheduler

@@ -1,0 +1,14 @@
+"""One module per Slack surface, each with `register(app, runtime)`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from tipoff.runtime import Runtime
+from tipoff.slack.listeners import actions, commands, views
+
+
+def register_all(app: AsyncApp, runtime: Runtime) -> None:
+    commands.register(app, runtime)
+    actions.register(app, runtime)
+    views.register(app, runtime)

@@ -1,0 +1,203 @@
+"""Sends the alert outbox to Slack, paced by Slack's answers, never dropping an alert.
+
+An alert is a row of `alerts` with status "pending" until Slack has accepted it. Each run
+takes the due alerts oldest first and, for each one:
+
+1. claims it in a short transaction (its next attempt is pushed a lease ahead), so a
+   second delivery run, in this process or another replica, leaves it alone;
+2. posts it with chat.postMessage;
+3. records the outcome in its own transaction: "sent" with the channel ID and ts Slack
+   gave, or a later next attempt.
+
+A crash between 2 and 3 can post that one alert twice (once the lease runs out); nothing
+else can. Failed attempts are retried for ever, with exponential back-off capped at an
+hour; a 429 holds the whole outbox until Slack's Retry-After has passed. Without Slack
+configured, each alert is printed once to the console and stays queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import Row, select, update
+
+from tipoff.runtime import Runtime
+from tipoff.slack.blocks import SlackMessage, message_as_text
+from tipoff.store.tables import alerts
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = timedelta(seconds=10)
+LONGEST_RETRY = timedelta(hours=1)
+# Slack names a Retry-After on every 429; this is for a proxy that answers 429 without one.
+DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+# How long a claimed alert is left alone while its post is in flight.
+CLAIM_LEASE = timedelta(minutes=2)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0  # attempts that failed and were rescheduled
+    previewed: int = 0  # printed to the console because Slack is not configured
+    rate_limited_until: datetime | None = None  # set when a 429 stopped the run
+
+
+async def deliver_pending_alerts(runtime: Runtime, *, limit: int = 50) -> DeliveryReport:
+    """Delivers up to `limit` due alerts (see the module docstring for the guarantees)."""
+    report = DeliveryReport()
+    now = runtime.clock()
+    async with runtime.db.transaction() as conn:
+        due = select(alerts.c.id).where(
+            alerts.c.status == "pending", alerts.c.next_attempt_at <= now
+        )
+        if runtime.slack is None:
+            due = due.where(alerts.c.previewed_at.is_(None))
+        ids = list(await conn.scalars(due.order_by(alerts.c.created_at, alerts.c.id).limit(limit)))
+    if runtime.slack is None:
+        for alert_id in ids:
+            if await _preview(runtime, alert_id):
+                report.previewed += 1
+        return report
+
+    for alert_id in ids:
+        alert = await _claim(runtime, alert_id)
+        if alert is None:
+            continue  # taken by another run, or already sent
+        try:
+            response = await runtime.slack.chat_postMessage(
+                channel=alert.target, text=alert.text, blocks=alert.blocks
+            )
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = _slack_error(exc)
+            if status == 429:
+                until = runtime.clock() + _retry_after(exc.response.headers)
+                await _retry(runtime, alert, at=until, error=error)
+                await _hold_outbox(runtime, until)
+                report.retrying += 1
+                report.rate_limited_until = until
+                log.warning(
+                    "Slack rate-limited alert %s; holding the outbox until %s",
+                    alert.id,
+                    until.isoformat(),
+                )
+                break
+            await _back_off(runtime, alert, error)
+            report.retrying += 1
+        except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
+            await _back_off(runtime, alert, f"{type(exc).__name__}: {exc}"[:500])
+            report.retrying += 1
+        else:
+            await _mark_sent(runtime, alert, channel=response["channel"], ts=response["ts"])
+            report.sent += 1
+    return report
+
+
+async def _claim(runtime: Runtime, alert_id: int) -> Row[Any] | None:
+    now = runtime.clock()
+    async with runtime.db.transaction() as conn:
+        claimed = await conn.execute(
+            update(alerts)
+            .where(
+                alerts.c.id == alert_id,
+                alerts.c.status == "pending",
+                alerts.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + CLAIM_LEASE)
+        )
+        if claimed.rowcount != 1:
+            return None
+        return (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
+
+
+async def _mark_sent(runtime: Runtime, alert: Row[Any], *, channel: str, ts: str) -> None:
+    async with runtime.db.transaction() as conn:
+        await conn.execute(
+            update(alerts)
+            .where(alerts.c.id == alert.id)
+            .values(
+                status="sent",
+                channel=channel,
+                ts=ts,
+                sent_at=runtime.clock(),
+                attempts=alert.attempts + 1,
+            )
+        )
+    log.info("alert %s posted to %s (%s) as %s", alert.id, alert.target, channel, ts)
+
+
+async def _back_off(runtime: Runtime, alert: Row[Any], error: str) -> None:
+    delay = min(FIRST_RETRY * 2**alert.attempts, LONGEST_RETRY)
+    at = runtime.clock() + delay
+    await _retry(runtime, alert, at=at, error=error)
+    log.warning(
+        "alert %s to %s failed (%s); attempt %d, next at %s",
+        alert.id,
+        alert.target,
+        error,
+        alert.attempts + 1,
+        at.isoformat(),
+    )
+
+
+async def _retry(runtime: Runtime, alert: Row[Any], *, at: datetime, error: str) -> None:
+    async with runtime.db.transaction() as conn:
+        await conn.execute(
+            update(alerts)
+            .where(alerts.c.id == alert.id)
+            .values(next_attempt_at=at, attempts=alert.attempts + 1, last_error=error)
+        )
+
+
+async def _hold_outbox(runtime: Runtime, until: datetime) -> None:
+    """Keeps every pending alert back until `until`: Slack asked for a pause, and the
+    next run must not spend it on another alert."""
+    async with runtime.db.transaction() as conn:
+        await conn.execute(
+            update(alerts)
+            .where(alerts.c.status == "pending", alerts.c.next_attempt_at < until)
+            .values(next_attempt_at=until)
+        )
+
+
+async def _preview(runtime: Runtime, alert_id: int) -> bool:
+    async with runtime.db.transaction() as conn:
+        marked = await conn.execute(
+            update(alerts)
+            .where(alerts.c.id == alert_id, alerts.c.previewed_at.is_(None))
+            .values(previewed_at=runtime.clock())
+        )
+        if marked.rowcount != 1:
+            return False
+        alert = (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
+    body = message_as_text(SlackMessage(text=alert.text, blocks=list(alert.blocks)))
+    print(
+        f"\n[tipoff] alert #{alert.id} for {alert.target} "
+        "(Slack is not configured: it stays queued)\n"
+        f"{body}\n",
+        flush=True,
+    )
+    return True
+
+
+def _retry_after(headers: Mapping[str, Any]) -> timedelta:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return timedelta(seconds=max(1, int(str(value).strip())))
+            except ValueError:
+                break
+    return DEFAULT_RETRY_AFTER
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    data = exc.response.data
+    error = data.get("error") if isinstance(data, Mapping) else None
+    return f"{error or 'no error code'} (HTTP {exc.response.status_code})"

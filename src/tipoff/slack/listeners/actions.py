@@ -1,0 +1,137 @@
+"""The Right and Wrong buttons under an alert.
+
+Right is recorded at once and the message is updated in place to say who said so. Wrong
+opens a modal asking why (listeners/views.py records it): a bare "wrong" cannot tune the
+model, a reason can.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tipoff import feedback
+from tipoff.feedback import FeedbackRecord, PostedAlert, Verdict
+from tipoff.runtime import Runtime
+from tipoff.slack import blocks
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    async def right(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel, ts = _message(body)
+        user = body.get("user") or {}
+        recorded = await record(
+            runtime,
+            account_id=int(body["actions"][0]["value"]),
+            verdict=Verdict.RIGHT,
+            user=user,
+            channel=channel,
+            ts=ts,
+            reason=None,
+        )
+        latest = blocks.FeedbackNote(str(user.get("id") or ""), Verdict.RIGHT.value)
+        await show(client, recorded, latest=latest, shown=body.get("message"))
+
+    async def wrong(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        account_id = int(body["actions"][0]["value"])
+        channel, ts = _message(body)
+        async with runtime.db.transaction() as conn:
+            label = await feedback.account_label(conn=conn, account_id=account_id)
+        view = blocks.wrong_reason_modal(
+            account_id=account_id,
+            account_label=label or f"account {account_id}",
+            channel=channel,
+            ts=ts,
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    app.action(blocks.RIGHT_ACTION)(right)
+    app.action(blocks.WRONG_ACTION)(wrong)
+
+
+def _message(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The channel and ts of the message clicked; (None, None) for an ephemeral one,
+    which chat.update cannot reach."""
+    container = body.get("container") or {}
+    if container.get("type") != "message" or container.get("is_ephemeral"):
+        return None, None
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return channel, container.get("message_ts")
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A verdict stored, and what its message should show now."""
+
+    channel: str | None
+    ts: str | None
+    alert: PostedAlert | None
+    given: list[FeedbackRecord]
+
+
+async def record(
+    runtime: Runtime,
+    *,
+    account_id: int,
+    verdict: Verdict,
+    user: dict[str, Any],
+    channel: str | None,
+    ts: str | None,
+    reason: str | None,
+) -> Recorded:
+    """Stores a verdict by the Slack `user` (a payload's user object) in one unit of work."""
+    async with runtime.db.transaction() as conn:
+        await feedback.record_verdict(
+            conn=conn,
+            account_id=account_id,
+            verdict=verdict,
+            slack_user_id=str(user.get("id") or ""),
+            slack_user_name=user.get("username") or user.get("name"),
+            at=runtime.clock(),
+            channel=channel,
+            ts=ts,
+            reason=reason,
+        )
+        alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
+        given = (
+            await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
+            if alert is not None
+            else []
+        )
+    return Recorded(channel, ts, alert, given)
+
+
+async def show(
+    client: AsyncWebClient,
+    recorded: Recorded,
+    *,
+    latest: blocks.FeedbackNote,
+    shown: dict[str, Any] | None,
+) -> None:
+    """Updates the message a verdict was given on to show who said what.
+
+    A posted alert is re-rendered from the blocks it was posted with and all its verdicts;
+    another message (no alert row) from the message Slack showed (`shown`, the payload's
+    message), with `latest` added."""
+    channel, ts = recorded.channel, recorded.ts
+    if channel is None or ts is None:
+        return
+    if recorded.alert is not None:
+        notes = [blocks.FeedbackNote(f.slack_user_id, f.verdict, f.reason) for f in recorded.given]
+        updated = blocks.with_feedback(recorded.alert.blocks, notes)
+        text = recorded.alert.text
+    elif shown and shown.get("blocks"):
+        updated = blocks.add_feedback(shown["blocks"], latest)
+        text = str(shown.get("text") or "Tipoff")
+    else:
+        log.info("verdict on %s/%s recorded; no blocks to update the message with", channel, ts)
+        return
+    await client.chat_update(channel=channel, ts=ts, text=text, blocks=updated)

@@ -1,0 +1,262 @@
+"""A loopback stand-in for Slack's Web API that records every call.
+
+It is a real HTTP server (stdlib, in a thread), so any client in any thread or event loop
+can reach it: point `SLACK_API_URL` at `FakeSlackApi.url`. It answers `auth.test`,
+`chat.postMessage`, `chat.update`, `views.open` and `apps.connections.open` (with
+`socket_url`, for Socket Mode) as Slack does, checks the bearer token like Slack
+(`invalid_auth` otherwise), and can be told to fail the next calls:
+
+    fake.fail_next("chat.postMessage", status=429, retry_after=30, times=2)
+    fake.fail_next("chat.postMessage", status=500)
+    fake.fail_next("chat.postMessage", error="channel_not_found")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT_TOKEN = "xoxb-1111-2222-fake-bot-token"
+APP_TOKEN = "xapp-1-A0TIPOFFAPP-3333-fake-app-token"
+TEAM_ID = "T0TIPOFF1"
+BOT_USER_ID = "U0TIPOFFBOT"
+BOT_ID = "B0TIPOFFBOT"
+
+# Channel names Slack resolves to IDs; an ID passed as a channel is used as is.
+CHANNELS = {"#sales-alerts": "C0SALESALRT", "sales-alerts": "C0SALESALRT"}
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    method: str
+    params: dict[str, Any]  # form or JSON body, JSON-encoded form fields decoded
+    headers: dict[str, str]  # lower-cased names
+
+
+@dataclass
+class _Failure:
+    method: str | None
+    status: int
+    body: Any  # dict (sent as JSON) or str (sent as text/html)
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+
+
+class FakeSlackApi:
+    def __init__(self, *, token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
+        self.token = token
+        self.app_token = app_token
+        # What apps.connections.open answers: a Socket Mode test's WebSocket server.
+        self.socket_url: str | None = None
+        self._calls: list[SlackCall] = []
+        self._failures: list[_Failure] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # --- what tests read ---------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[SlackCall]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self, method: str, count: int = 1, *, within: float = 5.0
+    ) -> list[SlackCall]:
+        """The calls to `method` once there are at least `count` of them (Bolt runs
+        listeners after the ack, so some calls arrive after the HTTP answer)."""
+
+        def arrived() -> bool:
+            with self._changed:
+                return self._changed.wait_for(
+                    lambda: sum(c.method == method for c in self._calls) >= count, within
+                )
+
+        if not await asyncio.to_thread(arrived):
+            raise AssertionError(
+                f"expected {count} call(s) to {method} within {within}s; got "
+                f"{[c.method for c in self.calls]}"
+            )
+        return self.calls_to(method)
+
+    # --- programming failures ----------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str | None = None,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` calls (to `method`, or to any method but auth.test) fail:
+        429 with Retry-After, a 5xx with an HTML page as Slack's edge sends, or a 200
+        with `{"ok": false, "error": error}`."""
+        headers: dict[str, str] = {}
+        body: Any
+        if status == 429:
+            body = {"ok": False, "error": "ratelimited"}
+            if retry_after is not None:
+                headers["Retry-After"] = str(retry_after)
+        elif status >= 500:
+            body = f"<html><body><h1>{status} Server Error</h1></body></html>"
+        else:
+            body = {"ok": False, "error": error or "internal_error"}
+        with self._lock:
+            self._failures.append(_Failure(method, status, body, headers, times))
+
+    # --- the server --------------------------------------------------------------------
+
+    def _answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> _Failure:
+        with self._lock:
+            self._calls.append(SlackCall(method, params, headers))
+            self._changed.notify_all()
+            for failure in self._failures:
+                if failure.times > 0 and failure.method in (None, method) and method != "auth.test":
+                    failure.times -= 1
+                    return failure
+        auth = headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if token != expected:
+            return _Failure(method, 200, {"ok": False, "error": "invalid_auth"})
+        return _Failure(method, 200, self._success(method, params))
+
+    def _success(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://tipoff-test.slack.com/",
+                "team": "Tipoff Test",
+                "user": "tipoff",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
+        if method == "apps.connections.open":
+            if self.socket_url is None:
+                return {"ok": False, "error": "internal_error"}
+            return {"ok": True, "url": self.socket_url}
+        if method == "chat.postMessage":
+            target = str(params.get("channel", ""))
+            if not target:
+                return {"ok": False, "error": "channel_not_found"}
+            channel = CHANNELS.get(target, target)
+            ts = f"1763650800.{next(self._ts):06d}"
+            message = {
+                "type": "message",
+                "subtype": "bot_message",
+                "text": params.get("text", ""),
+                "ts": ts,
+                "bot_id": BOT_ID,
+                "blocks": params.get("blocks", []),
+            }
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.update":
+            if not params.get("channel") or not params.get("ts"):
+                return {"ok": False, "error": "message_not_found"}
+            return {
+                "ok": True,
+                "channel": params["channel"],
+                "ts": params["ts"],
+                "text": params.get("text", ""),
+                "message": {"text": params.get("text", ""), "blocks": params.get("blocks", [])},
+            }
+        if method == "views.open":
+            if not params.get("trigger_id"):
+                return {"ok": False, "error": "invalid_trigger_id"}
+            view = params.get("view") or {}
+            return {"ok": True, "view": {"id": "V0WRONGVIEW", "team_id": TEAM_ID, **view}}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                params = _parse(raw, headers.get("content-type", ""))
+                if "?" in self.path:
+                    params.update(dict(parse_qsl(self.path.split("?", 1)[1])))
+                answer = fake._answer(method, params, headers)
+                if isinstance(answer.body, str):
+                    payload, kind = answer.body.encode(), "text/html; charset=utf-8"
+                else:
+                    payload, kind = json.dumps(answer.body).encode(), "application/json"
+                self.send_response(answer.status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None  # keep test output quiet
+
+        return Handler
+
+
+def _parse(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if content_type.startswith("application/json"):
+        loaded = json.loads(raw)
+        return dict(loaded) if isinstance(loaded, dict) else {}
+    params: dict[str, Any] = {}
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        # slack_sdk form-encodes blocks and views as JSON strings.
+        if name in ("blocks", "view", "attachments") and value.startswith(("[", "{")):
+            params[name] = json.loads(value)
+        else:
+            params[name] = value
+    return params
+
+
+@contextmanager
+def running_fake_slack() -> Iterator[FakeSlackApi]:
+    fake = FakeSlackApi()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -1,0 +1,246 @@
+"""The alert outbox delivered to the fake Slack Web API: posted once, paced by 429s, backed
+off on failures, never dropped; printed once and kept queued when Slack is not set up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests import seed
+from tests.conftest import NOW
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
+from tests.fakes.slack_bot import Clock, running_runtime, with_slack
+from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
+from tipoff.runtime import Runtime
+from tipoff.settings import Settings
+from tipoff.store.tables import alerts
+
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlackApi]:
+    with running_fake_slack() as running:
+        yield running
+
+
+@pytest.fixture
+async def runtime(settings: Settings, fake: FakeSlackApi) -> AsyncIterator[Runtime]:
+    async with running_runtime(with_slack(settings, fake), now=NOW) as rt:
+        yield rt
+
+
+def move_to(runtime: Runtime, at: datetime) -> None:
+    assert isinstance(runtime.clock, Clock)
+    runtime.clock.now = at
+
+
+def blocks_for(name: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{name} is ready — 80"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"• {name} requested a demo (+35)"}},
+    ]
+
+
+async def queue(
+    runtime: Runtime,
+    name: str,
+    *,
+    created: datetime = NOW,
+    due: datetime | None = None,
+    attempts: int = 0,
+    target: str = "#sales-alerts",
+) -> int:
+    """An outbox row as rescoring writes it, for a new account called `name`."""
+    async with runtime.db.transaction() as conn:
+        account = await seed.account(conn, NOW, f"{name.lower()}.com", name)
+        result = await conn.execute(
+            alerts.insert().values(
+                account_id=account,
+                track="sales-ready",
+                score=80,
+                reason="entered sales-ready",
+                text=f"{name} is ready — 80",
+                blocks=blocks_for(name),
+                target=target,
+                status="pending",
+                attempts=attempts,
+                next_attempt_at=due or created,
+                created_at=created,
+            )
+        )
+        assert result.inserted_primary_key is not None
+        return int(result.inserted_primary_key[0])
+
+
+async def outbox(runtime: Runtime) -> dict[int, dict[str, Any]]:
+    async with runtime.db.transaction() as conn:
+        rows = await conn.execute(select(alerts).order_by(alerts.c.id))
+        return {r.id: dict(r._mapping) for r in rows}
+
+
+def state(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["status"], row["attempts"], row["next_attempt_at"], row["last_error"])
+
+
+def posted(fake: FakeSlackApi) -> list[str]:
+    return [c.params["text"] for c in fake.calls_to("chat.postMessage")]
+
+
+async def test_pending_alerts_are_posted_oldest_first_and_recorded(
+    runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    newer = await queue(runtime, "Globex", created=NOW - 1 * SECOND)
+    older = await queue(runtime, "Acme", created=NOW - 2 * SECOND)
+    later = await queue(runtime, "Initech", due=NOW + 1 * SECOND)  # not due yet
+
+    report = await deliver_pending_alerts(runtime)
+
+    assert report == DeliveryReport(sent=2)
+    assert [c.params for c in fake.calls_to("chat.postMessage")] == [
+        {"channel": "#sales-alerts", "text": "Acme is ready — 80", "blocks": blocks_for("Acme")},
+        {
+            "channel": "#sales-alerts",
+            "text": "Globex is ready — 80",
+            "blocks": blocks_for("Globex"),
+        },
+    ]
+    assert fake.calls_to("chat.postMessage")[0].headers["authorization"] == f"Bearer {BOT_TOKEN}"
+    rows = await outbox(runtime)
+    assert {k: rows[older][k] for k in ("status", "channel", "ts", "sent_at", "attempts")} == {
+        "status": "sent",
+        "channel": "C0SALESALRT",
+        "ts": "1763650800.000001",
+        "sent_at": NOW,
+        "attempts": 1,
+    }
+    assert (rows[newer]["status"], rows[newer]["ts"]) == ("sent", "1763650800.000002")
+    assert state(rows[later]) == ("pending", 0, NOW + SECOND, None)
+
+    # Sent is sent: the next run posts only what has come due since.
+    move_to(runtime, NOW + 1 * SECOND)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
+    assert posted(fake) == ["Acme is ready — 80", "Globex is ready — 80", "Initech is ready — 80"]
+
+
+async def test_a_429_defers_by_retry_after_holds_the_outbox_and_delivers_exactly_once_later(
+    runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    first = await queue(runtime, "Acme", created=NOW - 2 * SECOND)
+    second = await queue(runtime, "Globex", created=NOW - 1 * SECOND)
+    fake.fail_next("chat.postMessage", status=429, retry_after=30)
+
+    report = await deliver_pending_alerts(runtime)
+
+    assert report == DeliveryReport(retrying=1, rate_limited_until=NOW + 30 * SECOND)
+    assert len(fake.calls_to("chat.postMessage")) == 1  # the run stopped at the 429
+    rows = await outbox(runtime)
+    assert state(rows[first]) == ("pending", 1, NOW + 30 * SECOND, "ratelimited (HTTP 429)")
+    # Untried alerts wait out the pause too, without an attempt counted against them.
+    assert state(rows[second]) == ("pending", 0, NOW + 30 * SECOND, None)
+
+    move_to(runtime, NOW + 29 * SECOND)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport()
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+    move_to(runtime, NOW + 30 * SECOND)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=2)
+    move_to(runtime, NOW + 1 * timedelta(hours=1))
+    assert await deliver_pending_alerts(runtime) == DeliveryReport()
+    assert posted(fake) == ["Acme is ready — 80", "Acme is ready — 80", "Globex is ready — 80"]
+    rows = await outbox(runtime)
+    assert [(r["status"], r["attempts"], r["ts"]) for r in rows.values()] == [
+        ("sent", 2, "1763650800.000001"),
+        ("sent", 1, "1763650800.000002"),
+    ]
+
+
+async def test_a_server_error_backs_off_exponentially_and_the_batch_goes_on(
+    runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    failing = await queue(runtime, "Acme", created=NOW - 2 * SECOND)
+    fine = await queue(runtime, "Globex", created=NOW - 1 * SECOND)
+    fake.fail_next("chat.postMessage", status=500)
+
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1, retrying=1)
+    rows = await outbox(runtime)
+    assert state(rows[failing]) == ("pending", 1, NOW + 10 * SECOND, "no error code (HTTP 500)")
+    assert rows[fine]["status"] == "sent"
+
+    # 10 s, then 20 s, 40 s …: each failure doubles the wait.
+    move_to(runtime, NOW + 10 * SECOND)
+    fake.fail_next("chat.postMessage", status=503)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(retrying=1)
+    rows = await outbox(runtime)
+    assert state(rows[failing]) == ("pending", 2, NOW + 30 * SECOND, "no error code (HTTP 503)")
+
+    move_to(runtime, NOW + 30 * SECOND)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
+    rows = await outbox(runtime)
+    assert (rows[failing]["status"], rows[failing]["attempts"]) == ("sent", 3)
+    assert posted(fake).count("Acme is ready — 80") == 3
+
+
+async def test_a_slack_error_is_retried_with_a_capped_back_off_never_dropped(
+    runtime: Runtime, fake: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    stuck = await queue(runtime, "Acme", attempts=12, target="#gone")
+    fake.fail_next("chat.postMessage", error="channel_not_found")
+
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(retrying=1)
+    rows = await outbox(runtime)
+    assert state(rows[stuck]) == (
+        "pending",
+        13,
+        NOW + timedelta(hours=1),  # 10 s · 2^12 is over the cap
+        "channel_not_found (HTTP 200)",
+    )
+    assert "alert 1 to #gone failed (channel_not_found (HTTP 200))" in caplog.text
+    assert BOT_TOKEN not in caplog.text
+
+
+async def test_an_unreachable_slack_backs_off_too(settings: Settings, fake: FakeSlackApi) -> None:
+    url = fake.url
+    fake.stop()  # nothing listens on the port any more
+    unreachable = Settings.model_validate(
+        {**with_slack(settings, fake).model_dump(), "slack_api_url": url}
+    )
+    async with running_runtime(unreachable, now=NOW) as runtime:
+        alert = await queue(runtime, "Acme")
+        assert await deliver_pending_alerts(runtime) == DeliveryReport(retrying=1)
+        row = (await outbox(runtime))[alert]
+    assert (row["status"], row["attempts"], row["next_attempt_at"]) == (
+        "pending",
+        1,
+        NOW + 10 * SECOND,
+    )
+    assert row["last_error"].startswith("ClientConnectorError: ")
+
+
+async def test_without_slack_each_alert_is_printed_once_and_stays_queued(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with running_runtime(settings, now=NOW) as runtime:
+        assert runtime.slack is None
+        alert = await queue(runtime, "Acme")
+
+        assert await deliver_pending_alerts(runtime) == DeliveryReport(previewed=1)
+        assert capsys.readouterr().out == (
+            "\n[tipoff] alert #1 for #sales-alerts (Slack is not configured: it stays queued)\n"
+            "Acme is ready — 80\n"
+            "==================\n"
+            "• Acme requested a demo (+35)\n\n"
+        )
+        move_to(runtime, NOW + timedelta(minutes=5))
+        assert await deliver_pending_alerts(runtime) == DeliveryReport()
+        assert capsys.readouterr().out == ""
+
+        row = (await outbox(runtime))[alert]
+    assert state(row) == ("pending", 0, NOW, None)
+    assert row["previewed_at"] == NOW

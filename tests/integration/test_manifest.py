@@ -1,0 +1,56 @@
+"""manifest.yml creates a working app: it is valid against Slack's published schema and
+declares what the bot's code relies on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from tipoff.slack.listeners.commands import COMMAND
+
+REPO = Path(__file__).resolve().parents[2]
+# shared/ sits beside the repository, in development and in CI alike.
+SCHEMA = REPO.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+
+
+def load_manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "manifest.yml").read_text("utf-8"))
+    return loaded
+
+
+def test_the_manifest_is_valid_against_slacks_schema() -> None:
+    assert SCHEMA.is_file(), (
+        f"Slack's manifest schema is missing: expected {SCHEMA} "
+        "(shared/slack/manifest.schema.1.0.0.json beside the repository)"
+    )
+    schema = json.loads(SCHEMA.read_text("utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(load_manifest()), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> None:
+    manifest = load_manifest()
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    assert command["url"] == "https://YOUR-HOST/slack/events"
+    settings = manifest["settings"]
+    assert settings["interactivity"] == {
+        "is_enabled": True,
+        "request_url": "https://YOUR-HOST/slack/events",
+    }
+    assert settings["socket_mode_enabled"] is False
+    # Only what works today: no event subscriptions until a listener handles them.
+    assert "event_subscriptions" not in settings
+    assert manifest["oauth_config"]["scopes"]["bot"] == [
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "users:read",
+        "users:read.email",
+        "im:write",
+    ]

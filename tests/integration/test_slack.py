@@ -1,0 +1,544 @@
+"""Slack into the real app: signed slash commands, button clicks and modal submissions go
+through Bolt into a real SQLite file, and what Slack is asked to show is read back from
+the fake Web API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests import seed
+from tests.conftest import NOW
+from tests.fakes.signing import (
+    SIGNING_SECRET,
+    block_action,
+    interactivity,
+    load_payload,
+    signed,
+    slash_command,
+    view_submission,
+)
+from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, running_fake_slack
+from tests.fakes.slack_bot import SlackBot, slack_bot
+from tests.fakes.socket_mode import running_socket_mode
+from tipoff.alerts.delivery import deliver_pending_alerts
+from tipoff.errors import TipoffError
+from tipoff.rescoring import rescore
+from tipoff.settings import Settings
+from tipoff.slack import blocks
+from tipoff.store.tables import alerts, feedback, score_history
+
+CHANNEL = "C0SALESALRT"  # the fake's ID for #sales-alerts
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[SlackBot]:
+    async with slack_bot(settings, now=NOW) as running:
+        yield running
+
+
+async def seed_acme(bot: SlackBot) -> int:
+    """Acme: a decision-maker and a second user, fresh product activity: hot, 90."""
+    async with bot.runtime.db.transaction() as conn:
+        acme = await seed.account(conn, NOW, "acme.io", "Acme", employees=250, industry="Software")
+        dana = await seed.person(conn, NOW, acme, "Dana Lee", "dana@acme.io", "VP Engineering")
+        sam = await seed.person(conn, NOW, acme, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+        for days, who, event in [
+            (1, dana, "Core Action Completed"),
+            (1, dana, "Session Started"),
+            (2, sam, "Session Started"),
+            (3, dana, "Session Started"),
+        ]:
+            await seed.signal(conn, NOW - timedelta(days=days), acme, who, event)
+    return acme
+
+
+async def seed_globexes(bot: SlackBot) -> None:
+    async with bot.runtime.db.transaction() as conn:
+        await seed.account(conn, NOW, "globex.com", "Globex")
+        await seed.account(conn, NOW, "globex-labs.io", "Globex Labs")
+
+
+async def posted_alert(bot: SlackBot) -> tuple[int, dict[str, Any]]:
+    """Acme scored, its alert queued and delivered to the fake: (account id, the call)."""
+    acme = await seed_acme(bot)
+    await rescore(bot.runtime)
+    report = await deliver_pending_alerts(bot.runtime)
+    assert report.sent == 1
+    (post,) = bot.fake.calls_to("chat.postMessage")
+    return acme, post.params
+
+
+async def feedback_rows(bot: SlackBot) -> list[dict[str, Any]]:
+    async with bot.runtime.db.transaction() as conn:
+        rows = await conn.execute(select(feedback).order_by(feedback.c.id))
+        return [dict(r._mapping) for r in rows]
+
+
+def ephemeral(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["response_type"] == "ephemeral"
+    return body
+
+
+# --- /tipoff ----------------------------------------------------------------------------
+
+ACME_EVIDENCE = (
+    "*Evidence*\n"
+    "• Dana Lee (VP Engineering) completed a core action yesterday (+30)\n"
+    "• Dana Lee (VP Engineering) and Sam Ortiz (Software Engineer) started 3 sessions in "
+    "the last 14 days (+20)\n"
+    "• 2 people were active in the product in the last 30 days: Dana Lee (VP Engineering) "
+    "and Sam Ortiz (Software Engineer) (+20)\n"
+    "• Dana Lee (VP Engineering) holds a decision-making title (+15)\n"
+    "• Activity is rising: 4 signals in the last 7 days, against 0 in the 21 days before (+5)"
+)
+
+
+async def test_looking_up_a_known_account_answers_in_the_ack_with_score_and_evidence(
+    bot: SlackBot,
+) -> None:
+    acme = await seed_acme(bot)
+    async with bot.runtime.db.transaction() as conn:
+        await conn.execute(
+            score_history.insert(),
+            [
+                {"account_id": acme, "score": 41, "track": "low-touch", "scored_at": NOW - timedelta(days=10)},
+                {"account_id": acme, "score": 63, "track": "nurture", "scored_at": NOW - timedelta(days=3)},
+            ],
+        )  # fmt: skip
+
+    body = ephemeral(await bot.send(slash_command("acme.io")))
+
+    assert body["text"] == "Acme: 90 (hot)"
+    assert body["blocks"] == [
+        {"type": "header", "text": {"type": "plain_text", "text": "Acme — 90"}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "*Hot* — alert now, top of the queue · acme.io · 250 employees · Software",
+                }
+            ],
+        },
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": "*Fit*\n+15"},
+                {"type": "mrkdwn", "text": "*Product*\n+70"},
+                {"type": "mrkdwn", "text": "*Marketing*\n0"},
+                {"type": "mrkdwn", "text": "*Timing*\n+5"},
+            ],
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": ACME_EVIDENCE}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*Contact first:* Dana Lee (VP Engineering) · dana@acme.io\n"
+                "_Why:_ Dana Lee (VP Engineering) completed a core action yesterday",
+            },
+        },
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": "*Trend:* 41 → 63 → 90 (up 49 since 10 days ago)"}
+            ],
+        },
+    ]
+    # Answered in the acknowledgement itself: nothing posted, no response_url used.
+    assert [c.method for c in bot.fake.calls] == ["auth.test"]
+
+
+async def test_a_lookup_by_name_finds_the_same_account(bot: SlackBot) -> None:
+    await seed_acme(bot)
+    body = ephemeral(await bot.send(slash_command("  ACME ")))
+    assert body["blocks"][0]["text"]["text"] == "Acme — 90"
+
+
+async def test_an_unknown_account_gets_a_helpful_answer_with_did_you_mean(bot: SlackBot) -> None:
+    await seed_acme(bot)
+    body = ephemeral(await bot.send(slash_command("acme.con")))
+    assert body["text"] == "No account matches acme.con"
+    assert [b["text"]["text"] for b in body["blocks"][:2]] == [
+        "I couldn't find an account matching *acme.con*.",
+        "*Did you mean*\n• *Acme* (acme.io) — `/tipoff acme.io`",
+    ]
+    assert body["blocks"][2]["text"]["text"].startswith("*How to search:*")
+    assert body["blocks"][3]["elements"][0]["text"] == (
+        "Examples: `/tipoff acme.com`, `/tipoff Acme`, `/tipoff top`"
+    )
+
+
+async def test_an_account_nothing_resembles_still_gets_how_to_search(bot: SlackBot) -> None:
+    await seed_acme(bot)
+    body = ephemeral(await bot.send(slash_command("initech")))
+    assert [b["type"] for b in body["blocks"]] == ["section", "section", "context"]
+    assert body["blocks"][0]["text"]["text"] == "I couldn't find an account matching *initech*."
+
+
+async def test_an_ambiguous_name_lists_the_candidates(bot: SlackBot) -> None:
+    await seed_globexes(bot)
+    body = ephemeral(await bot.send(slash_command("glob")))
+    assert body["text"] == "2 accounts match glob"
+    assert body["blocks"][:2] == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "2 accounts match *glob*:"}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "• *Globex* (globex.com) — `/tipoff globex.com`\n"
+                "• *Globex Labs* (globex-labs.io) — `/tipoff globex-labs.io`",
+            },
+        },
+    ]
+
+
+async def test_top_lists_the_highest_scores(bot: SlackBot) -> None:
+    await seed_acme(bot)
+    await seed_globexes(bot)
+    await rescore(bot.runtime)
+    body = ephemeral(await bot.send(slash_command("top")))
+    assert body["blocks"][1]["text"]["text"] == (
+        "1. *Acme* (acme.io) — *90* hot · scored just now\n"
+        "2. *Globex* (globex.com) — *0* low-touch · scored just now\n"
+        "3. *Globex Labs* (globex-labs.io) — *0* low-touch · scored just now"
+    )
+
+
+@pytest.mark.parametrize("text", ["help", "", "  HELP "])
+async def test_help_and_an_empty_command_explain_the_commands(bot: SlackBot, text: str) -> None:
+    body = ephemeral(await bot.send(slash_command(text)))
+    assert body == {
+        "response_type": "ephemeral",
+        "text": blocks.help_message().text,
+        "blocks": blocks.help_message().blocks,
+    }
+
+
+# --- Right ------------------------------------------------------------------------------
+
+
+async def test_right_records_the_verdict_and_updates_the_alert_in_place(bot: SlackBot) -> None:
+    acme, post = await posted_alert(bot)
+    async with bot.runtime.db.transaction() as conn:
+        alert = (await conn.execute(select(alerts))).one()
+    assert (alert.channel, alert.ts) == (CHANNEL, "1763650800.000001")
+
+    click = block_action(
+        "feedback_right",
+        account_id=acme,
+        channel=CHANNEL,
+        ts=alert.ts,
+        message_blocks=post["blocks"],
+    )
+    response = await bot.send(interactivity(click))
+    assert (response.status_code, response.text) == (200, "")
+
+    (update,) = await bot.fake.wait_for("chat.update")
+    assert update.params == {
+        "team_id": "T0TIPOFF1",  # Bolt names the workspace the click came from
+        "channel": CHANNEL,
+        "ts": "1763650800.000001",
+        "text": "🔥 Acme is hot — 90",
+        "blocks": [
+            *post["blocks"],
+            {
+                "type": "context",
+                "block_id": "tipoff_feedback",
+                "elements": [{"type": "mrkdwn", "text": "✅ <@U0MAYAREP01> says Right"}],
+            },
+        ],
+    }
+    assert update.headers["authorization"] == f"Bearer {BOT_TOKEN}"
+    assert await feedback_rows(bot) == [
+        {
+            "id": 1,
+            "alert_id": alert.id,
+            "account_id": acme,
+            "slack_user_id": "U0MAYAREP01",
+            "slack_user_name": "maya.rep",
+            "verdict": "right",
+            "reason": None,
+            "created_at": NOW,
+        }
+    ]
+
+
+async def test_right_on_a_message_that_is_not_an_alert_is_kept_without_an_alert(
+    bot: SlackBot,
+) -> None:
+    acme = await seed_acme(bot)
+    shown = [{"type": "section", "text": {"type": "mrkdwn", "text": "A digest line"}}]
+    click = block_action(
+        "feedback_right", account_id=acme, channel="C0OTHER", ts="1.000200", message_blocks=shown
+    )
+    assert (await bot.send(interactivity(click))).status_code == 200
+    (update,) = await bot.fake.wait_for("chat.update")
+    assert update.params["blocks"] == [
+        *shown,
+        {
+            "type": "context",
+            "block_id": "tipoff_feedback",
+            "elements": [{"type": "mrkdwn", "text": "✅ <@U0MAYAREP01> says Right"}],
+        },
+    ]
+    (row,) = await feedback_rows(bot)
+    assert (row["alert_id"], row["account_id"], row["verdict"]) == (None, acme, "right")
+
+
+# --- Wrong ------------------------------------------------------------------------------
+
+
+async def test_wrong_opens_the_reason_modal_for_that_message(bot: SlackBot) -> None:
+    acme, post = await posted_alert(bot)
+    click = block_action(
+        "feedback_wrong",
+        account_id=acme,
+        channel=CHANNEL,
+        ts="1763650800.000001",
+        message_blocks=post["blocks"],
+    )
+    assert (await bot.send(interactivity(click))).status_code == 200
+
+    (opened,) = await bot.fake.wait_for("views.open")
+    assert opened.params == {
+        "team_id": "T0TIPOFF1",
+        "trigger_id": click["trigger_id"],
+        "view": blocks.wrong_reason_modal(
+            account_id=acme, account_label="Acme", channel=CHANNEL, ts="1763650800.000001"
+        ),
+    }
+    assert await feedback_rows(bot) == []  # nothing is recorded until a reason is given
+
+
+async def test_a_submission_without_a_reason_is_sent_back_with_an_error(bot: SlackBot) -> None:
+    acme, _ = await posted_alert(bot)
+    submission = view_submission(
+        account_id=acme, channel=CHANNEL, ts="1763650800.000001", reason=None, note="hmm"
+    )
+    response = await bot.send(interactivity(submission))
+    assert response.status_code == 200
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"reason": "Pick a reason: it tells Tipoff what to weigh differently."},
+    }
+    assert await feedback_rows(bot) == []
+    assert bot.fake.calls_to("chat.update") == []
+
+
+async def test_a_submission_with_a_reason_records_it_and_updates_the_alert(
+    bot: SlackBot,
+) -> None:
+    acme, post = await posted_alert(bot)
+    right = block_action(
+        "feedback_right",
+        account_id=acme,
+        channel=CHANNEL,
+        ts="1763650800.000001",
+        message_blocks=post["blocks"],
+    )
+    await bot.send(interactivity(right))
+    await bot.fake.wait_for("chat.update")
+
+    submission = view_submission(
+        account_id=acme,
+        channel=CHANNEL,
+        ts="1763650800.000001",
+        reason="already_customer",
+        note="They renewed with us in March",
+    )
+    response = await bot.send(interactivity(submission))
+    assert (response.status_code, response.text) == (200, "")  # the modal closes
+
+    updates = await bot.fake.wait_for("chat.update", 2)
+    assert updates[1].params["blocks"] == [
+        *post["blocks"],
+        {
+            "type": "context",
+            "block_id": "tipoff_feedback",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "✅ <@U0MAYAREP01> says Right\n"
+                    "❌ <@U0JONREP002> says Wrong: already a customer — They renewed with us "
+                    "in March",
+                }
+            ],
+        },
+    ]
+    rows = await feedback_rows(bot)
+    assert [
+        (r["slack_user_id"], r["slack_user_name"], r["verdict"], r["reason"]) for r in rows
+    ] == [
+        ("U0MAYAREP01", "maya.rep", "right", None),
+        ("U0JONREP002", "jon.rep", "wrong", "Already a customer — They renewed with us in March"),
+    ]
+    assert {r["alert_id"] for r in rows} == {1}
+
+
+async def test_a_submission_for_an_account_that_is_gone_says_so_in_the_modal(
+    bot: SlackBot,
+) -> None:
+    submission = view_submission(account_id=999, channel=None, ts=None, reason="not_a_fit")
+    response = await bot.send(interactivity(submission))
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"reason": "No account with id 999: it may have been merged or deleted."},
+    }
+    assert await feedback_rows(bot) == []
+
+
+# --- requests that are not from Slack ---------------------------------------------------
+
+
+def forged_requests(account_id: int) -> dict[str, Any]:
+    click = interactivity(
+        block_action("feedback_right", account_id=account_id, channel=CHANNEL, ts="1.1")
+    )
+    command = slash_command("acme.io")
+    return {
+        "unsigned": (click.body, {"Content-Type": "application/x-www-form-urlencoded"}),
+        "wrong secret": (
+            click.body,
+            interactivity(
+                block_action("feedback_right", account_id=account_id, channel=CHANNEL, ts="1.1"),
+                secret="not-the-signing-secret",
+            ).headers,
+        ),
+        "body changed after signing": (
+            click.body.replace(b"U0MAYAREP01", b"U0MALLORY01"),
+            click.headers,
+        ),
+        "replayed after 6 minutes": (
+            command.body,
+            signed(command.body.decode(), timestamp=int(time.time()) - 360).headers,
+        ),
+        "unsigned command": (command.body, {"Content-Type": "application/x-www-form-urlencoded"}),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unsigned",
+        "wrong secret",
+        "body changed after signing",
+        "replayed after 6 minutes",
+        "unsigned command",
+    ],
+)
+async def test_requests_not_signed_by_slack_are_refused_and_change_nothing(
+    bot: SlackBot, case: str
+) -> None:
+    acme = await seed_acme(bot)
+    body, headers = forged_requests(acme)[case]
+    response = await bot.http.post("/slack/events", content=body, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid request"}
+    assert await feedback_rows(bot) == []
+    assert bot.fake.calls == []  # not even auth.test: refused before anything ran
+
+
+async def test_bolt_takes_token_and_secret_from_settings_never_the_environment(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret-from-the-environment")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    async with slack_bot(settings, now=NOW) as bot:
+        assert (await bot.send(slash_command("help"))).status_code == 200
+        forged = slash_command("help", secret="secret-from-the-environment")
+        assert (await bot.send(forged)).status_code == 401
+        assert {c.headers["authorization"] for c in bot.fake.calls} == {f"Bearer {BOT_TOKEN}"}
+
+
+async def test_the_signing_helper_matches_slacks_documented_example() -> None:
+    # api.slack.com/authentication/verifying-requests-from-slack, step by step.
+    body = (
+        "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&"
+        "channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&"
+        "command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2F"
+        "commands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&"
+        "trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
+    request = signed(body, secret="8f742231b10e8888abcd99yyyzzz85a5", timestamp=1531420618)
+    assert request.headers["X-Slack-Signature"] == (
+        "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    )
+
+
+async def test_a_listener_error_is_logged_and_answered_politely(
+    bot: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await seed_acme(bot)
+    # A table gone from under the bot makes the lookup fail inside the listener.
+    async with bot.runtime.db.transaction() as conn:
+        await conn.exec_driver_sql("DROP TABLE score_history")
+    response = await bot.send(slash_command("acme.io"))
+    assert (response.status_code, response.text) == (
+        200,
+        "Sorry, Tipoff hit an error answering that. It has been logged; please try again.",
+    )
+    (failure,) = [r for r in caplog.records if r.name == "tipoff.slack.bolt_app"]
+    assert failure.getMessage() == "Slack slash_command from U0MAYAREP01 failed"
+    assert failure.exc_info is not None and "score_history" in str(failure.exc_info[1])
+    # Neither our secrets nor the verification token in Slack's body are logged.
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "gIkuvaNzQIHg97ATvDxqgjtO"):
+        assert secret not in caplog.text
+
+
+# --- Socket Mode ------------------------------------------------------------------------
+
+
+def socket_mode(settings: Settings) -> Settings:
+    return Settings.model_validate({**settings.model_dump(), "slack_app_token": APP_TOKEN})
+
+
+async def test_with_an_app_token_the_bot_answers_over_socket_mode(settings: Settings) -> None:
+    with running_fake_slack() as fake:
+        async with running_socket_mode() as server:
+            fake.socket_url = server.url
+            async with slack_bot(settings, now=NOW, configure=socket_mode, fake=fake) as bot:
+                (opened,) = fake.calls_to("apps.connections.open")
+                assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
+                await seed_acme(bot)
+
+                command = load_payload("slash_command") | {"text": "acme.io"}
+                await server.send(
+                    {
+                        "envelope_id": "1d3c0f4e-7b8a-4d2f-9e61-5a2b3c4d5e6f",
+                        "type": "slash_commands",
+                        "payload": command,
+                        "accepts_response_payload": True,
+                    }
+                )
+                answer = await server.receive()
+                assert answer["envelope_id"] == "1d3c0f4e-7b8a-4d2f-9e61-5a2b3c4d5e6f"
+                assert answer["payload"]["response_type"] == "ephemeral"
+                assert answer["payload"]["text"] == "Acme: 90 (hot)"
+                assert answer["payload"]["blocks"][3]["text"]["text"] == ACME_EVIDENCE
+            # Shutting down closes the WebSocket.
+            async with asyncio.timeout(5):
+                await server.closed.wait()
+
+
+async def test_a_refused_app_token_stops_start_up_with_a_clear_error(settings: Settings) -> None:
+    def wrong_token(s: Settings) -> Settings:
+        return Settings.model_validate({**s.model_dump(), "slack_app_token": "xapp-revoked"})
+
+    with pytest.raises(TipoffError) as refused:
+        async with slack_bot(settings, now=NOW, configure=wrong_token):
+            raise AssertionError("started with a refused app token")
+    assert refused.value.message == (
+        "Slack refused SLACK_APP_TOKEN (invalid_auth): it must be an app-level token "
+        "(xapp-…) with the connections:write scope, from the app's Basic Information."
+    )
+    assert "xapp-revoked" not in str(refused.value)
