@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tipoff import rescoring
+from tipoff import rescoring, sources
+from tipoff.errors import TipoffError
+from tipoff.logs import configure_logging
 from tipoff.model import ModelFileError, load_model
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
@@ -30,6 +32,11 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="Check the scoring model file.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+sources_app = typer.Typer(
+    help="Sources: the systems that send signals, each with its own write key.",
+    no_args_is_help=True,
+)
+app.add_typer(sources_app, name="sources")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -78,10 +85,50 @@ def serve(
     from tipoff.app import create_app
 
     settings = load_settings()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    configure_logging()
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, log_level="info")
+
+
+@app.command()
+def demo(
+    database: Annotated[
+        Path, typer.Option(help="SQLite file to create (replaced if it exists).")
+    ] = Path("tipoff-demo.db"),
+) -> None:
+    """Replay the bundled sample history through the real ingest API into a fresh SQLite
+    file, rescore, print the alerts and the top accounts. Never posts to Slack."""
+    from tipoff.demo.replay import run_demo
+
+    for leftover in (
+        database,
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    ):
+        leftover.unlink(missing_ok=True)
+    base = load_settings()
+    # The demo's alerts are samples: they print to the console even where Slack is set up.
+    settings = base.model_copy(
+        update={
+            "database_url": f"sqlite+aiosqlite:///{database}",
+            "slack_bot_token": None,
+            "slack_signing_secret": None,
+            "slack_app_token": None,
+        }
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        report = asyncio.run(run_demo(settings, out))
+    except ModelFileError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    tracks = ", ".join(f"{count} {track}" for track, count in sorted(report.summary.tracks.items()))
+    out.print(
+        f"Scored {report.summary.scored} accounts ({tracks}); {report.summary.alerts_queued} alerts queued."
+    )
+    out.print(top_table(report.top))
+    out.print(
+        f"The demo database is {database}. Look around with, e.g.:\n"
+        f"  DATABASE_URL=sqlite:///{database} tipoff score {report.top[0].account.domain if report.top else 'acme.com'}"
+    )
 
 
 @app.command("rescore")
@@ -182,6 +229,84 @@ def top_table(rows: list[Any]) -> Table:
             str(rank), row.account.label, row.account.domain or "", str(row.score), row.track
         )
     return table
+
+
+class SourceCategory(StrEnum):
+    product = "product"
+    marketing = "marketing"
+    outcome = "outcome"
+
+
+def with_connection(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Like `with_runtime`, but a TipoffError becomes a one-line message and exit 1."""
+    try:
+        return with_runtime(work)
+    except TipoffError as error:
+        err.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+
+
+@sources_app.command("add")
+def sources_add(
+    name: Annotated[str, typer.Argument(help="A name for the sending system, e.g. hubspot.")],
+    category: Annotated[
+        SourceCategory | None,
+        typer.Option(
+            help="What the source sends, for your records; the model file decides scoring."
+        ),
+    ] = None,
+) -> None:
+    """Create a source and print its write key (shown once; only its hash is stored)."""
+
+    async def add(rt: Runtime) -> sources.NewSource:
+        async with rt.db.transaction() as conn:
+            return await sources.create_source(
+                conn=conn, name=name, category=category.value if category else None, now=rt.clock()
+            )
+
+    created = with_connection(add)
+    out.print(f"Created source '{created.source.name}'. Its write key (shown only now):")
+    out.print(created.write_key, markup=False, highlight=False)
+    out.print("Send it as the HTTP Basic user name (Segment's writeKey) to /v1/track, /v1/batch …")
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """List sources with their key hints and status."""
+
+    async def listing(rt: Runtime) -> list[sources.Source]:
+        async with rt.db.transaction() as conn:
+            return await sources.list_sources(conn=conn)
+
+    found = with_connection(listing)
+    if not found:
+        out.print("No sources yet. Create one with `tipoff sources add NAME`.")
+        return
+    table = Table(title="Sources")
+    for column in ("Name", "Category", "Key", "Created", "Status"):
+        table.add_column(column)
+    for source in found:
+        status = f"revoked {source.revoked_at:%Y-%m-%d}" if source.revoked_at else "active"
+        table.add_row(
+            source.name,
+            source.category or "",
+            source.key_hint,
+            f"{source.created_at:%Y-%m-%d}",
+            status,
+        )
+    out.print(table)
+
+
+@sources_app.command("revoke")
+def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revoke.")]) -> None:
+    """Stop accepting a source's write key."""
+
+    async def revoke(rt: Runtime) -> sources.Source:
+        async with rt.db.transaction() as conn:
+            return await sources.revoke_source(conn=conn, name=name, now=rt.clock())
+
+    revoked = with_connection(revoke)
+    out.print(f"Revoked source '{revoked.name}': its write key is no longer accepted.")
 
 
 @model_app.command("check")

@@ -1,0 +1,145 @@
+"""The `tipoff` command line, run as a user runs it: a subprocess on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests import seed
+from tipoff.store.db import Database
+
+
+def tipoff(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "tipoff", *args],
+        cwd=cwd,
+        env={**clean, "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_sources_add_list_revoke(tmp_path: Path) -> None:
+    added = tipoff(tmp_path, "sources", "add", "hubspot", "--category", "marketing")
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.splitlines()[1].strip()
+    assert len(key) >= 40
+
+    listed = tipoff(tmp_path, "sources", "list")
+    assert "hubspot" in listed.stdout and "marketing" in listed.stdout and "active" in listed.stdout
+    assert key not in listed.stdout  # only a hint of the key is ever shown again
+    stored = (
+        sqlite3.connect(tmp_path / "tipoff.db")
+        .execute("SELECT write_key_hash FROM sources")
+        .fetchall()
+    )
+    assert key not in str(stored)
+
+    again = tipoff(tmp_path, "sources", "add", "hubspot")
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+    assert tipoff(tmp_path, "sources", "revoke", "hubspot").returncode == 0
+    assert "revoked" in tipoff(tmp_path, "sources", "list").stdout
+    missing = tipoff(tmp_path, "sources", "revoke", "nope")
+    assert missing.returncode == 1 and "no source named 'nope'" in missing.stderr
+
+
+def test_bad_category_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    result = tipoff(tmp_path, "sources", "add", "x", "--category", "sales")
+    assert result.returncode == 2 and "'sales' is not one of" in result.stderr
+    assert not (tmp_path / "tipoff.db").exists()
+
+
+async def seeded(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tipoff.db'}")
+    await db.migrate()
+    async with db.transaction() as conn:
+        acme = await seed.account(conn, now, "acme.io", "Acme", employees=250)
+        dana = await seed.person(conn, now, acme, "Dana Lee", "dana@acme.io", "VP Engineering")
+        for days, event in [(1, "Core Action Completed"), (1, "Session Started"), (2, "Session Started"),
+                            (3, "Session Started"), (2, "Integration Connected")]:  # fmt: skip
+            await seed.signal(conn, now - timedelta(days=days), acme, dana, event)
+    await db.dispose()
+
+
+async def test_rescore_score_and_top(tmp_path: Path) -> None:
+    await seeded(tmp_path)
+    rescored = tipoff(tmp_path, "rescore")
+    assert rescored.returncode == 0, rescored.stderr
+    assert "Rescored 1 accounts (hot 1); queued 1 alerts." in rescored.stdout
+
+    as_json = tipoff(tmp_path, "score", "acme.io", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    payload = json.loads(as_json.stdout)
+    # core 30 + sessions 20 + integration 15 + title 15 + rising 5 = 85
+    assert payload["account"] == {"domain": "acme.io", "name": "Acme"}
+    assert (payload["score"], payload["track"]) == (85, "hot")
+    assert payload["dimensions"] == {"fit": 15, "product": 65, "marketing": 0, "timing": 5}
+    assert payload["evidence"][0] == {
+        "text": "Dana Lee (VP Engineering) completed a core action yesterday",
+        "points": 30,
+    }
+    assert sum(e["points"] for e in payload["evidence"]) == 85
+
+    human = tipoff(tmp_path, "score", "Acme")
+    assert "Acme (acme.io) — 85, hot" in human.stdout
+    assert "Contact first: Dana Lee (VP Engineering) <dana@acme.io>" in human.stdout
+
+    top = tipoff(tmp_path, "top")
+    assert "acme.io" in top.stdout and "85" in top.stdout
+
+    unknown = tipoff(tmp_path, "score", "globex")
+    assert unknown.returncode == 1 and "No account matches 'globex'" in unknown.stderr
+
+
+def test_broken_model_file_stops_with_its_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "model.yml"
+    bad.write_text(
+        "name: x\nevents: {product: [A]}\nsignals:\n  - id: a\n    events: [B]\n    points: 1\n    says: did\n"
+    )
+    result = tipoff(tmp_path, "rescore", env={"TIPOFF_MODEL": str(bad)})
+    assert result.returncode == 2
+    assert "line 4: signals[0]" in result.stderr or "rule 'a' uses 'B'" in result.stderr
+
+
+def test_demo_runs_the_whole_pass(tmp_path: Path) -> None:
+    result = tipoff(tmp_path, "demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Sent 459 Segment calls" in out
+    assert "Scored 33 accounts" in out
+    # The alerts were printed (no Slack configured) and stay queued.
+    assert "Helix Freight" in out and "is hot" in out
+    db = sqlite3.connect(tmp_path / "tipoff-demo.db")
+    pending = db.execute("SELECT count(*) FROM alerts WHERE status = 'pending'").fetchone()[0]
+    assert pending == 13  # 5 hot + 8 sales-ready
+    tracks = dict(db.execute("SELECT track, count(*) FROM scores GROUP BY track").fetchall())
+    assert tracks == {"hot": 5, "sales-ready": 8, "monitor": 4, "nurture": 7, "low-touch": 9}
+    # A second run starts afresh rather than piling onto the first.
+    again = tipoff(tmp_path, "demo")
+    assert again.returncode == 0 and "Scored 33 accounts" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["serve", "--help"], ["sources", "--help"], ["model", "--help"]]
+)
+def test_help_is_available(tmp_path: Path, command: list[str]) -> None:
+    result = tipoff(tmp_path, *command, "--help") if command else tipoff(tmp_path, "--help")
+    assert result.returncode == 0 and "Usage" in result.stdout

@@ -1,0 +1,153 @@
+"""`tipoff serve` as a real process: ingest → scheduler → Slack, one whole pass.
+
+The process gets Slack credentials pointing at the loopback fake, short scheduler
+intervals, and a fresh SQLite file; the test talks to it only over HTTP, as Segment and
+Slack would, and reads the database file it leaves behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.signing import SIGNING_SECRET, slash_command
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackApi]:
+    with running_fake_slack() as fake:
+        yield fake
+
+
+def run(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tipoff", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def test_serve_ingests_rescores_alerts_and_answers_slack(
+    tmp_path: Path, fake_slack: FakeSlackApi
+) -> None:
+    port = free_port()
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
+        },
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "TIPOFF_RESCORE_INTERVAL": "0.3",
+        "TIPOFF_DELIVERY_INTERVAL": "0.3",
+    }
+    write_key = run(tmp_path, env, "sources", "add", "segment").stdout.splitlines()[1].strip()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tipoff", "serve", "--port", str(port)],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if http.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log_path.read_text()
+                assert server.poll() is None, log_path.read_text()
+                time.sleep(0.1)
+
+            now = datetime.now(UTC)
+
+            def at(days: float) -> str:
+                return (now - timedelta(days=days)).isoformat()
+
+            calls = [
+                {"type": "identify", "userId": "u1", "traits": {"email": "dana@acme.io", "name": "Dana Lee", "title": "VP Engineering"}},
+                {"type": "group", "userId": "u1", "groupId": "acme", "traits": {"name": "Acme", "domain": "acme.io", "employees": 250}},
+                {"type": "track", "userId": "u1", "event": "Core Action Completed", "timestamp": at(1)},
+                {"type": "track", "userId": "u1", "event": "Session Started", "timestamp": at(1)},
+                {"type": "track", "userId": "u1", "event": "Session Started", "timestamp": at(2)},
+                {"type": "track", "userId": "u1", "event": "Session Started", "timestamp": at(3)},
+                {"type": "track", "userId": "u1", "event": "Integration Connected", "timestamp": at(2),
+                 "properties": {"integration": "PagerDuty"}},
+            ]  # fmt: skip
+            response = http.post("/v1/batch", json={"batch": calls}, auth=(write_key, ""))
+            assert response.status_code == 200, response.text
+
+            # The scheduler rescores the changed account and the delivery job posts it.
+            deadline = time.monotonic() + 20
+            while not fake_slack.calls_to("chat.postMessage"):
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+            (posted,) = fake_slack.calls_to("chat.postMessage")
+            assert posted.params["channel"] == "#sales-alerts"
+            assert "Acme is hot — 85" in posted.params["text"]
+            rendered = json.dumps(posted.params["blocks"])
+            assert "Dana Lee (VP Engineering) completed a core action yesterday" in rendered
+            assert "PagerDuty" in rendered
+
+            deadline = time.monotonic() + 10
+            while True:
+                row = (
+                    sqlite3.connect(tmp_path / "tipoff.db")
+                    .execute("SELECT status, channel, ts FROM alerts")
+                    .fetchone()
+                )
+                if row[0] == "sent" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert row[0] == "sent" and row[1] == "C0SALESALRT" and row[2]
+
+            # A rep looks the account up with a request signed as Slack signs it.
+            lookup = slash_command("acme.io")
+            answer = http.post("/slack/events", content=lookup.body, headers=lookup.headers)
+            assert answer.status_code == 200
+            assert "Acme" in answer.text and "85" in answer.text
+
+            forged = slash_command("acme.io", secret="not-the-secret")
+            assert (
+                http.post("/slack/events", content=forged.body, headers=forged.headers).status_code
+                == 401
+            )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        exit_code = server.wait(timeout=20)
+    logs = log_path.read_text()
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells the
+    # supervisor how the process ended.
+    assert exit_code in (0, -signal.SIGTERM), logs
+    assert "Application shutdown complete" in logs
+    assert "apscheduler" not in logs  # no line per scheduled run
+    for secret in (BOT_TOKEN, SIGNING_SECRET, write_key):
+        assert secret not in logs
