@@ -159,6 +159,11 @@ def score(
             err.print(f"'{account}' matches {len(found.matches)} accounts; name one:")
             for match in found.matches:
                 err.print(f"  {match.label}  ({match.domain or 'no domain'})")
+        elif found.suggestions:
+            names = ", ".join(
+                f"{s.label} ({s.domain})" if s.domain else s.label for s in found.suggestions
+            )
+            err.print(f"No account matches '{account}'. Did you mean: {names}?")
         else:
             err.print(
                 f"No account matches '{account}'. Try its domain (acme.com) or part of its name; `tipoff top` lists scored accounts."

@@ -46,6 +46,7 @@ class Lookup:
 
     query: str
     matches: list[AccountRow]
+    suggestions: list[AccountRow] = field(default_factory=list)  # when nothing matched
     account: AccountHistory | None = None
     result: ScoreResult | None = None
     history: list[tuple[datetime, int, str]] = field(default_factory=list)
@@ -196,6 +197,8 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
         matches = await queries.find_accounts(conn, text)
+        if not matches:
+            return Lookup(text, matches, await queries.similar_accounts(conn, text))
         if len(matches) != 1:
             return Lookup(text, matches)
         account_id = matches[0].id
@@ -204,7 +207,7 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
         )
         history = await queries.score_history(conn, account_id)
     account = histories[account_id]
-    return Lookup(text, matches, account, score_account(account, runtime.model, now), history)
+    return Lookup(text, matches, [], account, score_account(account, runtime.model, now), history)
 
 
 async def top(runtime: Runtime, *, limit: int = 10) -> list[queries.TopRow]:

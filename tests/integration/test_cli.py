@@ -107,6 +107,8 @@ async def test_rescore_score_and_top(tmp_path: Path) -> None:
 
     unknown = tipoff(tmp_path, "score", "globex")
     assert unknown.returncode == 1 and "No account matches 'globex'" in unknown.stderr
+    typo = tipoff(tmp_path, "score", "acme.con")
+    assert typo.returncode == 1 and "Did you mean: Acme (acme.io)?" in typo.stderr
 
 
 def test_broken_model_file_stops_with_its_problems(tmp_path: Path) -> None:

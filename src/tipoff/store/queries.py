@@ -3,6 +3,8 @@ the caller's unit of work (`conn`), so it runs inside the caller's transaction."
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +101,63 @@ async def find_accounts(conn: AsyncConnection, text: str, *, limit: int = 5) -> 
         .limit(limit)
     )
     return [_account_row(r) for r in partial]
+
+
+# Did-you-mean for a lookup that matched nothing (a typo: "acme.con", "globx"): the
+# text is compared with a bounded sample of names and domains by similarity.
+# Enough for most teams' whole account list; a bigger one is sampled, most recently
+# updated first, so the scan stays a few milliseconds.
+_SIMILAR_SCAN_LIMIT = 5000
+_SIMILAR_CUTOFF = 0.75
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+async def similar_accounts(conn: AsyncConnection, text: str, *, limit: int = 3) -> list[AccountRow]:
+    """Accounts whose name, a word of it, or domain is close to `text`, closest first."""
+    needle = _similarity_key(text)
+    if len(needle) < 3:
+        return []
+    rows = await conn.execute(
+        select(*_ACCOUNT_COLUMNS)
+        .order_by(accounts.c.updated_at.desc(), accounts.c.id.desc())
+        .limit(_SIMILAR_SCAN_LIMIT)
+    )
+    scored: list[tuple[float, int, AccountRow]] = []
+    matcher = difflib.SequenceMatcher(b=needle, autojunk=False)
+    for row in rows:
+        best = 0.0
+        for candidate in _similarity_candidates(row.name, row.domain):
+            matcher.set_seq1(candidate)
+            if (
+                matcher.real_quick_ratio() >= _SIMILAR_CUTOFF
+                and matcher.quick_ratio() >= _SIMILAR_CUTOFF
+            ):
+                best = max(best, matcher.ratio())
+        if best >= _SIMILAR_CUTOFF:
+            scored.append((best, row.id, _account_row(row)))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [account for _, _, account in scored[:limit]]
+
+
+def _similarity_key(text: str) -> str:
+    """Lower-case letters and digits; a domain is compared without its top-level part."""
+    text = text.strip().lower().removeprefix("https://").removeprefix("http://")
+    text = text.removeprefix("www.").split("/", 1)[0]
+    if "." in text and " " not in text:
+        text = text.rsplit(".", 1)[0]
+    return "".join(_WORD.findall(text))
+
+
+def _similarity_candidates(name: str | None, domain: str | None) -> list[str]:
+    found: list[str] = []
+    if name:
+        words = _WORD.findall(name.lower())
+        found.append("".join(words))
+        found += [w for w in words if len(w) >= 3]
+    if domain:
+        found.append(_similarity_key(domain))
+    return found
 
 
 async def load_histories(

@@ -15,7 +15,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from tipoff import rescoring
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.suggest import similar_accounts
 
 COMMAND = "/tipoff"
 TOP_LIMIT = 10
@@ -49,6 +48,4 @@ async def answer(runtime: Runtime, text: str) -> blocks.SlackMessage:
         )
     if found.matches:
         return blocks.ambiguous_message(asked, found.matches)
-    async with runtime.db.transaction() as conn:
-        suggestions = await similar_accounts(conn=conn, text=asked)
-    return blocks.unknown_account_message(asked, suggestions)
+    return blocks.unknown_account_message(asked, found.suggestions)
