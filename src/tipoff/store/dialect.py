@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, event
+from sqlalchemy import DateTime, Table, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
@@ -69,3 +69,24 @@ def upsert(table: Table, dialect_name: str, *, key: list[str], update: list[str]
     return insert.on_conflict_do_update(
         index_elements=key, set_={name: insert.excluded[name] for name in update}
     )
+
+
+async def insert_returning_ids(
+    conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]
+) -> list[int]:
+    """Insert `rows` in one round trip; their new ids, in the order of `rows`.
+
+    PostgreSQL returns them in order (RETURNING with SQLAlchemy's sort_by_parameter_order).
+    SQLite cannot promise the order of RETURNING rows, and SQLAlchemy then falls back to
+    one INSERT per row; instead, rely on how SQLite assigns an INTEGER PRIMARY KEY: one
+    more than the largest in the table, row after row. After the insert this transaction
+    holds SQLite's only write lock, so the largest len(rows) ids are these rows', in order.
+    """
+    if conn.dialect.name != "sqlite":
+        result = await conn.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        return list(result.scalars())
+    await conn.execute(insert(table), rows)
+    newest = await conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(len(rows)))
+    return list(reversed(newest.scalars().all()))

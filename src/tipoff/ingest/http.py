@@ -1,0 +1,141 @@
+"""Segment-compatible HTTP Tracking API: `POST /v1/{track,identify,group,alias,page,screen,
+batch}`.
+
+Each handler reads the body within Segment's size limits (gzip accepted), finds the
+source by its write key (HTTP Basic user name, or `writeKey` in the body), validates the
+payload, and stores it in one transaction. `{"success": true}` means committed; anything
+else is a JSON error `{code, message}` and has changed nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tipoff.errors import InvalidInput, TooLarge, Unauthorized
+from tipoff.ingest.segment import (
+    CALL_KINDS,
+    MAX_BATCH_BYTES,
+    MAX_EVENT_BYTES,
+    CallKind,
+    SegmentCall,
+    decode_json,
+    gunzip,
+    parse_batch,
+    parse_call,
+    write_key_in_body,
+)
+from tipoff.ingest.service import ingest_messages
+from tipoff.runtime import Runtime
+from tipoff.sources import authenticate
+
+log = logging.getLogger(__name__)
+
+# Two requests that create the same new person or account at the same moment: the
+# second one's insert hits a unique index. Running it again sees the first one's rows.
+_ATTEMPTS = 3
+
+
+def ingest_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        Route(f"/v1/{kind}", _call_endpoint(kind), methods=["POST"]) for kind in CALL_KINDS
+    ]
+    routes.append(Route("/v1/batch", _batch, methods=["POST"]))
+    return routes
+
+
+def _call_endpoint(kind: CallKind) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        body = decode_json(await _read_body(request, MAX_EVENT_BYTES, "a single call"))
+        source_id = await _authenticate(request, write_key_in_body(body))
+        return await _store(request, source_id, [parse_call(kind, body)])
+
+    endpoint.__name__ = f"segment_{kind}"
+    return endpoint
+
+
+async def _batch(request: Request) -> Response:
+    body = decode_json(await _read_body(request, MAX_BATCH_BYTES, "a batch"))
+    source_id = await _authenticate(request, write_key_in_body(body))
+    return await _store(request, source_id, parse_batch(body))
+
+
+async def _store(request: Request, source_id: int, messages: list[SegmentCall]) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    received_at = runtime.clock()
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            async with runtime.db.transaction() as conn:
+                result = await ingest_messages(
+                    conn, source_id=source_id, messages=messages, received_at=received_at
+                )
+            break
+        except IntegrityError:
+            if attempt == _ATTEMPTS:
+                raise
+            log.info("ingest raced another request (attempt %d); retrying", attempt)
+    log.debug(
+        "ingest source=%s accepted=%d duplicates=%d",
+        source_id,
+        result.accepted,
+        result.duplicates,
+    )
+    return JSONResponse({"success": True})
+
+
+async def _authenticate(request: Request, body_key: str | None) -> int:
+    header = request.headers.get("authorization")
+    write_key = _basic_user(header) if header else body_key
+    if not write_key:
+        raise Unauthorized(
+            "a write key is required: HTTP Basic auth with the key as user name, "
+            "or writeKey in the body"
+        )
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.transaction() as conn:
+        source = await authenticate(conn=conn, write_key=write_key)
+    return source.id
+
+
+def _basic_user(header: str) -> str:
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthorized(
+            f"unsupported Authorization scheme {scheme!r}: use HTTP Basic with the write "
+            "key as user name"
+        )
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("malformed HTTP Basic credentials") from None
+    return decoded.partition(":")[0]
+
+
+async def _read_body(request: Request, limit: int, what: str) -> bytes:
+    """The body, decompressed, refusing anything over `limit` bytes before and after
+    decompression without reading more than `limit` + one chunk into memory."""
+    too_large = f"{what} is limited to {limit // 1024} KB ({limit:,} bytes)"
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"{too_large}; this body is {int(declared):,} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"{too_large}; this body is larger")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip(bytes(data), limit=limit, what=what)
+    if encoding not in ("", "identity"):
+        raise InvalidInput(
+            f"unsupported Content-Encoding {encoding!r}: send the body plain or gzip",
+            code="unsupported_encoding",
+        )
+    return bytes(data)

@@ -1,0 +1,673 @@
+"""Identity resolution for one ingest request: who did it, and which account they are in.
+
+The rules (DESIGN.md, "Identity"):
+- `identify` ties a userId/anonymousId to a person with traits; one email is one person,
+  so a second id arriving with a known email merges into that email's person;
+- `group` ties the person to the account keyed by groupId, and gives it traits; an account
+  that already has the group's domain but no groupId becomes the group's account;
+- otherwise a person belongs to the account of their email's domain, created if needed;
+  personal-mail domains never form an account; a group placement outranks a domain one;
+- `alias` merges the person of previousId into the person of userId;
+- when a person first gets an account, their events without one are attributed to it.
+
+An `IdentityResolver` is the unit of work for one request. It loads everything the
+request refers to with a few bulk queries (`preload`), resolves each call in memory, and
+writes the outcome with `flush`, in bulk. Only writes that a unique index or a foreign key
+must see in order happen at once (an email moving to another person, an account adopting
+a groupId or a domain, a merge): those are rare, and bounded by the people involved rather
+than by the number of events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, company_domain, normalize_domain
+from tipoff.core.identity import normalize_email as _normalize_email
+from tipoff.ingest.segment import AccountTraits, Alias, Group, Identify, SegmentCall
+from tipoff.store.dialect import insert_returning_ids
+from tipoff.store.tables import accounts, events, identities, people
+
+USER_ID = "user_id"
+ANONYMOUS_ID = "anonymous_id"
+VIA_GROUP = "group"
+VIA_DOMAIN = "domain"
+
+# Column widths of the descriptive fields: longer values are cut (the full text stays in
+# the traits JSON), since a long job title is no reason to refuse a whole batch.
+_TEXT = 255
+_EMAIL = 320
+# Bind parameters per IN list; far below SQLite's and PostgreSQL's limits.
+_CHUNK = 1000
+
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class AccountState:
+    """An account as this request sees it. `id` is None until the row is inserted."""
+
+    id: int | None
+    domain: str | None
+    group_id: str | None
+    name: str | None = None
+    employees: int | None = None
+    industry: str | None = None
+    traits: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False  # name/employees/industry/traits to write at flush
+
+
+@dataclass(eq=False)
+class PersonState:
+    """A person as this request sees it. `id` is None until the row is inserted; a person
+    merged into another keeps pointing at it through `merged_into`."""
+
+    id: int | None
+    email: str | None = None
+    name: str | None = None
+    title: str | None = None
+    account: AccountState | None = None
+    account_via: str | None = None
+    traits: dict[str, Any] = field(default_factory=dict)
+    merged_into: PersonState | None = None
+    changed: bool = False  # name/title/traits/account to write at flush
+    # Earlier events of this person may lack an account that they now have.
+    backfill: bool = False
+
+    def current(self) -> PersonState:
+        person = self
+        while person.merged_into is not None:
+            person = person.merged_into
+        return person
+
+
+def normalize_email(value: str | None) -> str | None:
+    email = _normalize_email(value)
+    return email if email is not None and len(email) <= _EMAIL else None
+
+
+def account_domain(traits: AccountTraits) -> str | None:
+    """The company domain group traits name (`domain`, else `website`), if it can key an
+    account: a mailbox provider's domain never does."""
+    domain = normalize_domain(traits.domain) or normalize_domain(traits.website)
+    if domain is None or domain in PERSONAL_EMAIL_DOMAINS or len(domain) > _TEXT:
+        return None
+    return domain
+
+
+class IdentityResolver:
+    def __init__(self, conn: AsyncConnection, *, now: datetime) -> None:
+        """`conn` is the request's transaction; `now` stamps created/updated rows."""
+        self._conn = conn
+        self._now = now
+        self._identities: dict[tuple[str, str], PersonState | None] = {}
+        self._people: dict[int, PersonState] = {}
+        self._by_email: dict[str, PersonState | None] = {}
+        self._accounts: dict[int, AccountState] = {}
+        self._by_group: dict[str, AccountState | None] = {}
+        self._by_domain: dict[str, AccountState | None] = {}
+        self._new_people: list[PersonState] = []
+        self._new_accounts: list[AccountState] = []
+        self._new_identities: list[tuple[str, str, PersonState]] = []
+        self._touched: dict[int, AccountState] = {}  # keyed by id() of the state
+
+    # ------------------------------------------------------------ the calls
+
+    async def preload(self, calls: Iterable[SegmentCall]) -> None:
+        """Load, in a few queries, every identity, person and account `calls` refer to."""
+        keys: set[tuple[str, str]] = set()
+        emails: set[str] = set()
+        group_ids: set[str] = set()
+        domains: set[str] = set()
+        for call in calls:
+            if call.user_id:
+                keys.add((USER_ID, call.user_id))
+            if call.anonymous_id:
+                keys.add((ANONYMOUS_ID, call.anonymous_id))
+            if isinstance(call, Alias):
+                keys.update({(USER_ID, call.previous_id), (ANONYMOUS_ID, call.previous_id)})
+            elif isinstance(call, Identify):
+                email = normalize_email(call.traits.email)
+                if email is not None:
+                    emails.add(email)
+                    domain = company_domain(email)
+                    if domain is not None:
+                        domains.add(domain)
+            elif isinstance(call, Group):
+                group_ids.add(call.group_id)
+                domain = account_domain(call.traits)
+                if domain is not None:
+                    domains.add(domain)
+            if call.context_group_id:
+                group_ids.add(call.context_group_id)
+        await self._load(identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains)
+
+    async def resolve(self, user_id: str | None, anonymous_id: str | None) -> PersonState:
+        """The person behind a call, created if new. A userId and an anonymousId seen
+        together are the same person, unless each already has a different email (a
+        shared device): then the anonymous id stays where it was."""
+        by_user = await self._person_for(USER_ID, user_id) if user_id else None
+        by_anon = await self._person_for(ANONYMOUS_ID, anonymous_id) if anonymous_id else None
+        if by_user is not None and by_anon is not None and by_user is not by_anon:
+            if not (by_user.email and by_anon.email and by_user.email != by_anon.email):
+                await self._merge(survivor=by_user, loser=by_anon)
+            return by_user.current()
+        person = by_user or by_anon or self._create_person()
+        if user_id and by_user is None:
+            self._add_identity(USER_ID, user_id, person)
+        if anonymous_id and by_anon is None:
+            self._add_identity(ANONYMOUS_ID, anonymous_id, person)
+        return person
+
+    async def identify(self, call: Identify) -> PersonState:
+        person = await self.resolve(call.user_id, call.anonymous_id)
+        traits = call.traits
+        email = normalize_email(traits.email)
+        if email is not None and email != person.email:
+            owner = await self._person_by_email(email)
+            if owner is not None:
+                await self._merge(survivor=owner, loser=person)
+                person = owner.current()
+            else:
+                await self._set_email(person, email)
+        changed = False
+        name = _clip(traits.full_name())
+        if name is not None and name != person.name:
+            person.name, changed = name, True
+        title = _clip(traits.title.strip() if traits.title else None)
+        if title is not None and title != person.title:
+            person.title, changed = title, True
+        merged = {**person.traits, **traits.as_json()}
+        if merged != person.traits:
+            person.traits, changed = merged, True
+        if changed:
+            person.changed = True
+            if person.account is not None:
+                # Titles count towards fit: the account's score may move.
+                self.touch(person.account)
+        await self._place_by_email(person)
+        return person
+
+    async def group(self, call: Group) -> tuple[PersonState, AccountState]:
+        person = await self.resolve(call.user_id, call.anonymous_id)
+        domain = account_domain(call.traits)
+        account = await self.account_for_group(call.group_id, domain=domain)
+        await self._apply_account_traits(account, call.traits, domain)
+        self._assign(person, account, VIA_GROUP)
+        return person, account
+
+    async def alias(self, call: Alias) -> PersonState:
+        previous = await self._person_for(USER_ID, call.previous_id) or await self._person_for(
+            ANONYMOUS_ID, call.previous_id
+        )
+        person = await self._person_for(USER_ID, call.user_id)
+        if previous is not None and person is not None:
+            await self._merge(survivor=person, loser=previous)
+            return person.current()
+        if previous is not None:
+            self._add_identity(USER_ID, call.user_id, previous)
+            return previous
+        if person is None:
+            person = self._create_person()
+            self._add_identity(USER_ID, call.user_id, person)
+        self._add_identity(ANONYMOUS_ID, call.previous_id, person)
+        return person
+
+    async def account_for_group(self, group_id: str, *, domain: str | None = None) -> AccountState:
+        """The group's account: found by groupId, else the account of `domain` if no group
+        has claimed it yet, else a new one."""
+        account = await self._account_by_group(group_id)
+        if account is not None:
+            return account
+        if domain is not None:
+            owner = await self._account_by_domain(domain)
+            if owner is not None and owner.group_id is None:
+                await self._set_group_id(owner, group_id)
+                return owner
+            if owner is not None:
+                domain = None  # another group's account has this domain
+        return self._create_account(group_id=group_id, domain=domain)
+
+    def touch(self, account: AccountState) -> None:
+        """Mark `account` for rescoring (its signal_version goes up once, at flush)."""
+        self._touched[id(account)] = account
+
+    # ------------------------------------------------------------ writing
+
+    async def flush(self) -> None:
+        """Write everything still in memory: new accounts, people and identities; changed
+        people and accounts; late attribution of earlier events; signal_version bumps."""
+        conn, now = self._conn, self._now
+
+        created = [a for a in self._new_accounts if a.id is None]
+        if created:
+            account_ids = await insert_returning_ids(
+                conn,
+                accounts,
+                [
+                    {
+                        "domain": a.domain,
+                        "group_id": a.group_id,
+                        "name": a.name,
+                        "employees": a.employees,
+                        "industry": a.industry,
+                        "traits": a.traits,
+                        "created_at": now,
+                        "updated_at": now,
+                        "signal_version": 0,
+                        "scored_version": 0,
+                    }
+                    for a in created
+                ],
+            )
+            for account, account_id in zip(created, account_ids, strict=True):
+                account.id, account.changed = account_id, False
+                self._accounts[account_id] = account
+
+        born = [p for p in self._new_people if p.id is None and p.merged_into is None]
+        if born:
+            person_ids = await insert_returning_ids(
+                conn, people, [self._person_row(p) for p in born]
+            )
+            for person, person_id in zip(born, person_ids, strict=True):
+                person.id, person.changed = person_id, False
+                self._people[person_id] = person
+
+        changed_people = [p for p in self._people.values() if p.changed and p.merged_into is None]
+        if changed_people:
+            await conn.execute(
+                update(people)
+                .where(people.c.id == bindparam("b_id"))
+                .values(
+                    name=bindparam("b_name"),
+                    title=bindparam("b_title"),
+                    traits=bindparam("b_traits", type_=people.c.traits.type),
+                    account_id=bindparam("b_account_id"),
+                    account_via=bindparam("b_account_via"),
+                    updated_at=bindparam("b_updated_at", type_=people.c.updated_at.type),
+                ),
+                [
+                    {
+                        "b_id": p.id,
+                        "b_name": p.name,
+                        "b_title": p.title,
+                        "b_traits": p.traits,
+                        "b_account_id": _id(p.account),
+                        "b_account_via": p.account_via,
+                        "b_updated_at": now,
+                    }
+                    for p in changed_people
+                ],
+            )
+
+        changed_accounts = [a for a in self._accounts.values() if a.changed]
+        if changed_accounts:
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == bindparam("b_id"))
+                .values(
+                    name=bindparam("b_name"),
+                    employees=bindparam("b_employees"),
+                    industry=bindparam("b_industry"),
+                    traits=bindparam("b_traits", type_=accounts.c.traits.type),
+                    updated_at=bindparam("b_updated_at", type_=accounts.c.updated_at.type),
+                ),
+                [
+                    {
+                        "b_id": a.id,
+                        "b_name": a.name,
+                        "b_employees": a.employees,
+                        "b_industry": a.industry,
+                        "b_traits": a.traits,
+                        "b_updated_at": now,
+                    }
+                    for a in changed_accounts
+                ],
+            )
+
+        if self._new_identities:
+            await conn.execute(
+                insert(identities),
+                [
+                    {"kind": kind, "external_id": external_id, "person_id": p.current().id}
+                    for kind, external_id, p in self._new_identities
+                ],
+            )
+
+        late = [
+            p
+            for p in self._people.values()
+            if p.backfill and p.merged_into is None and p.account is not None
+        ]
+        if late:
+            await conn.execute(
+                update(events)
+                .where(events.c.person_id == bindparam("b_person_id"))
+                .where(events.c.account_id.is_(None))
+                .values(account_id=bindparam("b_account_id")),
+                [{"b_person_id": p.id, "b_account_id": _id(p.account)} for p in late],
+            )
+
+        bumped = sorted(a.id for a in self._touched.values() if a.id is not None)
+        for chunk in _chunks(bumped):
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.id.in_(chunk))
+                .values(signal_version=accounts.c.signal_version + 1)
+            )
+
+        for p in (*self._people.values(), *born):
+            p.changed = p.backfill = False
+        for a in self._accounts.values():
+            a.changed = False
+        self._new_people.clear()
+        self._new_accounts.clear()
+        self._new_identities.clear()
+        self._touched.clear()
+
+    # ------------------------------------------------------------ rules
+
+    async def _place_by_email(self, person: PersonState) -> None:
+        if person.account_via == VIA_GROUP:
+            return  # a group call placed this person; their email does not move them
+        domain = company_domain(person.email)
+        if domain is None:
+            return
+        account = await self._account_by_domain(domain)
+        if account is None:
+            account = self._create_account(domain=domain)
+        self._assign(person, account, VIA_DOMAIN)
+
+    def _assign(self, person: PersonState, account: AccountState, via: str) -> None:
+        if person.account is account and person.account_via == via:
+            return
+        before = person.account
+        person.account, person.account_via, person.changed = account, via, True
+        self.touch(account)
+        if before is None:
+            # Their events so far have no account. (One new in this request has none
+            # stored yet; its signals get their account when they are written.)
+            person.backfill = person.id is not None
+        elif before is not account:
+            self.touch(before)  # it lost a person: its fit may change
+
+    async def _apply_account_traits(
+        self, account: AccountState, traits: AccountTraits, domain: str | None
+    ) -> None:
+        changed = False
+        name = _clip(traits.name.strip() if traits.name else None)
+        if name and name != account.name:
+            account.name, changed = name, True
+        if traits.employees is not None and traits.employees != account.employees:
+            account.employees, changed = traits.employees, True
+        industry = _clip(traits.industry.strip() if traits.industry else None)
+        if industry and industry != account.industry:
+            account.industry, changed = industry, True
+        if (
+            domain is not None
+            and account.domain is None
+            and await self._account_by_domain(domain) is None
+        ):
+            await self._set_domain(account, domain)
+        merged = {**account.traits, **traits.as_json()}
+        if merged != account.traits:
+            account.traits, changed = merged, True
+        if changed:
+            account.changed = account.id is not None
+            self.touch(account)
+
+    async def _merge(self, *, survivor: PersonState, loser: PersonState) -> None:
+        """Fold `loser` into `survivor`: identities, events and traits move; the loser's
+        row is deleted. The survivor's own values win over the loser's."""
+        survivor, loser = survivor.current(), loser.current()
+        if survivor is loser:
+            return
+        if loser.account is not None and (
+            survivor.account is None
+            or (survivor.account_via != VIA_GROUP and loser.account_via == VIA_GROUP)
+        ):
+            assert loser.account_via is not None
+            self._assign(survivor, loser.account, loser.account_via)
+        for account in (loser.account, survivor.account):
+            if account is not None:
+                self.touch(account)
+        survivor.traits = {**loser.traits, **survivor.traits}
+        survivor.name = survivor.name or loser.name
+        survivor.title = survivor.title or loser.title
+        survivor.changed = True
+        loser.merged_into = survivor
+
+        if loser.id is not None:
+            await self._persist(survivor)
+            conn = self._conn
+            await conn.execute(
+                update(identities)
+                .where(identities.c.person_id == loser.id)
+                .values(person_id=survivor.id)
+            )
+            await conn.execute(
+                update(events).where(events.c.person_id == loser.id).values(person_id=survivor.id)
+            )
+            await conn.execute(delete(people).where(people.c.id == loser.id))
+            survivor.backfill = True
+        if loser.email is not None:
+            self._by_email[loser.email] = None  # free: the loser's row is gone
+            if survivor.email is None:
+                await self._set_email(survivor, loser.email)
+
+    # ------------------------------------------------------------ state changes
+
+    def _create_person(self) -> PersonState:
+        person = PersonState(id=None)
+        self._new_people.append(person)
+        return person
+
+    def _create_account(
+        self, *, domain: str | None = None, group_id: str | None = None
+    ) -> AccountState:
+        account = AccountState(id=None, domain=domain, group_id=group_id)
+        if domain is not None:
+            self._by_domain[domain] = account
+        if group_id is not None:
+            self._by_group[group_id] = account
+        self._new_accounts.append(account)
+        self.touch(account)
+        return account
+
+    def _add_identity(self, kind: str, external_id: str, person: PersonState) -> None:
+        self._identities[(kind, external_id)] = person
+        self._new_identities.append((kind, external_id, person))
+
+    async def _persist(self, person: PersonState) -> None:
+        """Insert a new person now (a merge needs its id); the rest is written at flush."""
+        if person.id is not None:
+            return
+        person.id = (
+            await self._conn.execute(
+                insert(people).values(self._person_row(person)).returning(people.c.id)
+            )
+        ).scalar_one()
+        self._people[person.id] = person
+        person.changed = True  # its account may not have an id yet
+
+    async def _set_email(self, person: PersonState, email: str) -> None:
+        if person.email is not None:
+            self._by_email[person.email] = None
+        person.email = email
+        self._by_email[email] = person
+        if person.id is not None:
+            # At once: the unique index must see the old address freed before anyone
+            # else takes it later in this request.
+            await self._conn.execute(
+                update(people)
+                .where(people.c.id == person.id)
+                .values(email=email, updated_at=self._now)
+            )
+
+    async def _set_group_id(self, account: AccountState, group_id: str) -> None:
+        account.group_id = group_id
+        self._by_group[group_id] = account
+        self.touch(account)
+        if account.id is not None:
+            await self._conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account.id)
+                .values(group_id=group_id, updated_at=self._now)
+            )
+
+    async def _set_domain(self, account: AccountState, domain: str) -> None:
+        account.domain = domain
+        self._by_domain[domain] = account
+        self.touch(account)
+        if account.id is not None:
+            await self._conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account.id)
+                .values(domain=domain, updated_at=self._now)
+            )
+
+    def _person_row(self, p: PersonState) -> dict[str, Any]:
+        return {
+            "email": p.email,
+            "name": p.name,
+            "title": p.title,
+            "account_id": _id(p.account) if p.account is not None else None,
+            "account_via": p.account_via if p.account is not None else None,
+            "traits": p.traits,
+            "created_at": self._now,
+            "updated_at": self._now,
+        }
+
+    # ------------------------------------------------------------ lookups
+
+    async def _person_for(self, kind: str, external_id: str) -> PersonState | None:
+        key = (kind, external_id)
+        if key not in self._identities:
+            await self._load(identity_keys=[key])
+        person = self._identities[key]
+        return None if person is None else person.current()
+
+    async def _person_by_email(self, email: str) -> PersonState | None:
+        if email not in self._by_email:
+            await self._load(emails=[email])
+        person = self._by_email[email]
+        return None if person is None else person.current()
+
+    async def _account_by_group(self, group_id: str) -> AccountState | None:
+        if group_id not in self._by_group:
+            await self._load(group_ids=[group_id])
+        return self._by_group[group_id]
+
+    async def _account_by_domain(self, domain: str) -> AccountState | None:
+        if domain not in self._by_domain:
+            await self._load(domains=[domain])
+        return self._by_domain[domain]
+
+    async def _load(
+        self,
+        *,
+        identity_keys: Iterable[tuple[str, str]] = (),
+        emails: Iterable[str] = (),
+        group_ids: Iterable[str] = (),
+        domains: Iterable[str] = (),
+    ) -> None:
+        """Fill the caches for what is not in them yet; what the database does not have
+        is remembered as absent, so it is never asked for twice."""
+        conn = self._conn
+        keys = [k for k in identity_keys if k not in self._identities]
+        found: dict[tuple[str, str], int] = {}
+        for kind in (USER_ID, ANONYMOUS_ID):
+            for chunk in _chunks(sorted(e for k, e in keys if k == kind)):
+                rows = await conn.execute(
+                    select(identities.c.external_id, identities.c.person_id).where(
+                        identities.c.kind == kind, identities.c.external_id.in_(chunk)
+                    )
+                )
+                found.update({(kind, row.external_id): row.person_id for row in rows})
+
+        person_ids = sorted({i for i in found.values() if i not in self._people})
+        wanted_emails = sorted({e for e in emails if e not in self._by_email})
+        person_rows = [
+            *await self._select(people, people.c.id, person_ids),
+            *await self._select(people, people.c.email, wanted_emails),
+        ]
+
+        account_ids = sorted(
+            {r.account_id for r in person_rows if r.account_id is not None} - self._accounts.keys()
+        )
+        wanted_groups = sorted({g for g in group_ids if g not in self._by_group})
+        wanted_domains = sorted({d for d in domains if d not in self._by_domain})
+        account_rows = [
+            *await self._select(accounts, accounts.c.id, account_ids),
+            *await self._select(accounts, accounts.c.group_id, wanted_groups),
+            *await self._select(accounts, accounts.c.domain, wanted_domains),
+        ]
+
+        for row in account_rows:
+            if row.id in self._accounts:
+                continue
+            account = AccountState(
+                id=row.id,
+                domain=row.domain,
+                group_id=row.group_id,
+                name=row.name,
+                employees=row.employees,
+                industry=row.industry,
+                traits=dict(row.traits or {}),
+            )
+            self._accounts[row.id] = account
+            if account.domain is not None:
+                self._by_domain.setdefault(account.domain, account)
+            if account.group_id is not None:
+                self._by_group.setdefault(account.group_id, account)
+        for group_id in wanted_groups:
+            self._by_group.setdefault(group_id, None)
+        for domain in wanted_domains:
+            self._by_domain.setdefault(domain, None)
+
+        for row in person_rows:
+            if row.id in self._people:
+                continue
+            person = PersonState(
+                id=row.id,
+                email=row.email,
+                name=row.name,
+                title=row.title,
+                account=self._accounts[row.account_id] if row.account_id is not None else None,
+                account_via=row.account_via,
+                traits=dict(row.traits or {}),
+            )
+            self._people[row.id] = person
+            if person.email is not None:
+                self._by_email.setdefault(person.email, person)
+        for email in wanted_emails:
+            self._by_email.setdefault(email, None)
+
+        for key in keys:
+            person_id = found.get(key)
+            self._identities.setdefault(key, None if person_id is None else self._people[person_id])
+
+    async def _select(self, table: Any, column: Any, values: Sequence[Any]) -> list[Any]:
+        rows: list[Any] = []
+        for chunk in _chunks(values):
+            rows.extend(await self._conn.execute(select(table).where(column.in_(chunk))))
+        return rows
+
+
+def _id(account: AccountState | None) -> int | None:
+    return None if account is None else account.id
+
+
+def _clip(value: str | None) -> str | None:
+    return value[:_TEXT] if value else None
+
+
+def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
