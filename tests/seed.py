@@ -3,7 +3,7 @@ about ingest (Slack, rescoring). Ingest tests go through the HTTP API instead.""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -91,3 +91,21 @@ async def signal(
         .where(accounts.c.id == account_id)
         .values(signal_version=accounts.c.signal_version + 1)
     )
+
+
+async def hot_acme(conn: AsyncConnection, now: datetime) -> int:
+    """Acme (acme.io, 250 employees): a VP and a second user with fresh product activity.
+    Under the default model: core 30 + sessions 20 + second user 20 + title 15 + rising 5
+    = 90, hot."""
+
+    acme = await account(conn, now, "acme.io", "Acme", employees=250, industry="Software")
+    dana = await person(conn, now, acme, "Dana Lee", "dana@acme.io", "VP Engineering")
+    sam = await person(conn, now, acme, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+    for days, who, event in [
+        (1, dana, "Core Action Completed"),
+        (1, dana, "Session Started"),
+        (2, sam, "Session Started"),
+        (3, dana, "Session Started"),
+    ]:
+        await signal(conn, now - timedelta(days=days), acme, who, event)
+    return acme

@@ -34,17 +34,7 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 async def make_hot_account(rt: Runtime) -> int:
     async with rt.db.transaction() as conn:
-        acme = await seed.account(conn, NOW, "acme.io", "Acme", employees=250, industry="Software")
-        dana = await seed.person(conn, NOW, acme, "Dana Lee", "dana@acme.io", "VP Engineering")
-        sam = await seed.person(conn, NOW, acme, "Sam Ortiz", "sam@acme.io", "Software Engineer")
-        for days, who, event in [
-            (1, dana, "Core Action Completed"),
-            (1, dana, "Session Started"),
-            (2, sam, "Session Started"),
-            (3, dana, "Session Started"),
-        ]:
-            await seed.signal(conn, NOW - timedelta(days=days), acme, who, event)
-    return acme
+        return await seed.hot_acme(conn, NOW)
 
 
 async def count(rt: Runtime, table: object) -> int:

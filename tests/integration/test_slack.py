@@ -46,17 +46,7 @@ async def bot(settings: Settings) -> AsyncIterator[SlackBot]:
 async def seed_acme(bot: SlackBot) -> int:
     """Acme: a decision-maker and a second user, fresh product activity: hot, 90."""
     async with bot.runtime.db.transaction() as conn:
-        acme = await seed.account(conn, NOW, "acme.io", "Acme", employees=250, industry="Software")
-        dana = await seed.person(conn, NOW, acme, "Dana Lee", "dana@acme.io", "VP Engineering")
-        sam = await seed.person(conn, NOW, acme, "Sam Ortiz", "sam@acme.io", "Software Engineer")
-        for days, who, event in [
-            (1, dana, "Core Action Completed"),
-            (1, dana, "Session Started"),
-            (2, sam, "Session Started"),
-            (3, dana, "Session Started"),
-        ]:
-            await seed.signal(conn, NOW - timedelta(days=days), acme, who, event)
-    return acme
+        return await seed.hot_acme(conn, NOW)
 
 
 async def seed_globexes(bot: SlackBot) -> None:

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -31,7 +30,6 @@ from pydantic import (
     Field,
     JsonValue,
     StringConstraints,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -40,6 +38,7 @@ from tipoff import __version__
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.identity import company_domain, normalize_domain, normalize_email
 from tipoff.core.routing import Track
+from tipoff.yamlfile import YamlFileError, YamlProblem, validate_yaml
 
 HISTORY_RESOURCE = "history.yml"
 
@@ -240,29 +239,11 @@ def _no_repeats(what: str, values: Sequence[str]) -> None:
 # ---------------------------------------------------------------------------- loading
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryProblem:
-    location: str  # dotted path, e.g. "accounts[3].people[0].email"
-    line: int | None  # 1-based
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line is not None else "file"
-        return (
-            f"{where}: {self.location}: {self.message}"
-            if self.location
-            else f"{where}: {self.message}"
-        )
+HistoryProblem = YamlProblem
 
 
-class DemoHistoryError(Exception):
-    """A demo history that cannot be used; `problems` lists every mistake found."""
-
-    def __init__(self, source: str, problems: list[HistoryProblem]) -> None:
-        self.source = source
-        self.problems = problems
-        listing = "\n".join(f"  {problem}" for problem in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in the demo history\n{listing}")
+class DemoHistoryError(YamlFileError):
+    what = "demo history"
 
 
 def load_history() -> DemoHistory:
@@ -272,60 +253,7 @@ def load_history() -> DemoHistory:
 
 
 def parse_history(text: str, *, source: str = "<demo history>") -> DemoHistory:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise DemoHistoryError(
-            source, [HistoryProblem("", line, f"not valid YAML: {error.problem}")]
-        ) from None
-    if root is None or not isinstance(data, dict):
-        raise DemoHistoryError(source, [HistoryProblem("", 1, "the top level must be a mapping")])
-    try:
-        return DemoHistory.model_validate(data)
-    except ValidationError as error:
-        problems = [
-            HistoryProblem(
-                _dotted(err["loc"]),
-                _line_of(root, err["loc"]),
-                "unknown key (a typo?)"
-                if err["type"] == "extra_forbidden"
-                else str(err["msg"]).removeprefix("Value error, "),
-            )
-            for err in error.errors(include_url=False)
-        ]
-        raise DemoHistoryError(source, problems) from None
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_of(node: yaml.Node, loc: tuple[int | str, ...]) -> int:
-    """The line of the deepest node along `loc` that exists in the file."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    line = key.start_mark.line + 1
-                    child = value
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
+    return validate_yaml(text, DemoHistory, source=source, error=DemoHistoryError)
 
 
 # ---------------------------------------------------------------------------- replaying
