@@ -19,8 +19,8 @@ serve: $(BIN)/tipoff
 	$(BIN)/tipoff serve
 
 test: $(BIN)/tipoff
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from enum import StrEnum
@@ -125,9 +127,13 @@ def demo(
         f"Scored {report.summary.scored} accounts ({tracks}); {report.summary.alerts_queued} alerts queued."
     )
     out.print(top_table(report.top))
+    program = os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("tipoff") else "tipoff"
+    example = report.top[0].account.domain if report.top else "acme.com"
+    out.print(f"The demo database is {database}. Look around with, e.g.:")
     out.print(
-        f"The demo database is {database}. Look around with, e.g.:\n"
-        f"  DATABASE_URL=sqlite:///{database} tipoff score {report.top[0].account.domain if report.top else 'acme.com'}"
+        f"  DATABASE_URL=sqlite:///{database} {program} score {example}",
+        markup=False,
+        highlight=False,
     )
 
 
