@@ -21,6 +21,7 @@ from tipoff import rescoring, sources
 from tipoff.errors import TipoffError
 from tipoff.logs import configure_logging
 from tipoff.model import ModelFileError, load_model
+from tipoff.quality import commands as quality_commands
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 
@@ -337,3 +338,6 @@ def model_check(path: Annotated[Path, typer.Argument(help="The model YAML file."
 
 def main() -> None:
     app()
+
+
+quality_commands.register(app)

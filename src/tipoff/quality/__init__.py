@@ -1,0 +1,1 @@
+"""The model quality loop: outcomes, reports, backtests and calibration."""
