@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from tipoff import rescoring
+from tipoff.quality.slack import stats_message
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 
@@ -34,6 +35,8 @@ async def answer(runtime: Runtime, text: str) -> blocks.SlackMessage:
     word = asked.lower()
     if word in ("", "help", "?"):
         return blocks.help_message()
+    if word == "stats":
+        return await stats_message(runtime)
     if word == "top":
         rows = await rescoring.top(runtime, limit=TOP_LIMIT)
         entries = [
