@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint serve clean
+.PHONY: demo test test-postgres serve clean
 
 $(BIN)/tipoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(BIN)/tipoff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/pytest
+
+# The suite again with every database-backed test on the PostgreSQL server named by
+# TIPOFF_TEST_POSTGRES_URL (`.ci/run` starts one); each test gets a fresh database.
+test-postgres: $(BIN)/tipoff
+	@test -n "$$TIPOFF_TEST_POSTGRES_URL" || { echo "set TIPOFF_TEST_POSTGRES_URL=postgresql+asyncpg://user:pass@host:port/postgres"; exit 2; }
 	$(BIN)/pytest
 
 clean:

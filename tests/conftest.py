@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tipoff.settings import Settings
 from tipoff.store.db import Database
@@ -15,9 +18,29 @@ from tipoff.store.db import Database
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 
+# When set (e.g. postgresql+asyncpg://tipoff:tipoff@127.0.0.1/postgres), every test that asks
+# for a database gets a fresh PostgreSQL database on that server instead of a SQLite file;
+# `.ci/run` runs the suite both ways.
+POSTGRES_URL = os.environ.get("TIPOFF_TEST_POSTGRES_URL")
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'tipoff.db'}"
+async def db_url(tmp_path: Path) -> AsyncIterator[str]:
+    if not POSTGRES_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'tipoff.db'}"
+        return
+    import asyncpg  # the postgres extra
+
+    server = make_url(POSTGRES_URL)
+    name = f"tipoff_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield server.set(database=name).render_as_string(hide_password=False)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
