@@ -1,0 +1,166 @@
+"""Nothing acknowledged is lost: `tipoff serve` killed with SIGKILL mid-ingest.
+
+Real processes and a real SQLite file: clients send batches as fast as the server takes
+them, the server is killed without warning, and every batch that was answered 200 must be
+in the database after restart; an alert queued before the kill is delivered after it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.signing import SIGNING_SECRET
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackApi]:
+    with running_fake_slack() as fake:
+        yield fake
+
+
+class Server:
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.cwd, self.env, self.port = cwd, env, free_port()
+        self.log = cwd / f"serve-{self.port}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tipoff", "serve", "--port", str(self.port)],
+                cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+
+def test_sigkill_during_heavy_ingest_loses_nothing_acknowledged(
+    tmp_path: Path, fake_slack: FakeSlackApi
+) -> None:
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
+        },
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "TIPOFF_RESCORE_INTERVAL": "0.2",
+        "TIPOFF_DELIVERY_INTERVAL": "3600",  # alerts are queued, not delivered, before the kill
+    }
+    add = subprocess.run(
+        [sys.executable, "-m", "tipoff", "sources", "add", "app"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    key = add.stdout.splitlines()[1].strip()
+    server = Server(tmp_path, env)
+    now = datetime.now(UTC)
+    hot = [
+        {"type": "identify", "userId": "vp", "traits": {"email": "vp@acme.io", "title": "VP Engineering"}},
+        {"type": "group", "userId": "vp", "groupId": "acme", "traits": {"name": "Acme", "domain": "acme.io"}},
+        *[
+            {"type": "track", "userId": "vp", "event": event, "timestamp": (now - timedelta(days=d)).isoformat()}
+            for d, event in [(1, "Core Action Completed"), (1, "Session Started"), (2, "Session Started"),
+                             (3, "Session Started"), (2, "Integration Connected")]
+        ],
+    ]  # fmt: skip
+    assert (
+        httpx.post(f"{server.url}/v1/batch", json={"batch": hot}, auth=(key, "")).status_code == 200
+    )
+    deadline = time.monotonic() + 20
+    db = tmp_path / "tipoff.db"
+    while not sqlite3.connect(db).execute("SELECT count(*) FROM alerts").fetchone()[0]:
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.1)
+
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def send(worker: int) -> None:
+        with httpx.Client(base_url=server.url, auth=(key, ""), timeout=10) as http:
+            while not stop.is_set():
+                ids = [str(uuid.uuid4()) for _ in range(200)]
+                batch = [
+                    {"type": "track", "messageId": mid, "userId": f"user-{worker}-{i % 20}",
+                     "event": "Session Started", "context": {"groupId": f"company-{i % 50}"}}
+                    for i, mid in enumerate(ids)
+                ]  # fmt: skip
+                try:
+                    response = http.post("/v1/batch", json={"batch": batch})
+                except httpx.TransportError:
+                    return  # the server is gone: this batch was never acknowledged
+                if response.status_code == 200:
+                    with lock:
+                        acknowledged.extend(ids)
+
+    workers = [threading.Thread(target=send, args=(n,)) for n in range(3)]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    time.sleep(2.0)
+    server.kill()
+    elapsed = time.monotonic() - started
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=15)
+
+    assert len(acknowledged) > 1000, (
+        "the server acknowledged too little to make the test mean anything"
+    )
+    stored = {row[0] for row in sqlite3.connect(db).execute("SELECT message_id FROM events")}
+    missing = [mid for mid in acknowledged if mid not in stored]
+    assert missing == [], f"{len(missing)} acknowledged events lost"
+    print(
+        f"\nacknowledged {len(acknowledged)} events in {elapsed:.1f} s ({len(acknowledged) / elapsed:.0f}/s) before SIGKILL"
+    )
+
+    # After a restart the alert queued before the kill is delivered, once.
+    assert fake_slack.calls_to("chat.postMessage") == []
+    restarted = Server(tmp_path, {**env, "TIPOFF_DELIVERY_INTERVAL": "0.2"})
+    try:
+        deadline = time.monotonic() + 20
+        while not fake_slack.calls_to("chat.postMessage"):
+            assert time.monotonic() < deadline, restarted.log.read_text()
+            time.sleep(0.1)
+        time.sleep(1.0)
+        (posted,) = fake_slack.calls_to("chat.postMessage")
+        assert "Acme" in posted.params["text"]
+    finally:
+        restarted.stop()
