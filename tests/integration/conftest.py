@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,12 +40,10 @@ class IngestServer:
     clock: IngestClock
 
 
-@pytest.fixture
-def ingest_server(settings: Settings, database: Database) -> Iterator[IngestServer]:
-    """The real app (`create_app(settings, scheduler=False)`) under uvicorn on a free
-    loopback port, in a background thread, sharing the `database` file. The app's clock
-    is fixed at tests.conftest.NOW."""
-    app = create_app(settings, scheduler=False)
+@contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """`app` under uvicorn on a free loopback port in a background thread; yields its URL
+    once /healthz answers, and shuts it down (asserting it did) afterwards."""
     # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY on accepted connections only
     # when the listening socket says it is TCP, and without it every response waits
     # 40 ms for a delayed ACK.
@@ -59,14 +58,24 @@ def ingest_server(settings: Settings, database: Database) -> Iterator[IngestServ
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, thread)
-        clock = IngestClock(NOW)
-        app.state.runtime.clock = clock
-        yield IngestServer(url=url, app=app, clock=clock)
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
     assert not thread.is_alive(), "uvicorn did not shut down within 10 s"
+
+
+@pytest.fixture
+def ingest_server(settings: Settings, database: Database) -> Iterator[IngestServer]:
+    """The real app (`create_app(settings, scheduler=False)`) under uvicorn on a free
+    loopback port, in a background thread, sharing the `database` file. The app's clock
+    is fixed at tests.conftest.NOW."""
+    app = create_app(settings, scheduler=False)
+    with served(app) as url:
+        clock = IngestClock(NOW)
+        app.state.runtime.clock = clock
+        yield IngestServer(url=url, app=app, clock=clock)
 
 
 @pytest.fixture
