@@ -1,4 +1,4 @@
-"""The ASGI application: ingest, Slack and health routes over one Runtime.
+"""The ASGI application: ingest, Slack, health and metrics routes over one Runtime.
 
 Everything with a lifetime (database, Slack client, Bolt app, Socket Mode, scheduler) is
 started in `lifespan` and stopped in reverse order; nothing is built at import time.
@@ -6,12 +6,14 @@ started in `lifespan` and stopped in reverse order; nothing is built at import t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,6 +23,7 @@ from starlette.routing import Route
 from tipoff.errors import TipoffError
 from tipoff.ingest.http import ingest_routes
 from tipoff.jobs import build_scheduler
+from tipoff.metrics import Metrics
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.bolt_app import SlackEdge
@@ -28,11 +31,45 @@ from tipoff.slack.bolt_app import SlackEdge
 log = logging.getLogger(__name__)
 
 
+# How long /healthz waits for each dependency before calling it unreachable.
+HEALTH_TIMEOUT_SECONDS = 3.0
+
+
 async def healthz(request: Request) -> Response:
+    """200 while the database answers (the bot can ingest and queue); Slack being out only
+    makes it "degraded", because alerts wait in the outbox. 503 when the database is out."""
     runtime: Runtime = request.app.state.runtime
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), runtime.db.transaction() as conn:
+            await conn.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as error:  # any failure to answer is "unreachable", with its reason
+        log.warning("health check: database unreachable: %s", type(error).__name__)
+        database = "unreachable"
+    slack = "off"
+    if runtime.slack is not None:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+                await runtime.slack.auth_test()
+            slack = "ok"
+        except Exception as error:
+            log.warning("health check: Slack unreachable: %s", type(error).__name__)
+            slack = "unreachable"
+    status = "ok" if database == "ok" and slack != "unreachable" else "degraded"
+    if database != "ok":
+        status = "down"
+    return JSONResponse(
+        {"status": status, "database": database, "slack": slack},
+        status_code=503 if status == "down" else 200,
+    )
+
+
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    registry: Metrics = request.app.state.metrics
     async with runtime.db.transaction() as conn:
-        await conn.execute(text("SELECT 1"))
-    return JSONResponse({"status": "ok", "slack": runtime.slack is not None})
+        await registry.refresh(conn, runtime.clock())
+    return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def slack_events(request: Request) -> Response:
@@ -81,6 +118,7 @@ def slack_body_problem(body: bytes, content_type: str) -> str | None:
 
 async def tipoff_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TipoffError)
+    request.app.state.metrics.rejected.labels(exc.code).inc()
     return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
 
 
@@ -96,6 +134,7 @@ def create_app(
         rt = runtime if runtime is not None else await Runtime.open(settings)
         app.state.runtime = rt
         app.state.slack_edge = None
+        app.state.metrics = Metrics()
         async with contextlib.AsyncExitStack() as stack:
             if owned:
                 stack.push_async_callback(rt.close)
@@ -113,6 +152,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             *ingest_routes(),
         ],
