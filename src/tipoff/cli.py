@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tipoff import rescoring, sources
+from tipoff import privacy, rescoring, sources
 from tipoff.errors import TipoffError
 from tipoff.logs import configure_logging
 from tipoff.model import ModelFileError, load_model
@@ -319,6 +321,45 @@ def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revok
 
     revoked = with_connection(revoke)
     out.print(f"Revoked source '{revoked.name}': its write key is no longer accepted.")
+
+
+@app.command()
+def forget(
+    email: Annotated[str, typer.Argument(help="The person's email address.")],
+    by: Annotated[str | None, typer.Option(help="Who asked for the erasure (recorded).")] = None,
+) -> None:
+    """Erase a person: their signals, identities and personal data, and their name in stored
+    evidence and alerts. The erasure is recorded under a hash of the email."""
+
+    async def erase(rt: Runtime) -> privacy.Erasure:
+        async with rt.db.transaction() as conn:
+            return await privacy.forget_person(
+                conn, email=email, requested_by=by or getpass.getuser(), now=rt.clock()
+            )
+
+    done = with_connection(erase)
+    out.print(
+        f"Erased {email}: {done.events_deleted} signals deleted, {done.alerts_scrubbed} alert messages "
+        "scrubbed; their account is rescored on the next run."
+    )
+
+
+@app.command()
+def prune(
+    older_than_days: Annotated[
+        int, typer.Option(min=1, help="Delete signals older than this many days.")
+    ],
+) -> None:
+    """Delete stored signals older than N days (a retention policy); accounts they touched
+    are rescored."""
+
+    async def run(rt: Runtime) -> int:
+        async with rt.db.transaction() as conn:
+            return await privacy.prune_signals(
+                conn, older_than=rt.clock() - timedelta(days=older_than_days)
+            )
+
+    out.print(f"Deleted {with_connection(run)} signals older than {older_than_days} days.")
 
 
 @model_app.command("check")

@@ -181,3 +181,17 @@ feedback = Table(
     Column("reason", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# --- privacy (issue 5)
+
+# Each erasure (`tipoff forget`): a SHA-256 of the email, never the address, so the record
+# proves the erasure without undoing it.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email_hash", String(64), nullable=False, index=True),
+    Column("events_deleted", Integer, nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("erased_at", UTCDateTime, nullable=False),
+)
