@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tipoff.model import ScoringModel, load_default_model, load_model
+from tipoff.quality import changes
 from tipoff.settings import Settings
 from tipoff.store.db import Database
 
@@ -33,7 +34,17 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=utc_now)
 
     @classmethod
-    async def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        migrate: bool = True,
+        note_model_change: bool = True,
+        changed_by: str | None = None,
+    ) -> Runtime:
+        """`note_model_change` False is for read-only tools (reports, backtests), which
+        must not log their model as the live one; `changed_by` names who is putting the
+        model live when it is a change (the operating-system user otherwise)."""
         # The model is checked before anything starts: a broken file stops start-up with
         # its list of problems instead of scoring with half a model.
         model = load_model(settings.model_path) if settings.model_path else load_default_model()
@@ -41,6 +52,16 @@ class Runtime:
         try:
             if migrate:
                 await db.migrate()
+            if note_model_change:
+                # A model that differs from the last one logged is a change: logged with
+                # who and when, and every account is marked for rescoring under it.
+                await changes.note_model_in_use(
+                    db,
+                    name=model.name,
+                    text=changes.model_text(settings.model_path),
+                    by=changed_by or changes.current_user(),
+                    now=utc_now(),
+                )
         except BaseException:
             await db.dispose()
             raise

@@ -195,3 +195,18 @@ erasures = Table(
     Column("requested_by", String(255), nullable=False),
     Column("erased_at", UTCDateTime, nullable=False),
 )
+
+# --- model quality (issue 4)
+
+# Every model that went live: which file text, when, and who changed it. Start-up compares
+# the model in use with the newest row; a different hash is a change (logged, rescored).
+model_changes = Table(
+    "model_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("model_name", String(100), nullable=False),
+    Column("content_hash", String(64), nullable=False),  # SHA-256 of the file text
+    Column("model_text", Text, nullable=False),
+    Column("changed_by", String(255), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,98 @@
+"""Live model changes: each model that goes live is logged (name, SHA-256 of its text, the
+text itself, who, when) and every account is marked for rescoring under it.
+
+The model is validated before this is reached (`Runtime.open` loads it first), so a broken
+file never gets logged or used. Start-up compares the model in use with the newest logged
+one; `tipoff model apply FILE` does the same on demand and rescores at once.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from tipoff.model.loader import DEFAULT_MODEL_RESOURCE
+from tipoff.store.db import Database
+from tipoff.store.tables import accounts, model_changes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChange:
+    id: int
+    model_name: str
+    content_hash: str
+    changed_by: str
+    changed_at: datetime
+
+
+def model_text(path: Path | None) -> str:
+    """The text of the model file in use: `path`, or the bundled default."""
+    if path is None:
+        return resources.files("tipoff.model").joinpath(DEFAULT_MODEL_RESOURCE).read_text("utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def current_user() -> str:
+    """Who is changing the model, as the operating system knows them."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (some containers)
+        return "unknown"
+
+
+async def note_model_in_use(
+    db: Database, *, name: str, text: str, by: str, now: datetime
+) -> ModelChange | None:
+    """Logs the model as a change when it differs from the last one logged, and marks
+    every account due so the next rescore pass scores it under this model. Returns the
+    change, or None when this model was already the live one."""
+    digest = content_hash(text)
+    async with db.transaction() as conn:
+        last = (
+            await conn.execute(
+                select(model_changes.c.content_hash).order_by(model_changes.c.id.desc()).limit(1)
+            )
+        ).scalar()
+        if last == digest:
+            return None
+        result = await conn.execute(
+            model_changes.insert().values(
+                model_name=name, content_hash=digest, model_text=text, changed_by=by, changed_at=now
+            )
+        )
+        # Due = signal_version > scored_version: one bump makes every account due.
+        await conn.execute(update(accounts).values(signal_version=accounts.c.signal_version + 1))
+    assert result.inserted_primary_key is not None
+    change = ModelChange(int(result.inserted_primary_key[0]), name, digest, by, now)
+    log.info(
+        "model changed to %r (sha256 %s) by %s; every account will be rescored",
+        name,
+        digest[:12],
+        by,
+    )
+    return change
+
+
+async def model_history(db: Database, *, limit: int = 20) -> list[ModelChange]:
+    """The newest changes first."""
+    async with db.transaction() as conn:
+        rows = await conn.execute(
+            select(model_changes).order_by(model_changes.c.id.desc()).limit(limit)
+        )
+        return [
+            ModelChange(r.id, r.model_name, r.content_hash, r.changed_by, r.changed_at)
+            for r in rows
+        ]
