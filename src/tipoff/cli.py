@@ -381,4 +381,4 @@ def main() -> None:
     app()
 
 
-quality_commands.register(app)
+quality_commands.register(app, model_app)

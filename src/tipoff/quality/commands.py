@@ -137,8 +137,8 @@ def with_connection(work: Callable[[Runtime], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
-def register(app: typer.Typer) -> None:
-    """Adds the quality commands to the `tipoff` CLI."""
+def register(app: typer.Typer, model_app: typer.Typer) -> None:
+    """Adds the quality commands to the `tipoff` CLI (`model_app` is its `model` group)."""
     from tipoff.cli import load_settings
 
     @app.command("report")
@@ -302,12 +302,6 @@ def register(app: typer.Typer) -> None:
         )
 
     app.add_typer(outcomes_app, name="outcomes")
-
-    model_app = next(
-        group.typer_instance
-        for group in app.registered_groups
-        if group.name == "model" and group.typer_instance is not None
-    )
 
     @model_app.command("apply")
     def model_apply(
