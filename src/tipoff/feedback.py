@@ -47,6 +47,7 @@ class PostedAlert:
     ts: str
     text: str
     blocks: list[dict[str, object]]
+    reason: str = ""  # why it was queued; "bundle" for a bundled message
 
 
 async def record_verdict(
@@ -105,6 +106,7 @@ async def find_posted_alert(
                 alerts.c.ts,
                 alerts.c.text,
                 alerts.c.blocks,
+                alerts.c.reason,
             )
             .where(alerts.c.channel == channel, alerts.c.ts == ts)
             .order_by(alerts.c.id)
@@ -120,6 +122,7 @@ async def find_posted_alert(
         ts=row.ts,
         text=row.text,
         blocks=list(row.blocks),
+        reason=row.reason,
     )
 
 

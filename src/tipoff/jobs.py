@@ -1,4 +1,5 @@
-"""Scheduled work inside `tipoff serve`: rescoring and alert delivery.
+"""Scheduled work inside `tipoff serve`: rescoring, alert delivery, and the rep workflow
+(SLA reminders and escalations, the daily digest).
 
 Each job runs at most once at a time (a slow run is skipped, not stacked) and its errors
 are logged with the traceback and never stop the scheduler."""
@@ -12,6 +13,8 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tipoff.alerts.delivery import deliver_pending_alerts
+from tipoff.alerts.digest import send_digests
+from tipoff.alerts.sla import check_slas
 from tipoff.rescoring import rescore
 from tipoff.runtime import Runtime
 
@@ -56,4 +59,17 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         name="deliver alerts",
         next_run_time=runtime.clock(),
     )
+    scheduler.add_job(
+        _guarded("workflow", lambda: run_workflow(runtime)),
+        "interval",
+        seconds=settings.workflow_interval_seconds,
+        id="rep-workflow",
+        name="SLA reminders and daily digests",
+    )
     return scheduler
+
+
+async def run_workflow(runtime: Runtime) -> None:
+    """One pass of the rep workflow's timers: SLAs first, then the digest."""
+    await check_slas(runtime)
+    await send_digests(runtime)

@@ -2,7 +2,9 @@
 
 A rescore reads the accounts due (or all of them), scores each with the pure core, and in
 the same transaction stores the scores, appends score history on change, and queues an
-alert in the outbox when an account enters an alerting track.
+alert in the outbox when an account enters an alerting track (or, after its cooldown,
+jumps or shows a new strong signal: core.workflow.alert_decision), addressed to its owner
+or to the channel of its segment or track, and bundled when a channel would get many.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff import workflow
 from tipoff.core.history import AccountHistory
-from tipoff.core.routing import Track, alert_reason
+from tipoff.core.opener import suggested_opener
+from tipoff.core.routing import Track, alert_channel
 from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.core.workflow import alert_decision, quiet_until
 from tipoff.model import ScoringModel
+from tipoff.model.schema import Routing
 from tipoff.runtime import Runtime
-from tipoff.slack.blocks import alert_message
+from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
 from tipoff.store import queries
 from tipoff.store.dialect import upsert
 from tipoff.store.queries import AccountRow
@@ -30,6 +36,7 @@ from tipoff.store.tables import accounts, alerts, score_history, scores
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+NEW_SIGNAL = "new signal: "  # how core.workflow.alert_decision names new evidence rules
 
 
 @dataclass
@@ -88,6 +95,8 @@ async def _score_batch(
     ids = [account_id for account_id, _ in due]
     histories = await queries.load_histories(conn, ids, since=_since(model, now))
     previous = await queries.stored_scores(conn, ids)
+    memory = await workflow.memories(conn, ids, now)
+    routing = model.routing
     score_rows: list[dict[str, Any]] = []
     history_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
@@ -105,24 +114,29 @@ async def _score_batch(
                     "scored_at": now,
                 }
             )
-        reason = alert_reason(Track(before.track) if before else None, result.track)
-        if reason is not None and not result.excluded:
-            message = alert_message(history, result, now=now)
-            alert_rows.append(
-                {
-                    "account_id": account_id,
-                    "track": result.track.value,
-                    "score": result.score,
-                    "reason": reason,
-                    "text": message.text,
-                    "blocks": message.blocks,
-                    "target": runtime.settings.alert_channel,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
+        known = memory.get(account_id)
+        reason = None
+        if not result.excluded:
+            reason = alert_decision(
+                previous=Track(before.track) if before else None,
+                current=result.track,
+                score=result.score,
+                strong_rules=frozenset(
+                    e.rule_id for e in result.evidence if e.points >= routing.strong_signal_points
+                ),
+                last=known.last if known else None,
+                quiet_until=quiet_until(
+                    snoozed_until=known.snoozed_until if known else None,
+                    wrong_at=known.wrong_at if known else None,
+                    routing=routing,
+                )
+                if known
+                else None,
+                routing=routing,
+                now=now,
             )
+        if reason is not None:
+            alert_rows.append(_alert_row(runtime, history, result, reason, known, now))
         summary.tracks[result.track.value] += 1
     dialect = conn.dialect.name
     await conn.execute(
@@ -131,7 +145,7 @@ async def _score_batch(
     if history_rows:
         await conn.execute(score_history.insert(), history_rows)
     if alert_rows:
-        await conn.execute(alerts.insert(), alert_rows)
+        await conn.execute(alerts.insert(), _bundled(alert_rows, histories, routing, now))
     # Record the version that was read: a signal ingested meanwhile bumped signal_version
     # past it, so the account stays due and is scored again on the next pass.
     await conn.execute(
@@ -142,6 +156,101 @@ async def _score_batch(
     )
     summary.scored += len(ids)
     summary.alerts_queued += len(alert_rows)
+
+
+def _alert_row(
+    runtime: Runtime,
+    history: AccountHistory,
+    result: ScoreResult,
+    reason: str,
+    known: workflow.Memory | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """An outbox row: to the owner's DM when the account has one, the segment's or
+    track's channel otherwise (and as the fallback when the DM cannot be reached)."""
+    message = alert_message(
+        history,
+        result,
+        now=now,
+        opener=suggested_opener(history, result),
+        reason=_said(reason, result),
+    )
+    owner = known.owner if known else None
+    return {
+        "account_id": result.account_id,
+        "track": result.track.value,
+        "score": result.score,
+        "reason": reason,
+        "text": message.text,
+        "blocks": message.blocks,
+        "target": alert_channel(
+            result.track,
+            employees=known.employees if known else history.employees,
+            region=known.region if known else None,
+            routing=runtime.model.routing,
+            default=runtime.settings.alert_channel,
+        ),
+        "owner_user_id": owner.slack_user_id if owner else None,
+        "owner_email": owner.email if owner else None,
+        "evidence_rules": sorted({e.rule_id for e in result.evidence if e.points > 0}),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _said(reason: str, result: ScoreResult) -> str:
+    """The reason as a rep reads it: a new signal by its evidence sentence."""
+    if not reason.startswith(NEW_SIGNAL):
+        return reason
+    rules = reason.removeprefix(NEW_SIGNAL).split(", ")
+    return "New: " + "; ".join(e.text for e in result.evidence if e.rule_id in rules)
+
+
+def _bundled(
+    rows: list[dict[str, Any]],
+    histories: dict[int, AccountHistory],
+    routing: Routing,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Alerts for a channel in one run, bundled when there are more than
+    `routing.bundle_over`: one message with the best `bundle_top` and the rest summed
+    up. Each account's own row is kept, as "bundled", so its cooldown counts from now."""
+    by_channel: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["owner_user_id"] is None and row["owner_email"] is None:
+            by_channel.setdefault(row["target"], []).append(row)
+    out = [r for r in rows if r["owner_user_id"] is not None or r["owner_email"] is not None]
+    for target, queued in by_channel.items():
+        if len(queued) <= routing.bundle_over:
+            out += queued
+            continue
+        queued.sort(key=lambda r: (-Track(r["track"]).rank, -r["score"], r["account_id"]))
+        entries = [
+            BundleEntry(
+                account_id=r["account_id"],
+                label=histories[r["account_id"]].label,
+                domain=histories[r["account_id"]].domain,
+                score=r["score"],
+                track=r["track"],
+            )
+            for r in queued
+        ]
+        message = bundle_message(entries, top=routing.bundle_top, now=now)
+        best = queued[0]
+        out.append(
+            {
+                **best,
+                "reason": "bundle",
+                "text": message.text,
+                "blocks": message.blocks,
+                "evidence_rules": [],
+                "target": target,
+            }
+        )
+        out += [{**r, "status": "bundled"} for r in queued]
+    return out
 
 
 _SCORE_COLUMNS = [

@@ -57,6 +57,51 @@ class Settings(BaseSettings):
         default=2.0, gt=0, validation_alias="TIPOFF_DELIVERY_INTERVAL"
     )
 
+    admins: str = Field(
+        default="",
+        validation_alias="TIPOFF_ADMINS",
+        description="Slack user IDs (comma-separated) allowed to `/tipoff assign`.",
+    )
+    escalation_channel: str | None = Field(
+        default=None,
+        validation_alias="TIPOFF_ESCALATION_CHANNEL",
+        description="Where alerts still unclaimed after their SLA are escalated; "
+        "none: reminders only.",
+    )
+    digest_at: str = Field(
+        default="09:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        validation_alias="TIPOFF_DIGEST_AT",
+        description="Local time (HH:MM) of the daily digest in each alert channel.",
+    )
+    digest_time_zone: str = Field(
+        default="UTC",
+        validation_alias="TIPOFF_DIGEST_TIME_ZONE",
+        description="IANA time zone of TIPOFF_DIGEST_AT.",
+    )
+    workflow_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="TIPOFF_WORKFLOW_INTERVAL",
+        description="How often SLA reminders and the digest are checked.",
+    )
+
+    @field_validator("digest_time_zone")
+    @classmethod
+    def _digest_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        """TIPOFF_ADMINS as a set of Slack user IDs."""
+        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_ends_with_slash(cls, value: str) -> str:

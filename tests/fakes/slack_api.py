@@ -2,8 +2,10 @@
 
 It is a real HTTP server (stdlib, in a thread), so any client in any thread or event loop
 can reach it: point `SLACK_API_URL` at `FakeSlackApi.url`. It answers `auth.test`,
-`chat.postMessage`, `chat.update`, `views.open` and `apps.connections.open` (with
-`socket_url`, for Socket Mode) as Slack does, checks the bearer token like Slack
+`chat.postMessage` (in a thread too, with `thread_ts`), `chat.update`, `chat.postEphemeral`,
+`views.open`, `views.publish`, `users.lookupByEmail` (from `users`), `conversations.open`
+(a DM "D…" for a user "U…") and `apps.connections.open` (with `socket_url`, for Socket
+Mode) as Slack does, checks the bearer token like Slack
 (`invalid_auth` otherwise), and can be told to fail the next calls:
 
     fake.fail_next("chat.postMessage", status=429, retry_after=30, times=2)
@@ -56,6 +58,10 @@ class FakeSlackApi:
         self.app_token = app_token
         # What apps.connections.open answers: a Socket Mode test's WebSocket server.
         self.socket_url: str | None = None
+        # The workspace's people, for users.lookupByEmail (email → user ID), and users
+        # conversations.open cannot open a DM with.
+        self.users: dict[str, str] = {}
+        self.unreachable: set[str] = set()
         self._calls: list[SlackCall] = []
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
@@ -194,6 +200,25 @@ class FakeSlackApi:
                 "text": params.get("text", ""),
                 "message": {"text": params.get("text", ""), "blocks": params.get("blocks", [])},
             }
+        if method == "chat.postEphemeral":
+            if not params.get("channel") or not params.get("user"):
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "message_ts": f"1763650900.{next(self._ts):06d}"}
+        if method == "users.lookupByEmail":
+            user = self.users.get(str(params.get("email", "")).lower())
+            if user is None:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": user, "team_id": TEAM_ID}}
+        if method == "conversations.open":
+            user = str(params.get("users", ""))
+            if not user.startswith("U") or user in self.unreachable:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "channel": {"id": "D" + user[1:]}}
+        if method == "views.publish":
+            if not params.get("user_id"):
+                return {"ok": False, "error": "invalid_arguments"}
+            view = params.get("view") or {}
+            return {"ok": True, "view": {"id": "V0HOMEVIEW", "team_id": TEAM_ID, **view}}
         if method == "views.open":
             if not params.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}

@@ -44,8 +44,13 @@ def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> Non
         "request_url": "https://YOUR-HOST/slack/events",
     }
     assert settings["socket_mode_enabled"] is False
-    # Only what works today: no event subscriptions until a listener handles them.
-    assert "event_subscriptions" not in settings
+    # Only the events a listener handles: app_home_opened (slack/listeners/home.py).
+    assert settings["event_subscriptions"] == {
+        "request_url": "https://YOUR-HOST/slack/events",
+        "bot_events": ["app_home_opened"],
+    }
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert command["should_escape"] is True  # `assign … @rep` must arrive as a user ID
     assert manifest["oauth_config"]["scopes"]["bot"] == [
         "commands",
         "chat:write",

@@ -138,9 +138,30 @@ async def test_looking_up_a_known_account_answers_in_the_ack_with_score_and_evid
             },
         },
         {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*Suggested opener*\n_I saw you completed a core action yesterday and "
+                "your team started 3 sessions in the last 14 days. Teams that get this far "
+                "usually want to roll it out more widely: worth comparing notes on what "
+                "you're setting up?_",
+            },
+        },
+        {
             "type": "context",
             "elements": [
                 {"type": "mrkdwn", "text": "*Trend:* 41 → 63 → 90 (up 49 since 10 days ago)"}
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    # 8 weeks, oldest first: no score until 10 days ago (41), 90 now.
+                    "text": "*Last 8 weeks:* `      ▄█` · *Owner:* nobody yet: claim it "
+                    "from an alert",
+                }
             ],
         },
     ]

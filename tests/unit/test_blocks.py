@@ -88,6 +88,21 @@ BUTTONS = {
             "text": {"type": "plain_text", "text": "👎 Wrong", "emoji": True},
             "value": "42",
         },
+        {
+            "type": "button",
+            "action_id": "workflow_claim",
+            "text": {"type": "plain_text", "text": "🙋 Claim", "emoji": True},
+            "value": "42",
+        },
+        {
+            "type": "static_select",
+            "action_id": "workflow_snooze",
+            "placeholder": {"type": "plain_text", "text": "😴 Snooze", "emoji": True},
+            "options": [
+                {"text": {"type": "plain_text", "text": label}, "value": f"42:{days}"}
+                for days, label in [(1, "1 day"), (3, "3 days"), (7, "1 week"), (30, "30 days")]
+            ],
+        },
     ],
 }
 
@@ -360,11 +375,13 @@ def test_help_lists_every_command_with_an_example() -> None:
             "`/tipoff acme.com` or `/tipoff Acme` — an account's score, its four dimensions, "
             "the evidence behind every point, who to contact and the trend\n"
             "`/tipoff top` — the highest-scoring accounts right now\n"
+            "`/tipoff mine` — the accounts you own\n"
+            "`/tipoff assign acme.com @rep` — give an account an owner (admins)\n"
             "`/tipoff help` — this message"
         ),
         context(
-            "Alerts come with *Right* and *Wrong* buttons. Tell Tipoff when it is wrong and "
-            "why: that feedback is what tunes the model."
+            "Alerts come with *Right*, *Wrong*, *Claim* and *Snooze*. Tell Tipoff when it is "
+            "wrong and why: that feedback is what tunes the model."
         ),
     ]
 

@@ -5,7 +5,9 @@ takes the due alerts oldest first and, for each one:
 
 1. claims it in a short transaction (its next attempt is pushed a lease ahead), so a
    second delivery run, in this process or another replica, leaves it alone;
-2. posts it with chat.postMessage;
+2. posts it with chat.postMessage: to its owner's DM when it has one (an email owner is
+   looked up with users.lookupByEmail, once), to its channel otherwise or when the DM
+   cannot be reached; about one a second into any one channel (Slack's per-channel pace);
 3. records the outcome in its own transaction: "sent" with the channel ID and ts Slack
    gave, or a later next attempt.
 
@@ -17,19 +19,23 @@ configured, each alert is printed once to the console and stays queued.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Row, select, update
 
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import SlackMessage, message_as_text
-from tipoff.store.tables import alerts
+from tipoff.store.dialect import upsert
+from tipoff.store.tables import alerts, slack_users
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,8 @@ FIRST_RETRY = timedelta(seconds=10)
 LONGEST_RETRY = timedelta(hours=1)
 # Slack names a Retry-After on every 429; this is for a proxy that answers 429 without one.
 DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+# Slack's rate for posting into one channel: about one message a second.
+PACE_SECONDS = 1.0
 # How long a claimed alert is left alone while its post is in flight.
 CLAIM_LEASE = timedelta(minutes=2)
 
@@ -49,31 +57,42 @@ class DeliveryReport:
     rate_limited_until: datetime | None = None  # set when a 429 stopped the run
 
 
-async def deliver_pending_alerts(runtime: Runtime, *, limit: int = 50) -> DeliveryReport:
-    """Delivers up to `limit` due alerts (see the module docstring for the guarantees)."""
+async def deliver_pending_alerts(
+    runtime: Runtime, *, limit: int = 50, pace_seconds: float = PACE_SECONDS
+) -> DeliveryReport:
+    """Delivers up to `limit` due alerts (see the module docstring for the guarantees),
+    at most one per `pace_seconds` into any one channel or DM."""
     report = DeliveryReport()
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
-        due = select(alerts.c.id).where(
-            alerts.c.status == "pending", alerts.c.next_attempt_at <= now
-        )
+        due = select(
+            alerts.c.id, alerts.c.target, alerts.c.owner_user_id, alerts.c.owner_email
+        ).where(alerts.c.status == "pending", alerts.c.next_attempt_at <= now)
         if runtime.slack is None:
             due = due.where(alerts.c.previewed_at.is_(None))
-        ids = list(await conn.scalars(due.order_by(alerts.c.created_at, alerts.c.id).limit(limit)))
+        rows = (
+            await conn.execute(due.order_by(alerts.c.created_at, alerts.c.id).limit(limit))
+        ).all()
     if runtime.slack is None:
-        for alert_id in ids:
-            if await _preview(runtime, alert_id):
+        for row in rows:
+            if await _preview(runtime, row.id):
                 report.previewed += 1
         return report
 
-    for alert_id in ids:
-        alert = await _claim(runtime, alert_id)
+    last_post: dict[str, float] = {}
+    for row in rows:
+        # Slack takes about one message a second per channel: a second alert for the same
+        # place waits out the rest of that second (a 429 remains the backstop).
+        place = row.owner_user_id or row.owner_email or row.target
+        if place in last_post:
+            wait = last_post[place] + pace_seconds - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        alert = await _claim(runtime, row.id)
         if alert is None:
             continue  # taken by another run, or already sent
         try:
-            response = await runtime.slack.chat_postMessage(
-                channel=alert.target, text=alert.text, blocks=alert.blocks
-            )
+            response = await _post(runtime, runtime.slack, alert)
         except SlackApiError as exc:
             status = exc.response.status_code
             error = _slack_error(exc)
@@ -95,9 +114,79 @@ async def deliver_pending_alerts(runtime: Runtime, *, limit: int = 50) -> Delive
             await _back_off(runtime, alert, f"{type(exc).__name__}: {exc}"[:500])
             report.retrying += 1
         else:
+            last_post[place] = time.monotonic()
             await _mark_sent(runtime, alert, channel=response["channel"], ts=response["ts"])
             report.sent += 1
     return report
+
+
+async def _post(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) -> Any:
+    """Posts to the owner's DM when the alert has an owner Slack can reach, else (and when
+    the DM fails) to the alert's channel."""
+    if alert.owner_user_id or alert.owner_email:
+        dm = await _owner_dm(runtime, slack, alert)
+        if dm is not None:
+            try:
+                return await slack.chat_postMessage(
+                    channel=dm, text=alert.text, blocks=alert.blocks
+                )
+            except SlackApiError as exc:
+                if exc.response.status_code == 429:
+                    raise
+                log.warning(
+                    "alert %s: the owner's DM refused it (%s); posting to %s",
+                    alert.id,
+                    _slack_error(exc),
+                    alert.target,
+                )
+    return await slack.chat_postMessage(channel=alert.target, text=alert.text, blocks=alert.blocks)
+
+
+async def _owner_dm(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) -> str | None:
+    """The DM channel with the alert's owner, or None when they have no Slack user."""
+    user = alert.owner_user_id
+    try:
+        if user is None:
+            user = await slack_user_for(runtime, slack, alert.owner_email)
+        if user is None:
+            return None
+        opened = await slack.conversations_open(users=user)
+    except SlackApiError as exc:
+        if exc.response.status_code == 429:
+            raise
+        log.warning("alert %s: cannot reach its owner (%s)", alert.id, _slack_error(exc))
+        return None
+    channel = (opened.get("channel") or {}).get("id")
+    return str(channel) if channel else None
+
+
+async def slack_user_for(runtime: Runtime, slack: AsyncWebClient, email: str) -> str | None:
+    """The Slack user with `email` (users.lookupByEmail), remembered in `slack_users` so each
+    email is asked once; None, also remembered, when Slack knows nobody by it."""
+    async with runtime.db.transaction() as conn:
+        cached = (
+            await conn.execute(select(slack_users).where(slack_users.c.email == email))
+        ).one_or_none()
+    if cached is not None:
+        return cast(str | None, cached.slack_user_id)
+    try:
+        found = await slack.users_lookupByEmail(email=email)
+        user_id: str | None = str((found.get("user") or {}).get("id") or "") or None
+    except SlackApiError as exc:
+        if exc.response.get("error") != "users_not_found":
+            raise
+        user_id = None
+    async with runtime.db.transaction() as conn:
+        await conn.execute(
+            upsert(
+                slack_users,
+                conn.dialect.name,
+                key=["email"],
+                update=["slack_user_id", "looked_up_at"],
+            ),
+            [{"email": email, "slack_user_id": user_id, "looked_up_at": runtime.clock()}],
+        )
+    return user_id
 
 
 async def _claim(runtime: Runtime, alert_id: int) -> Row[Any] | None:

@@ -84,3 +84,28 @@ def alert_reason(previous: Track | None, current: Track) -> str | None:
     if previous is None or previous.rank < current.rank:
         return f"entered {current.value}"
     return None
+
+
+def alert_channel(
+    track: Track,
+    *,
+    employees: int | None,
+    region: str | None,
+    routing: Routing,
+    default: str,
+) -> str:
+    """Where an alert for an account in `track` goes: the first matching segment's channel,
+    else the track's channel, else `default` (TIPOFF_ALERT_CHANNEL)."""
+    for segment in routing.segments:
+        if segment.tracks and track.value not in segment.tracks:
+            continue
+        if segment.employees is not None and (
+            employees is None or not segment.employees.contains(employees)
+        ):
+            continue
+        if segment.regions and (
+            region is None or region.strip().lower() not in {r.lower() for r in segment.regions}
+        ):
+            continue
+        return segment.channel
+    return routing.channels.get(track.value, default)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated
 
@@ -178,20 +179,140 @@ class Timing(_Strict):
     inactive_points: float = Field(default=-20, le=0)
 
 
+# The tracks that alert, as spelled in the model file (core.routing.Track's values).
+ALERTING_TRACKS = ("hot", "sales-ready")
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _known_tracks(tracks: Iterable[str], what: str) -> None:
+    unknown = [t for t in tracks if t not in ALERTING_TRACKS]
+    if unknown:
+        raise ValueError(
+            f"{what}: {', '.join(map(repr, unknown))} is not an alerting track "
+            f"(one of {', '.join(ALERTING_TRACKS)})"
+        )
+
+
+def _valid_time_zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    return name
+
+
+class Segment(_Strict):
+    """Alerts for accounts in this segment go to `channel` (first matching segment wins).
+    `employees` is a range, `regions` matches the account's `region` trait
+    (case-insensitive), `tracks` limits it to some alerting tracks (all when empty)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    channel: str = Field(min_length=1, max_length=255)
+    employees: Range | None = None
+    regions: list[str] = []
+    tracks: list[str] = []
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> Segment:
+        _known_tracks(self.tracks, f"segment {self.name!r} tracks")
+        if self.employees is None and not self.regions and not self.tracks:
+            raise ValueError(
+                f"segment {self.name!r} matches every account: give `employees`, "
+                "`regions` or `tracks`"
+            )
+        return self
+
+
+class Sla(_Strict):
+    """An unclaimed alert gets a reminder in its thread after `remind_after_hours`
+    working hours, and is escalated after `escalate_after_hours` more."""
+
+    remind_after_hours: float = Field(gt=0)
+    escalate_after_hours: float = Field(gt=0)
+
+
+class WorkingHours(_Strict):
+    """When SLA clocks run: `start`–`end` local time on `days`, in `time_zone`."""
+
+    start: str = "09:00"
+    end: str = "17:00"
+    days: list[str] = ["mon", "tue", "wed", "thu", "fri"]
+    time_zone: str = "UTC"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _HH_MM.match(value):
+            raise ValueError(f"{value!r} is not a time of day as HH:MM (24-hour)")
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, days: list[str]) -> list[str]:
+        days = [d.strip().lower()[:3] for d in days]
+        unknown = [d for d in days if d not in _WEEKDAYS]
+        if unknown or not days:
+            raise ValueError(f"days must be some of {', '.join(_WEEKDAYS)}")
+        return days
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _valid_time_zone(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.start >= self.end:
+            raise ValueError(f"start ({self.start}) must be before end ({self.end})")
+        return self
+
+
+def _default_slas() -> dict[str, Sla]:
+    return {
+        "hot": Sla(remind_after_hours=4, escalate_after_hours=4),
+        "sales-ready": Sla(remind_after_hours=8, escalate_after_hours=8),
+    }
+
+
 class Routing(_Strict):
-    """Thresholds that turn dimensions into a track (see README, "Routing")."""
+    """Thresholds that turn dimensions into a track (see README, "Routing"), and where
+    and how often alerts go (README, "Working from Slack")."""
 
     qualify_at: int = Field(default=60, ge=0, le=100)
     hot_at: int = Field(default=80, ge=0, le=100)
     strong_product_at: float = Field(default=45)
     marketing_intent_at: float = Field(default=20)
     good_fit_at: float = Field(default=0)
+    # Channel per alerting track; a track not named here uses TIPOFF_ALERT_CHANNEL.
+    channels: dict[str, str] = {}
+    segments: list[Segment] = []
+    # No noise: after an alert, a Wrong or a snooze, an account stays quiet this long.
+    cooldown_hours: float = Field(default=72, ge=0)
+    wrong_cooldown_days: float = Field(default=14, ge=0)
+    # After the cooldown, a new alert needs a higher track, a score up this much since
+    # the last alert, or a new evidence line worth at least strong_signal_points.
+    jump_points: int = Field(default=15, ge=1, le=100)
+    strong_signal_points: float = Field(default=20, gt=0)
+    # More than bundle_over alerts for one channel in one run become one message.
+    bundle_over: int = Field(default=15, ge=1)
+    bundle_top: int = Field(default=5, ge=1, le=20)
+    sla: dict[str, Sla] = Field(default_factory=_default_slas)
+    working_hours: WorkingHours = WorkingHours()
 
     @model_validator(mode="after")
     def _hot_above_qualify(self) -> Routing:
         if self.hot_at < self.qualify_at:
             raise ValueError(f"hot_at ({self.hot_at}) is below qualify_at ({self.qualify_at})")
         return self
+
+    @field_validator("channels", "sla")
+    @classmethod
+    def _alerting_tracks_only(cls, value: dict[str, object]) -> dict[str, object]:
+        _known_tracks(value, "a key")
+        return value
 
 
 class Exclusions(_Strict):

@@ -32,6 +32,16 @@ TEXT_LIMIT = 3000
 BLOCK_LIMIT = 50
 PRIVATE_METADATA_LIMIT = 3000
 
+CLAIM_ACTION = "workflow_claim"
+SNOOZE_ACTION = "workflow_snooze"
+STATUS_BLOCK = "tipoff_status"
+# How long a rep can snooze an account for: (days, label).
+SNOOZE_CHOICES: tuple[tuple[int, str], ...] = (
+    (1, "1 day"),
+    (3, "3 days"),
+    (7, "1 week"),
+    (30, "30 days"),
+)
 RIGHT_ACTION = "feedback_right"
 WRONG_ACTION = "feedback_wrong"
 WRONG_REASON_CALLBACK = "feedback_wrong_reason"
@@ -136,9 +146,18 @@ class WrongReasonAnswer:
 # --- alerts -----------------------------------------------------------------------------
 
 
-def alert_message(account: AccountHistory, result: ScoreResult, *, now: datetime) -> SlackMessage:
+def alert_message(
+    account: AccountHistory,
+    result: ScoreResult,
+    *,
+    now: datetime,
+    opener: str | None = None,
+    reason: str | None = None,
+) -> SlackMessage:
     """The alert posted when an account enters an alerting track: headline, dimensions,
-    2–5 evidence lines, who to contact first, and the Right / Wrong buttons."""
+    2–5 evidence lines, who to contact first, a suggested `opener`, and the Right / Wrong /
+    Claim / Snooze controls. `reason` says why it alerts again ("score up 18 since the
+    last alert"); a first alert needs none."""
     headline = _headline(account, result)
     lines = [e for e in result.evidence if e.points != 0][:ALERT_EVIDENCE_LINES]
     blocks: list[Block] = [
@@ -147,7 +166,14 @@ def alert_message(account: AccountHistory, result: ScoreResult, *, now: datetime
         _dimensions(result),
         _section("*Why now*\n" + _evidence_lines(lines) if lines else "*Why now*\n_No signals._"),
         _section(_contact_text(result.contact)),
-        _context(f"Scored {_date(now)} · Was this right? Your answer tunes the model."),
+    ]
+    if opener:
+        blocks.append(_section(f"*Suggested opener*\n_{_clip(escape(opener), 1000)}_"))
+    scored = f"Scored {_date(now)}"
+    if reason and not reason.startswith("entered "):
+        scored += f" · {escape(reason[0].upper() + reason[1:])}"
+    blocks += [
+        _context(f"{scored} · Was this right? Your answer tunes the model."),
         feedback_buttons(account.id),
     ]
     return SlackMessage(text=_plain(headline), blocks=_capped(blocks))
@@ -171,8 +197,73 @@ def feedback_buttons(account_id: int) -> Block:
                 "text": {"type": "plain_text", "text": "👎 Wrong", "emoji": True},
                 "value": str(account_id),
             },
+            {
+                "type": "button",
+                "action_id": CLAIM_ACTION,
+                "text": {"type": "plain_text", "text": "🙋 Claim", "emoji": True},
+                "value": str(account_id),
+            },
+            {
+                "type": "static_select",
+                "action_id": SNOOZE_ACTION,
+                "placeholder": {"type": "plain_text", "text": "😴 Snooze", "emoji": True},
+                "options": [
+                    {
+                        "text": {"type": "plain_text", "text": label},
+                        "value": f"{account_id}:{days}",
+                    }
+                    for days, label in SNOOZE_CHOICES
+                ],
+            },
         ],
     }
+
+
+def read_snooze_choice(value: str) -> tuple[int, int]:
+    """(account id, days) from a Snooze option's value. Raises ValueError if not ours."""
+    account, _, days = value.partition(":")
+    return int(account), int(days)
+
+
+def with_status(
+    blocks: Sequence[Block],
+    *,
+    owner: str | None,
+    owner_email: str | None = None,
+    snoozed_by: str | None = None,
+    snoozed_until: datetime | None = None,
+) -> list[Block]:
+    """`blocks` with who owns the account and whether it is snoozed, in one context block
+    under the controls (replacing an earlier one). `owner` is a Slack user ID."""
+    kept = [b for b in blocks if b.get("block_id") != STATUS_BLOCK]
+    parts = []
+    if owner:
+        parts.append(f"🙋 Claimed by <@{_user_id(owner)}>")
+    elif owner_email:
+        parts.append(f"Owner: {escape(owner_email)}")
+    if snoozed_until is not None:
+        who = f" by <@{_user_id(snoozed_by)}>" if snoozed_by else ""
+        parts.append(f"😴 Snoozed{who} until {_date(snoozed_until)}")
+    if not parts:
+        return kept
+    status: Block = {
+        "type": "context",
+        "block_id": STATUS_BLOCK,
+        "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}],
+    }
+    at = next((i + 1 for i, b in enumerate(kept) if b.get("block_id") == BUTTONS_BLOCK), len(kept))
+    return _capped([*kept[:at], status, *kept[at:]][:BLOCK_LIMIT])
+
+
+def claimed_text(account_label: str) -> str:
+    """What a rep who claimed an account from a bundle is told, only to them."""
+    return f"*{escape(account_label)}* is yours now: its alerts will come to your DM."
+
+
+def already_claimed_text(account_label: str, owner: str, since: datetime | None) -> str:
+    """What a rep who claims an owned account is told, only to them."""
+    when = f" (since {_date(since)})" if since is not None else ""
+    return f"<@{_user_id(owner)}> already has *{escape(account_label)}*{when}: ask them first."
 
 
 def with_feedback(blocks: Sequence[Block], notes: Sequence[FeedbackNote]) -> list[Block]:
@@ -241,7 +332,70 @@ def _feedback_line(note: FeedbackNote) -> str:
     return f"{who} says {escape(note.verdict)}"
 
 
+# --- bundles ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BundleEntry:
+    """One account in a bundled alert."""
+
+    account_id: int
+    label: str
+    domain: str | None
+    score: int
+    track: str
+
+
+def bundle_message(entries: Sequence[BundleEntry], *, top: int, now: datetime) -> SlackMessage:
+    """Many accounts qualified at once: one message with the best `top` (each with a
+    Claim button) and the rest named in one line, instead of a flood of alerts."""
+    shown, rest = entries[:top], entries[top:]
+    blocks: list[Block] = [
+        _header(f"{say.plural(len(entries), 'account')} just became ready"),
+        _context(f"Scored {_date(now)} · the best {len(shown)} first"),
+    ]
+    for entry in shown:
+        where = f" ({escape(entry.domain)})" if entry.domain and entry.domain != entry.label else ""
+        key = (entry.domain or entry.label).replace("`", "'")
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": _clip(
+                        f"*{escape(entry.label)}*{where} — *{entry.score}* {escape(entry.track)}"
+                        f" · `/tipoff {escape(key)}`",
+                        TEXT_LIMIT,
+                    ),
+                },
+                "accessory": {
+                    "type": "button",
+                    "action_id": CLAIM_ACTION,
+                    "text": {"type": "plain_text", "text": "🙋 Claim", "emoji": True},
+                    "value": str(entry.account_id),
+                },
+            }
+        )
+    if rest:
+        names = say.join_names([f"{escape(e.label)} ({e.score})" for e in rest], most=6)
+        blocks.append(_context(f"…and {len(rest)} more: {names}. All of them: `/tipoff top`"))
+    return SlackMessage(
+        text=f"{say.plural(len(entries), 'account')} just became ready", blocks=_capped(blocks)
+    )
+
+
 # --- /tipoff <account> ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LookupExtras:
+    """What a lookup adds for a rep: the weekly sparkline (core.workflow.sparkline), the
+    owner (a Slack user ID, else an email from the CRM) and a suggested opener."""
+
+    sparkline: str
+    owner_user_id: str | None = None
+    owner_email: str | None = None
+    opener: str | None = None
 
 
 def lookup_message(
@@ -250,9 +404,11 @@ def lookup_message(
     history: Sequence[tuple[datetime, int, str]],
     *,
     now: datetime,
+    extras: LookupExtras | None = None,
 ) -> SlackMessage:
     """The answer to `/tipoff <account>`: score, track, dimensions, the evidence behind
-    every point, who to contact, and the trend (`history` newest first)."""
+    every point, who to contact, and the trend (`history` newest first); with `extras`,
+    a suggested opener, the last weeks as a sparkline, and the owner."""
     headline = f"{account.label} — {result.score}"
     lines = [e for e in result.evidence if e.points != 0 or result.excluded]
     evidence = _evidence_lines(lines[:LOOKUP_EVIDENCE_LINES])
@@ -264,8 +420,19 @@ def lookup_message(
         _dimensions(result),
         _section("*Evidence*\n" + (evidence or "_No scoring signals yet._")),
         _section(_contact_text(result.contact)),
-        _context(_trend(result.score, history, now)),
     ]
+    if extras is not None and extras.opener:
+        blocks.append(_section(f"*Suggested opener*\n_{_clip(escape(extras.opener), 1000)}_"))
+    blocks.append(_context(_trend(result.score, history, now)))
+    if extras is not None:
+        if extras.owner_user_id:
+            owner = f"<@{_user_id(extras.owner_user_id)}>"
+        elif extras.owner_email:
+            owner = escape(extras.owner_email)
+        else:
+            owner = "nobody yet: claim it from an alert"
+        weeks = len(extras.sparkline)
+        blocks.append(_context(f"*Last {weeks} weeks:* `{extras.sparkline}` · *Owner:* {owner}"))
     return SlackMessage(
         text=f"{_plain(account.label)}: {result.score} ({result.track.value})",
         blocks=_capped(blocks),
@@ -322,6 +489,150 @@ def top_message(entries: Sequence[TopEntry], *, now: datetime) -> SlackMessage:
     )
 
 
+# --- /tipoff mine, /tipoff assign and the App Home ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLine:
+    """An account in `/tipoff mine` or the App Home: its score and what changed."""
+
+    label: str
+    domain: str | None
+    score: int | None
+    track: str | None
+    change: int | None  # since the score before
+    changed_at: datetime | None
+
+
+def _account_line(line: AccountLine, now: datetime) -> str:
+    where = f" ({escape(line.domain)})" if line.domain and line.domain != line.label else ""
+    if line.score is None or line.track is None:
+        return f"• *{escape(line.label)}*{where} — not scored yet"
+    text = f"• *{escape(line.label)}*{where} — *{line.score}* {escape(line.track)}"
+    if line.change and line.changed_at is not None:
+        moved = f"up {line.change}" if line.change > 0 else f"down {-line.change}"
+        text += f" · {moved} {say.ago(line.changed_at, now)}"
+    return text
+
+
+def _account_lines(lines: Sequence[AccountLine], now: datetime) -> str:
+    return _clip("\n".join(_account_line(line, now) for line in lines), TEXT_LIMIT)
+
+
+def mine_message(lines: Sequence[AccountLine], *, now: datetime) -> SlackMessage:
+    """The answer to `/tipoff mine`: the accounts the rep owns, best first."""
+    if not lines:
+        return SlackMessage(
+            text="You own no accounts yet",
+            blocks=[
+                _section(
+                    "You own no accounts yet. Press *Claim* on an alert, or ask an admin "
+                    "to `/tipoff assign <account> @you`."
+                )
+            ],
+        )
+    return SlackMessage(
+        text=f"Your {say.plural(len(lines), 'account')}",
+        blocks=[_header("Your accounts"), _section(_account_lines(lines, now))],
+    )
+
+
+def assign_usage_message() -> SlackMessage:
+    return SlackMessage(
+        text="Usage: /tipoff assign <account> @rep",
+        blocks=[
+            _section(
+                "Usage: `/tipoff assign <domain or name> @rep`, e.g. `/tipoff assign acme.com @maya`"
+            )
+        ],
+    )
+
+
+def assign_refused_message() -> SlackMessage:
+    return SlackMessage(
+        text="Only Tipoff admins can assign accounts",
+        blocks=[
+            _section(
+                "Only Tipoff admins can assign accounts (their Slack user IDs are in "
+                "`TIPOFF_ADMINS`). You can *Claim* an account from its alert."
+            )
+        ],
+    )
+
+
+def assigned_message(account_label: str, user_id: str) -> SlackMessage:
+    who = f"<@{_user_id(user_id)}>"
+    label = escape(account_label)
+    return SlackMessage(
+        text=f"{label} is now owned by {who}",
+        blocks=[_section(f"*{label}* is now owned by {who}: its alerts go to their DM.")],
+    )
+
+
+def home_view(
+    mine: Sequence[AccountLine], unclaimed: Sequence[AccountLine], *, now: datetime
+) -> Block:
+    """The App Home tab: the rep's accounts with what changed, then the best unclaimed."""
+    blocks: list[Block] = [_header("Your accounts")]
+    if mine:
+        blocks.append(_section(_account_lines(mine, now)))
+    else:
+        blocks.append(_section("_None yet._ Press *Claim* on an alert to make an account yours."))
+    blocks += [{"type": "divider"}, _header("Top unclaimed")]
+    if unclaimed:
+        blocks.append(_section(_account_lines(unclaimed, now)))
+    else:
+        blocks.append(_section("_Every ready account has an owner._"))
+    blocks.append(_context(f"Updated {_date(now)} · `/tipoff <account>` for the evidence"))
+    return {"type": "home", "blocks": _capped(blocks)}
+
+
+# --- the daily digest --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLine:
+    label: str
+    score: int
+    track: str
+    change: int = 0  # for movers: since the day before
+
+
+def digest_message(
+    *,
+    entered: Sequence[DigestLine],
+    left: Sequence[DigestLine],
+    movers: Sequence[DigestLine],
+    unclaimed: Sequence[DigestLine],
+    day: str,
+) -> SlackMessage:
+    """A channel's daily digest for `day` (YYYY-MM-DD, local): what moved in a day."""
+
+    def lines(entries: Sequence[DigestLine], *, moved: bool = False) -> str:
+        out = []
+        for e in entries[:15]:
+            text = f"• *{escape(e.label)}* — {e.score} {escape(e.track)}"
+            if moved:
+                text += f" ({'+' if e.change > 0 else '−'}{abs(e.change)})"
+            out.append(text)
+        if len(entries) > 15:
+            out.append(f"_…and {len(entries) - 15} more_")
+        return "\n".join(out)
+
+    blocks: list[Block] = [_header(f"Tipoff digest — {day}")]
+    for title, entries, moved in (
+        ("Entered the alerting tracks", entered, False),
+        ("Left them", left, False),
+        ("Top movers", movers, True),
+        ("Still unclaimed", unclaimed, False),
+    ):
+        if entries:
+            blocks.append(_section(f"*{title}*\n" + lines(entries, moved=moved)))
+    blocks.append(_context("`/tipoff <account>` for the evidence · `/tipoff mine` for yours"))
+    counts = f"{len(entered)} in, {len(left)} out, {len(unclaimed)} unclaimed"
+    return SlackMessage(text=f"Tipoff digest for {day}: {counts}", blocks=_capped(blocks))
+
+
 # --- /tipoff help, unknown and ambiguous answers ----------------------------------------
 
 
@@ -334,11 +645,13 @@ def help_message() -> SlackMessage:
                 "`/tipoff acme.com` or `/tipoff Acme` — an account's score, its four "
                 "dimensions, the evidence behind every point, who to contact and the trend\n"
                 "`/tipoff top` — the highest-scoring accounts right now\n"
+                "`/tipoff mine` — the accounts you own\n"
+                "`/tipoff assign acme.com @rep` — give an account an owner (admins)\n"
                 "`/tipoff help` — this message"
             ),
             _context(
-                "Alerts come with *Right* and *Wrong* buttons. Tell Tipoff when it is wrong "
-                "and why: that feedback is what tunes the model."
+                "Alerts come with *Right*, *Wrong*, *Claim* and *Snooze*. Tell Tipoff when it "
+                "is wrong and why: that feedback is what tunes the model."
             ),
         ],
     )

@@ -164,6 +164,15 @@ alerts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("previewed_at", UTCDateTime, nullable=True),  # printed to the console
+    # Rep workflow (issue 3): the owner it is for (a DM, `target` the fallback channel),
+    # the evidence rules it showed (a new strong one may alert again), claim and SLA times.
+    Column("owner_user_id", String(64), nullable=True),
+    Column("owner_email", String(320), nullable=True),
+    Column("evidence_rules", JSON, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("reminded_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
 )
 Index("ix_alerts_status_next", alerts.c.status, alerts.c.next_attempt_at)
 # A click on a posted alert names the message by channel and ts.
@@ -182,20 +191,6 @@ feedback = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-# --- privacy (issue 5)
-
-# Each erasure (`tipoff forget`): a SHA-256 of the email, never the address, so the record
-# proves the erasure without undoing it.
-erasures = Table(
-    "erasures",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column("email_hash", String(64), nullable=False, index=True),
-    Column("events_deleted", Integer, nullable=False),
-    Column("requested_by", String(255), nullable=False),
-    Column("erased_at", UTCDateTime, nullable=False),
-)
-
 # --- model quality (issue 4)
 
 # Every model that went live: which file text, when, and who changed it. Start-up compares
@@ -209,4 +204,62 @@ model_changes = Table(
     Column("model_text", Text, nullable=False),
     Column("changed_by", String(255), nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
+)
+
+# --- rep workflow (issue 3)
+
+# One owner per account: set by a claim or by `/tipoff assign` (an `owner_email` group
+# trait is read from accounts.traits and needs no row).
+account_owners = Table(
+    "account_owners",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("slack_user_id", String(64), nullable=False, index=True),
+    Column("via", String(10), nullable=False),  # claim | assign
+    Column("assigned_by", String(64), nullable=False),
+    Column("assigned_at", UTCDateTime, nullable=False),
+)
+
+# A snoozed account raises no alert until `until`.
+snoozes = Table(
+    "snoozes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("slack_user_id", String(64), nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# users.lookupByEmail answers, kept so that each owner's email is looked up once.
+slack_users = Table(
+    "slack_users",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("slack_user_id", String(64), nullable=True),  # None: no such Slack user
+    Column("looked_up_at", UTCDateTime, nullable=False),
+)
+
+# One row per channel and local day a digest went out: sent once a day, across restarts
+# and replicas (the primary key is the lock).
+digests = Table(
+    "digests",
+    metadata,
+    Column("channel", String(255), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the digest's time zone
+    Column("sent_at", UTCDateTime, nullable=False),
+)
+
+# --- privacy (issue 5)
+
+# Each erasure (`tipoff forget`): a SHA-256 of the email, never the address, so the record
+# proves the erasure without undoing it.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email_hash", String(64), nullable=False, index=True),
+    Column("events_deleted", Integer, nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("erased_at", UTCDateTime, nullable=False),
 )

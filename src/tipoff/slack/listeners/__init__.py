@@ -5,10 +5,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from tipoff.runtime import Runtime
-from tipoff.slack.listeners import actions, commands, views
+from tipoff.slack.listeners import actions, commands, home, views
 
 
 def register_all(app: AsyncApp, runtime: Runtime) -> None:
     commands.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)
+    home.register(app, runtime)

@@ -1,8 +1,10 @@
-"""The Right and Wrong buttons under an alert.
+"""The controls under an alert: Right, Wrong, Claim and Snooze.
 
 Right is recorded at once and the message is updated in place to say who said so. Wrong
 opens a modal asking why (listeners/views.py records it): a bare "wrong" cannot tune the
-model, a reason can.
+model, a reason can. Claim makes the clicking rep the owner (a second claim is told, only
+to that rep, who has it); Snooze hides the account for the period picked. Either updates the
+alert in place for everyone.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tipoff import feedback
+from tipoff import feedback, workflow
 from tipoff.feedback import FeedbackRecord, PostedAlert, Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 
 log = logging.getLogger(__name__)
+
+BUNDLE = "bundle"  # the reason of a bundled alert (rescoring._bundled)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -53,8 +57,59 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
+    async def claim(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel, ts = _message(body)
+        user = body.get("user") or {}
+        user_id = str(user.get("id") or "")
+        outcome = await workflow.claim(
+            runtime,
+            account_id=int(body["actions"][0]["value"]),
+            slack_user_id=user_id,
+            slack_user_name=user.get("username") or user.get("name"),
+            channel=channel,
+            ts=ts,
+        )
+        if not outcome.claimed:
+            where = channel or (body.get("channel") or {}).get("id")
+            if where and outcome.owner.slack_user_id:
+                await client.chat_postEphemeral(
+                    channel=where,
+                    user=user_id,
+                    text=blocks.already_claimed_text(
+                        outcome.account_label, outcome.owner.slack_user_id, outcome.owner.since
+                    ),
+                )
+            return
+        if not await refresh(runtime, client, channel, ts) and channel is not None:
+            # A bundle names several accounts: the rep is told, the bundle stays as it is.
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user_id,
+                text=blocks.claimed_text(outcome.account_label),
+            )
+
+    async def snooze(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel, ts = _message(body)
+        user = body.get("user") or {}
+        selected = body["actions"][0].get("selected_option") or {}
+        account_id, days = blocks.read_snooze_choice(str(selected.get("value") or ""))
+        await workflow.snooze(
+            runtime,
+            account_id=account_id,
+            days=days,
+            slack_user_id=str(user.get("id") or ""),
+            slack_user_name=user.get("username") or user.get("name"),
+            channel=channel,
+            ts=ts,
+        )
+        await refresh(runtime, client, channel, ts)
+
     app.action(blocks.RIGHT_ACTION)(right)
     app.action(blocks.WRONG_ACTION)(wrong)
+    app.action(blocks.CLAIM_ACTION)(claim)
+    app.action(blocks.SNOOZE_ACTION)(snooze)
 
 
 def _message(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -75,6 +130,7 @@ class Recorded:
     ts: str | None
     alert: PostedAlert | None
     given: list[FeedbackRecord]
+    status: workflow.Status | None = None
 
 
 async def record(
@@ -106,7 +162,52 @@ async def record(
             if alert is not None
             else []
         )
-    return Recorded(channel, ts, alert, given)
+        status = await workflow.status_of(conn, account_id, runtime.clock())
+    return Recorded(channel, ts, alert, given, status)
+
+
+async def refresh(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    channel: str | None,
+    ts: str | None,
+) -> bool:
+    """Updates the alert clicked (claim, snooze) to show its account's status now; False
+    when the message is not one account's alert (a bundle, a lookup) and was left as is."""
+    if channel is None or ts is None:
+        return False
+    async with runtime.db.transaction() as conn:
+        alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
+        if alert is None or alert.reason == BUNDLE:
+            return False
+        given = await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
+        status = await workflow.status_of(conn, alert.account_id, runtime.clock())
+    await client.chat_update(
+        channel=channel, ts=ts, text=alert.text, blocks=rendered(alert, given, status)
+    )
+    return True
+
+
+def rendered(
+    alert: PostedAlert, given: list[FeedbackRecord], status: workflow.Status | None
+) -> list[blocks.Block]:
+    """A posted alert as it should look now: its blocks, verdicts, owner and snooze."""
+    notes = [
+        blocks.FeedbackNote(f.slack_user_id, f.verdict, f.reason)
+        for f in given
+        if f.verdict in (Verdict.RIGHT, Verdict.WRONG)
+    ]
+    updated = blocks.with_feedback(alert.blocks, notes)
+    if status is None:
+        return updated
+    owner = status.owner
+    return blocks.with_status(
+        updated,
+        owner=owner.slack_user_id if owner else None,
+        owner_email=owner.email if owner else None,
+        snoozed_by=status.snoozed_by,
+        snoozed_until=status.snoozed_until,
+    )
 
 
 async def show(
@@ -125,8 +226,7 @@ async def show(
     if channel is None or ts is None:
         return
     if recorded.alert is not None:
-        notes = [blocks.FeedbackNote(f.slack_user_id, f.verdict, f.reason) for f in recorded.given]
-        updated = blocks.with_feedback(recorded.alert.blocks, notes)
+        updated = rendered(recorded.alert, recorded.given, recorded.status)
         text = recorded.alert.text
     elif shown and shown.get("blocks"):
         updated = blocks.add_feedback(shown["blocks"], latest)

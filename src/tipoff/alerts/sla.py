@@ -1,0 +1,150 @@
+"""SLA on alerts: an alert still unclaimed after its track's SLA (working hours, from the
+model's `routing.sla` and `routing.working_hours`) gets a reminder in its thread; after a
+second period it is escalated to TIPOFF_ESCALATION_CHANNEL.
+
+Each step is marked in the database before it is posted (a second run, or a replica,
+finds it done) and unmarked when Slack refuses it, so it is tried again next run: a
+reminder is posted at most once, and never lost to a Slack outage.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackClientError
+from sqlalchemy import select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from tipoff.core import evidence as say
+from tipoff.core.workflow import add_working_hours
+from tipoff.runtime import Runtime
+from tipoff.slack import blocks
+from tipoff.store.tables import account_owners, accounts, alerts, snoozes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlaReport:
+    reminded: int = 0
+    escalated: int = 0
+
+
+async def check_slas(runtime: Runtime) -> SlaReport:
+    """Reminds and escalates the posted alerts whose SLA ran out; a claimed, assigned or
+    snoozed account's alerts are left alone."""
+    report = SlaReport()
+    if runtime.slack is None:
+        return report
+    now = runtime.clock()
+    routing = runtime.model.routing
+    async with runtime.db.transaction() as conn:
+        owned = select(account_owners.c.account_id)
+        sleeping = select(snoozes.c.account_id).where(snoozes.c.until > now)
+        rows = (
+            await conn.execute(
+                select(
+                    alerts.c.id,
+                    alerts.c.track,
+                    alerts.c.score,
+                    alerts.c.channel,
+                    alerts.c.ts,
+                    alerts.c.sent_at,
+                    alerts.c.reminded_at,
+                    alerts.c.escalated_at,
+                    accounts.c.name,
+                    accounts.c.domain,
+                )
+                .join(accounts, accounts.c.id == alerts.c.account_id)
+                .where(
+                    alerts.c.status == "sent",
+                    alerts.c.reason != "bundle",
+                    alerts.c.claimed_at.is_(None),
+                    alerts.c.escalated_at.is_(None),
+                    alerts.c.account_id.not_in(owned),
+                    alerts.c.account_id.not_in(sleeping),
+                )
+                .order_by(alerts.c.id)
+            )
+        ).all()
+    for row in rows:
+        sla = routing.sla.get(row.track)
+        if sla is None or row.sent_at is None or row.ts is None:
+            continue
+        remind_at = add_working_hours(row.sent_at, sla.remind_after_hours, routing.working_hours)
+        if row.reminded_at is None:
+            if now >= remind_at and await _remind(runtime, row, sla.remind_after_hours):
+                report.reminded += 1
+            continue
+        escalate_at = add_working_hours(remind_at, sla.escalate_after_hours, routing.working_hours)
+        channel = runtime.settings.escalation_channel
+        if channel and now >= escalate_at:
+            hours = sla.remind_after_hours + sla.escalate_after_hours
+            if await _escalate(runtime, row, channel, hours):
+                report.escalated += 1
+    return report
+
+
+async def _remind(runtime: Runtime, row: Any, hours: float) -> bool:
+    label = row.name or row.domain or "this account"
+    text = (
+        f"⏰ Still unclaimed after {_hours(hours)}: who takes *{blocks.escape(label)}*? "
+        "Press *Claim* on the alert above."
+    )
+    return await _step(
+        runtime, row, alerts.c.reminded_at, channel=row.channel, text=text, thread_ts=row.ts
+    )
+
+
+async def _escalate(runtime: Runtime, row: Any, channel: str, hours: float) -> bool:
+    label = row.name or row.domain or "An account"
+    text = (
+        f"🚨 *{blocks.escape(label)}* ({row.track}, {row.score}) has been unclaimed for "
+        f"{_hours(hours)}: see its alert in <#{row.channel}>."
+    )
+    return await _step(runtime, row, alerts.c.escalated_at, channel=channel, text=text)
+
+
+async def _step(
+    runtime: Runtime,
+    row: Any,
+    column: Any,
+    *,
+    channel: str,
+    text: str,
+    thread_ts: str | None = None,
+) -> bool:
+    now = runtime.clock()
+    unmarked: ColumnElement[bool] = column.is_(None)
+    async with runtime.db.transaction() as conn:
+        marked = await conn.execute(
+            update(alerts)
+            .where(alerts.c.id == row.id, unmarked, alerts.c.claimed_at.is_(None))
+            .values({column.key: now})
+        )
+        if marked.rowcount != 1:
+            return False  # claimed meanwhile, or done by another run
+    assert runtime.slack is not None
+    try:
+        if thread_ts is None:
+            await runtime.slack.chat_postMessage(channel=channel, text=text)
+        else:
+            await runtime.slack.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
+    except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
+        log.warning("alert %s: %s not posted (%s); next run retries", row.id, column.key, exc)
+        async with runtime.db.transaction() as conn:
+            await conn.execute(
+                update(alerts).where(alerts.c.id == row.id).values({column.key: None})
+            )
+        return False
+    return True
+
+
+def _hours(hours: float) -> str:
+    whole = int(hours) if hours == int(hours) else hours
+    return (
+        say.plural(whole, "working hour") if isinstance(whole, int) else f"{hours:g} working hours"
+    )

@@ -1,0 +1,126 @@
+"""The rep workflow's rules, as pure functions with `now` passed in: whether a rescore
+deserves another alert (no noise), when an SLA runs out (working hours), and how a score
+history reads as a sparkline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tipoff.core.routing import Track
+from tipoff.model.schema import Routing, WorkingHours
+
+
+@dataclass(frozen=True, slots=True)
+class LastAlert:
+    """The newest alert queued for an account: its track, score, evidence rules and time."""
+
+    track: Track
+    score: int
+    rules: frozenset[str]
+    at: datetime
+
+
+def alert_decision(
+    *,
+    previous: Track | None,
+    current: Track,
+    score: int,
+    strong_rules: frozenset[str],
+    last: LastAlert | None,
+    quiet_until: datetime | None,
+    routing: Routing,
+    now: datetime,
+) -> str | None:
+    """Why this score deserves an alert, or None.
+
+    `previous` is the track of the last stored score, `strong_rules` the evidence rules
+    now worth at least `routing.strong_signal_points`, `quiet_until` the end of a snooze
+    or of the cooldown after a Wrong (nothing alerts before it). After an alert:
+
+    - entering a track above the one last alerted alerts at once (an account that turned
+      hot is news even inside the cooldown);
+    - otherwise nothing alerts for `cooldown_hours`; after it, re-entering an alerting
+      track, a score `jump_points` above the last alert's, or a new strong evidence rule.
+    """
+    if not current.alerts:
+        return None
+    if quiet_until is not None and now < quiet_until:
+        return None
+    entered = previous is None or previous.rank < current.rank
+    if last is None:
+        return f"entered {current.value}" if entered else None
+    if entered and current.rank > last.track.rank:
+        return f"entered {current.value}"
+    if now < last.at + timedelta(hours=routing.cooldown_hours):
+        return None
+    if entered:
+        return f"entered {current.value}"
+    if score - last.score >= routing.jump_points:
+        return f"score up {score - last.score} since the last alert"
+    new = sorted(strong_rules - last.rules)
+    if new:
+        return f"new signal: {', '.join(new)}"[:255]
+    return None
+
+
+def quiet_until(
+    *, snoozed_until: datetime | None, wrong_at: datetime | None, routing: Routing
+) -> datetime | None:
+    """The end of an account's quiet time: its snooze, or the cooldown after a Wrong."""
+    ends = [t for t in (snoozed_until,) if t is not None]
+    if wrong_at is not None:
+        ends.append(wrong_at + timedelta(days=routing.wrong_cooldown_days))
+    return max(ends) if ends else None
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def add_working_hours(start: datetime, hours: float, working: WorkingHours) -> datetime:
+    """`start` plus `hours` of working time (UTC in, UTC out): the clock only runs
+    between `working.start` and `working.end` on `working.days`, local time."""
+    zone = ZoneInfo(working.time_zone)
+    opens = time.fromisoformat(working.start)
+    closes = time.fromisoformat(working.end)
+    remaining = timedelta(hours=hours)
+    at = start.astimezone(zone)
+    for _ in range(3700):  # ten years of days: an end is always found long before
+        day = at.date()
+        day_open = datetime.combine(day, opens, zone)
+        day_close = datetime.combine(day, closes, zone)
+        if _DAYS[day.weekday()] in working.days and at < day_close:
+            at = max(at, day_open)
+            left_today = day_close - at
+            if remaining <= left_today:
+                return (at + remaining).astimezone(start.tzinfo)
+            remaining -= left_today
+        at = datetime.combine(day + timedelta(days=1), opens, zone)
+    raise ValueError("working hours never add up")  # pragma: no cover - days is non-empty
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def weekly_scores(
+    history: Sequence[tuple[datetime, int, str]], score: int, now: datetime, *, weeks: int = 8
+) -> list[int | None]:
+    """The score at the end of each of the last `weeks` weeks, oldest first, the last one
+    being now (`score`); None for weeks before the account's first score. `history` is
+    (scored_at, score, track), newest first, as stored."""
+    oldest_first = sorted(history, key=lambda h: h[0])
+    points: list[int | None] = []
+    for back in range(weeks - 1, 0, -1):
+        end = now - timedelta(weeks=back)
+        known = [s for at, s, _ in oldest_first if at <= end]
+        points.append(known[-1] if known else None)
+    points.append(score)
+    return points
+
+
+def sparkline(values: Sequence[int | None]) -> str:
+    """Scores 0–100 as bars ▁…█ on a fixed scale (so 40 always looks like 40); a week
+    without a score is a space."""
+    return "".join(" " if v is None else _BARS[min(7, max(0, v) * 8 // 101)] for v in values)

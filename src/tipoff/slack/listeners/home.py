@@ -1,0 +1,37 @@
+"""The App Home tab: refreshed (views.publish) every time a rep opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tipoff import workflow
+from tipoff.runtime import Runtime
+from tipoff.slack import blocks
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") not in (None, "home"):
+            return  # the Messages tab: nothing to refresh
+        user_id = str(event.get("user") or "")
+        if not user_id:
+            return
+        await client.views_publish(user_id=user_id, view=await home_view(runtime, user_id))
+
+    app.event("app_home_opened")(home_opened)
+
+
+async def home_view(runtime: Runtime, user_id: str) -> blocks.Block:
+    found = await workflow.home(runtime, user_id)
+    return blocks.home_view(
+        [_line(a) for a in found.mine], [_line(a) for a in found.unclaimed], now=runtime.clock()
+    )
+
+
+def _line(owned: workflow.OwnedAccount) -> blocks.AccountLine:
+    return blocks.AccountLine(
+        owned.label, owned.domain, owned.score, owned.track, owned.change, owned.changed_at
+    )
