@@ -1,6 +1,8 @@
-"""Replaying stored history day by day under a model: which accounts would have entered
-an alerting track, and when. Pure: the same `score_account` and `alert_reason` the live
-rescore uses, run at past moments; nothing is written and nothing is sent."""
+"""Replaying stored history day by day under a model: which accounts would have been
+alerted, and when. Pure: the same `score_account` and `alert_decision` (cooldowns, score
+jumps, new strong signals) the live rescore uses, run at past moments; nothing is written
+and nothing is sent. Snoozes and Wrong answers are not replayed: they were given to the
+live model's alerts, not to the ones a candidate would have sent."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tipoff.core.history import AccountHistory
-from tipoff.core.routing import Track, alert_reason
+from tipoff.core.routing import Track
 from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.core.workflow import LastAlert, alert_decision
 from tipoff.model.schema import ScoringModel
 
 DAY = timedelta(days=1)
@@ -67,13 +70,29 @@ def replay(
     for account_id in sorted(histories):
         score = _DailyScores(histories[account_id], model)
         previous: Track | None = None
+        last: LastAlert | None = None
         if days:
             previous = score(days[0] - DAY).track
         for day in days:
             result = score(day)
-            if not result.excluded and alert_reason(previous, result.track) is not None:
+            strong = frozenset(
+                e.rule_id for e in result.evidence if e.points >= model.routing.strong_signal_points
+            )
+            reason = alert_decision(
+                previous=previous,
+                current=result.track,
+                score=result.score,
+                strong_rules=strong,
+                last=last,
+                quiet_until=None,
+                routing=model.routing,
+                now=day,
+            )
+            if not result.excluded and reason is not None:
                 rules = tuple(e.rule_id for e in result.evidence if e.points > 0)
                 fired.append(ReplayAlert(account_id, day, result.track.value, result.score, rules))
+                # As the live outbox remembers it: every rule that earned points.
+                last = LastAlert(result.track, result.score, frozenset(rules), day)
             previous = result.track
         if previous is not None:
             final[account_id] = previous
