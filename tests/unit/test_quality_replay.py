@@ -35,8 +35,8 @@ def test_a_new_strong_signal_after_the_cooldown_alerts_again_in_the_same_track()
     assert [((END - a.at).days, a.track) for a in result.alerts] == [(10, "hot"), (5, "hot")]
 
 
-def test_a_new_strong_signal_inside_the_cooldown_stays_quiet() -> None:
-    result = replay(
-        {1: hot_account_with_a_demo_request(9)}, load_default_model(), start=END - 14 * DAY, end=END
-    )
-    assert [((END - a.at).days, a.track) for a in result.alerts] == [(10, "hot")]
+def test_a_new_strong_signal_inside_the_cooldown_waits_for_it_to_end() -> None:
+    # Demo requested a day after the alert: held back until the 72-hour cooldown is over.
+    history = hot_account_with_a_demo_request(9)
+    result = replay({1: history}, load_default_model(), start=END - 14 * DAY, end=END)
+    assert [((END - a.at).days, a.track) for a in result.alerts] == [(10, "hot"), (7, "hot")]
