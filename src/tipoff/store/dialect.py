@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, event, insert, select
+from sqlalchemy import DateTime, Row, Select, Table, event, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -90,3 +91,23 @@ async def insert_returning_ids(
     await conn.execute(insert(table), rows)
     newest = await conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(len(rows)))
     return list(reversed(newest.scalars().all()))
+
+
+async def claim(
+    conn: AsyncConnection, query: Select[Any], *, lock_table: Table
+) -> Sequence[Row[Any]]:
+    """Rows of `query` that only this transaction works on until it commits, so that
+    replicas never score the same account twice.
+
+    PostgreSQL locks them `FOR UPDATE SKIP LOCKED`: another replica skips them and claims
+    the next ones. SQLite has one writer at a time: the transaction takes the write lock
+    (a write that changes nothing) before reading, so a rescorer in another process waits
+    and then reads what is still due after this one committed.
+    """
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:
+        pk = next(iter(lock_table.primary_key.columns))
+        await conn.execute(update(lock_table).where(false()).values({pk.name: pk}))
+    rows: Sequence[Row[Any]] = (await conn.execute(query)).all()
+    return rows

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.identity import normalize_domain
 from tipoff.core.routing import Track
+from tipoff.store.dialect import claim
 from tipoff.store.tables import accounts, events, people, scores
 from tipoff.store.tables import score_history as history_table
 
@@ -207,27 +208,33 @@ async def load_histories(
 
 
 async def due_accounts(conn: AsyncConnection, *, limit: int) -> list[tuple[int, int]]:
-    """(account id, signal version) of accounts changed since they were last scored."""
-    result = await conn.execute(
+    """(account id, signal version) of accounts changed since they were last scored,
+    claimed for this transaction (see `dialect.claim`)."""
+    rows = await claim(
+        conn,
         select(accounts.c.id, accounts.c.signal_version)
         .where(accounts.c.signal_version > accounts.c.scored_version)
         .order_by(accounts.c.id)
-        .limit(limit)
+        .limit(limit),
+        lock_table=accounts,
     )
-    return [(r.id, r.signal_version) for r in result]
+    return [(r.id, r.signal_version) for r in rows]
 
 
 async def accounts_after(
     conn: AsyncConnection, after_id: int, *, limit: int
 ) -> list[tuple[int, int]]:
-    """(account id, signal version) of every account, in id order, for a full rescore."""
-    result = await conn.execute(
+    """(account id, signal version) of every account, in id order, for a full rescore,
+    claimed for this transaction (see `dialect.claim`)."""
+    rows = await claim(
+        conn,
         select(accounts.c.id, accounts.c.signal_version)
         .where(accounts.c.id > after_id)
         .order_by(accounts.c.id)
-        .limit(limit)
+        .limit(limit),
+        lock_table=accounts,
     )
-    return [(r.id, r.signal_version) for r in result]
+    return [(r.id, r.signal_version) for r in rows]
 
 
 async def stored_scores(
