@@ -23,7 +23,6 @@ from starlette.routing import Route
 from tipoff.errors import TipoffError
 from tipoff.ingest.http import ingest_routes
 from tipoff.jobs import build_scheduler
-from tipoff.metrics import Metrics
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.bolt_app import SlackEdge
@@ -66,10 +65,9 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    registry: Metrics = request.app.state.metrics
     async with runtime.db.transaction() as conn:
-        await registry.refresh(conn, runtime.clock())
-    return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
+        await runtime.metrics.refresh(conn, runtime.clock())
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def slack_events(request: Request) -> Response:
@@ -118,7 +116,7 @@ def slack_body_problem(body: bytes, content_type: str) -> str | None:
 
 async def tipoff_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TipoffError)
-    request.app.state.metrics.rejected.labels(exc.code).inc()
+    request.app.state.runtime.metrics.rejected.labels(exc.code).inc()
     return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
 
 
@@ -134,7 +132,6 @@ def create_app(
         rt = runtime if runtime is not None else await Runtime.open(settings)
         app.state.runtime = rt
         app.state.slack_edge = None
-        app.state.metrics = Metrics()
         async with contextlib.AsyncExitStack() as stack:
             if owned:
                 stack.push_async_callback(rt.close)

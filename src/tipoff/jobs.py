@@ -7,7 +7,9 @@ are logged with the traceback and never stop the scheduler."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import check_slas
+from tipoff.privacy import prune_signals
 from tipoff.rescoring import rescore
 from tipoff.runtime import Runtime
 
@@ -37,7 +40,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True}
     )
     scheduler.add_job(
-        _guarded("rescore", lambda: rescore(runtime)),
+        _guarded("rescore", lambda: _timed(runtime, "changed", rescore(runtime))),
         "interval",
         seconds=settings.rescore_interval_seconds,
         id="rescore-changed",
@@ -45,7 +48,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         next_run_time=runtime.clock(),
     )
     scheduler.add_job(
-        _guarded("rescore-all", lambda: rescore(runtime, everything=True)),
+        _guarded("rescore-all", lambda: _timed(runtime, "all", rescore(runtime, everything=True))),
         "interval",
         seconds=settings.full_rescore_interval_seconds,
         id="rescore-all",
@@ -66,7 +69,34 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         id="rep-workflow",
         name="SLA reminders and daily digests",
     )
+    if settings.retention_days is not None:
+        scheduler.add_job(
+            _guarded("retention", lambda: apply_retention(runtime)),
+            "interval",
+            hours=24,
+            id="retention",
+            name="delete signals past retention",
+            next_run_time=runtime.clock(),
+        )
     return scheduler
+
+
+async def _timed(runtime: Runtime, scope: str, work: Awaitable[Any]) -> None:
+    started = time.perf_counter()
+    await work
+    runtime.metrics.rescore_seconds.labels(scope).observe(time.perf_counter() - started)
+
+
+async def apply_retention(runtime: Runtime) -> int:
+    """Deletes signals older than TIPOFF_RETENTION_DAYS; their accounts get rescored."""
+    days = runtime.settings.retention_days
+    if days is None:
+        return 0
+    async with runtime.db.transaction() as conn:
+        deleted = await prune_signals(conn, older_than=runtime.clock() - timedelta(days=days))
+    if deleted:
+        log.info("retention: deleted %d signals older than %d days", deleted, days)
+    return deleted
 
 
 async def run_workflow(runtime: Runtime) -> None:

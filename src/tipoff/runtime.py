@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tipoff.metrics import Metrics
 from tipoff.model import ScoringModel, load_default_model, load_model
 from tipoff.quality import changes
 from tipoff.settings import Settings
@@ -32,6 +33,7 @@ class Runtime:
     model: ScoringModel
     slack: AsyncWebClient | None
     clock: Callable[[], datetime] = field(default=utc_now)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     async def open(

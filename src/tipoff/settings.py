@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         validation_alias="TIPOFF_WORKFLOW_INTERVAL",
         description="How often SLA reminders and the digest are checked.",
     )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias="TIPOFF_RETENTION_DAYS",
+        description="Delete signals older than this many days (daily); keep all when unset.",
+    )
 
     @field_validator("digest_time_zone")
     @classmethod

@@ -101,3 +101,23 @@ async def test_prune_deletes_old_signals_and_rescores_their_accounts(runtime: Ru
         assert await privacy.prune_signals(conn, older_than=NOW - timedelta(days=2, hours=1)) == 1
     assert await count(runtime, select(func.count()).select_from(events)) == 3
     assert (await rescore(runtime)).scored == 1
+
+
+async def test_the_retention_job_applies_the_setting(settings: Settings) -> None:
+    from tipoff.jobs import apply_retention
+
+    rt = await Runtime.open(settings.model_copy(update={"retention_days": 2}))
+    rt.clock = Clock(NOW)
+    try:
+        async with rt.db.transaction() as conn:
+            await seed.hot_acme(conn, NOW)  # signals 1, 1, 2 and 3 days old
+        # Only the 3-day-old signal: the 2-day-old one is exactly at the limit and stays.
+        assert await apply_retention(rt) == 1
+        assert await count(rt, select(func.count()).select_from(events)) == 3
+    finally:
+        await rt.close()
+    unset = await Runtime.open(settings)
+    try:
+        assert await apply_retention(unset) == 0
+    finally:
+        await unset.close()

@@ -135,6 +135,14 @@ def test_serve_ingests_rescores_alerts_and_answers_slack(
             assert answer.status_code == 200
             assert "Acme" in answer.text and "85" in answer.text
 
+            # The scheduler's rescore runs are timed for Prometheus.
+            scraped = http.get("/metrics").text
+            runs = [
+                line for line in scraped.splitlines()
+                if line.startswith('tipoff_rescore_duration_seconds_count{scope="changed"}')
+            ]  # fmt: skip
+            assert runs and float(runs[0].split()[-1]) >= 1
+
             forged = slash_command("acme.io", secret="not-the-secret")
             assert (
                 http.post("/slack/events", content=forged.body, headers=forged.headers).status_code
