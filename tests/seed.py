@@ -93,14 +93,15 @@ async def signal(
     )
 
 
-async def hot_acme(conn: AsyncConnection, now: datetime) -> int:
+async def hot_acme(
+    conn: AsyncConnection, now: datetime, domain: str = "acme.io", name: str = "Acme"
+) -> int:
     """Acme (acme.io, 250 employees): a VP and a second user with fresh product activity.
     Under the default model: core 30 + sessions 20 + second user 20 + title 15 + rising 5
-    = 90, hot."""
-
-    acme = await account(conn, now, "acme.io", "Acme", employees=250, industry="Software")
-    dana = await person(conn, now, acme, "Dana Lee", "dana@acme.io", "VP Engineering")
-    sam = await person(conn, now, acme, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+    = 90, hot. `domain` and `name` make more accounts like it."""
+    acme = await account(conn, now, domain, name, employees=250, industry="Software")
+    dana = await person(conn, now, acme, "Dana Lee", f"dana@{domain}", "VP Engineering")
+    sam = await person(conn, now, acme, "Sam Ortiz", f"sam@{domain}", "Software Engineer")
     for days, who, event in [
         (1, dana, "Core Action Completed"),
         (1, dana, "Session Started"),

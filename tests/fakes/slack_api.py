@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class _Failure:
     body: Any  # dict (sent as JSON) or str (sent as text/html)
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    delay: float = 0.0  # seconds before answering: longer than the client waits is a timeout
 
 
 class FakeSlackApi:
@@ -125,10 +127,12 @@ class FakeSlackApi:
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        delay: float = 0.0,
     ) -> None:
         """The next `times` calls (to `method`, or to any method but auth.test) fail:
         429 with Retry-After, a 5xx with an HTML page as Slack's edge sends, or a 200
-        with `{"ok": false, "error": error}`."""
+        with `{"ok": false, "error": error}`; after `delay` seconds (a timeout, for a
+        client that waits less)."""
         headers: dict[str, str] = {}
         body: Any
         if status == 429:
@@ -140,7 +144,12 @@ class FakeSlackApi:
         else:
             body = {"ok": False, "error": error or "internal_error"}
         with self._lock:
-            self._failures.append(_Failure(method, status, body, headers, times))
+            self._failures.append(_Failure(method, status, body, headers, times, delay))
+
+    def clear_failures(self) -> None:
+        """Slack is healthy again: forget every programmed failure."""
+        with self._lock:
+            self._failures.clear()
 
     # --- the server --------------------------------------------------------------------
 
@@ -241,17 +250,22 @@ class FakeSlackApi:
                 if "?" in self.path:
                     params.update(dict(parse_qsl(self.path.split("?", 1)[1])))
                 answer = fake._answer(method, params, headers)
+                if answer.delay:
+                    time.sleep(answer.delay)
                 if isinstance(answer.body, str):
                     payload, kind = answer.body.encode(), "text/html; charset=utf-8"
                 else:
                     payload, kind = json.dumps(answer.body).encode(), "application/json"
-                self.send_response(answer.status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting: that was the point of the delay
 
             do_GET = do_POST
 
