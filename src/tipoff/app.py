@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
 from urllib.parse import parse_qs
 
+import yaml
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -68,6 +72,18 @@ async def metrics(request: Request) -> Response:
     async with runtime.db.transaction() as conn:
         await runtime.metrics.refresh(conn, runtime.clock())
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@functools.cache
+def ingest_openapi() -> dict[str, Any]:
+    """The ingest API's OpenAPI description, shipped beside the ingest code."""
+    text_ = resources.files("tipoff.ingest").joinpath("openapi.yml").read_text("utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(text_)
+    return loaded
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(ingest_openapi())
 
 
 async def slack_events(request: Request) -> Response:
@@ -150,6 +166,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             *ingest_routes(),
         ],

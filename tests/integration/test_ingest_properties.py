@@ -10,7 +10,7 @@ from contextlib import closing
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -118,6 +118,9 @@ async def _snapshot(url: str) -> dict[str, Any]:
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(endpoint=st.sampled_from(ENDPOINTS), body=bodies, raw=st.booleans())
+@example(
+    endpoint="batch", body={"batch": [{"type": {}}]}, raw=False
+)  # found by schemathesis: a 500
 def test_any_payload_gets_a_clear_answer_and_rejections_change_nothing(
     ingest_server: IngestServer,
     ingest_source: NewSource,

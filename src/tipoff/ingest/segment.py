@@ -456,7 +456,7 @@ def parse_batch(body: dict[str, Any]) -> list[SegmentCall]:
                 f"{where} is {size:,} bytes: one event is limited to {_size(MAX_EVENT_BYTES)}"
             )
         kind = item.get("type")
-        if kind not in _MODELS:
+        if not isinstance(kind, str) or kind not in _MODELS:
             expected = ", ".join(CALL_KINDS)
             problems.append(
                 f"{where}.type: field required (one of {expected})"
