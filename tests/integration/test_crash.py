@@ -6,6 +6,7 @@ in the database after restart; an alert queued before the kill is delivered afte
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -164,3 +165,62 @@ def test_sigkill_during_heavy_ingest_loses_nothing_acknowledged(
         assert "Acme" in posted.params["text"]
     finally:
         restarted.stop()
+
+
+def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
+        },
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}",
+    }
+    add = subprocess.run(
+        [sys.executable, "-m", "tipoff", "sources", "add", "app"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    key = add.stdout.splitlines()[1].strip()
+    server = Server(tmp_path, env)
+    body = json.dumps(
+        {
+            "batch": [
+                {"type": "track", "userId": f"u{i}", "event": "Signed Up", "messageId": f"m{i}"}
+                for i in range(500)
+            ]
+        }
+    ).encode()
+    half = len(body) // 2
+    started = threading.Event()
+
+    def slowly() -> Iterator[bytes]:
+        yield body[:half]
+        started.set()
+        time.sleep(1.0)  # SIGTERM arrives while the rest of the body is on its way
+        yield body[half:]
+
+    outcome: dict[str, object] = {}
+
+    def send() -> None:
+        try:
+            response = httpx.post(
+                f"{server.url}/v1/batch", content=slowly(), auth=(key, ""),
+                headers={"Content-Type": "application/json"}, timeout=30,
+            )  # fmt: skip
+            outcome["status"] = response.status_code
+        except httpx.HTTPError as error:
+            outcome["error"] = repr(error)
+
+    client = threading.Thread(target=send)
+    client.start()
+    assert started.wait(10)
+    time.sleep(0.2)
+    server.process.send_signal(signal.SIGTERM)
+    client.join(timeout=30)
+    exit_code = server.process.wait(timeout=30)
+    assert outcome == {"status": 200}, server.log.read_text()
+    assert exit_code in (0, -signal.SIGTERM)
+    stored = (
+        sqlite3.connect(tmp_path / "tipoff.db").execute("SELECT count(*) FROM events").fetchone()[0]
+    )
+    assert stored == 500
