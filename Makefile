@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-postgres serve clean
+.PHONY: demo test test-postgres bench serve clean
 
 $(BIN)/tipoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(BIN)/tipoff
 test-postgres: $(BIN)/tipoff
 	@test -n "$$TIPOFF_TEST_POSTGRES_URL" || { echo "set TIPOFF_TEST_POSTGRES_URL=postgresql+asyncpg://user:pass@host:port/postgres"; exit 2; }
 	$(BIN)/pytest
+
+# Benchmarks against the database's own speed, in one run: SIZE=tiny|small|medium|full.
+bench: $(BIN)/tipoff
+	$(BIN)/python -m benchmarks --size $(or $(SIZE),small)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -86,16 +86,17 @@ def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -
             hits.append(hit)
             title_match = title_match or fit_rule.title_matches is not None
 
+    categories = _categories(model)
     by_category: dict[Category, list[Signal]] = defaultdict(list)
     by_event: dict[str, list[Signal]] = defaultdict(list)
     for signal in signals:
-        category = model.events.category_of(signal.event)
+        category = categories.get(signal.event)
         if category is not None:
             by_category[category].append(signal)
             by_event[signal.event].append(signal)
 
     for rule in model.signals:
-        dimension = model.dimension_of(rule)
+        dimension = rule.category or categories[(rule.events or [""])[0]]  # dimension_of
         if rule.category is not None:
             candidates = by_category[rule.category]
         else:
@@ -130,6 +131,24 @@ def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -
         contact=_contact(hits, history.people),
         title_match=title_match,
     )
+
+
+# The model's event vocabulary as one dict, built once per model object: a full rescore
+# asks for the category of every signal (millions), and `category_of` scans lists.
+_CATEGORIES: dict[int, tuple[ScoringModel, dict[str, Category]]] = {}
+
+
+def _categories(model: ScoringModel) -> dict[str, Category]:
+    cached = _CATEGORIES.get(id(model))
+    if cached is not None and cached[0] is model:  # the id of a dead model can be reused
+        return cached[1]
+    table: dict[str, Category] = {}
+    for category in reversed(Category):  # the first category listing a name wins
+        table.update(dict.fromkeys(getattr(model.events, category.value), category))
+    if len(_CATEGORIES) >= 16:
+        _CATEGORIES.clear()
+    _CATEGORIES[id(model)] = (model, table)
+    return table
 
 
 def decay_factor(age: timedelta, decay: Decay) -> float:
@@ -191,17 +210,16 @@ def _signal_hit(
     else:
         points = rule.points * weight(candidates[0])
 
-    involved: list[int | None] = []
-    for signal in candidates:
-        if signal.person_id not in involved:
-            involved.append(signal.person_id)
+    involved = list(dict.fromkeys(s.person_id for s in candidates))  # newest first
     persons = [people.get(pid, Person(pid)) if pid is not None else None for pid in involved]
     details: list[str] = []
     if rule.detail_property is not None:
+        found: dict[str, None] = {}
         for signal in candidates:
             value = signal.properties.get(rule.detail_property)
-            if value not in (None, "") and str(value) not in details:
-                details.append(str(value))
+            if value not in (None, ""):
+                found[str(value)] = None
+        details = list(found)
     text = say.fill(
         rule.says,
         who=say.who(persons),

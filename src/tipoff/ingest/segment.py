@@ -484,11 +484,16 @@ def _validate(kind: str, data: dict[str, Any]) -> SegmentCall:
     return call
 
 
+# Built once: `json.dumps` with options builds an encoder per call, a fifth of the cost
+# of measuring a small batch item.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _check_unicode(item: dict[str, Any], *, where: str) -> int:
     """Size in bytes of `item` as compact JSON; refuses text that is not valid Unicode
     (a lone surrogate escape such as "\\ud800" cannot be stored)."""
     try:
-        return len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        return len(_COMPACT.encode(item).encode("utf-8"))
     except UnicodeEncodeError:
         place = f"{where}: " if where else ""
         raise InvalidInput(

@@ -1,0 +1,605 @@
+"""The five measurements. Each returns one `Figure`: Tipoff's number, the baseline measured
+in the same run on the same machine, their ratio and the target."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import math
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from benchmarks import data
+from tipoff.app import create_app
+from tipoff.demo.replay import serving
+from tipoff.rescoring import rescore
+from tipoff.runtime import Runtime
+from tipoff.settings import Settings
+from tipoff.slack.listeners.commands import answer
+from tipoff.sources import create_source
+from tipoff.store.tables import accounts, alerts
+
+# The data's "now" for the read benchmarks; the live benchmark uses the real clock.
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    accounts: int  # read benchmarks: accounts in the database
+    events: int  # … and signals over 90 days
+    ingest_accounts: int  # ingest benchmark: accounts behind the Segment batches
+    ingest_events: int  # … and their track/page calls (identify/group calls come on top)
+    lookups: int  # /tipoff lookups timed
+    live_accounts: int  # alert-latency benchmark: accounts already stored
+    live_events: int
+    live_seconds: float  # … how long the load runs
+    live_rate: int  # … events per second of background load
+    repeats: int  # rescore/GROUP BY repetitions
+    csv_rows: int  # CSV import: outcome rows
+    csv_accounts: int  # … over this many accounts
+
+
+SIZES = {
+    "tiny": Size(40, 3_000, 40, 3_000, 20, 40, 2_000, 3.0, 200, 1, 2_000, 40),
+    "small": Size(
+        5_000, 250_000, 2_000, 50_000, 300, 5_000, 250_000, 20.0, 1_000, 3, 100_000, 2_000
+    ),
+    "medium": Size(
+        20_000, 1_000_000, 4_000, 100_000, 500, 5_000, 250_000, 30.0, 1_000, 2, 300_000, 10_000
+    ),
+    "full": Size(
+        100_000,
+        5_000_000,
+        4_000,
+        100_000,
+        1_000,
+        20_000,
+        1_000_000,
+        30.0,
+        1_000,
+        1,
+        1_000_000,
+        20_000,
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    name: str
+    tipoff: str
+    baseline: str
+    ratio: str
+    target: str
+    met: bool | None  # None: not measured
+    note: str = ""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The q-quantile (0–1) by linear interpolation; samples need not be sorted."""
+    ordered = sorted(samples)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    if position == low or ordered[high] == math.inf:
+        return ordered[high] if position > low else ordered[low]
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def spread(samples: Sequence[float], scale: float = 1.0, unit: str = "") -> str:
+    """Median with the range of the middle 80 % (p10–p90)."""
+    return (
+        f"{statistics.median(samples) * scale:,.0f}{unit} "
+        f"(p10–p90 {percentile(samples, 0.1) * scale:,.0f}–"
+        f"{percentile(samples, 0.9) * scale:,.0f})"
+    )
+
+
+def settings_for(path: Path, **overrides: Any) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{path}",
+        slack_bot_token=None,
+        **overrides,
+    )
+
+
+def raw_connection(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the pragmas Tipoff's engine sets."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=10000")
+    return db
+
+
+async def _new_source(runtime: Runtime, name: str) -> tuple[int, str]:
+    async with runtime.db.transaction() as conn:
+        made = await create_source(conn=conn, name=name, now=runtime.clock())
+    return made.source.id, made.write_key
+
+
+async def _loaded_runtime(
+    path: Path,
+    accounts_count: int,
+    events_count: int,
+    *,
+    now: datetime,
+    seed: int,
+    **overrides: Any,
+) -> tuple[Runtime, list[data.AccountSpec], int]:
+    runtime = await Runtime.open(settings_for(path, **overrides))
+    source_id, _ = await _new_source(runtime, "bench")
+    population = data.population(accounts_count, seed=seed)
+    written = await asyncio.to_thread(
+        data.bulk_load, str(path), population, events_count, now=now, source_id=source_id, seed=seed
+    )
+    return runtime, population, written
+
+
+# ---------------------------------------------------------------- (1) ingest
+
+
+async def ingest(size: Size, workdir: Path, *, seed: int) -> Figure:
+    """POST /v1/batch against a raw executemany of the rows it stored."""
+    population = data.population(size.ingest_accounts, seed=seed)
+    bodies = data.segment_batches(population, size.ingest_events, now=NOW, seed=seed)
+    path = workdir / "ingest.db"
+    runtime = await Runtime.open(settings_for(path))
+    runtime.clock = lambda: NOW
+    try:
+        _, write_key = await _new_source(runtime, "bench")
+        tipoff_rates: list[float] = []
+        async with (
+            serving(runtime) as url,
+            aiohttp.ClientSession(auth=aiohttp.BasicAuth(write_key, "")) as http,
+        ):
+            for body, count in bodies:
+                started = time.perf_counter()
+                async with http.post(
+                    f"{url}/v1/batch", data=body, headers={"content-type": "application/json"}
+                ) as response:
+                    if response.status != 200:
+                        raise RuntimeError(f"ingest refused a batch: {await response.text()}")
+                tipoff_rates.append(count / (time.perf_counter() - started))
+    finally:
+        await runtime.close()
+
+    raw_rates = await asyncio.to_thread(_raw_ingest, path, workdir / "raw.db")
+    tipoff_median = statistics.median(tipoff_rates)
+    raw_median = statistics.median(raw_rates)
+    ratio = tipoff_median / raw_median
+    calls = sum(count for _, count in bodies)
+    return Figure(
+        "1. ingest, POST /v1/batch (2,500 calls a batch)",
+        spread(tipoff_rates, unit=" calls/s"),
+        spread(raw_rates, unit=" rows/s") + " raw executemany",
+        f"{ratio:.0%}",
+        "≥ 30 %",
+        ratio >= 0.30,
+        f"{len(bodies)} batches, {calls:,} calls, {len(population):,} accounts",
+    )
+
+
+def _raw_ingest(tipoff_db: Path, raw_db: Path) -> list[float]:
+    """The events rows Tipoff stored (one per call, 2,500 per request) inserted again with
+    one executemany and one commit per 2,500 into an empty copy of the schema (sources,
+    accounts and people copied first, untimed, so the foreign keys hold)."""
+    source = sqlite3.connect(tipoff_db)
+    rows = source.execute(
+        "SELECT source_id, message_id, kind, event, person_id, account_id, occurred_at,"
+        " received_at, properties FROM events ORDER BY id"
+    ).fetchall()
+    source.close()
+    schema = sqlite3.connect(tipoff_db)
+    statements = [
+        sql
+        for (sql,) in schema.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY type DESC"
+        )
+    ]
+    schema.close()
+    db = raw_connection(raw_db)
+    for sql in statements:
+        db.execute(sql)
+    db.execute("ATTACH DATABASE ? AS src", (str(tipoff_db),))
+    db.execute("BEGIN")
+    for table in ("sources", "accounts", "people"):
+        db.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+    db.execute("COMMIT")
+    db.execute("DETACH DATABASE src")
+    rates: list[float] = []
+    batch = data.MAX_BATCH_EVENTS
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        started = time.perf_counter()
+        db.execute("BEGIN")
+        db.executemany(data.EVENT_INSERT, chunk)
+        db.execute("COMMIT")
+        rates.append(len(chunk) / (time.perf_counter() - started))
+    db.close()
+    return rates
+
+
+# ---------------------------------------------------------------- (2) rescore, (3) lookup
+
+
+GROUP_BY = (
+    "SELECT account_id, event, COUNT(*), MAX(occurred_at) FROM events"
+    " WHERE kind IN ('track', 'page', 'screen') AND occurred_at >= ?"
+    " GROUP BY account_id, event"
+)
+
+
+async def rescore_and_lookup(
+    size: Size, workdir: Path, *, seed: int, progress: Callable[[str], None]
+) -> list[Figure]:
+    path = workdir / "read.db"
+    started = time.perf_counter()
+    runtime, population, written = await _loaded_runtime(
+        path, size.accounts, size.events, now=NOW, seed=seed
+    )
+    progress(
+        f"loaded {len(population):,} accounts, {written:,} events in {time.perf_counter() - started:.0f} s"
+    )
+    runtime.clock = lambda: NOW
+    try:
+        since = data.sqlite_time(NOW.replace(year=NOW.year - 1))
+        tipoff_times: list[float] = []
+        raw_times: list[float] = []
+        queued = 0
+        for _ in range(size.repeats):
+            raw_times.append(await asyncio.to_thread(_timed_group_by, path, since))
+            started = time.perf_counter()
+            summary = await rescore(runtime, everything=True)
+            tipoff_times.append(time.perf_counter() - started)
+            queued += summary.alerts_queued
+            progress(f"rescore {tipoff_times[-1]:.1f} s, GROUP BY {raw_times[-1]:.1f} s")
+        assert summary.scored == len(population)
+        ratio = statistics.median(tipoff_times) / statistics.median(raw_times)
+        worst = max(tipoff_times)
+        rescore_figure = Figure(
+            f"2. full rescore, {len(population):,} accounts / {written:,} events over 90 days",
+            _seconds(tipoff_times),
+            _seconds(raw_times) + " SQL GROUP BY",
+            f"{ratio:.1f}×",
+            "≤ 2× and ≤ 60 s",
+            ratio <= 2.0 and worst <= 60.0,
+            f"{size.repeats} run(s), the first scoring every account for the first time; "
+            f"{queued:,} alerts queued",
+        )
+        lookup_figure = await _lookups(runtime, path, population, size.lookups, seed=seed)
+    finally:
+        await runtime.close()
+    return [rescore_figure, lookup_figure]
+
+
+def _seconds(samples: Sequence[float]) -> str:
+    if len(samples) == 1:
+        return f"{samples[0]:.2f} s"
+    return f"{statistics.median(samples):.2f} s (range {min(samples):.2f}–{max(samples):.2f})"
+
+
+def _timed_group_by(path: Path, since: str) -> float:
+    db = raw_connection(path)
+    try:
+        started = time.perf_counter()
+        db.execute(GROUP_BY, (since,)).fetchall()
+        return time.perf_counter() - started
+    finally:
+        db.close()
+
+
+async def _lookups(
+    runtime: Runtime, path: Path, population: list[data.AccountSpec], count: int, *, seed: int
+) -> Figure:
+    """`/tipoff <name or domain>` as the Slack listener runs it, against fetching the
+    account's events with one indexed SELECT. Reps look up busy accounts more often than
+    idle ones: a fifth of the lookups are drawn by activity, the rest uniformly."""
+    rng = random.Random(seed + 3)
+    by_activity = rng.choices(population, [a.activity for a in population], k=count // 5)
+    picks = by_activity + rng.choices(population, k=count - len(by_activity))
+    rng.shuffle(picks)
+    tipoff_ms: list[float] = []
+    for n, account in enumerate(picks):
+        text = account.domain if n % 2 else account.name.lower()
+        started = time.perf_counter()
+        message = await answer(runtime, text)
+        tipoff_ms.append((time.perf_counter() - started) * 1000)
+        if account.name not in message.text and account.domain not in message.text:
+            raise RuntimeError(
+                f"/tipoff {text} did not answer about {account.name}: {message.text}"
+            )
+    raw = await asyncio.to_thread(_raw_lookups, path, [a.index for a in picks])
+    raw_ms = [ms for ms, _ in raw]
+    sizes = [n for _, n in raw]
+    p99, raw_p99 = percentile(tipoff_ms, 0.99), percentile(raw_ms, 0.99)
+    slowest = max(range(len(picks)), key=lambda i: tipoff_ms[i])
+    return Figure(
+        "3. /tipoff <account>, server side",
+        f"p99 {p99:.1f} ms (p50 {percentile(tipoff_ms, 0.5):.1f})",
+        f"p99 {raw_p99:.1f} ms (p50 {percentile(raw_ms, 0.5):.1f}) one indexed SELECT",
+        f"{p99 / raw_p99:.0f}×",
+        "p99 ≤ 50 ms",
+        p99 <= 50.0,
+        f"{count} lookups, by name and by domain; signals per account looked up: median "
+        f"{statistics.median(sizes):,.0f}, p99 {percentile(sizes, 0.99):,.0f}; slowest "
+        f"{tipoff_ms[slowest]:,.0f} ms for {sizes[slowest]:,}",
+    )
+
+
+def _raw_lookups(path: Path, account_ids: list[int]) -> list[tuple[float, int]]:
+    """(milliseconds, rows) to read each account's signals with one indexed SELECT."""
+    db = raw_connection(path)
+    found = []
+    try:
+        for account_id in account_ids:
+            started = time.perf_counter()
+            rows = db.execute(
+                "SELECT event, occurred_at, person_id, properties FROM events"
+                " WHERE account_id = ? AND occurred_at >= ?",
+                (account_id, "2025-12-01"),
+            ).fetchall()
+            found.append(((time.perf_counter() - started) * 1000, len(rows)))
+    finally:
+        db.close()
+    return found
+
+
+# ---------------------------------------------------------------- (4) alert latency
+
+
+async def alert_latency(size: Size, workdir: Path, *, seed: int, rescore_interval: float) -> Figure:
+    """Seconds from a probe account's signals being sent to its alert being queued,
+    while a Segment source sends `size.live_rate` events a second to the same server."""
+    path = workdir / "live.db"
+    now = datetime.now(UTC)
+    runtime, population, _ = await _loaded_runtime(
+        path,
+        size.live_accounts,
+        size.live_events,
+        now=now,
+        seed=seed,
+        rescore_interval_seconds=rescore_interval,
+    )
+    try:
+        await rescore(runtime, everything=True)  # the steady state: every account scored
+        _, write_key = await _new_source(runtime, "live")
+        per_tick = max(1, size.live_rate // 10)  # a batch every 100 ms
+        load = data.segment_batches(
+            population,
+            int(size.live_rate * (size.live_seconds + 5)),
+            now=now,
+            seed=seed + 5,
+            batch_size=per_tick,
+            live=True,
+        )
+        app = create_app(runtime.settings, scheduler=True, runtime=runtime)
+        # "skipped: maximum number of running instances reached" is expected under load.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+        latencies: list[float] = []
+        commits: list[float] = []
+        sent_events = 0
+        with contextlib.redirect_stdout(io.StringIO()):  # the console previews of alerts
+            async with (
+                _serving_app(app) as url,
+                aiohttp.ClientSession(auth=aiohttp.BasicAuth(write_key, "")) as http,
+            ):
+
+                async def post(body: bytes) -> None:
+                    async with http.post(
+                        f"{url}/v1/batch", data=body, headers={"content-type": "application/json"}
+                    ) as response:
+                        if response.status != 200:
+                            raise RuntimeError(f"ingest refused: {await response.text()}")
+
+                async def background() -> int:
+                    sent = 0
+                    start = time.perf_counter()
+                    for tick, (body, count) in enumerate(load):
+                        if time.perf_counter() - start >= size.live_seconds:
+                            break
+                        delay = start + tick * 0.1 - time.perf_counter()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                        await post(body)
+                        sent += count
+                    return sent
+
+                async def probes() -> None:
+                    rng = random.Random(seed + 7)
+                    start = time.perf_counter()
+                    n = 0
+                    pending: list[asyncio.Task[None]] = []
+                    while time.perf_counter() - start < size.live_seconds:
+                        n += 1
+                        pending.append(
+                            asyncio.create_task(
+                                _probe(runtime, post, n, seed, latencies, commits, rescore_interval)
+                            )
+                        )
+                        await asyncio.sleep(rng.uniform(0.2, 0.6))
+                    await asyncio.gather(*pending)
+
+                started = time.perf_counter()
+                # A TaskGroup: if one side fails, the other is cancelled, not left running.
+                async with asyncio.TaskGroup() as group:
+                    sender = group.create_task(background())
+                    group.create_task(probes())
+                sent_events = sender.result()
+                elapsed = min(time.perf_counter() - started, size.live_seconds)
+    finally:
+        await runtime.close()
+    rate = sent_events / elapsed
+    missed = sum(1 for latency in latencies if latency == math.inf)
+    p95 = percentile(latencies, 0.95)
+    p50 = percentile(latencies, 0.5)
+    commit_p95 = percentile(commits, 0.95)
+    return Figure(
+        "4. signal → alert queued, while ingesting",
+        f"p95 {_latency(p95, rescore_interval)} (p50 {_latency(p50, rescore_interval)})",
+        f"p95 {commit_p95:.3f} s signal committed (POST answered)",
+        f"{p95 / commit_p95:.0f}×" if p95 < math.inf else "—",
+        "p95 ≤ 2 s",
+        p95 <= 2.0,
+        f"{len(latencies)} probes at {rate:,.0f} events/s for {elapsed:.0f} s into "
+        f"{len(population):,} accounts; rescore every {rescore_interval:g} s"
+        + (
+            f"; {missed} not alerted within {deadline_after(rescore_interval):.0f} s"
+            if missed
+            else ""
+        ),
+    )
+
+
+@contextlib.asynccontextmanager
+async def _serving_app(app: Any) -> Any:
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _latency(seconds: float, rescore_interval: float) -> str:
+    if seconds == math.inf:
+        return f"> {deadline_after(rescore_interval):.0f} s"
+    return f"{seconds:.2f} s"
+
+
+def deadline_after(rescore_interval: float) -> float:
+    return 5 * rescore_interval + 30
+
+
+async def _probe(
+    runtime: Runtime,
+    post: Callable[[bytes], Awaitable[None]],
+    n: int,
+    seed: int,
+    latencies: list[float],
+    commits: list[float],
+    rescore_interval: float,
+) -> None:
+    """A new account whose VP requests a demo after real product use: a hot alert."""
+    domain = f"probe{n}-{seed}.tipoff-bench.io"
+    user = f"probe-{seed}-{n}"
+    calls: list[dict[str, Any]] = [
+        {
+            "type": "identify",
+            "userId": user,
+            "traits": {"email": f"vp@{domain}", "name": "Pat Probe", "title": "VP Engineering"},
+        },
+        *({"type": "track", "userId": user, "event": "Session Started"} for _ in range(3)),
+        {"type": "track", "userId": user, "event": "Core Action Completed"},
+        {"type": "track", "userId": user, "event": "Demo Requested"},
+    ]
+    for i, call in enumerate(calls):
+        call["messageId"] = f"probe-{seed}-{n}-{i}"
+    body = json.dumps({"batch": calls}).encode()
+    started = time.perf_counter()
+    await post(body)
+    commits.append(time.perf_counter() - started)
+    deadline = started + deadline_after(rescore_interval)
+    query = (
+        select(alerts.c.id)
+        .join(accounts, accounts.c.id == alerts.c.account_id)
+        .where(accounts.c.domain == domain)
+    )
+    while time.perf_counter() < deadline:
+        async with runtime.db.transaction() as conn:
+            if (await conn.execute(query)).first() is not None:
+                latencies.append(time.perf_counter() - started)
+                return
+        await asyncio.sleep(0.02)
+    latencies.append(math.inf)  # not alerted in time: counted, as the slowest there is
+
+
+# ---------------------------------------------------------------- (5) CSV import
+
+
+async def csv_import(size: Size, workdir: Path, *, seed: int) -> Figure:
+    """Peak RSS of `tipoff outcomes import` of a CSV of `size.csv_rows` outcomes, in a
+    process of its own, against a process that only streams the same file."""
+    try:
+        from tipoff.quality import outcomes  # noqa: F401  (another issue adds it)
+    except ImportError:
+        return Figure(
+            "5. CSV import, peak RSS", "—", "—", "—", "≤ 300 MB", None,
+            "not measurable yet: Tipoff has no CSV import",
+        )  # fmt: skip
+    path = workdir / "csv.db"
+    runtime = await Runtime.open(settings_for(path))
+    population = data.population(size.csv_accounts, seed=seed)
+    await runtime.close()
+    await asyncio.to_thread(
+        data.bulk_load, str(path), population, 0, now=NOW, source_id=0, seed=seed
+    )
+    table = workdir / "outcomes.csv"
+    rows = await asyncio.to_thread(data.outcomes_csv, table, population, size.csv_rows, seed=seed)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+    peaks: dict[str, float] = {}
+    seconds = 0.0
+    for mode, command in (
+        ("floor", ["floor", str(table)]),
+        ("import", ["tipoff", "outcomes", "import", str(table), "--source", "bench-crm"]),
+    ):
+        out = workdir / f"rss-{mode}"
+        started = time.perf_counter()
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.rss", str(out), "--", *command,
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await child.communicate()
+        if child.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {err.decode()[-2000:]}")
+        seconds = time.perf_counter() - started
+        peaks[mode] = int(out.read_text()) / 2**20
+    return Figure(
+        f"5. CSV import of {rows:,} outcome rows, peak RSS",
+        f"{peaks['import']:,.0f} MB",
+        f"{peaks['floor']:,.0f} MB Tipoff loaded, file streamed through csv.reader",
+        f"{peaks['import'] / peaks['floor']:.1f}×",
+        "≤ 300 MB",
+        peaks["import"] <= 300,
+        f"`tipoff outcomes import` in {seconds:.0f} s, {len(population):,} accounts",
+    )
