@@ -63,7 +63,11 @@ async def rescore(
     runtime: Runtime, *, everything: bool = False, batch_size: int = BATCH_SIZE
 ) -> RescoreSummary:
     """Rescores accounts changed since their last score, or every account (scores decay
-    with time, so a periodic full pass moves them without new signals)."""
+    with time, so a periodic full pass moves them without new signals).
+
+    A pass walks the accounts once in id order: one changed again meanwhile waits for the
+    next pass, so accounts that keep changing cannot starve the others, and a pass ends
+    however fast signals arrive."""
     summary = RescoreSummary()
     now = runtime.clock()
     after_id = 0
@@ -72,7 +76,7 @@ async def rescore(
             if everything:
                 due = await queries.accounts_after(conn, after_id, limit=batch_size)
             else:
-                due = await queries.due_accounts(conn, limit=batch_size)
+                due = await queries.due_accounts(conn, after_id, limit=batch_size)
             if not due:
                 break
             await _score_batch(conn, runtime, due, now, summary)

@@ -311,13 +311,15 @@ class _JSONObject(Mapping[str, Any]):
         return repr(self._decoded())
 
 
-async def due_accounts(conn: AsyncConnection, *, limit: int) -> list[tuple[int, int]]:
-    """(account id, signal version) of accounts changed since they were last scored,
-    claimed for this transaction (see `dialect.claim`)."""
+async def due_accounts(
+    conn: AsyncConnection, after_id: int, *, limit: int
+) -> list[tuple[int, int]]:
+    """(account id, signal version) of accounts changed since they were last scored, with
+    ids above `after_id`, claimed for this transaction (see `dialect.claim`)."""
     rows = await claim(
         conn,
         select(accounts.c.id, accounts.c.signal_version)
-        .where(accounts.c.signal_version > accounts.c.scored_version)
+        .where(accounts.c.id > after_id, accounts.c.signal_version > accounts.c.scored_version)
         .order_by(accounts.c.id)
         .limit(limit),
         lock_table=accounts,
