@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from tests.conftest import NOW
+from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tipoff.app import create_app
 from tipoff.settings import Settings
 from tipoff.sources import NewSource, create_source
@@ -108,3 +109,10 @@ def _wait_until_healthy(url: str, thread: threading.Thread) -> None:
             pass
         time.sleep(0.02)
     raise TimeoutError(f"{url}/healthz did not answer 200 within 15 s")
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackApi]:
+    """The loopback stand-in for Slack's Web API, for tests that run real processes."""
+    with running_fake_slack() as fake:
+        yield fake

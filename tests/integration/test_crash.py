@@ -7,12 +7,8 @@ in the database after restart; an alert queued before the kill is delivered afte
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,75 +17,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.fakes.signing import SIGNING_SECRET
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlackApi]:
-    with running_fake_slack() as fake:
-        yield fake
-
-
-class Server:
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.cwd, self.env, self.port = cwd, env, free_port()
-        self.log = cwd / f"serve-{self.port}.log"
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tipoff", "serve", "--port", str(self.port)],
-                cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=20)
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
+from tests.processes import Server, add_source, tipoff_env
 
 
 def test_sigkill_during_heavy_ingest_loses_nothing_acknowledged(
     tmp_path: Path, fake_slack: FakeSlackApi
 ) -> None:
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
-        },
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}",
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.url,
-        "TIPOFF_RESCORE_INTERVAL": "0.2",
-        "TIPOFF_DELIVERY_INTERVAL": "3600",  # alerts are queued, not delivered, before the kill
-    }
-    add = subprocess.run(
-        [sys.executable, "-m", "tipoff", "sources", "add", "app"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    key = add.stdout.splitlines()[1].strip()
+    env = tipoff_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'tipoff.db'}",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.url,
+        TIPOFF_RESCORE_INTERVAL="0.2",
+        TIPOFF_DELIVERY_INTERVAL="3600",  # alerts are queued, not delivered, before the kill
+    )
+    key = add_source(tmp_path, env)
     server = Server(tmp_path, env)
     now = datetime.now(UTC)
     hot = [
@@ -168,19 +113,10 @@ def test_sigkill_during_heavy_ingest_loses_nothing_acknowledged(
 
 
 def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
-        },
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}",
-    }
-    add = subprocess.run(
-        [sys.executable, "-m", "tipoff", "sources", "add", "app"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    key = add.stdout.splitlines()[1].strip()
+    env = tipoff_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'tipoff.db'}",
+    )
+    key = add_source(tmp_path, env)
     server = Server(tmp_path, env)
     body = json.dumps(
         {

@@ -15,26 +15,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.integration.conftest import IngestServer
+from tests.strategies import json_values
 from tipoff.sources import NewSource
 from tipoff.store.db import Database
 from tipoff.store.tables import accounts, metadata
 
 ENDPOINTS = ["track", "identify", "group", "alias", "page", "screen", "batch"]
 
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=30),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=10,
-)
 timestamps = st.one_of(
     st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat()),
     st.sampled_from(["", "yesterday", "2026-13-45T25:61:00Z", "1e308", "0"]),

@@ -5,32 +5,21 @@ suite runs against it (TIPOFF_TEST_POSTGRES_URL), on a shared SQLite file otherw
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from tests.fakes.signing import SIGNING_SECRET
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
-from tests.integration.test_crash import Server
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
+from tests.processes import Server, add_source, tipoff_env
 from tipoff.store.db import Database
 from tipoff.store.tables import alerts, score_history
 
 ACCOUNTS = 12  # below the bundling threshold: one alert message per account
-
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlackApi]:
-    with running_fake_slack() as fake:
-        yield fake
 
 
 def hot_account(n: int, now: datetime) -> list[dict[str, object]]:
@@ -65,24 +54,15 @@ def hot_account(n: int, now: datetime) -> list[dict[str, object]]:
 def test_two_replicas_post_each_alert_once(
     tmp_path: Path, db_url: str, fake_slack: FakeSlackApi
 ) -> None:
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
-        },
-        "DATABASE_URL": db_url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.url,
-        "TIPOFF_RESCORE_INTERVAL": "0.1",
-        "TIPOFF_DELIVERY_INTERVAL": "0.1",
-    }
-    add = subprocess.run(
-        [sys.executable, "-m", "tipoff", "sources", "add", "app"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    key = add.stdout.splitlines()[1].strip()
+    env = tipoff_env(
+        DATABASE_URL=db_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.url,
+        TIPOFF_RESCORE_INTERVAL="0.1",
+        TIPOFF_DELIVERY_INTERVAL="0.1",
+    )
+    key = add_source(tmp_path, env)
     replicas = [Server(tmp_path, env), Server(tmp_path, env)]
     try:
         now = datetime.now(UTC)

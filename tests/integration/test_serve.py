@@ -7,86 +7,35 @@ Slack would, and reads the database file it leaves behind."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.fakes.signing import SIGNING_SECRET, slash_command
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlackApi]:
-    with running_fake_slack() as fake:
-        yield fake
-
-
-def run(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tipoff", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
+from tests.processes import Server, add_source, tipoff_env
 
 
 def test_serve_ingests_rescores_alerts_and_answers_slack(
     tmp_path: Path, fake_slack: FakeSlackApi
 ) -> None:
-    port = free_port()
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
-        },
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}",
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.url,
-        "TIPOFF_RESCORE_INTERVAL": "0.3",
-        "TIPOFF_DELIVERY_INTERVAL": "0.3",
-    }
-    write_key = run(tmp_path, env, "sources", "add", "segment").stdout.splitlines()[1].strip()
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "tipoff", "serve", "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    env = tipoff_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'tipoff.db'}",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.url,
+        TIPOFF_RESCORE_INTERVAL="0.3",
+        TIPOFF_DELIVERY_INTERVAL="0.3",
+    )
+    write_key = add_source(tmp_path, env, "segment")
+    server = Server(tmp_path, env)
+    log_path = server.log
     try:
-        with httpx.Client(base_url=base, timeout=10) as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if http.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                assert server.poll() is None, log_path.read_text()
-                time.sleep(0.1)
-
+        with httpx.Client(base_url=server.url, timeout=10) as http:
             now = datetime.now(UTC)
 
             def at(days: float) -> str:
@@ -149,8 +98,7 @@ def test_serve_ingests_rescores_alerts_and_answers_slack(
                 == 401
             )
     finally:
-        server.send_signal(signal.SIGTERM)
-        exit_code = server.wait(timeout=20)
+        exit_code = server.stop()
     logs = log_path.read_text()
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells the
     # supervisor how the process ended.

@@ -17,19 +17,10 @@ from tests.fakes.signing import block_action, interactivity, load_payload, signe
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import with_slack
 from tests.integration.conftest import served
+from tests.strategies import json_values
 from tipoff.app import create_app
 from tipoff.settings import Settings
 
-json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 ACTION_IDS = st.sampled_from(
     ["feedback_right", "feedback_wrong", "claim", "snooze", "unknown_action"]
 )
