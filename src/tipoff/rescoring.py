@@ -9,6 +9,7 @@ or to the channel of its segment or track, and bundled when a channel would get 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -104,9 +105,11 @@ async def _score_batch(
     score_rows: list[dict[str, Any]] = []
     history_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
-    for account_id in ids:
+    # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
+    # keeps answering ingest and Slack while a big batch is scored.
+    results = await asyncio.to_thread(_score_all, [histories[i] for i in ids], model, now)
+    for account_id, result in zip(ids, results, strict=True):
         history = histories[account_id]
-        result = score_account(history, model, now)
         before = previous.get(account_id)
         score_rows.append(_score_row(result, model, now))
         if before is None or (before.score, before.track) != (result.score, result.track.value):
@@ -160,6 +163,12 @@ async def _score_batch(
     )
     summary.scored += len(ids)
     summary.alerts_queued += len(alert_rows)
+
+
+def _score_all(
+    histories: list[AccountHistory], model: ScoringModel, now: datetime
+) -> list[ScoreResult]:
+    return [score_account(history, model, now) for history in histories]
 
 
 def _alert_row(

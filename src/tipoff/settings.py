@@ -47,8 +47,10 @@ class Settings(BaseSettings):
         validation_alias="TIPOFF_ALERT_CHANNEL",
         description="Channel (name or ID) that alerts are posted to.",
     )
+    # Every second: a signal reaches its alert within about a second, and an idle pass is
+    # one claim query that writes nothing.
     rescore_interval_seconds: float = Field(
-        default=5.0, gt=0, validation_alias="TIPOFF_RESCORE_INTERVAL"
+        default=1.0, gt=0, validation_alias="TIPOFF_RESCORE_INTERVAL"
     )
     full_rescore_interval_seconds: float = Field(
         default=3600.0, gt=0, validation_alias="TIPOFF_FULL_RESCORE_INTERVAL"
