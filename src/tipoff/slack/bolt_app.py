@@ -7,8 +7,10 @@ app-level token is set: the app dials out to Slack over a WebSocket and needs no
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -16,7 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from tipoff.errors import TipoffError
 from tipoff.runtime import Runtime
@@ -77,8 +79,40 @@ class SlackEdge:
             self._socket = None
 
     async def handle(self, request: Request) -> Response:
-        """One HTTP request from Slack, verified and dispatched by Bolt."""
-        return await self._http.handle(request)
+        """One HTTP request from Slack, verified and dispatched by Bolt; a body of a shape
+        Slack never sends is a 400, never a 500."""
+        # Bolt reads the body into its context before it checks the signature, and crashes
+        # on a payload that is not a JSON object; such a body cannot be from Slack at all.
+        problem = slack_body_problem(await request.body(), request.headers.get("content-type", ""))
+        if problem is not None:
+            return JSONResponse({"code": "invalid_request", "message": problem}, status_code=400)
+        try:
+            return await self._http.handle(request)
+        except Exception:
+            # Our listeners' errors are caught by Bolt's error handler; what escapes Bolt is
+            # Bolt failing to read a payload of a shape Slack never sends (e.g. block_actions
+            # without actions). That is bad input, not a server fault.
+            log.exception("Slack request could not be dispatched")
+            return JSONResponse(
+                {"code": "invalid_request", "message": "the Slack payload has an unexpected shape"},
+                status_code=400,
+            )
+
+
+def slack_body_problem(body: bytes, content_type: str) -> str | None:
+    """Why `body` cannot be a request from Slack, or None when its shape is plausible."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            payload: object = json.loads(text)
+        else:
+            form = parse_qs(text, keep_blank_values=True)
+            if "payload" not in form:
+                return None  # a slash command: plain form fields
+            payload = json.loads(form["payload"][0])
+    except (UnicodeDecodeError, ValueError):
+        return "the body is not valid UTF-8 form data or JSON"
+    return None if isinstance(payload, dict) else "the payload must be a JSON object"
 
 
 async def _log_and_ack(
