@@ -23,6 +23,8 @@ REASON_LIMIT = 1000
 class Verdict(StrEnum):
     RIGHT = "right"
     WRONG = "wrong"
+    CLAIM = "claim"
+    SNOOZE = "snooze"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +73,17 @@ async def record_verdict(
     known = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
     if known is None:
         raise NotFound(f"No account with id {account_id}: it may have been merged or deleted.")
-    alert = await find_posted_alert(conn=conn, channel=channel, ts=ts)
-    alert_id = alert.id if alert is not None and alert.account_id == account_id else None
+    alert_id = None
+    if channel and ts:
+        # A bundled message carries several accounts' alerts under one ts: the account picks.
+        alert_id = await conn.scalar(
+            select(alerts.c.id)
+            .where(
+                alerts.c.channel == channel, alerts.c.ts == ts, alerts.c.account_id == account_id
+            )
+            .order_by(alerts.c.id)
+            .limit(1)
+        )
     if reason is not None:
         reason = " ".join(reason.split())[:REASON_LIMIT] or None
     record = FeedbackRecord(

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.routing import Track
 from tipoff.core.workflow import LastAlert
 from tipoff.errors import InvalidInput, NotFound
+from tipoff.feedback import Verdict, record_verdict
 from tipoff.runtime import Runtime
 from tipoff.store.tables import (
     account_owners,
@@ -245,7 +246,16 @@ async def claim(
                     assigned_at=now,
                 )
             )
-            await _note(conn, account_id, "claim", slack_user_id, slack_user_name, now, channel, ts)
+            await record_verdict(
+                conn=conn,
+                account_id=account_id,
+                verdict=Verdict.CLAIM,
+                slack_user_id=slack_user_id,
+                slack_user_name=slack_user_name,
+                at=now,
+                channel=channel,
+                ts=ts,
+            )
         await conn.execute(
             update(alerts)
             .where(alerts.c.account_id == account_id, alerts.c.claimed_at.is_(None))
@@ -283,15 +293,15 @@ async def snooze(
                 created_at=now,
             )
         )
-        await _note(
-            conn,
-            account_id,
-            "snooze",
-            slack_user_id,
-            slack_user_name,
-            now,
-            channel,
-            ts,
+        await record_verdict(
+            conn=conn,
+            account_id=account_id,
+            verdict=Verdict.SNOOZE,
+            slack_user_id=slack_user_id,
+            slack_user_name=slack_user_name,
+            at=now,
+            channel=channel,
+            ts=ts,
             reason=f"{days} days",
         )
         return await status_of(conn, account_id, now)
@@ -313,39 +323,6 @@ async def assign(runtime: Runtime, *, account_id: int, slack_user_id: str, assig
             )
         )
         return label
-
-
-async def _note(
-    conn: AsyncConnection,
-    account_id: int,
-    verdict: str,
-    slack_user_id: str,
-    slack_user_name: str | None,
-    now: datetime,
-    channel: str | None,
-    ts: str | None,
-    *,
-    reason: str | None = None,
-) -> None:
-    """Claims and snoozes are kept with the verdicts (who and when), for model quality."""
-    alert_id = None
-    if channel and ts:
-        alert_id = await conn.scalar(
-            select(alerts.c.id).where(
-                alerts.c.channel == channel, alerts.c.ts == ts, alerts.c.account_id == account_id
-            )
-        )
-    await conn.execute(
-        feedback.insert().values(
-            alert_id=alert_id,
-            account_id=account_id,
-            slack_user_id=slack_user_id,
-            slack_user_name=slack_user_name,
-            verdict=verdict,
-            reason=reason,
-            created_at=now,
-        )
-    )
 
 
 # --- lookups, /tipoff mine and the App Home -------------------------------------------------------
