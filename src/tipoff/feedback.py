@@ -75,7 +75,7 @@ async def record_verdict(
         raise NotFound(f"No account with id {account_id}: it may have been merged or deleted.")
     alert_id = None
     if channel and ts:
-        # A bundled message carries several accounts' alerts under one ts: the account picks.
+        # Only this account's alert counts: a bundle is posted as its lead account's row.
         alert_id = await conn.scalar(
             select(alerts.c.id)
             .where(
