@@ -8,7 +8,8 @@ import base64
 import gzip
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -844,9 +845,9 @@ async def test_bad_input_is_refused_and_changes_nothing(
 # ------------------------------------------------------------------ scale and races
 
 
-async def test_a_full_batch_of_few_people_takes_a_handful_of_statements(
-    ingest_server: IngestServer, ingest_client: httpx.AsyncClient, database: Database
-) -> None:
+@contextmanager
+def sql_statements(server: IngestServer) -> Iterator[list[str]]:
+    """Every SQL statement the served app sends while the block runs."""
     statements: list[str] = []
     lock = threading.Lock()
 
@@ -854,7 +855,17 @@ async def test_a_full_batch_of_few_people_takes_a_handful_of_statements(
         with lock:
             statements.append(statement)
 
-    engine = ingest_server.app.state.runtime.db.engine.sync_engine
+    engine = server.app.state.runtime.db.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_a_full_batch_of_few_people_takes_a_handful_of_statements(
+    ingest_server: IngestServer, ingest_client: httpx.AsyncClient, database: Database
+) -> None:
     setup = [
         {"type": "identify", "userId": f"u-{n}", "traits": {"email": f"p{n}@acme.io"}}
         for n in range(3)
@@ -871,16 +882,11 @@ async def test_a_full_batch_of_few_people_takes_a_handful_of_statements(
         }
         for n in range(2_500 - len(setup))
     ]
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(ingest_server) as statements:
         await ok(await ingest_client.post("/v1/batch", json={"batch": batch}))
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
 
     # Authentication, de-duplication, a few bulk lookups, a few bulk writes: a number that
     # does not grow with the events (thousands of round trips would).
-    print(len(statements))
-    print("\n".join(statements))
     assert len(statements) <= 25, "\n".join(statements)
     assert len(await fetch(database, select(events))) == 2_500
     assert len(await fetch(database, select(people))) == 5
@@ -889,22 +895,11 @@ async def test_a_full_batch_of_few_people_takes_a_handful_of_statements(
 async def test_a_full_batch_of_new_visitors_is_written_in_bulk_too(
     ingest_server: IngestServer, ingest_client: httpx.AsyncClient, database: Database
 ) -> None:
-    statements: list[str] = []
-    lock = threading.Lock()
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        with lock:
-            statements.append(statement)
-
-    engine = ingest_server.app.state.runtime.db.engine.sync_engine
     batch = [
         {"type": "page", "anonymousId": f"visitor-{n}", "name": "Pricing"} for n in range(2_500)
     ]
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(ingest_server) as statements:
         await ok(await ingest_client.post("/v1/batch", json={"batch": batch}))
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
 
     assert len(statements) <= 25, "\n".join(statements)
     visitors = await fetch(
