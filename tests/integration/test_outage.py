@@ -3,7 +3,7 @@ delivered afterwards, each exactly once; reps' clicks during the outage are kept
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -24,21 +24,15 @@ STEP = timedelta(seconds=30)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlackApi]:
-    with running_fake_slack() as running:
-        yield running
-
-
-@pytest.fixture
-async def runtime(settings: Settings, fake: FakeSlackApi) -> AsyncIterator[Runtime]:
-    async with running_runtime(with_slack(settings, fake), now=NOW) as rt:
+async def runtime(settings: Settings, fake_slack: FakeSlackApi) -> AsyncIterator[Runtime]:
+    async with running_runtime(with_slack(settings, fake_slack), now=NOW) as rt:
         assert rt.slack is not None
         rt.slack.timeout = 1  # seconds; the fake's "timeouts" answer after 2
         yield rt
 
 
 async def test_alerts_survive_twenty_minutes_of_outage_and_are_delivered_once(
-    runtime: Runtime, fake: FakeSlackApi
+    runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     async with runtime.db.transaction() as conn:
         for n in range(3):
@@ -49,17 +43,17 @@ async def test_alerts_survive_twenty_minutes_of_outage_and_are_delivered_once(
 
     # Twenty minutes: 5xx, then 429s (Retry-After 90 s), then timeouts, then 5xx again.
     outage_end = NOW + timedelta(minutes=20)
-    fake.fail_next("chat.postMessage", status=503, times=1000)
+    fake_slack.fail_next("chat.postMessage", status=503, times=1000)
     timeouts_left = 2
     while clock.now < outage_end:
         minute = (clock.now - NOW) / timedelta(minutes=1)
         if 7 <= minute < 7.5:
-            fake.clear_failures()
-            fake.fail_next("chat.postMessage", status=429, retry_after=90, times=1000)
+            fake_slack.clear_failures()
+            fake_slack.fail_next("chat.postMessage", status=429, retry_after=90, times=1000)
         elif 12 <= minute < 12.5 and timeouts_left:
-            fake.clear_failures()
-            fake.fail_next("chat.postMessage", status=503, delay=2, times=timeouts_left)
-            fake.fail_next("chat.postMessage", status=502, times=1000)  # then 5xx again
+            fake_slack.clear_failures()
+            fake_slack.fail_next("chat.postMessage", status=503, delay=2, times=timeouts_left)
+            fake_slack.fail_next("chat.postMessage", status=502, times=1000)  # then 5xx again
             timeouts_left = 0
         await deliver_pending_alerts(runtime)
         clock.now += STEP
@@ -67,13 +61,13 @@ async def test_alerts_survive_twenty_minutes_of_outage_and_are_delivered_once(
         during = (await conn.execute(select(alerts.c.status, alerts.c.attempts))).all()
     assert {status for status, _ in during} == {"pending"}  # waited, not dropped
     assert all(attempts >= 3 for _, attempts in during)
-    tried = len(fake.calls_to("chat.postMessage"))
+    tried = len(fake_slack.calls_to("chat.postMessage"))
 
-    fake.clear_failures()  # Slack is back
+    fake_slack.clear_failures()  # Slack is back
     while clock.now < outage_end + timedelta(hours=1):
         await deliver_pending_alerts(runtime)
         clock.now += STEP
-    posted_after = fake.calls_to("chat.postMessage")[tried:]
+    posted_after = fake_slack.calls_to("chat.postMessage")[tried:]
     assert sorted(call.params["text"].split(" is ")[0] for call in posted_after) == [
         "🔥 Acme 0",
         "🔥 Acme 1",
