@@ -35,7 +35,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-model_app = typer.Typer(help="Check the scoring model file.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="The scoring model file: check it, put it live, see its history.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
 sources_app = typer.Typer(
     help="Sources: the systems that send signals, each with its own write key.",
@@ -328,8 +330,7 @@ def forget(
     email: Annotated[str, typer.Argument(help="The person's email address.")],
     by: Annotated[str | None, typer.Option(help="Who asked for the erasure (recorded).")] = None,
 ) -> None:
-    """Erase a person: their signals, identities and personal data, and their name in stored
-    evidence and alerts. The erasure is recorded under a hash of the email."""
+    """Erase a person's signals, identities and name in evidence (recorded by a hash)."""
 
     async def erase(rt: Runtime) -> privacy.Erasure:
         async with rt.db.transaction() as conn:
@@ -350,8 +351,7 @@ def prune(
         int, typer.Option(min=1, help="Delete signals older than this many days.")
     ],
 ) -> None:
-    """Delete stored signals older than N days (a retention policy); accounts they touched
-    are rescored."""
+    """Delete signals older than N days (retention); their accounts are rescored."""
 
     async def run(rt: Runtime) -> int:
         async with rt.db.transaction() as conn:

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         for prefix in ("postgresql://", "postgres://"):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value.removeprefix(prefix)
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "Tipoff runs on SQLite (sqlite:///tipoff.db) or PostgreSQL "
+                "(postgresql://user:password@host/database); this URL names another database"
+            )
         return value
 
     @model_validator(mode="after")

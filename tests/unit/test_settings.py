@@ -46,6 +46,17 @@ def test_plain_urls_get_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> Non
     assert Settings().database_url == "sqlite+aiosqlite:///x.db"
 
 
+def test_another_database_is_refused_with_what_tipoff_runs_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://tipoff:hunter2@db/tipoff")
+    with pytest.raises(
+        ValidationError, match=r"runs on SQLite \(sqlite:///tipoff.db\) or PostgreSQL"
+    ) as caught:
+        Settings()
+    assert "hunter2" not in str(caught.value)
+
+
 def test_bot_token_without_a_way_to_receive_requests_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
