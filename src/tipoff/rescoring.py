@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -23,7 +23,8 @@ from tipoff import workflow
 from tipoff.core.history import AccountHistory
 from tipoff.core.opener import suggested_opener
 from tipoff.core.routing import Track, alert_channel
-from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.core.scoring import ScoreResult, score_tallies
+from tipoff.core.tally import Tally
 from tipoff.core.workflow import alert_decision, quiet_until
 from tipoff.model import ScoringModel
 from tipoff.model.schema import Routing
@@ -98,7 +99,8 @@ async def _score_batch(
 ) -> None:
     model = runtime.model
     ids = [account_id for account_id, _ in due]
-    histories = await queries.load_histories(conn, ids, since=_since(model, now))
+    histories = await queries.load_accounts(conn, ids)
+    tallies = await queries.load_tallies(conn, ids, model, now)
     previous = await queries.stored_scores(conn, ids)
     memory = await workflow.memories(conn, ids, now)
     routing = model.routing
@@ -107,7 +109,9 @@ async def _score_batch(
     alert_rows: list[dict[str, Any]] = []
     # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
     # keeps answering ingest and Slack while a big batch is scored.
-    results = await asyncio.to_thread(_score_all, [histories[i] for i in ids], model, now)
+    results = await asyncio.to_thread(
+        _score_all, [(histories[i], tallies[i]) for i in ids], model, now
+    )
     for account_id, result in zip(ids, results, strict=True):
         history = histories[account_id]
         before = previous.get(account_id)
@@ -166,9 +170,9 @@ async def _score_batch(
 
 
 def _score_all(
-    histories: list[AccountHistory], model: ScoringModel, now: datetime
+    accounts: list[tuple[AccountHistory, list[Tally]]], model: ScoringModel, now: datetime
 ) -> list[ScoreResult]:
-    return [score_account(history, model, now) for history in histories]
+    return [score_tallies(history, tallies, model, now) for history, tallies in accounts]
 
 
 def _alert_row(
@@ -310,10 +314,6 @@ def _score_row(result: ScoreResult, model: ScoringModel, now: datetime) -> dict[
     }
 
 
-def _since(model: ScoringModel, now: datetime) -> datetime:
-    return now - timedelta(days=model.lookback_days)
-
-
 async def lookup(runtime: Runtime, text: str) -> Lookup:
     """Finds the account `text` names and scores it now, from its stored signals."""
     now = runtime.clock()
@@ -324,12 +324,11 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
         if len(matches) != 1:
             return Lookup(text, matches)
         account_id = matches[0].id
-        histories = await queries.load_histories(
-            conn, [account_id], since=_since(runtime.model, now)
-        )
+        account = (await queries.load_accounts(conn, [account_id]))[account_id]
+        tallies = await queries.load_tallies(conn, [account_id], runtime.model, now)
         history = await queries.score_history(conn, account_id)
-    account = histories[account_id]
-    return Lookup(text, matches, [], account, score_account(account, runtime.model, now), history)
+    result = score_tallies(account, tallies[account_id], runtime.model, now)
+    return Lookup(text, matches, [], account, result, history)
 
 
 async def top(runtime: Runtime, *, limit: int = 10) -> list[queries.TopRow]:

@@ -1,7 +1,8 @@
 """One score per account, from four dimensions, with every point traced to a rule.
 
 `score_account` is a pure function of the account's stored history, the model and `now`,
-so the scheduler, a lookup and a backtest replaying history all get the same answer.
+so the scheduler, a lookup and a backtest replaying history all get the same answer. It
+sums the signals first (core.tally); `score_tallies` scores sums the database made.
 """
 
 from __future__ import annotations
@@ -10,15 +11,25 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 
 from tipoff.core import evidence as say
-from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.history import AccountHistory, Person
 from tipoff.core.routing import Dimensions, Track, route
+from tipoff.core.tally import (
+    DAY,
+    Tally,
+    TallyPlan,
+    categories,
+    decay_factor,
+    newest_first,
+    tally,
+    tally_plan,
+)
 from tipoff.model.schema import Category, Decay, FitRule, ScoringModel, SignalRule, Timing
 
-DAY = timedelta(days=1)
+__all__ = ["Contact", "Evidence", "ScoreResult", "decay_factor", "score_account", "score_tallies"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,13 @@ class ScoreResult:
 
 
 def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -> ScoreResult:
+    return score_tallies(history, tally(history.signals, model, now), model, now)
+
+
+def score_tallies(
+    history: AccountHistory, tallies: Sequence[Tally], model: ScoringModel, now: datetime
+) -> ScoreResult:
+    """Scores an account from its summed signals (`history.signals` is not read)."""
     if model.exclude.excludes(history.domain):
         return ScoreResult(
             account_id=history.id,
@@ -74,10 +92,6 @@ def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -
             excluded=True,
         )
 
-    oldest = now - model.lookback_days * DAY
-    signals = [s for s in history.signals if oldest <= s.occurred_at <= now]
-    signals.sort(key=lambda s: s.occurred_at, reverse=True)  # newest first, everywhere
-
     hits: list[Evidence] = []
     title_match = False
     for fit_rule in model.fit:
@@ -86,31 +100,30 @@ def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -
             hits.append(hit)
             title_match = title_match or fit_rule.title_matches is not None
 
-    categories = _categories(model)
-    by_category: dict[Category, list[Signal]] = defaultdict(list)
-    by_event: dict[str, list[Signal]] = defaultdict(list)
-    for signal in signals:
-        category = categories.get(signal.event)
+    vocabulary = categories(model)
+    plan = tally_plan(model)
+    by_category: dict[Category, list[Tally]] = defaultdict(list)
+    by_event: dict[str, list[Tally]] = defaultdict(list)
+    for t in tallies:
+        category = vocabulary.get(t.event)
         if category is not None:
-            by_category[category].append(signal)
-            by_event[signal.event].append(signal)
+            by_category[category].append(t)
+            by_event[t.event].append(t)
 
     for rule in model.signals:
-        dimension = rule.category or categories[(rule.events or [""])[0]]  # dimension_of
+        dimension = rule.category or vocabulary[(rule.events or [""])[0]]  # dimension_of
         if rule.category is not None:
             candidates = by_category[rule.category]
         else:
-            candidates = sorted(
-                (s for event in rule.events or [] for s in by_event[event]),
-                key=lambda s: s.occurred_at,
-                reverse=True,
-            )
-        hit = _signal_hit(rule, dimension, candidates, history.people, now, model.decay)
+            candidates = [t for event in rule.events or [] for t in by_event.get(event, ())]
+        if not candidates:  # most rules, at most accounts: skip the call
+            continue
+        hit = _signal_hit(rule, dimension, candidates, history.people, now, model.decay, plan)
         if hit is not None:
             hits.append(hit)
 
     activity = by_category[Category.PRODUCT] + by_category[Category.MARKETING]
-    timing_hit = _timing_hit(sorted(activity, key=lambda s: s.occurred_at), model.timing, now)
+    timing_hit = _timing_hit(activity, model.timing, now, plan)
     if timing_hit is not None:
         hits.append(timing_hit)
 
@@ -131,30 +144,6 @@ def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -
         contact=_contact(hits, history.people),
         title_match=title_match,
     )
-
-
-# The model's event vocabulary as one dict, built once per model object: a full rescore
-# asks for the category of every signal (millions), and `category_of` scans lists.
-_CATEGORIES: dict[int, tuple[ScoringModel, dict[str, Category]]] = {}
-
-
-def _categories(model: ScoringModel) -> dict[str, Category]:
-    cached = _CATEGORIES.get(id(model))
-    if cached is not None and cached[0] is model:  # the id of a dead model can be reused
-        return cached[1]
-    table: dict[str, Category] = {}
-    for category in reversed(Category):  # the first category listing a name wins
-        table.update(dict.fromkeys(getattr(model.events, category.value), category))
-    if len(_CATEGORIES) >= 16:
-        _CATEGORIES.clear()
-    _CATEGORIES[id(model)] = (model, table)
-    return table
-
-
-def decay_factor(age: timedelta, decay: Decay) -> float:
-    """Full weight through the grace period, then halving every half-life."""
-    days = max(0.0, age / DAY - decay.grace_days)
-    return float(0.5 ** (days / decay.half_life_days))
 
 
 @lru_cache(maxsize=64)
@@ -186,46 +175,55 @@ def _fit_hit(rule: FitRule, history: AccountHistory) -> Evidence | None:
 def _signal_hit(
     rule: SignalRule,
     dimension: Category,
-    candidates: Sequence[Signal],  # newest first
+    candidates: Sequence[Tally],
     people: Mapping[int, Person],
     now: datetime,
     decay: Decay,
+    plan: TallyPlan,
 ) -> Evidence | None:
-    if rule.window_days is not None:
-        since = now - rule.window_days * DAY
-        candidates = [s for s in candidates if s.occurred_at > since]
-    if not candidates:
+    window = plan.count_index(rule.window_days)
+    inside = [t for t in candidates if t.counts[window]]
+    if not inside:
         return None
-    user_ids = {s.person_id for s in candidates if s.person_id is not None}
-    if len(candidates) < rule.min_count or len(user_ids) < rule.min_users:
+    count = sum(t.counts[window] for t in inside)
+    user_ids = {t.person_id for t in inside if t.person_id is not None}
+    if count < rule.min_count or len(user_ids) < rule.min_users:
         return None
-
-    def weight(signal: Signal) -> float:
-        return decay_factor(now - signal.occurred_at, decay) if rule.decays else 1.0
+    newest = max(t.newest for t in inside)
 
     if rule.each:
-        points = sum(rule.points * weight(s) for s in candidates)
+        if rule.decays:
+            weight = plan.weight_index(rule.window_days)
+            points = rule.points * sum(t.weights[weight] for t in inside)
+        else:
+            points = rule.points * count
         if rule.cap is not None:
             points = max(-rule.cap, min(rule.cap, points))
     else:
-        points = rule.points * weight(candidates[0])
+        points = rule.points * (decay_factor(now - newest, decay) if rule.decays else 1.0)
 
-    involved = list(dict.fromkeys(s.person_id for s in candidates))  # newest first
+    latest: dict[int | None, datetime] = {}
+    for t in inside:
+        if t.person_id not in latest or t.newest > latest[t.person_id]:
+            latest[t.person_id] = t.newest
+    # Newest first; at equal times named people before anonymous ones, then by id.
+    involved = newest_first(latest, lambda pid: (pid is None, pid or 0))
     persons = [people.get(pid, Person(pid)) if pid is not None else None for pid in involved]
     details: list[str] = []
     if rule.detail_property is not None:
-        found: dict[str, None] = {}
-        for signal in candidates:
-            value = signal.properties.get(rule.detail_property)
-            if value not in (None, ""):
-                found[str(value)] = None
-        details = list(found)
+        d = plan.detail_index(rule.detail_property)
+        seen: dict[str, datetime] = {}
+        for t in inside:
+            value = t.details[d]
+            if value is not None and (value not in seen or t.newest > seen[value]):
+                seen[value] = t.newest
+        details = newest_first(seen, lambda value: value)
     text = say.fill(
         rule.says,
         who=say.who(persons),
         several=len(persons) > 1,
-        when=say.ago(candidates[0].occurred_at, now),
-        count=str(len(candidates)),
+        when=say.ago(newest, now),
+        count=str(count),
         users=str(len(user_ids)),
         window=say.span(rule.window_days) if rule.window_days is not None else "",
         detail=say.join_names(details) if details else rule.detail_default,
@@ -236,22 +234,24 @@ def _signal_hit(
         round(points, 1),
         text,
         tuple(pid for pid in involved if pid is not None),
-        candidates[0].occurred_at,
+        newest,
     )
 
 
-def _timing_hit(activity: Sequence[Signal], timing: Timing, now: datetime) -> Evidence | None:
-    """Compares recent activity with the baseline before it (activity: oldest first)."""
+def _timing_hit(
+    activity: Sequence[Tally], timing: Timing, now: datetime, plan: TallyPlan
+) -> Evidence | None:
+    """Compares recent activity with the baseline before it."""
     if not activity:
         return None
-    last = activity[-1].occurred_at
+    last = max(t.newest for t in activity)
     if now - last > timing.inactive_after_days * DAY:
         text = f"No activity for {say.duration(now - last)} (last signal {say.ago(last, now)})"
         return Evidence("inactive", "timing", timing.inactive_points, text, at=last)
-    recent_since = now - timing.recent_days * DAY
-    baseline_since = recent_since - timing.baseline_days * DAY
-    recent = sum(1 for s in activity if s.occurred_at > recent_since)
-    baseline = sum(1 for s in activity if baseline_since < s.occurred_at <= recent_since)
+    recent_window = plan.count_index(timing.recent_days)
+    both_windows = plan.count_index(timing.recent_days + timing.baseline_days)
+    recent = sum(t.counts[recent_window] for t in activity)
+    baseline = sum(t.counts[both_windows] for t in activity) - recent
     expected = baseline * timing.recent_days / timing.baseline_days
     window = say.span(timing.recent_days)
     before = say.span(timing.baseline_days)

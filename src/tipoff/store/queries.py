@@ -7,19 +7,30 @@ import difflib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, cast
 
-from sqlalchemy import Text, and_, case, func, or_, select, type_coerce
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.identity import normalize_domain
 from tipoff.core.routing import Track
-from tipoff.store.dialect import claim, sqlite_utc_text, utc_from_db
-from tipoff.store.tables import accounts, events, people, scores
+from tipoff.core.tally import Tally, tally_plan
+from tipoff.model.schema import ScoringModel
+from tipoff.store.dialect import (
+    claim,
+    db_time,
+    decay_clock,
+    decay_weight_sql,
+    fetch_rows,
+    json_key,
+    text_property_sql,
+    utc_from_db,
+)
+from tipoff.store.tables import accounts, people, scores
 from tipoff.store.tables import score_history as history_table
 
 # Segment calls that say something happened; identify/group/alias only describe.
@@ -188,22 +199,13 @@ def _similarity_candidates(name: str | None, domain: str | None) -> list[str]:
     return found
 
 
-async def load_histories(
-    conn: AsyncConnection, account_ids: Sequence[int], *, since: datetime | None = None
+async def load_accounts(
+    conn: AsyncConnection, account_ids: Sequence[int]
 ) -> dict[int, AccountHistory]:
-    """Accounts with their people and their signals (since `since`), ready to score.
-
-    Signals are the hot path of a full rescore (millions of rows), so their columns skip
-    SQLAlchemy's per-value type processing: times are parsed by `_utc`, and properties are
-    decoded only when scoring reads them (`_JSONObject`)."""
-    rows: dict[int, Any] = {}
-    members: dict[int, dict[int, Person]] = {}
-    signals: dict[int, list[Signal]] = {}
+    """Accounts with their people, without signals (`load_tallies` sums those)."""
+    found: dict[int, AccountHistory] = {}
     for chunk in _chunks(account_ids):
-        for row in await conn.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.id.in_(chunk))):
-            rows[row.id] = row
-            members[row.id] = {}
-            signals[row.id] = []
+        members: dict[int, dict[int, Person]] = {account_id: {} for account_id in chunk}
         person_rows = await conn.execute(
             select(
                 people.c.id, people.c.account_id, people.c.name, people.c.email, people.c.title
@@ -211,63 +213,128 @@ async def load_histories(
         )
         for p in person_rows:
             members[p.account_id][p.id] = Person(p.id, p.name, p.email, p.title)
-        for account_id, event, occurred_at, person_id, properties in await _signal_rows(
-            conn, chunk, since
+        for row in await conn.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.id.in_(chunk))):
+            found[row.id] = AccountHistory(
+                id=row.id,
+                domain=row.domain,
+                name=row.name,
+                employees=row.employees,
+                industry=row.industry,
+                people=members[row.id],
+            )
+    return found
+
+
+async def load_histories(
+    conn: AsyncConnection, account_ids: Sequence[int], *, since: datetime | None = None
+) -> dict[int, AccountHistory]:
+    """Accounts with their people and every signal (since `since`), one by one: what
+    replaying history day by day needs. Scoring now needs only `load_tallies`.
+
+    Times are parsed by `utc_from_db`, and properties are decoded only when read
+    (`_JSONObject`): a replay reads millions of rows."""
+    found = await load_accounts(conn, account_ids)
+    signals: dict[int, list[Signal]] = {account_id: [] for account_id in found}
+    for chunk in _chunks(account_ids):
+        params: dict[str, Any] = {}
+        sql = (
+            "SELECT account_id, event, occurred_at, person_id, properties FROM events"  # noqa: S608
+            f" WHERE account_id IN ({_in_list('a', chunk, params)})"
+            f" AND kind IN ({_in_list('k', SIGNAL_KINDS, params)})"
+        )
+        if since is not None:
+            sql += " AND occurred_at >= :since"
+            params["since"] = db_time(since, conn.dialect.name)
+        for account_id, event, occurred_at, person_id, properties in await fetch_rows(
+            conn, sql, params
         ):
             signals[account_id].append(
                 Signal(event, utc_from_db(occurred_at), person_id, _properties(properties))
             )
     return {
-        account_id: AccountHistory(
-            id=row.id,
-            domain=row.domain,
-            name=row.name,
-            employees=row.employees,
-            industry=row.industry,
-            people=members[account_id],
-            signals=tuple(signals[account_id]),
-        )
-        for account_id, row in rows.items()
+        account_id: replace(history, signals=tuple(signals[account_id]))
+        for account_id, history in found.items()
     }
 
 
-async def _signal_rows(
-    conn: AsyncConnection, account_ids: Sequence[int], since: datetime | None
-) -> Iterable[Sequence[Any]]:
-    """(account_id, event, occurred_at, person_id, properties) of the accounts' signals,
-    the last two as the driver returns them (see `_utc`, `_properties`).
-
-    On SQLite the rows are fetched by the driver itself: SQLAlchemy's aiosqlite adapter
-    and Row objects cost about 5 µs a row, three times SQLite's own fetch, and a full
-    rescore reads millions. The statement is the same one as on other backends."""
-    if conn.dialect.name == "sqlite":
-        # Only placeholders are formatted into the text; every value is a parameter.
-        sql = (
-            "SELECT account_id, event, occurred_at, person_id, properties FROM events"  # noqa: S608
-            f" WHERE account_id IN ({', '.join('?' * len(account_ids))})"
-            f" AND kind IN ({', '.join('?' * len(SIGNAL_KINDS))})"
+async def load_tallies(
+    conn: AsyncConnection, account_ids: Sequence[int], model: ScoringModel, now: datetime
+) -> dict[int, list[Tally]]:
+    """The accounts' signals summed as `core.tally.tally` sums them, by one GROUP BY in
+    the database: a full rescore reads a few rows per account, not every signal."""
+    plan = tally_plan(model)
+    found: dict[int, list[Tally]] = {account_id: [] for account_id in account_ids}
+    if not plan.events or not account_ids:
+        return found
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {
+        "oldest": db_time(now - timedelta(days=model.lookback_days), dialect),
+        "now": db_time(now, dialect),
+    }
+    details = []
+    for n, (prop, detailed) in enumerate(plan.details):
+        params[f"p{n}"] = json_key(prop, dialect)
+        events_in = _in_list(f"d{n}_", sorted(detailed), params)
+        details.append(
+            f"CASE WHEN event IN ({events_in}) THEN {text_property_sql(dialect, f'p{n}')} END"
         )
-        params: list[Any] = [*account_ids, *SIGNAL_KINDS]
-        if since is not None:
-            sql += " AND occurred_at >= ?"
-            params.append(sqlite_utc_text(since))
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        cursor = await driver.execute(sql, params)
-        try:
-            return cast(list[Sequence[Any]], await cursor.fetchall())
-        finally:
-            await cursor.close()
-    query = select(
-        events.c.account_id,
-        events.c.event,
-        type_coerce(events.c.occurred_at, Text),
-        events.c.person_id,
-        type_coerce(events.c.properties, Text),
-    ).where(events.c.account_id.in_(account_ids), events.c.kind.in_(SIGNAL_KINDS))
-    if since is not None:
-        query = query.where(events.c.occurred_at >= since)
-    return await conn.execute(query)
+    weight = "NULL"
+    if plan.weighted:
+        params |= {"grace": float(model.decay.grace_days), "half": model.decay.half_life_days}
+        params["now_number"] = decay_clock(now, dialect)
+        weighted_in = _in_list("we", sorted(plan.weighted_events), params)
+        weight = f"CASE WHEN event IN ({weighted_in}) THEN {decay_weight_sql(dialect)} END"
+    counts = []
+    for n, days in enumerate(plan.windows):
+        params[f"c{n}"] = db_time(now - timedelta(days=days), dialect)
+        counts.append(f"COUNT(*) FILTER (WHERE occurred_at > :c{n})")
+    weights = []
+    for n, weighted_days in enumerate(plan.weighted):
+        if weighted_days is None:
+            weights.append("COALESCE(SUM(weight), 0.0)")
+        else:
+            params[f"w{n}"] = db_time(now - timedelta(days=weighted_days), dialect)
+            weights.append(f"COALESCE(SUM(weight) FILTER (WHERE occurred_at > :w{n}), 0.0)")
+    detail_columns = "".join(f", d{n}" for n in range(len(details)))
+    for chunk in _chunks(account_ids):
+        chunk_params = dict(params)
+        sql = (
+            f"SELECT account_id, event, person_id{detail_columns}, MAX(occurred_at),"  # noqa: S608
+            f" {', '.join(['COUNT(*)', *counts, *weights])}"
+            " FROM (SELECT account_id, event, person_id, occurred_at,"
+            f" {weight} AS weight{''.join(f', {d} AS d{n}' for n, d in enumerate(details))}"
+            " FROM events"
+            f" WHERE account_id IN ({_in_list('a', chunk, chunk_params)})"
+            f" AND kind IN ({_in_list('k', SIGNAL_KINDS, chunk_params)})"
+            f" AND event IN ({_in_list('e', plan.events, chunk_params)})"
+            " AND occurred_at >= :oldest AND occurred_at <= :now) AS signals"
+            f" GROUP BY account_id, event, person_id{detail_columns}"
+        )
+        # Columns: account_id, event, person_id, *details, newest, *counts, *weights.
+        newest = 3 + len(details)
+        weights_from = newest + 2 + len(plan.windows)
+        for row in await fetch_rows(conn, sql, chunk_params):
+            found[row[0]].append(
+                Tally(
+                    row[1],
+                    row[2],
+                    tuple(row[3:newest]),
+                    utc_from_db(row[newest]),
+                    tuple(row[newest + 1 : weights_from]),
+                    tuple(row[weights_from:]),
+                )
+            )
+    return found
+
+
+def _in_list(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
+    """Placeholders `:prefix0, :prefix1, …` for `values`, which are added to `params`.
+    Only these generated names are formatted into SQL text; every value is a parameter."""
+    names = []
+    for n, value in enumerate(values):
+        params[f"{prefix}{n}"] = value
+        names.append(f":{prefix}{n}")
+    return ", ".join(names)
 
 
 _NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
