@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff import workflow
 from tipoff.core.history import AccountHistory
 from tipoff.core.opener import suggested_opener
-from tipoff.core.routing import Track, alert_channel
-from tipoff.core.scoring import ScoreResult, score_tallies
+from tipoff.core.routing import Dimensions, Track, alert_channel
+from tipoff.core.scoring import Contact, Evidence, ScoreResult, score_tallies
 from tipoff.core.tally import Tally
 from tipoff.core.workflow import alert_decision, quiet_until
 from tipoff.model import ScoringModel
@@ -285,6 +285,36 @@ _SCORE_COLUMNS = [
 ]
 
 
+def _stored_result(account_id: int, row: queries.CurrentScore, model: ScoringModel) -> ScoreResult:
+    """The ScoreResult a stored score row was written from (`_score_row`'s inverse)."""
+    evidence = tuple(
+        Evidence(
+            e["rule"],
+            e["dimension"],
+            e["points"],
+            e["text"],
+            tuple(e.get("people", ())),  # rows written before people and times were kept
+            datetime.fromisoformat(e["at"]) if e.get("at") else None,
+        )
+        for e in row.evidence
+    )
+    contact = row.contact
+    title_rules = {rule.id for rule in model.fit if rule.title_matches is not None}
+    return ScoreResult(
+        account_id=account_id,
+        score=row.score,
+        raw_points=row.raw_points,
+        dimensions=Dimensions(*row.dimensions),
+        track=Track(row.track),
+        evidence=evidence,
+        contact=None
+        if contact is None
+        else Contact(contact["person_id"], contact["label"], contact["email"], contact["why"]),
+        title_match=any(e.rule_id in title_rules for e in evidence),
+        excluded=any(e.rule_id == "excluded" for e in evidence),
+    )
+
+
 def _score_row(result: ScoreResult, model: ScoringModel, now: datetime) -> dict[str, Any]:
     d = result.dimensions
     contact = result.contact
@@ -298,7 +328,14 @@ def _score_row(result: ScoreResult, model: ScoringModel, now: datetime) -> dict[
         "marketing": d.marketing,
         "timing": d.timing,
         "evidence": [
-            {"rule": e.rule_id, "dimension": e.dimension, "points": e.points, "text": e.text}
+            {
+                "rule": e.rule_id,
+                "dimension": e.dimension,
+                "points": e.points,
+                "text": e.text,
+                "people": list(e.person_ids),
+                "at": e.at.isoformat() if e.at is not None else None,
+            }
             for e in result.evidence
         ],
         "contact": None
@@ -315,8 +352,14 @@ def _score_row(result: ScoreResult, model: ScoringModel, now: datetime) -> dict[
 
 
 async def lookup(runtime: Runtime, text: str) -> Lookup:
-    """Finds the account `text` names and scores it now, from its stored signals."""
+    """Finds the account `text` names, with its score now.
+
+    That is the stored score when no signal arrived since it was computed and it is no
+    older than the full-rescore interval (the scheduler keeps every score that fresh):
+    summing a big account's signals again takes far longer than a rep should wait.
+    Otherwise it is scored now, from its stored signals."""
     now = runtime.clock()
+    model = runtime.model
     async with runtime.db.transaction() as conn:
         matches = await queries.find_accounts(conn, text)
         if not matches:
@@ -324,11 +367,25 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
         if len(matches) != 1:
             return Lookup(text, matches)
         account_id = matches[0].id
-        account = (await queries.load_accounts(conn, [account_id]))[account_id]
-        tallies = await queries.load_tallies(conn, [account_id], runtime.model, now)
+        stored = await queries.current_score(conn, account_id)
+        fresh_for = timedelta(seconds=runtime.settings.full_rescore_interval_seconds)
+        if (
+            stored is not None
+            and stored.up_to_date
+            and stored.model_name == model.name
+            and timedelta(0) <= now - stored.scored_at <= fresh_for
+        ):
+            result = _stored_result(account_id, stored, model)
+            named = {p for e in result.evidence for p in e.person_ids}
+            if result.contact is not None:
+                named.add(result.contact.person_id)
+            accounts = await queries.load_accounts(conn, [account_id], only_people=named)
+        else:
+            accounts = await queries.load_accounts(conn, [account_id])
+            tallies = await queries.load_tallies(conn, [account_id], model, now)
+            result = score_tallies(accounts[account_id], tallies[account_id], model, now)
         history = await queries.score_history(conn, account_id)
-    result = score_tallies(account, tallies[account_id], runtime.model, now)
-    return Lookup(text, matches, [], account, result, history)
+    return Lookup(text, matches, [], accounts[account_id], result, history)
 
 
 async def top(runtime: Runtime, *, limit: int = 10) -> list[queries.TopRow]:

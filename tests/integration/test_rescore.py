@@ -99,6 +99,37 @@ async def test_a_new_signal_makes_the_account_due_again(runtime: Runtime) -> Non
     assert (summary.scored, summary.alerts_queued, dict(summary.tracks)) == (1, 1, {"hot": 1})
 
 
+async def test_a_lookup_answers_from_the_stored_score_while_it_is_current(
+    runtime: Runtime,
+) -> None:
+    """Summing a busy account's signals again takes far longer than a rep should wait, so
+    a lookup shows the score the scheduler stored, unless a signal arrived since or it is
+    older than a full-rescore interval."""
+    acme = await make_hot_account(runtime)
+    fresh = (await lookup(runtime, "acme.io")).result  # never scored: scored now
+    await rescore(runtime)
+    stored = (await lookup(runtime, "acme.io")).result
+    assert stored == fresh  # every field survives the round trip through the scores row
+    async with runtime.db.transaction() as conn:  # mark the stored row to tell it apart
+        await conn.execute(scores.update().values(score=42))
+    assert (await lookup(runtime, "acme.io")).result.score == 42  # type: ignore[union-attr]
+
+    # A full-rescore interval later, decay may have moved it: scored now.
+    interval = timedelta(seconds=runtime.settings.full_rescore_interval_seconds)
+    runtime.clock = Clock(NOW + interval + timedelta(seconds=1))
+    assert (await lookup(runtime, "acme.io")).result.score == 90  # type: ignore[union-attr]
+
+    # A new signal: scored now, with it, before the scheduler gets to it.
+    runtime.clock = Clock(NOW)
+    async with runtime.db.transaction() as conn:
+        await seed.signal(
+            conn, NOW, acme, stored.contact.person_id, "Integration Connected", integration="Slack"
+        )  # type: ignore[union-attr]
+    found = (await lookup(runtime, "acme.io")).result
+    assert found is not None and found.score == 100
+    assert "Dana Lee (VP Engineering) connected Slack just now" in [e.text for e in found.evidence]
+
+
 async def test_lookup_by_name_and_partial_and_unknown(runtime: Runtime) -> None:
     await make_hot_account(runtime)
     async with runtime.db.transaction() as conn:

@@ -200,17 +200,19 @@ def _similarity_candidates(name: str | None, domain: str | None) -> list[str]:
 
 
 async def load_accounts(
-    conn: AsyncConnection, account_ids: Sequence[int]
+    conn: AsyncConnection, account_ids: Sequence[int], *, only_people: Iterable[int] | None = None
 ) -> dict[int, AccountHistory]:
-    """Accounts with their people, without signals (`load_tallies` sums those)."""
+    """Accounts with their people (or only those of `only_people`), without signals
+    (`load_tallies` sums those)."""
     found: dict[int, AccountHistory] = {}
     for chunk in _chunks(account_ids):
         members: dict[int, dict[int, Person]] = {account_id: {} for account_id in chunk}
-        person_rows = await conn.execute(
-            select(
-                people.c.id, people.c.account_id, people.c.name, people.c.email, people.c.title
-            ).where(people.c.account_id.in_(chunk))
-        )
+        query = select(
+            people.c.id, people.c.account_id, people.c.name, people.c.email, people.c.title
+        ).where(people.c.account_id.in_(chunk))
+        if only_people is not None:
+            query = query.where(people.c.id.in_(list(only_people)))
+        person_rows = await conn.execute(query)
         for p in person_rows:
             members[p.account_id][p.id] = Person(p.id, p.name, p.email, p.title)
         for row in await conn.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.id.in_(chunk))):
@@ -408,6 +410,44 @@ async def accounts_after(
         lock_table=accounts,
     )
     return [(r.id, r.signal_version) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentScore:
+    """An account's stored score row, and whether signals arrived since it was scored."""
+
+    score: int
+    raw_points: float
+    track: str
+    dimensions: tuple[float, float, float, float]  # fit, product, marketing, timing
+    evidence: list[dict[str, Any]]
+    contact: dict[str, Any] | None
+    model_name: str
+    scored_at: datetime
+    up_to_date: bool  # no signal since: scored_version has caught up with signal_version
+
+
+async def current_score(conn: AsyncConnection, account_id: int) -> CurrentScore | None:
+    row = (
+        await conn.execute(
+            select(scores, accounts.c.signal_version, accounts.c.scored_version)
+            .join(accounts, accounts.c.id == scores.c.account_id)
+            .where(scores.c.account_id == account_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return CurrentScore(
+        score=row.score,
+        raw_points=row.raw_points,
+        track=row.track,
+        dimensions=(row.fit, row.product, row.marketing, row.timing),
+        evidence=row.evidence,
+        contact=row.contact,
+        model_name=row.model_name,
+        scored_at=row.scored_at,
+        up_to_date=row.scored_version >= row.signal_version,
+    )
 
 
 async def stored_scores(
