@@ -107,6 +107,7 @@ async def _score_batch(
     score_rows: list[dict[str, Any]] = []
     history_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
+    alerting: list[tuple[AccountHistory, ScoreResult, str]] = []
     # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
     # keeps answering ingest and Slack while a big batch is scored.
     results = await asyncio.to_thread(
@@ -147,8 +148,14 @@ async def _score_batch(
                 now=now,
             )
         if reason is not None:
-            alert_rows.append(_alert_row(runtime, history, result, reason, known, now))
+            alerting.append((history, result, reason))
         summary.tracks[result.track.value] += 1
+    # Owners, sizes and regions only for the few accounts that alert.
+    destination = await workflow.destinations(conn, [r.account_id for _, r, _ in alerting])
+    for history, result, reason in alerting:
+        alert_rows.append(
+            _alert_row(runtime, history, result, reason, destination.get(result.account_id), now)
+        )
     dialect = conn.dialect.name
     await conn.execute(
         upsert(scores, dialect, key=["account_id"], update=_SCORE_COLUMNS), score_rows
@@ -180,7 +187,7 @@ def _alert_row(
     history: AccountHistory,
     result: ScoreResult,
     reason: str,
-    known: workflow.Memory | None,
+    known: workflow.Destination | None,
     now: datetime,
 ) -> dict[str, Any]:
     """An outbox row: to the owner's DM when the account has one, the segment's or

@@ -67,11 +67,17 @@ class ClaimOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Memory:
-    """What rescoring needs, per account, to decide on and route an alert."""
+    """What rescoring needs, per account, to decide on an alert."""
 
     last: LastAlert | None
     snoozed_until: datetime | None
     wrong_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """What routing an alert needs: the owner, the size and the region."""
+
     owner: Owner | None
     employees: int | None
     region: str | None
@@ -135,7 +141,8 @@ async def status_of(conn: AsyncConnection, account_id: int, now: datetime) -> St
 async def memories(
     conn: AsyncConnection, account_ids: Sequence[int], now: datetime
 ) -> dict[int, Memory]:
-    """Per account: its newest alert, snooze, Wrong, owner, size and region."""
+    """Per account with any: its newest alert, snooze and Wrong. A full rescore asks for
+    every account, and most have none of them."""
     if not account_ids:
         return {}
     ids = list(account_ids)
@@ -174,22 +181,31 @@ async def memories(
             .group_by(feedback.c.account_id)
         )
     }
+    return {
+        account_id: Memory(last.get(account_id), snoozed.get(account_id), wrong.get(account_id))
+        for account_id in {*last, *snoozed, *wrong}
+    }
+
+
+async def destinations(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, Destination]:
+    """Per account: its owner (a claim or assignment, else an `owner_email` trait), size
+    and region, for routing its alert."""
+    if not account_ids:
+        return {}
+    ids = list(account_ids)
     owners = {
         r.account_id: Owner(r.slack_user_id, None, r.via, r.assigned_at)
         for r in await conn.execute(
             select(account_owners).where(account_owners.c.account_id.in_(ids))
         )
     }
-    found: dict[int, Memory] = {}
+    found: dict[int, Destination] = {}
     for a in await conn.execute(
         select(accounts.c.id, accounts.c.employees, accounts.c.traits).where(accounts.c.id.in_(ids))
     ):
         traits = a.traits if isinstance(a.traits, dict) else {}
         region = traits.get("region")
-        found[a.id] = Memory(
-            last=last.get(a.id),
-            snoozed_until=snoozed.get(a.id),
-            wrong_at=wrong.get(a.id),
+        found[a.id] = Destination(
             owner=owners.get(a.id) or _trait_owner(traits),
             employees=a.employees,
             region=region if isinstance(region, str) else None,

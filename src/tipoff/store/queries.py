@@ -30,7 +30,7 @@ from tipoff.store.dialect import (
     text_property_sql,
     utc_from_db,
 )
-from tipoff.store.tables import accounts, people, scores
+from tipoff.store.tables import accounts, scores
 from tipoff.store.tables import score_history as history_table
 
 # Segment calls that say something happened; identify/group/alias only describe.
@@ -203,26 +203,32 @@ async def load_accounts(
     conn: AsyncConnection, account_ids: Sequence[int], *, only_people: Iterable[int] | None = None
 ) -> dict[int, AccountHistory]:
     """Accounts with their people (or only those of `only_people`), without signals
-    (`load_tallies` sums those)."""
+    (`load_tallies` sums those). Read with `fetch_rows`: a full rescore reads them all."""
     found: dict[int, AccountHistory] = {}
     for chunk in _chunks(account_ids):
-        members: dict[int, dict[int, Person]] = {account_id: {} for account_id in chunk}
-        query = select(
-            people.c.id, people.c.account_id, people.c.name, people.c.email, people.c.title
-        ).where(people.c.account_id.in_(chunk))
+        params: dict[str, Any] = {}
+        sql = (
+            "SELECT id, account_id, name, email, title FROM people"  # noqa: S608
+            f" WHERE account_id IN ({_in_list('a', chunk, params)})"
+        )
         if only_people is not None:
-            query = query.where(people.c.id.in_(list(only_people)))
-        person_rows = await conn.execute(query)
-        for p in person_rows:
-            members[p.account_id][p.id] = Person(p.id, p.name, p.email, p.title)
-        for row in await conn.execute(select(*_ACCOUNT_COLUMNS).where(accounts.c.id.in_(chunk))):
-            found[row.id] = AccountHistory(
-                id=row.id,
-                domain=row.domain,
-                name=row.name,
-                employees=row.employees,
-                industry=row.industry,
-                people=members[row.id],
+            sql += f" AND id IN ({_in_list('p', only_people, params) or 'NULL'})"
+        members: dict[int, dict[int, Person]] = {account_id: {} for account_id in chunk}
+        for person_id, account_id, name, email, title in await fetch_rows(conn, sql, params):
+            members[account_id][person_id] = Person(person_id, name, email, title)
+        params = {}
+        sql = (
+            "SELECT id, domain, name, employees, industry FROM accounts"  # noqa: S608
+            f" WHERE id IN ({_in_list('a', chunk, params)})"
+        )
+        for account_id, domain, name, employees, industry in await fetch_rows(conn, sql, params):
+            found[account_id] = AccountHistory(
+                id=account_id,
+                domain=domain,
+                name=name,
+                employees=employees,
+                industry=industry,
+                people=members[account_id],
             )
     return found
 
