@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from tipoff.model.schema import Routing
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
 from tipoff.store import queries
-from tipoff.store.dialect import upsert
+from tipoff.store.dialect import lock_for_writing, locks_rows, upsert
 from tipoff.store.queries import AccountRow
 from tipoff.store.tables import accounts, alerts, score_history, scores
 
@@ -69,20 +69,36 @@ async def rescore(
 
     A pass walks the accounts once in id order: one changed again meanwhile waits for the
     next pass, so accounts that keep changing cannot starve the others, and a pass ends
-    however fast signals arrive."""
+    however fast signals arrive.
+
+    On PostgreSQL each batch is claimed, read, scored and written in one transaction, and
+    replicas skip each other's claims. On SQLite a batch is read and scored without the
+    write lock, which ingest needs meanwhile; writing then takes the lock and leaves out
+    any account another rescorer (a replica, or the other pass) wrote since."""
     summary = RescoreSummary()
     now = runtime.clock()
     after_id = 0
     while True:
         async with runtime.db.transaction() as conn:
-            if everything:
-                due = await queries.accounts_after(conn, after_id, limit=batch_size)
-            else:
-                due = await queries.due_accounts(conn, after_id, limit=batch_size)
+            due = await queries.due_accounts(
+                conn, after_id, limit=batch_size, everything=everything
+            )
             if not due:
                 break
-            await _score_batch(conn, runtime, due, now, summary)
-        after_id = due[-1][0]
+            batch = await _read_batch(conn, runtime.model, due, now)
+            claimed = locks_rows(conn.dialect.name)
+            if claimed:
+                results = await _scored(batch, runtime, now)
+                await _write_batch(conn, runtime, batch, results, now, summary)
+        if not claimed:
+            results = await _scored(batch, runtime, now)
+            async with runtime.db.transaction() as conn:
+                await lock_for_writing(conn, accounts)
+                marks = await queries.scored_marks(conn, batch.ids)
+                await _write_batch(
+                    conn, runtime, batch.unchanged_since(marks), results, now, summary
+                )
+        after_id = due[-1].id
         if len(due) < batch_size:
             break
     if summary.scored:
@@ -90,32 +106,74 @@ async def rescore(
     return summary
 
 
-async def _score_batch(
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Accounts to rescore and everything read about them in one snapshot."""
+
+    due: list[queries.Due]
+    histories: dict[int, AccountHistory]
+    tallies: dict[int, list[Tally]]
+    previous: dict[int, queries.StoredScore]
+    memory: dict[int, workflow.Memory]
+
+    @property
+    def ids(self) -> list[int]:
+        return [d.id for d in self.due]
+
+    def unchanged_since(self, marks: dict[int, tuple[int, datetime | None]]) -> _Batch:
+        """This batch without the accounts rescored since it was read (by `marks`)."""
+
+        def mark(d: queries.Due) -> tuple[int, datetime | None]:
+            before = self.previous.get(d.id)
+            return d.scored_version, before.scored_at if before else None
+
+        return replace(self, due=[d for d in self.due if marks.get(d.id) == mark(d)])
+
+
+async def _read_batch(
+    conn: AsyncConnection, model: ScoringModel, due: list[queries.Due], now: datetime
+) -> _Batch:
+    ids = [d.id for d in due]
+    return _Batch(
+        due=due,
+        histories=await queries.load_accounts(conn, ids),
+        tallies=await queries.load_tallies(conn, ids, model, now),
+        previous=await queries.stored_scores(conn, ids),
+        memory=await workflow.memories(conn, ids, now),
+    )
+
+
+async def _scored(batch: _Batch, runtime: Runtime, now: datetime) -> dict[int, ScoreResult]:
+    # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
+    # keeps answering ingest and Slack while a big batch is scored.
+    ids = batch.ids
+    accounts_read = [(batch.histories[i], batch.tallies[i]) for i in ids]
+    results = await asyncio.to_thread(_score_all, accounts_read, runtime.model, now)
+    return dict(zip(ids, results, strict=True))
+
+
+async def _write_batch(
     conn: AsyncConnection,
     runtime: Runtime,
-    due: list[tuple[int, int]],
+    batch: _Batch,
+    results: dict[int, ScoreResult],
     now: datetime,
     summary: RescoreSummary,
 ) -> None:
+    """Stores the scores of `batch`, appends score history on change, and queues the
+    alerts core.workflow.alert_decision asks for."""
+    if not batch.due:
+        return
     model = runtime.model
-    ids = [account_id for account_id, _ in due]
-    histories = await queries.load_accounts(conn, ids)
-    tallies = await queries.load_tallies(conn, ids, model, now)
-    previous = await queries.stored_scores(conn, ids)
-    memory = await workflow.memories(conn, ids, now)
     routing = model.routing
     score_rows: list[dict[str, Any]] = []
     history_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
     alerting: list[tuple[AccountHistory, ScoreResult, str]] = []
-    # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
-    # keeps answering ingest and Slack while a big batch is scored.
-    results = await asyncio.to_thread(
-        _score_all, [(histories[i], tallies[i]) for i in ids], model, now
-    )
-    for account_id, result in zip(ids, results, strict=True):
-        history = histories[account_id]
-        before = previous.get(account_id)
+    for account_id in batch.ids:
+        result = results[account_id]
+        history = batch.histories[account_id]
+        before = batch.previous.get(account_id)
         score_rows.append(_score_row(result, model, now))
         if before is None or (before.score, before.track) != (result.score, result.track.value):
             history_rows.append(
@@ -126,7 +184,7 @@ async def _score_batch(
                     "scored_at": now,
                 }
             )
-        known = memory.get(account_id)
+        known = batch.memory.get(account_id)
         reason = None
         if not result.excluded:
             reason = alert_decision(
@@ -163,16 +221,16 @@ async def _score_batch(
     if history_rows:
         await conn.execute(score_history.insert(), history_rows)
     if alert_rows:
-        await conn.execute(alerts.insert(), _bundled(alert_rows, histories, routing, now))
+        await conn.execute(alerts.insert(), _bundled(alert_rows, batch.histories, routing, now))
     # Record the version that was read: a signal ingested meanwhile bumped signal_version
     # past it, so the account stays due and is scored again on the next pass.
     await conn.execute(
         update(accounts)
         .where(accounts.c.id == bindparam("b_id"))
         .values(scored_version=bindparam("b_version")),
-        [{"b_id": account_id, "b_version": version} for account_id, version in due],
+        [{"b_id": d.id, "b_version": d.signal_version} for d in batch.due],
     )
-    summary.scored += len(ids)
+    summary.scored += len(batch.due)
     summary.alerts_queued += len(alert_rows)
 
 

@@ -99,6 +99,21 @@ async def insert_returning_ids(
     return list(reversed(newest.scalars().all()))
 
 
+def locks_rows(dialect_name: str) -> bool:
+    """Whether the backend locks single rows while others keep writing (PostgreSQL).
+    SQLite has one write lock for the whole file: held while a batch is read and scored,
+    it would hold up ingest, so rescoring reads and scores first and locks to write."""
+    return dialect_name == "postgresql"
+
+
+async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
+    """Takes SQLite's write lock now (a write that changes nothing), so that what this
+    transaction reads next stays true until it commits. Other backends lock rows."""
+    if conn.dialect.name == "sqlite":
+        pk = next(iter(table.primary_key.columns))
+        await conn.execute(update(table).where(false()).values({pk.name: pk}))
+
+
 async def claim(
     conn: AsyncConnection, query: Select[Any], *, lock_table: Table
 ) -> Sequence[Row[Any]]:
@@ -113,8 +128,7 @@ async def claim(
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     else:
-        pk = next(iter(lock_table.primary_key.columns))
-        await conn.execute(update(lock_table).where(false()).values({pk.name: pk}))
+        await lock_for_writing(conn, lock_table)
     rows: Sequence[Row[Any]] = (await conn.execute(query)).all()
     return rows
 

@@ -27,6 +27,7 @@ from tipoff.store.dialect import (
     decay_weight_sql,
     fetch_rows,
     json_key,
+    locks_rows,
     text_property_sql,
     utc_from_db,
 )
@@ -65,6 +66,7 @@ class TopRow:
 class StoredScore:
     score: int
     track: str
+    scored_at: datetime
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -386,36 +388,51 @@ class _JSONObject(Mapping[str, Any]):
         return repr(self._decoded())
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """An account to rescore, with the versions it had when read."""
+
+    id: int
+    signal_version: int
+    scored_version: int
+
+
 async def due_accounts(
-    conn: AsyncConnection, after_id: int, *, limit: int
-) -> list[tuple[int, int]]:
-    """(account id, signal version) of accounts changed since they were last scored, with
-    ids above `after_id`, claimed for this transaction (see `dialect.claim`)."""
-    rows = await claim(
-        conn,
-        select(accounts.c.id, accounts.c.signal_version)
-        .where(accounts.c.id > after_id, accounts.c.signal_version > accounts.c.scored_version)
-        .order_by(accounts.c.id)
-        .limit(limit),
-        lock_table=accounts,
-    )
-    return [(r.id, r.signal_version) for r in rows]
-
-
-async def accounts_after(
-    conn: AsyncConnection, after_id: int, *, limit: int
-) -> list[tuple[int, int]]:
-    """(account id, signal version) of every account, in id order, for a full rescore,
-    claimed for this transaction (see `dialect.claim`)."""
-    rows = await claim(
-        conn,
-        select(accounts.c.id, accounts.c.signal_version)
+    conn: AsyncConnection, after_id: int, *, limit: int, everything: bool = False
+) -> list[Due]:
+    """Accounts changed since they were last scored (or all of them), with ids above
+    `after_id`, in id order. Where the backend can lock rows (`dialect.locks_rows`) they
+    are claimed for this transaction (`dialect.claim`); otherwise they are only read."""
+    query = (
+        select(accounts.c.id, accounts.c.signal_version, accounts.c.scored_version)
         .where(accounts.c.id > after_id)
         .order_by(accounts.c.id)
-        .limit(limit),
-        lock_table=accounts,
+        .limit(limit)
     )
-    return [(r.id, r.signal_version) for r in rows]
+    if not everything:
+        query = query.where(accounts.c.signal_version > accounts.c.scored_version)
+    if locks_rows(conn.dialect.name):
+        rows: Sequence[Any] = await claim(conn, query, lock_table=accounts)
+    else:
+        rows = (await conn.execute(query)).all()
+    return [Due(r.id, r.signal_version, r.scored_version) for r in rows]
+
+
+async def scored_marks(
+    conn: AsyncConnection, account_ids: Sequence[int]
+) -> dict[int, tuple[int, datetime | None]]:
+    """(scored_version, scored_at) per account: what changes whenever it is rescored.
+    Read under the write lock (`dialect.lock_for_writing`), it tells which accounts
+    another rescorer wrote since they were read."""
+    found: dict[int, tuple[int, datetime | None]] = {}
+    for chunk in _chunks(account_ids):
+        result = await conn.execute(
+            select(accounts.c.id, accounts.c.scored_version, scores.c.scored_at)
+            .outerjoin(scores, scores.c.account_id == accounts.c.id)
+            .where(accounts.c.id.in_(chunk))
+        )
+        found.update({r.id: (r.scored_version, r.scored_at) for r in result})
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,11 +479,11 @@ async def stored_scores(
     found: dict[int, StoredScore] = {}
     for chunk in _chunks(account_ids):
         result = await conn.execute(
-            select(scores.c.account_id, scores.c.score, scores.c.track).where(
+            select(scores.c.account_id, scores.c.score, scores.c.track, scores.c.scored_at).where(
                 scores.c.account_id.in_(chunk)
             )
         )
-        found.update({r.account_id: StoredScore(r.score, r.track) for r in result})
+        found.update({r.account_id: StoredScore(r.score, r.track, r.scored_at) for r in result})
     return found
 
 
