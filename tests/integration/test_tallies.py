@@ -120,5 +120,12 @@ def _comparable(tallies: list[Tally]) -> list[tuple[Any, ...]]:
 @given(drawn=signals)
 @example(drawn=[("Content Downloaded", 8 * 86400.0, 0, {"title": "Pricing guide"})] * 3)
 @example(drawn=[("Integration Connected", 86400.0, 1, {"integration": ""})])
+@example(  # PostgreSQL cannot read a NUL as text: such properties give no detail anywhere
+    drawn=[
+        ("Integration Connected", 86400.0, 1, {"integration": "Sla\x00ck"}),
+        ("Integration Connected", 3600.0, 2, {"integration": "Jira", "note": "\x00"}),
+        ("Integration Connected", 60.0, 0, {"integration": "Slack"}),
+    ]
+)
 def test_the_database_sums_signals_as_the_core_does(db_url: str, drawn: list[Any]) -> None:
     asyncio.run(_both_ways(db_url, drawn))

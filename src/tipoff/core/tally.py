@@ -10,6 +10,7 @@ instead of millions of rows, and both paths score through the same `score_tallie
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,6 +121,12 @@ def detail_value(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def nul_escaped(properties: Mapping[str, Any]) -> bool:
+    """Whether the properties' JSON text holds a NUL escape ("\\u0000"): such properties
+    give no details, as in the database, where PostgreSQL cannot read them as text."""
+    return "\\u0000" in json.dumps(dict(properties))
+
+
 def tally(signals: Iterable[Signal], model: ScoringModel, now: datetime) -> list[Tally]:
     """Sums `signals` as `score_tallies` reads them: the ones in the lookback up to
     `now`, of events the model knows."""
@@ -134,7 +141,9 @@ def tally(signals: Iterable[Signal], model: ScoringModel, now: datetime) -> list
         if signal.event not in known or not oldest <= at <= now:
             continue
         details = tuple(
-            detail_value(signal.properties.get(prop)) if signal.event in events else None
+            detail_value(signal.properties.get(prop))
+            if signal.event in events and not nul_escaped(signal.properties)
+            else None
             for prop, events in plan.details
         )
         key = (signal.event, signal.person_id, details)

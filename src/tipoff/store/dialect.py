@@ -187,15 +187,19 @@ def json_key(name: str, dialect_name: str) -> str:
 
 
 def text_property_sql(dialect_name: str, key_param: str) -> str:
-    """SQL for the string value of `properties` at key `:key_param`, else NULL (the same
-    as core.tally.detail_value: empty strings, numbers and objects are not text)."""
+    """SQL for the string value of `properties` at key `:key_param`, else NULL: the same
+    as core.tally.detail_value (empty strings, numbers and objects are not text, and
+    properties whose JSON holds a NUL escape give no details: PostgreSQL refuses to turn
+    one into text, and a `CASE` is the only order of evaluation it guarantees)."""
     if dialect_name == "sqlite":
         return (
-            f"CASE WHEN json_type(properties, :{key_param}) = 'text'"
+            "CASE WHEN instr(properties, '\\u0000') > 0 THEN NULL"
+            f" WHEN json_type(properties, :{key_param}) = 'text'"
             f" THEN NULLIF(json_extract(properties, :{key_param}), '') END"
         )
     return (
-        f"CASE WHEN json_typeof(properties -> CAST(:{key_param} AS text)) = 'string'"
+        "CASE WHEN position('\\u0000' in CAST(properties AS text)) > 0 THEN NULL"
+        f" WHEN json_typeof(properties -> CAST(:{key_param} AS text)) = 'string'"
         f" THEN NULLIF(properties ->> CAST(:{key_param} AS text), '') END"
     )
 
