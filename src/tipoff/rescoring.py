@@ -69,14 +69,23 @@ async def rescore(
 
     A pass walks the accounts once in id order: one changed again meanwhile waits for the
     next pass, so accounts that keep changing cannot starve the others, and a pass ends
-    however fast signals arrive.
-
-    On PostgreSQL each batch is claimed, read, scored and written in one transaction, and
-    replicas skip each other's claims. On SQLite a batch is read and scored without the
-    write lock, which ingest needs meanwhile; writing then takes the lock and leaves out
-    any account another rescorer (a replica, or the other pass) wrote since."""
+    however fast signals arrive."""
     summary = RescoreSummary()
     now = runtime.clock()
+    if locks_rows(runtime.db.engine.dialect.name):
+        await _rescore_claiming(runtime, everything, batch_size, now, summary)
+    else:
+        await _rescore_checking(runtime, everything, batch_size, now, summary)
+    if summary.scored:
+        log.info("rescored %d accounts, queued %d alerts", summary.scored, summary.alerts_queued)
+    return summary
+
+
+async def _rescore_claiming(
+    runtime: Runtime, everything: bool, batch_size: int, now: datetime, summary: RescoreSummary
+) -> None:
+    """PostgreSQL: each batch is claimed, read, scored and written in one transaction;
+    replicas skip each other's claims."""
     after_id = 0
     while True:
         async with runtime.db.transaction() as conn:
@@ -84,13 +93,36 @@ async def rescore(
                 conn, after_id, limit=batch_size, everything=everything
             )
             if not due:
-                break
+                return
             batch = await _read_batch(conn, runtime.model, due, now)
-            claimed = locks_rows(conn.dialect.name)
-            if claimed:
-                results = await _scored(batch, runtime, now)
-                await _write_batch(conn, runtime, batch, results, now, summary)
-        if not claimed:
+            results = await _scored(batch, runtime, now)
+            await _write_batch(conn, runtime, batch, results, now, summary)
+        if len(due) < batch_size:
+            return
+        after_id = due[-1].id
+
+
+async def _rescore_checking(
+    runtime: Runtime, everything: bool, batch_size: int, now: datetime, summary: RescoreSummary
+) -> None:
+    """SQLite: a batch is read and scored without the write lock, which ingest needs
+    meanwhile; writing takes it and leaves out any account another rescorer (a replica,
+    or the other pass) wrote since. The next batch is read while this one is scored:
+    SQLite reads without holding the GIL, so on two cores the read comes almost free."""
+
+    async def read(after_id: int) -> _Batch | None:
+        async with runtime.db.transaction() as conn:
+            due = await queries.due_accounts(
+                conn, after_id, limit=batch_size, everything=everything
+            )
+            return await _read_batch(conn, runtime.model, due, now) if due else None
+
+    batch = await read(0)
+    while batch is not None:
+        upcoming = None
+        if len(batch.due) == batch_size:
+            upcoming = asyncio.ensure_future(read(batch.due[-1].id))
+        try:
             results = await _scored(batch, runtime, now)
             async with runtime.db.transaction() as conn:
                 await lock_for_writing(conn, accounts)
@@ -98,12 +130,11 @@ async def rescore(
                 await _write_batch(
                     conn, runtime, batch.unchanged_since(marks), results, now, summary
                 )
-        after_id = due[-1].id
-        if len(due) < batch_size:
-            break
-    if summary.scored:
-        log.info("rescored %d accounts, queued %d alerts", summary.scored, summary.alerts_queued)
-    return summary
+        except BaseException:
+            if upcoming is not None:
+                upcoming.cancel()
+            raise
+        batch = await upcoming if upcoming is not None else None
 
 
 @dataclass(frozen=True, slots=True)
