@@ -6,6 +6,7 @@ are logged with the traceback and never stop the scheduler."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,10 @@ def _guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Await
     async def run() -> None:
         try:
             await job()
+        except asyncio.CancelledError:
+            # Shutdown stopped it mid-run: its open transaction rolls back, and the next
+            # start picks the work up again. Not a failure worth a traceback.
+            log.info("scheduled job %s stopped by shutdown", name)
         except Exception:
             log.exception("scheduled job %s failed; it will run again at its next interval", name)
 
