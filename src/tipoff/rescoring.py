@@ -1,10 +1,11 @@
 """Rescoring and lookups: the service every edge (scheduler, CLI, Slack) calls.
 
-A rescore reads the accounts due (or all of them), scores each with the pure core, and in
-the same transaction stores the scores, appends score history on change, and queues an
-alert in the outbox when an account enters an alerting track (or, after its cooldown,
-jumps or shows a new strong signal: core.workflow.alert_decision), addressed to its owner
-or to the channel of its segment or track, and bundled when a channel would get many.
+A rescore reads the accounts due (or all of them) with their signals summed by the
+database (core.tally), scores each with the pure core, and in one transaction stores the
+scores, appends score history on change, and queues an alert in the outbox when an
+account enters an alerting track (or, after its cooldown, jumps or shows a new strong
+signal: core.workflow.alert_decision), addressed to its owner or to the channel of its
+segment or track, and bundled when a channel would get many.
 """
 
 from __future__ import annotations
