@@ -163,7 +163,8 @@ def score(
     account: Annotated[str, typer.Argument(help="A domain (acme.com) or a company name.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for other tools.")] = False,
 ) -> None:
-    """Show an account's score now, with its dimensions and evidence."""
+    """Show an account's score, with its dimensions and evidence: the stored one while it
+    is current (no signal since, within a full-rescore interval), else computed now."""
     found = with_runtime(lambda rt: rescoring.lookup(rt, account))
     if found.account is None or found.result is None:
         if found.matches:
@@ -201,6 +202,8 @@ def score(
     if found.history:
         trend = " → ".join(f"{s} ({t})" for _, s, t in reversed(found.history))
         out.print(f"History: {trend}")
+    if found.scored_at is not None:
+        out.print(f"As of the last rescore, {found.scored_at:%Y-%m-%d %H:%M} UTC")
 
 
 def score_json(found: rescoring.Lookup) -> dict[str, Any]:

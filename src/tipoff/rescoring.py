@@ -60,6 +60,7 @@ class Lookup:
     account: AccountHistory | None = None
     result: ScoreResult | None = None
     history: list[tuple[datetime, int, str]] = field(default_factory=list)
+    scored_at: datetime | None = None  # when `result` is the stored score: when it was made
 
 
 async def rescore(
@@ -473,6 +474,7 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
             and timedelta(0) <= now - stored.scored_at <= fresh_for
         ):
             result = _stored_result(account_id, stored, model)
+            scored_at: datetime | None = stored.scored_at
             named = {p for e in result.evidence for p in e.person_ids}
             if result.contact is not None:
                 named.add(result.contact.person_id)
@@ -481,8 +483,9 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
             accounts = await queries.load_accounts(conn, [account_id])
             tallies = await queries.load_tallies(conn, [account_id], model, now)
             result = score_tallies(accounts[account_id], tallies[account_id], model, now)
+            scored_at = None
         history = await queries.score_history(conn, account_id)
-    return Lookup(text, matches, [], accounts[account_id], result, history)
+    return Lookup(text, matches, [], accounts[account_id], result, history, scored_at)
 
 
 async def top(runtime: Runtime, *, limit: int = 10) -> list[queries.TopRow]:

@@ -101,6 +101,7 @@ async def test_rescore_score_and_top(tmp_path: Path) -> None:
     human = tipoff(tmp_path, "score", "Acme")
     assert "Acme (acme.io) — 85, hot" in human.stdout
     assert "Contact first: Dana Lee (VP Engineering) <dana@acme.io>" in human.stdout
+    assert "As of the last rescore, " in human.stdout  # the stored score, just made
 
     top = tipoff(tmp_path, "top")
     assert "acme.io" in top.stdout and "85" in top.stdout

@@ -13,6 +13,7 @@ from tests.conftest import NOW
 from tipoff.rescoring import lookup, rescore
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
+from tipoff.slack.listeners.commands import answer
 from tipoff.store.tables import alerts, score_history, scores
 
 
@@ -110,6 +111,14 @@ async def test_a_lookup_answers_from_the_stored_score_while_it_is_current(
     await rescore(runtime)
     stored = (await lookup(runtime, "acme.io")).result
     assert stored == fresh  # every field survives the round trip through the scores row
+
+    # Its evidence ages ("yesterday") are as of the rescore, so the answer says when that was.
+    runtime.clock = Clock(NOW + timedelta(minutes=20))
+    later = await lookup(runtime, "acme.io")
+    assert (later.result, later.scored_at) == (fresh, NOW)
+    trend = (await answer(runtime, "acme.io")).blocks[-2]["elements"][0]["text"]
+    assert trend == "*Trend:* 90, unchanged since 20 minutes ago · *Scored* 20 minutes ago"
+    runtime.clock = Clock(NOW)
     async with runtime.db.transaction() as conn:  # mark the stored row to tell it apart
         await conn.execute(scores.update().values(score=42))
     assert (await lookup(runtime, "acme.io")).result.score == 42  # type: ignore[union-attr]

@@ -396,6 +396,7 @@ class LookupExtras:
     owner_user_id: str | None = None
     owner_email: str | None = None
     opener: str | None = None
+    scored_at: datetime | None = None  # the stored score's time; None: scored just now
 
 
 def lookup_message(
@@ -423,7 +424,11 @@ def lookup_message(
     ]
     if extras is not None and extras.opener:
         blocks.append(_section(f"*Suggested opener*\n_{_clip(escape(extras.opener), 1000)}_"))
-    blocks.append(_context(_trend(result.score, history, now)))
+    trend = _trend(result.score, history, now)
+    if extras is not None and extras.scored_at is not None:
+        # Evidence ages ("3 hours ago") are as of then: say when that was.
+        trend += f" · *Scored* {say.ago(extras.scored_at, now)}"
+    blocks.append(_context(trend))
     if extras is not None:
         if extras.owner_user_id:
             owner = f"<@{_user_id(extras.owner_user_id)}>"

@@ -73,6 +73,7 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
             owner_user_id=owner.slack_user_id if owner else None,
             owner_email=owner.email if owner else None,
             opener=suggested_opener(found.account, found.result),
+            scored_at=found.scored_at,
         )
         return blocks.lookup_message(
             found.account, found.result, found.history, now=now, extras=extras
