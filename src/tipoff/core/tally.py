@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from tipoff.core.history import Signal
-from tipoff.model.schema import Category, Decay, ScoringModel
+from tipoff.model.schema import Category, Decay, ScoringModel, SignalRule
 
 DAY = timedelta(days=1)
 T = TypeVar("T")
@@ -103,7 +103,7 @@ def tally_plan(model: ScoringModel) -> TallyPlan:
     )
 
 
-def rule_events(rule: Any, model: ScoringModel) -> list[str]:
+def rule_events(rule: SignalRule, model: ScoringModel) -> list[str]:
     """The events a signal rule reads: its own list, or all of its category's."""
     if rule.category is not None:
         return list(getattr(model.events, rule.category.value))

@@ -114,21 +114,13 @@ async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
         await conn.execute(update(table).where(false()).values({pk.name: pk}))
 
 
-async def claim(
-    conn: AsyncConnection, query: Select[Any], *, lock_table: Table
-) -> Sequence[Row[Any]]:
-    """Rows of `query` that only this transaction works on until it commits, so that
-    replicas never score the same account twice.
-
-    PostgreSQL locks them `FOR UPDATE SKIP LOCKED`: another replica skips them and claims
-    the next ones. SQLite has one writer at a time: the transaction takes the write lock
-    (a write that changes nothing) before reading, so a rescorer in another process waits
-    and then reads what is still due after this one committed.
-    """
-    if conn.dialect.name == "postgresql":
+async def claim(conn: AsyncConnection, query: Select[Any]) -> Sequence[Row[Any]]:
+    """Rows of `query`, on PostgreSQL locked `FOR UPDATE SKIP LOCKED` for this transaction:
+    another replica skips them and claims the next ones. Where rows cannot be locked
+    (`locks_rows`: SQLite) they are only read, and the caller checks before writing that
+    nobody wrote them meanwhile (see `lock_for_writing`)."""
+    if locks_rows(conn.dialect.name):
         query = query.with_for_update(skip_locked=True)
-    else:
-        await lock_for_writing(conn, lock_table)
     rows: Sequence[Row[Any]] = (await conn.execute(query)).all()
     return rows
 

@@ -27,7 +27,6 @@ from tipoff.store.dialect import (
     decay_weight_sql,
     fetch_rows,
     json_key,
-    locks_rows,
     text_property_sql,
     utc_from_db,
 )
@@ -401,8 +400,8 @@ async def due_accounts(
     conn: AsyncConnection, after_id: int, *, limit: int, everything: bool = False
 ) -> list[Due]:
     """Accounts changed since they were last scored (or all of them), with ids above
-    `after_id`, in id order. Where the backend can lock rows (`dialect.locks_rows`) they
-    are claimed for this transaction (`dialect.claim`); otherwise they are only read."""
+    `after_id`, in id order, claimed for this transaction where the backend can
+    (`dialect.claim`)."""
     query = (
         select(accounts.c.id, accounts.c.signal_version, accounts.c.scored_version)
         .where(accounts.c.id > after_id)
@@ -411,11 +410,7 @@ async def due_accounts(
     )
     if not everything:
         query = query.where(accounts.c.signal_version > accounts.c.scored_version)
-    if locks_rows(conn.dialect.name):
-        rows: Sequence[Any] = await claim(conn, query, lock_table=accounts)
-    else:
-        rows = (await conn.execute(query)).all()
-    return [Due(r.id, r.signal_version, r.scored_version) for r in rows]
+    return [Due(r.id, r.signal_version, r.scored_version) for r in await claim(conn, query)]
 
 
 async def scored_marks(
