@@ -27,7 +27,6 @@ import aiohttp
 from sqlalchemy import select
 
 from benchmarks import data
-from tipoff.app import create_app
 from tipoff.demo.replay import serving
 from tipoff.rescoring import BATCH_SIZE, rescore
 from tipoff.runtime import Runtime
@@ -412,7 +411,6 @@ async def alert_latency(size: Size, workdir: Path, *, seed: int, rescore_interva
             batch_size=per_tick,
             live=True,
         )
-        app = create_app(runtime.settings, scheduler=True, runtime=runtime)
         # "skipped: maximum number of running instances reached" is expected under load.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         latencies: list[float] = []
@@ -420,7 +418,7 @@ async def alert_latency(size: Size, workdir: Path, *, seed: int, rescore_interva
         sent_events = 0
         with contextlib.redirect_stdout(io.StringIO()):  # the console previews of alerts
             async with (
-                _serving_app(app) as url,
+                serving(runtime, scheduler=True) as url,
                 aiohttp.ClientSession(auth=aiohttp.BasicAuth(write_key, "")) as http,
             ):
 
@@ -483,33 +481,6 @@ async def alert_latency(size: Size, workdir: Path, *, seed: int, rescore_interva
             else ""
         ),
     )
-
-
-@contextlib.asynccontextmanager
-async def _serving_app(app: Any) -> Any:
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def _latency(seconds: float, rescore_interval: float) -> str:

@@ -35,11 +35,19 @@ class DemoReport:
 
 
 @contextlib.asynccontextmanager
-async def serving(runtime: Runtime) -> AsyncIterator[str]:
-    """The real app under uvicorn on a free loopback port; yields its base URL."""
-    app = create_app(runtime.settings, scheduler=False, runtime=runtime)
+async def serving(runtime: Runtime, *, scheduler: bool = False) -> AsyncIterator[str]:
+    """The real app under uvicorn on a free loopback port; yields its base URL. With
+    `scheduler`, its jobs run too, as under `tipoff serve`."""
+    app = create_app(runtime.settings, scheduler=scheduler, runtime=runtime)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
     )
     task = asyncio.create_task(server.serve())
     try:
