@@ -17,7 +17,9 @@ from starlette.applications import Starlette
 
 from tests.conftest import NOW
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
+from tests.fakes.slack_bot import Clock
 from tipoff.app import create_app
+from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.sources import NewSource, create_source
 from tipoff.store.db import Database
@@ -116,3 +118,13 @@ def fake_slack() -> Iterator[FakeSlackApi]:
     """The loopback stand-in for Slack's Web API, for tests that run real processes."""
     with running_fake_slack() as fake:
         yield fake
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime on the test's database, without Slack, its clock fixed at NOW (tests
+    move it with `Clock`). Modules that need Slack define their own."""
+    rt = await Runtime.open(settings)
+    rt.clock = Clock(NOW)
+    yield rt
+    await rt.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -18,14 +17,6 @@ from tipoff.rescoring import lookup, rescore
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.store.tables import alerts, erasures, events, identities, people, scores
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = await Runtime.open(settings)
-    rt.clock = Clock(NOW)
-    yield rt
-    await rt.close()
 
 
 async def count(rt: Runtime, query: object) -> int:

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from tests import seed
 from tests.conftest import NOW
+from tests.fakes.slack_bot import Clock
 from tipoff.rescoring import lookup, rescore
 from tipoff.runtime import Runtime
-from tipoff.settings import Settings
 from tipoff.slack.listeners.commands import answer
 from tipoff.store.tables import alerts, score_history, scores
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = await Runtime.open(settings)
-    rt.clock = Clock(NOW)
-    yield rt
-    await rt.close()
 
 
 async def make_hot_account(rt: Runtime) -> int:
