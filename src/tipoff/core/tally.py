@@ -136,16 +136,19 @@ def tally(signals: Iterable[Signal], model: ScoringModel, now: datetime) -> list
     cutoffs = [now - days * DAY for days in plan.windows]
     weight_cutoffs = [None if days is None else now - days * DAY for days in plan.weighted]
     groups: dict[tuple[str, int | None, tuple[str | None, ...]], list[Any]] = {}
+    no_details: tuple[str | None, ...] = (None,) * len(plan.details)
     for signal in signals:
         at = signal.occurred_at
         if signal.event not in known or not oldest <= at <= now:
             continue
-        details = tuple(
-            detail_value(signal.properties.get(prop))
-            if signal.event in events and not nul_escaped(signal.properties)
-            else None
-            for prop, events in plan.details
-        )
+        details = no_details
+        if any(signal.event in events for _, events in plan.details) and not nul_escaped(
+            signal.properties
+        ):  # the JSON check once per signal, not once per detail property
+            details = tuple(
+                detail_value(signal.properties.get(prop)) if signal.event in events else None
+                for prop, events in plan.details
+            )
         key = (signal.event, signal.person_id, details)
         sums = groups.get(key)
         if sums is None:
