@@ -102,8 +102,10 @@ def demo(
         Path, typer.Option(help="SQLite file to create (replaced if it exists).")
     ] = Path("tipoff-demo.db"),
 ) -> None:
-    """Replay the bundled sample history through the real ingest API into a fresh SQLite
-    file, rescore, print the alerts and the top accounts. Never posts to Slack."""
+    """Replay the bundled sample history into a fresh SQLite file; never posts to Slack.
+
+    The history goes through the real ingest API; then every account is rescored and the
+    alerts and the top accounts are printed."""
     from tipoff.demo.replay import run_demo
 
     for leftover in (
@@ -163,8 +165,10 @@ def score(
     account: Annotated[str, typer.Argument(help="A domain (acme.com) or a company name.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for other tools.")] = False,
 ) -> None:
-    """Show an account's score, with its dimensions and evidence: the stored one while it
-    is current (no signal since, within a full-rescore interval), else computed now."""
+    """Show an account's score, with its dimensions and evidence.
+
+    That is the stored score while it is current (no signal since, at most a
+    full-rescore interval old), else the score computed now."""
     found = with_runtime(lambda rt: rescoring.lookup(rt, account))
     if found.account is None or found.result is None:
         if found.matches:

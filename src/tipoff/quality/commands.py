@@ -160,8 +160,10 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         since: SinceOption = DEFAULT_SINCE,
         days: DaysOption = 30,
     ) -> None:
-        """Replay stored history day by day under a candidate and the current model, side
-        by side. Writes nothing and sends nothing."""
+        """Compare a candidate model with the current one on stored history.
+
+        History is replayed day by day under both models, side by side. Writes nothing
+        and sends nothing."""
         candidate = _load_candidate(model)
 
         async def work(rt: Runtime) -> backtests.Backtest:
@@ -188,8 +190,9 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         ] = 90,
         days: DaysOption = 30,
     ) -> None:
-        """Fit new points for the current rules to outcomes and feedback, write a
-        candidate model, and backtest it against the current one on held-out time."""
+        """Fit the rules' points to outcomes and feedback into a candidate model file.
+
+        The candidate is then backtested against the current model on held-out time."""
         out, err = _console()
         settings = load_settings()
         try:
@@ -262,8 +265,9 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
             str, typer.Option(help="The source the outcomes are stored under.")
         ] = "crm-import",
     ) -> None:
-        """Import opportunities opened and deals won or lost. Every row is checked first;
-        one bad row and nothing is imported."""
+        """Import opportunities opened and deals won or lost from a CSV file.
+
+        Every row is checked first; one bad row and nothing is imported."""
         if not path.is_file():
             _, err = _console()
             err.print(f"[red]{path}: no such file[/red]")
@@ -310,8 +314,10 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
             str | None, typer.Option(help="Who is changing it (default: your OS user).")
         ] = None,
     ) -> None:
-        """Check a model file, log it as the live model (who, when, its text) and rescore
-        every account under it now. Point TIPOFF_MODEL at it so `tipoff serve` keeps it."""
+        """Check a model file, put it live and rescore every account under it now.
+
+        The change is logged (who, when, the file's text). Point TIPOFF_MODEL at the file
+        so `tipoff serve` keeps it."""
         from tipoff import rescoring
 
         _load_candidate(path)  # checked first: a broken file changes nothing
@@ -369,8 +375,10 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
             Path, typer.Option(help="SQLite file to create (replaced if it exists).")
         ] = Path("tipoff-quality-demo.db"),
     ) -> None:
-        """The demo history extended with six months of synthetic accounts, outcomes,
-        alerts and reps' verdicts: something to try report, backtest and calibrate on."""
+        """Write a sample database to try report, backtest and calibrate on.
+
+        It is the demo history extended with six months of synthetic accounts, outcomes,
+        alerts and reps' verdicts."""
         from tipoff.quality.sample import load_sample
 
         for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
