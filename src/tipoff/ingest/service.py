@@ -79,22 +79,8 @@ async def ingest_messages(
 
     await resolver.flush()
 
-    rows: list[dict[str, Any]] = [
-        {
-            "source_id": source_id,
-            "message_id": call.message_id,
-            "kind": call.type,
-            "event": call.event_name,
-            "person_id": person.id,
-            "account_id": None if account is None else account.id,
-            "occurred_at": call.occurred_at(received_at),
-            "received_at": received_at,
-            "properties": call.properties_json,
-        }
-        for call, person, account in final
-    ]
-    if rows:
-        await _insert_events(conn, rows)
+    if final:
+        await _insert_events(conn, source_id, final, received_at)
     result = IngestResult(accepted=len(fresh), duplicates=len(messages) - len(fresh))
     log.debug("source %s: %s", source_id, result)
     return result
@@ -106,33 +92,60 @@ _SQLITE_INSERT = (
 )
 
 
-async def _insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """One executemany of `rows`.
+async def _insert_events(
+    conn: AsyncConnection,
+    source_id: int,
+    attributed: list[tuple[SegmentCall, PersonState, AccountState | None]],
+    received_at: datetime,
+) -> None:
+    """One executemany of an events row per call.
 
     On SQLite, SQLAlchemy's per-value processing (two `UTCDateTime`s and a JSON column
     per row) cost more than SQLite's own insert (benchmarks/, figure 1), so the values
     are converted here exactly as those types store them: naive UTC text
     "YYYY-MM-DD HH:MM:SS.ffffff" and `json.dumps` text."""
     if conn.dialect.name != "sqlite":
-        await conn.execute(insert(events), rows)
+        await conn.execute(
+            insert(events),
+            [
+                {
+                    "source_id": source_id,
+                    "message_id": call.message_id,
+                    "kind": call.type,
+                    "event": call.event_name,
+                    "person_id": person.id,
+                    "account_id": None if account is None else account.id,
+                    "occurred_at": call.occurred_at(received_at),
+                    "received_at": received_at,
+                    "properties": call.properties_json,
+                }
+                for call, person, account in attributed
+            ],
+        )
         return
+    received = sqlite_utc_text(received_at)
     await conn.exec_driver_sql(
         _SQLITE_INSERT,
         [
             (
-                r["source_id"],
-                r["message_id"],
-                r["kind"],
-                r["event"],
-                r["person_id"],
-                r["account_id"],
-                sqlite_utc_text(r["occurred_at"]),
-                sqlite_utc_text(r["received_at"]),
-                json.dumps(r["properties"]),
+                source_id,
+                call.message_id,
+                call.type,
+                call.event_name,
+                person.id,
+                None if account is None else account.id,
+                sqlite_utc_text(call.occurred_at(received_at)),
+                received,
+                _json_text(call.properties_json),
             )
-            for r in rows
+            for call, person, account in attributed
         ],
     )
+
+
+def _json_text(value: dict[str, Any]) -> str:
+    # Most signals carry no properties: skip the encoder for them.
+    return json.dumps(value) if value else "{}"
 
 
 async def _unseen(
