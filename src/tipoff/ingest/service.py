@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +26,7 @@ from tipoff.store.tables import events
 log = logging.getLogger(__name__)
 
 _CHUNK = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,20 @@ async def ingest_messages(
     return result
 
 
+_EVENT_COLUMNS = (
+    "source_id",
+    "message_id",
+    "kind",
+    "event",
+    "person_id",
+    "account_id",
+    "occurred_at",
+    "received_at",
+    "properties",
+)
 _SQLITE_INSERT = (
-    "INSERT INTO events (source_id, message_id, kind, event, person_id, account_id,"
-    " occurred_at, received_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)})"  # noqa: S608 (column names only)
+    f" VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
 )
 
 
@@ -104,43 +116,34 @@ async def _insert_events(
     per row) cost more than SQLite's own insert (benchmarks/, figure 1), so the values
     are converted here exactly as those types store them: naive UTC text
     "YYYY-MM-DD HH:MM:SS.ffffff" and `json.dumps` text."""
-    if conn.dialect.name != "sqlite":
-        await conn.execute(
-            insert(events),
-            [
-                {
-                    "source_id": source_id,
-                    "message_id": call.message_id,
-                    "kind": call.type,
-                    "event": call.event_name,
-                    "person_id": person.id,
-                    "account_id": None if account is None else account.id,
-                    "occurred_at": call.occurred_at(received_at),
-                    "received_at": received_at,
-                    "properties": call.properties_json,
-                }
-                for call, person, account in attributed
-            ],
+    sqlite = conn.dialect.name == "sqlite"
+    as_time: Callable[[datetime], Any] = sqlite_utc_text if sqlite else _unchanged
+    as_json: Callable[[dict[str, Any]], Any] = _json_text if sqlite else _unchanged
+    received = as_time(received_at)
+    rows = [
+        (
+            source_id,
+            call.message_id,
+            call.type,
+            call.event_name,
+            person.id,
+            None if account is None else account.id,
+            as_time(call.occurred_at(received_at)),
+            received,
+            as_json(call.properties_json),
         )
-        return
-    received = sqlite_utc_text(received_at)
-    await conn.exec_driver_sql(
-        _SQLITE_INSERT,
-        [
-            (
-                source_id,
-                call.message_id,
-                call.type,
-                call.event_name,
-                person.id,
-                None if account is None else account.id,
-                sqlite_utc_text(call.occurred_at(received_at)),
-                received,
-                _json_text(call.properties_json),
-            )
-            for call, person, account in attributed
-        ],
-    )
+        for call, person, account in attributed
+    ]
+    if sqlite:
+        await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    else:
+        await conn.execute(
+            insert(events), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
+        )
+
+
+def _unchanged(value: T) -> T:
+    return value
 
 
 def _json_text(value: dict[str, Any]) -> str:
