@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -21,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy import event, select
@@ -35,6 +36,8 @@ from tipoff.slack.listeners.commands import answer
 from tipoff.sources import create_source
 from tipoff.store import queries
 from tipoff.store.tables import accounts, alerts
+
+T = TypeVar("T")
 
 # The data's "now" for the read benchmarks; the live benchmark uses the real clock.
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -186,12 +189,7 @@ async def ingest(size: Size, workdir: Path, *, seed: int) -> Figure:
 
         event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", record)
         async with serving(runtime) as url:
-            # The source runs in its own process, as a real one runs on its own machine:
-            # here it would compete for the server's GIL (as in figure 4).
-            with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-                requests = await asyncio.get_running_loop().run_in_executor(
-                    pool, post_batches, url, write_key, bodies
-                )
+            requests = await in_own_process(post_batches, url, write_key, bodies)
     finally:
         await runtime.close()
 
@@ -223,16 +221,37 @@ async def ingest(size: Size, workdir: Path, *, seed: int) -> Figure:
     )
 
 
+async def in_own_process(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`work(*args, **kwargs)` in a fresh process. Sources post from there, as a real one
+    posts from its own machine: in the server's process they would compete for its GIL."""
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, functools.partial(work, *args, **kwargs)
+        )
+
+
 def post_batches(
-    url: str, write_key: str, bodies: list[tuple[bytes, int]]
+    url: str,
+    write_key: str,
+    bodies: list[tuple[bytes, int]],
+    *,
+    every: float = 0.0,
+    seconds: float = math.inf,
 ) -> list[tuple[float, float, int]]:
-    """Posts each body in turn, as one Segment source does; (start, end, calls) of each
-    request on CLOCK_MONOTONIC. Runs in a process of its own (see `ingest`)."""
+    """Posts each body in turn, as one Segment source does: one at most every `every`
+    seconds, for at most `seconds`. (start, end, calls) of each request, on
+    CLOCK_MONOTONIC, which every process shares. Run it with `in_own_process`."""
 
     async def send() -> list[tuple[float, float, int]]:
-        timed = []
+        timed: list[tuple[float, float, int]] = []
         async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(write_key, "")) as http:
-            for body, count in bodies:
+            first = time.monotonic()
+            for tick, (body, count) in enumerate(bodies):
+                if time.monotonic() - first >= seconds:
+                    break
+                delay = first + tick * every - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
                 start = time.monotonic()
                 async with http.post(
                     f"{url}/v1/batch", data=body, headers={"content-type": "application/json"}
@@ -506,12 +525,10 @@ async def alert_latency(size: Size, workdir: Path, *, seed: int, rescore_interva
                             raise RuntimeError(f"ingest refused: {await response.text()}")
 
                 async def background() -> int:
-                    # The source runs in its own process, as a real one runs on its own
-                    # machine: here it would compete for the server's GIL.
-                    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-                        return await asyncio.get_running_loop().run_in_executor(
-                            pool, send_load, url, write_key, load, size.live_seconds
-                        )
+                    posted = await in_own_process(
+                        post_batches, url, write_key, load, every=0.1, seconds=size.live_seconds
+                    )
+                    return sum(count for _, _, count in posted)
 
                 async def probes() -> None:
                     rng = random.Random(seed + 7)
@@ -567,32 +584,6 @@ def _latency(seconds: float, rescore_interval: float) -> str:
 
 def deadline_after(rescore_interval: float) -> float:
     return 5 * rescore_interval + 30
-
-
-def send_load(url: str, write_key: str, load: list[tuple[bytes, int]], seconds: float) -> int:
-    """Posts `load` as a Segment source would, a batch every 100 ms for `seconds`; the
-    events sent. Runs in a process of its own (see `alert_latency`)."""
-
-    async def send() -> int:
-        sent = 0
-        auth = aiohttp.BasicAuth(write_key, "")
-        async with aiohttp.ClientSession(auth=auth) as http:
-            start = time.perf_counter()
-            for tick, (body, count) in enumerate(load):
-                if time.perf_counter() - start >= seconds:
-                    break
-                delay = start + tick * 0.1 - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                async with http.post(
-                    f"{url}/v1/batch", data=body, headers={"content-type": "application/json"}
-                ) as response:
-                    if response.status != 200:
-                        raise RuntimeError(f"ingest refused: {await response.text()}")
-                sent += count
-        return sent
-
-    return asyncio.run(send())
 
 
 async def _probe(
