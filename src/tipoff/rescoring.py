@@ -109,22 +109,31 @@ async def _rescore_checking(
 ) -> None:
     """SQLite: a batch is read and scored without the write lock, which ingest needs
     meanwhile; writing takes it and leaves out any account another rescorer (a replica,
-    or the other pass) wrote since. The next batch is read while this one is scored:
-    SQLite reads without holding the GIL, so on two cores the read comes almost free."""
+    or the other pass) wrote since. The next batch is read while this one is scored: its
+    list of accounts first, before scoring starts, then its sums, people and stored
+    scores, which come back in one step each (`dialect.fetch_rows_at_once`), so SQLite
+    works on the other core while the scorer holds the GIL."""
 
-    async def read(after_id: int) -> _Batch | None:
-        async with runtime.db.transaction() as conn:
-            due = await queries.due_accounts(
-                conn, after_id, limit=batch_size, everything=everything
-            )
-            return await _read_batch(conn, runtime.model, due, now) if due else None
+    async def read(after_id: int, listed: asyncio.Event) -> _Batch | None:
+        try:
+            async with runtime.db.transaction() as conn:
+                due = await queries.due_accounts(
+                    conn, after_id, limit=batch_size, everything=everything
+                )
+                listed.set()
+                return await _read_batch(conn, runtime.model, due, now) if due else None
+        finally:
+            listed.set()  # also when the read failed: awaiting it raises
 
-    batch = await read(0)
+    batch = await read(0, asyncio.Event())
     while batch is not None:
         upcoming = None
-        if len(batch.due) == batch_size:
-            upcoming = asyncio.ensure_future(read(batch.due[-1].id))
         try:
+            if len(batch.due) == batch_size:
+                listed = asyncio.Event()
+                upcoming = asyncio.ensure_future(read(batch.due[-1].id, listed))
+                # Read row by row, that list would crawl once the scorer holds the GIL.
+                await listed.wait()
             results = await _scored(batch, runtime, now)
             async with runtime.db.transaction() as conn:
                 await lock_for_writing(conn, accounts)
@@ -167,10 +176,12 @@ async def _read_batch(
     conn: AsyncConnection, model: ScoringModel, due: list[queries.Due], now: datetime
 ) -> _Batch:
     ids = [d.id for d in due]
+    # The sums first: the longest read, and the one to overlap with scoring.
+    tallies = await queries.load_tallies(conn, ids, model, now)
     return _Batch(
         due=due,
         histories=await queries.load_accounts(conn, ids),
-        tallies=await queries.load_tallies(conn, ids, model, now),
+        tallies=tallies,
         previous=await queries.stored_scores(conn, ids),
         memory=await workflow.memories(conn, ids, now),
     )

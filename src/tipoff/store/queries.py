@@ -26,6 +26,7 @@ from tipoff.store.dialect import (
     decay_clock,
     decay_weight_sql,
     fetch_rows,
+    fetch_rows_at_once,
     json_key,
     text_property_sql,
     utc_from_db,
@@ -215,14 +216,18 @@ async def load_accounts(
         if only_people is not None:
             sql += f" AND id IN ({_in_list('p', only_people, params) or 'NULL'})"
         members: dict[int, dict[int, Person]] = {account_id: {} for account_id in chunk}
-        for person_id, account_id, name, email, title in await fetch_rows(conn, sql, params):
+        for person_id, account_id, name, email, title in await fetch_rows_at_once(
+            conn, sql, params, width=5
+        ):
             members[account_id][person_id] = Person(person_id, name, email, title)
         params = {}
         sql = (
             "SELECT id, domain, name, employees, industry FROM accounts"  # noqa: S608
             f" WHERE id IN ({_in_list('a', chunk, params)})"
         )
-        for account_id, domain, name, employees, industry in await fetch_rows(conn, sql, params):
+        for account_id, domain, name, employees, industry in await fetch_rows_at_once(
+            conn, sql, params, width=5
+        ):
             found[account_id] = AccountHistory(
                 id=account_id,
                 domain=domain,
@@ -322,7 +327,14 @@ async def load_tallies(
         # Columns: account_id, event, person_id, *details, newest, *counts, *weights.
         newest = 3 + len(details)
         weights_from = newest + 2 + len(plan.windows)
-        for row in await fetch_rows(conn, sql, chunk_params):
+        rows = await fetch_rows_at_once(
+            conn,
+            sql,
+            chunk_params,
+            width=weights_from + len(plan.weighted),
+            reals=range(weights_from, weights_from + len(plan.weighted)),
+        )
+        for row in rows:
             found[row[0]].append(
                 Tally(
                     row[1],
@@ -471,14 +483,18 @@ async def current_score(conn: AsyncConnection, account_id: int) -> CurrentScore 
 async def stored_scores(
     conn: AsyncConnection, account_ids: Sequence[int]
 ) -> dict[int, StoredScore]:
+    """Read with `fetch_rows_at_once`: rescoring reads them while it scores."""
     found: dict[int, StoredScore] = {}
     for chunk in _chunks(account_ids):
-        result = await conn.execute(
-            select(scores.c.account_id, scores.c.score, scores.c.track, scores.c.scored_at).where(
-                scores.c.account_id.in_(chunk)
-            )
+        params: dict[str, Any] = {}
+        sql = (
+            "SELECT account_id, score, track, scored_at FROM scores"  # noqa: S608
+            f" WHERE account_id IN ({_in_list('a', chunk, params)})"
         )
-        found.update({r.account_id: StoredScore(r.score, r.track, r.scored_at) for r in result})
+        for account_id, score, track, scored_at in await fetch_rows_at_once(
+            conn, sql, params, width=4
+        ):
+            found[account_id] = StoredScore(score, track, utc_from_db(scored_at))
     return found
 
 
