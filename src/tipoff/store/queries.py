@@ -205,7 +205,7 @@ async def load_accounts(
     conn: AsyncConnection, account_ids: Sequence[int], *, only_people: Iterable[int] | None = None
 ) -> dict[int, AccountHistory]:
     """Accounts with their people (or only those of `only_people`), without signals
-    (`load_tallies` sums those). Read with `fetch_rows`: a full rescore reads them all."""
+    (`load_tallies` sums those). Read at once: rescoring reads them while it scores."""
     found: dict[int, AccountHistory] = {}
     for chunk in _chunks(account_ids):
         params: dict[str, Any] = {}
