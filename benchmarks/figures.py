@@ -265,7 +265,7 @@ def post_batches(
 
 
 def _snapshot(path: Path, copy: Path) -> None:
-    db = sqlite3.connect(path)
+    db = raw_connection(path)
     try:
         db.execute("VACUUM INTO ?", (str(copy),))
     finally:
