@@ -1,3 +1,5 @@
 from tipoff.cli import main
 
-main()
+# Guarded: rescoring's worker processes start by importing the main module.
+if __name__ == "__main__":
+    main()

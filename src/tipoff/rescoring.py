@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
-from dataclasses import dataclass, field, replace
+import multiprocessing
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +34,7 @@ from tipoff.model.schema import Routing
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
 from tipoff.store import queries
+from tipoff.store.db import Database
 from tipoff.store.dialect import lock_for_writing, locks_rows, upsert
 from tipoff.store.queries import AccountRow
 from tipoff.store.tables import accounts, alerts, score_history, scores
@@ -39,6 +42,7 @@ from tipoff.store.tables import accounts, alerts, score_history, scores
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+IN_PROCESSES_FROM = 20  # batches: a pass this long is scored by worker processes
 NEW_SIGNAL = "new signal: "  # how core.workflow.alert_decision names new evidence rules
 
 
@@ -76,6 +80,11 @@ async def rescore(
     now = runtime.clock()
     if locks_rows(runtime.db.engine.dialect.name):
         await _rescore_claiming(runtime, everything, batch_size, now, summary)
+    elif due := await _due_for_processes(runtime, everything, batch_size):
+        log.info(
+            "scoring %d accounts in %d worker processes", due, runtime.settings.rescore_processes
+        )
+        await _rescore_in_processes(runtime, everything, batch_size, now, summary)
     else:
         await _rescore_checking(runtime, everything, batch_size, now, summary)
     if summary.scored:
@@ -97,8 +106,7 @@ async def _rescore_claiming(
             if not due:
                 return
             batch = await _read_batch(conn, runtime.model, due, now)
-            results = await _scored(batch, runtime, now)
-            await _write_batch(conn, runtime, batch, results, now, summary)
+            await _store(conn, runtime, await _scored(batch, runtime.model, now), now, summary)
         if len(due) < batch_size:
             return
         after_id = due[-1].id
@@ -134,18 +142,105 @@ async def _rescore_checking(
                 upcoming = asyncio.ensure_future(read(batch.due[-1].id, listed))
                 # Read row by row, that list would crawl once the scorer holds the GIL.
                 await listed.wait()
-            results = await _scored(batch, runtime, now)
-            async with runtime.db.transaction() as conn:
-                await lock_for_writing(conn, accounts)
-                marks = await queries.scored_marks(conn, batch.ids)
-                await _write_batch(
-                    conn, runtime, batch.unchanged_since(marks), results, now, summary
-                )
+            decided = await _scored(batch, runtime.model, now)
+            await _store_unless_rescored(runtime, decided, now, summary)
         except BaseException:
             if upcoming is not None:
                 upcoming.cancel()
             raise
         batch = await upcoming if upcoming is not None else None
+
+
+async def _due_for_processes(runtime: Runtime, everything: bool, batch_size: int) -> int:
+    """How many accounts worker processes should score in this pass: none unless the
+    settings allow them, the database is a SQLite file they can open too, and the pass
+    is long enough to pay for starting them (importing Tipoff takes a worker about a
+    second, a batch about a tenth of that)."""
+    database = runtime.db.url.database
+    if not runtime.settings.rescore_processes or database in (None, "", ":memory:"):
+        return 0
+    async with runtime.db.transaction() as conn:
+        due = await queries.count_due(conn, everything=everything)
+    return due if due >= IN_PROCESSES_FROM * batch_size else 0
+
+
+async def _rescore_in_processes(
+    runtime: Runtime, everything: bool, batch_size: int, now: datetime, summary: RescoreSummary
+) -> None:
+    """SQLite, a long pass: worker processes read and score the batches, each through its
+    own connection, and this process lists and writes them as `_rescore_checking` does.
+    A process runs Python on one core at a time; several put every core to work, and
+    leave the serving process free to answer lookups and ingest meanwhile."""
+    workers = runtime.settings.rescore_processes
+    pool = ProcessPoolExecutor(
+        workers,
+        # Not fork: this process has threads (SQLite's, the scheduler's) a child would
+        # inherit mid-operation.
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(runtime.settings.database_url, runtime.model),
+    )
+    loop = asyncio.get_running_loop()
+    in_flight: deque[asyncio.Future[_Decided]] = deque()
+    after_id, listed_all = 0, False
+    try:
+        while True:
+            # Two batches a worker: each has its next one while this process writes.
+            while not listed_all and len(in_flight) < 2 * workers:
+                async with runtime.db.transaction() as conn:
+                    due = await queries.due_accounts(
+                        conn, after_id, limit=batch_size, everything=everything
+                    )
+                listed_all = len(due) < batch_size
+                if due:
+                    after_id = due[-1].id
+                    in_flight.append(loop.run_in_executor(pool, _scored_in_worker, due, now))
+            if not in_flight:
+                return
+            await _store_unless_rescored(runtime, await in_flight.popleft(), now, summary)
+    finally:
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+# A worker process's own event loop, database handle and model (set by `_start_worker`).
+_worker: tuple[asyncio.AbstractEventLoop, Database, ScoringModel] | None = None
+
+
+def _start_worker(database_url: str, model: ScoringModel) -> None:
+    global _worker
+    _worker = (asyncio.new_event_loop(), Database(database_url), model)
+
+
+def _scored_in_worker(due: list[queries.Due], now: datetime) -> _Decided:
+    assert _worker is not None, "_start_worker runs first in every worker process"
+    loop, db, model = _worker
+    return loop.run_until_complete(_read_and_scored(db, model, due, now))
+
+
+async def _read_and_scored(
+    db: Database, model: ScoringModel, due: list[queries.Due], now: datetime
+) -> _Decided:
+    try:
+        async with db.transaction() as conn:
+            batch = await _read_batch(conn, model, due, now)
+    finally:
+        # A worker is stopped without notice, and a pooled SQLite connection's thread
+        # would keep its process from exiting.
+        await db.dispose()
+    return _decided(batch, model, now)
+
+
+async def _store_unless_rescored(
+    runtime: Runtime, decided: _Decided, now: datetime, summary: RescoreSummary
+) -> None:
+    """SQLite: stores `decided` under the write lock, leaving out any account another
+    rescorer (a replica, or the other pass) wrote since it was read."""
+    async with runtime.db.transaction() as conn:
+        await lock_for_writing(conn, accounts)
+        marks = await queries.scored_marks(conn, decided.ids)
+        await _store(conn, runtime, decided.unchanged_since(marks), now, summary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,15 +256,6 @@ class _Batch:
     @property
     def ids(self) -> list[int]:
         return [d.id for d in self.due]
-
-    def unchanged_since(self, marks: dict[int, tuple[int, datetime | None]]) -> _Batch:
-        """This batch without the accounts rescored since it was read (by `marks`)."""
-
-        def mark(d: queries.Due) -> tuple[int, datetime | None]:
-            before = self.previous.get(d.id)
-            return d.scored_version, before.scored_at if before else None
-
-        return replace(self, due=[d for d in self.due if marks.get(d.id) == mark(d)])
 
 
 async def _read_batch(
@@ -187,37 +273,56 @@ async def _read_batch(
     )
 
 
-async def _scored(batch: _Batch, runtime: Runtime, now: datetime) -> dict[int, ScoreResult]:
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """A batch scored: the rows to store and the alerts to queue, each account with the
+    mark (scored_version, scored_at) it had when read. All a writer needs, and small
+    enough for a worker process to send back."""
+
+    due: list[queries.Due]
+    read_marks: dict[int, tuple[int, datetime | None]]
+    score_rows: list[dict[str, Any]]
+    history_rows: list[dict[str, Any]]
+    alerting: list[tuple[AccountHistory, ScoreResult, str]]
+
+    @property
+    def ids(self) -> list[int]:
+        return [d.id for d in self.due]
+
+    def unchanged_since(self, marks: dict[int, tuple[int, datetime | None]]) -> _Decided:
+        """Without the accounts rescored since they were read (their `marks` differ)."""
+        kept = {i for i, mark in self.read_marks.items() if marks.get(i) == mark}
+        if len(kept) == len(self.due):
+            return self
+        return _Decided(
+            due=[d for d in self.due if d.id in kept],
+            read_marks={i: m for i, m in self.read_marks.items() if i in kept},
+            score_rows=[r for r in self.score_rows if r["account_id"] in kept],
+            history_rows=[r for r in self.history_rows if r["account_id"] in kept],
+            alerting=[a for a in self.alerting if a[1].account_id in kept],
+        )
+
+
+async def _scored(batch: _Batch, model: ScoringModel, now: datetime) -> _Decided:
     # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
     # keeps answering ingest and Slack while a big batch is scored.
-    ids = batch.ids
-    accounts_read = [(batch.histories[i], batch.tallies[i]) for i in ids]
-    results = await asyncio.to_thread(_score_all, accounts_read, runtime.model, now)
-    return dict(zip(ids, results, strict=True))
+    return await asyncio.to_thread(_decided, batch, model, now)
 
 
-async def _write_batch(
-    conn: AsyncConnection,
-    runtime: Runtime,
-    batch: _Batch,
-    results: dict[int, ScoreResult],
-    now: datetime,
-    summary: RescoreSummary,
-) -> None:
-    """Stores the scores of `batch`, appends score history on change, and queues the
-    alerts core.workflow.alert_decision asks for."""
-    if not batch.due:
-        return
-    model = runtime.model
+def _decided(batch: _Batch, model: ScoringModel, now: datetime) -> _Decided:
+    """Scores `batch`, appends score history where the score or track changed, and
+    decides which accounts alert (core.workflow.alert_decision)."""
     routing = model.routing
     score_rows: list[dict[str, Any]] = []
     history_rows: list[dict[str, Any]] = []
-    alert_rows: list[dict[str, Any]] = []
     alerting: list[tuple[AccountHistory, ScoreResult, str]] = []
-    for account_id in batch.ids:
-        result = results[account_id]
+    read_marks: dict[int, tuple[int, datetime | None]] = {}
+    for due in batch.due:
+        account_id = due.id
         history = batch.histories[account_id]
+        result = score_tallies(history, batch.tallies[account_id], model, now)
         before = batch.previous.get(account_id)
+        read_marks[account_id] = (due.scored_version, before.scored_at if before else None)
         score_rows.append(_score_row(result, model, now))
         if before is None or (before.score, before.track) != (result.score, result.track.value):
             history_rows.append(
@@ -251,37 +356,47 @@ async def _write_batch(
             )
         if reason is not None:
             alerting.append((history, result, reason))
-        summary.tracks[result.track.value] += 1
+    return _Decided(batch.due, read_marks, score_rows, history_rows, alerting)
+
+
+async def _store(
+    conn: AsyncConnection,
+    runtime: Runtime,
+    decided: _Decided,
+    now: datetime,
+    summary: RescoreSummary,
+) -> None:
+    """Stores the scores and score history of `decided` and queues its alerts."""
+    if not decided.due:
+        return
     # Owners, sizes and regions only for the few accounts that alert.
+    alerting = decided.alerting
     destination = await workflow.destinations(conn, [r.account_id for _, r, _ in alerting])
-    for history, result, reason in alerting:
-        alert_rows.append(
-            _alert_row(runtime, history, result, reason, destination.get(result.account_id), now)
-        )
+    alert_rows = [
+        _alert_row(runtime, history, result, reason, destination.get(result.account_id), now)
+        for history, result, reason in alerting
+    ]
     dialect = conn.dialect.name
     await conn.execute(
-        upsert(scores, dialect, key=["account_id"], update=_SCORE_COLUMNS), score_rows
+        upsert(scores, dialect, key=["account_id"], update=_SCORE_COLUMNS), decided.score_rows
     )
-    if history_rows:
-        await conn.execute(score_history.insert(), history_rows)
+    if decided.history_rows:
+        await conn.execute(score_history.insert(), decided.history_rows)
     if alert_rows:
-        await conn.execute(alerts.insert(), _bundled(alert_rows, batch.histories, routing, now))
+        histories = {history.id: history for history, _, _ in alerting}
+        routing = runtime.model.routing
+        await conn.execute(alerts.insert(), _bundled(alert_rows, histories, routing, now))
     # Record the version that was read: a signal ingested meanwhile bumped signal_version
     # past it, so the account stays due and is scored again on the next pass.
     await conn.execute(
         update(accounts)
         .where(accounts.c.id == bindparam("b_id"))
         .values(scored_version=bindparam("b_version")),
-        [{"b_id": d.id, "b_version": d.signal_version} for d in batch.due],
+        [{"b_id": d.id, "b_version": d.signal_version} for d in decided.due],
     )
-    summary.scored += len(batch.due)
+    summary.scored += len(decided.due)
     summary.alerts_queued += len(alert_rows)
-
-
-def _score_all(
-    accounts: list[tuple[AccountHistory, list[Tally]]], model: ScoringModel, now: datetime
-) -> list[ScoreResult]:
-    return [score_tallies(history, tallies, model, now) for history, tallies in accounts]
+    summary.tracks.update(row["track"] for row in decided.score_rows)
 
 
 def _alert_row(

@@ -3,6 +3,7 @@ then passed down; nothing else in Tipoff reads the environment."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -54,6 +55,17 @@ class Settings(BaseSettings):
     )
     full_rescore_interval_seconds: float = Field(
         default=3600.0, gt=0, validation_alias="TIPOFF_FULL_RESCORE_INTERVAL"
+    )
+    rescore_processes: int = Field(
+        default_factory=lambda: (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        ),
+        ge=0,
+        validation_alias="TIPOFF_RESCORE_PROCESSES",
+        description="Worker processes that score a long pass on SQLite (one per core by "
+        "default); 0 scores in the serving process.",
     )
     delivery_interval_seconds: float = Field(
         default=2.0, gt=0, validation_alias="TIPOFF_DELIVERY_INTERVAL"

@@ -425,6 +425,14 @@ async def due_accounts(
     return [Due(r.id, r.signal_version, r.scored_version) for r in await claim(conn, query)]
 
 
+async def count_due(conn: AsyncConnection, *, everything: bool = False) -> int:
+    """How many accounts `due_accounts` would walk through."""
+    query = select(func.count()).select_from(accounts)
+    if not everything:
+        query = query.where(accounts.c.signal_version > accounts.c.scored_version)
+    return int((await conn.execute(query)).scalar_one())
+
+
 async def scored_marks(
     conn: AsyncConnection, account_ids: Sequence[int]
 ) -> dict[int, tuple[int, datetime | None]]:
