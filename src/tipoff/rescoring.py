@@ -80,13 +80,20 @@ async def rescore(
     now = runtime.clock()
     if locks_rows(runtime.db.engine.dialect.name):
         await _rescore_claiming(runtime, everything, batch_size, now, summary)
-    elif due := await _due_for_processes(runtime, everything, batch_size):
-        log.info(
-            "scoring %d accounts in %d worker processes", due, runtime.settings.rescore_processes
-        )
-        await _rescore_in_processes(runtime, everything, batch_size, now, summary)
     else:
-        await _rescore_checking(runtime, everything, batch_size, now, summary)
+        async with runtime.db.transaction() as conn:
+            first = await queries.due_accounts(conn, 0, limit=batch_size, everything=everything)
+        if not first:
+            return summary  # the usual pass, every second: nothing changed
+        # Only a full first page can start a pass long enough for worker processes.
+        if len(first) == batch_size and (
+            due := await _due_for_processes(runtime, everything, batch_size)
+        ):
+            workers = runtime.settings.rescore_processes
+            log.info("scoring %d accounts in %d worker processes", due, workers)
+            await _rescore_in_processes(runtime, first, everything, batch_size, now, summary)
+        else:
+            await _rescore_checking(runtime, first, everything, batch_size, now, summary)
     if summary.scored:
         log.info("rescored %d accounts, queued %d alerts", summary.scored, summary.alerts_queued)
     return summary
@@ -113,27 +120,36 @@ async def _rescore_claiming(
 
 
 async def _rescore_checking(
-    runtime: Runtime, everything: bool, batch_size: int, now: datetime, summary: RescoreSummary
+    runtime: Runtime,
+    first: list[queries.Due],
+    everything: bool,
+    batch_size: int,
+    now: datetime,
+    summary: RescoreSummary,
 ) -> None:
     """SQLite: a batch is read and scored without the write lock, which ingest needs
     meanwhile; writing takes it and leaves out any account another rescorer (a replica,
     or the other pass) wrote since. The next batch is read while this one is scored: its
     list of accounts first, before scoring starts, then its sums, people and stored
     scores, which come back in one step each (`dialect.fetch_rows_at_once`), so SQLite
-    works on the other core while the scorer holds the GIL."""
+    works on the other core while the scorer holds the GIL. `first` is the pass's first
+    page of due accounts, listed already."""
 
-    async def read(after_id: int, listed: asyncio.Event) -> _Batch | None:
+    async def read(
+        after_id: int, listed: asyncio.Event, due: list[queries.Due] | None = None
+    ) -> _Batch | None:
         try:
             async with runtime.db.transaction() as conn:
-                due = await queries.due_accounts(
-                    conn, after_id, limit=batch_size, everything=everything
-                )
+                if due is None:
+                    due = await queries.due_accounts(
+                        conn, after_id, limit=batch_size, everything=everything
+                    )
                 listed.set()
                 return await _read_batch(conn, runtime.model, due, now) if due else None
         finally:
             listed.set()  # also when the read failed: awaiting it raises
 
-    batch = await read(0, asyncio.Event())
+    batch = await read(0, asyncio.Event(), first)
     while batch is not None:
         upcoming = None
         try:
@@ -165,10 +181,16 @@ async def _due_for_processes(runtime: Runtime, everything: bool, batch_size: int
 
 
 async def _rescore_in_processes(
-    runtime: Runtime, everything: bool, batch_size: int, now: datetime, summary: RescoreSummary
+    runtime: Runtime,
+    first: list[queries.Due],
+    everything: bool,
+    batch_size: int,
+    now: datetime,
+    summary: RescoreSummary,
 ) -> None:
-    """SQLite, a long pass: worker processes read and score the batches, each through its
-    own connection, and this process lists and writes them as `_rescore_checking` does.
+    """SQLite, a long pass (from its `first` page): worker processes read and score the
+    batches, each through its own connection, and this process lists and writes them as
+    `_rescore_checking` does.
     A process runs Python on one core at a time; several put every core to work, and
     leave the serving process free to answer lookups and ingest meanwhile."""
     workers = runtime.settings.rescore_processes
@@ -182,19 +204,19 @@ async def _rescore_in_processes(
     )
     loop = asyncio.get_running_loop()
     in_flight: deque[asyncio.Future[_Decided]] = deque()
-    after_id, listed_all = 0, False
+    due = first  # the next page to send; empty once every page is sent
     try:
         while True:
             # Two batches a worker: each has its next one while this process writes.
-            while not listed_all and len(in_flight) < 2 * workers:
+            while due and len(in_flight) < 2 * workers:
+                in_flight.append(loop.run_in_executor(pool, _scored_in_worker, due, now))
+                if len(due) < batch_size:
+                    due = []
+                    continue
                 async with runtime.db.transaction() as conn:
                     due = await queries.due_accounts(
-                        conn, after_id, limit=batch_size, everything=everything
+                        conn, due[-1].id, limit=batch_size, everything=everything
                     )
-                listed_all = len(due) < batch_size
-                if due:
-                    after_id = due[-1].id
-                    in_flight.append(loop.run_in_executor(pool, _scored_in_worker, due, now))
             if not in_flight:
                 return
             await _store_unless_rescored(runtime, await in_flight.popleft(), now, summary)
