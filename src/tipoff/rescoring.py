@@ -35,7 +35,7 @@ from tipoff.runtime import Runtime
 from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
 from tipoff.store import queries
 from tipoff.store.db import Database
-from tipoff.store.dialect import lock_for_writing, locks_rows, upsert
+from tipoff.store.dialect import ROW_BY_ROW, lock_for_writing, locks_rows, upsert
 from tipoff.store.queries import AccountRow
 from tipoff.store.tables import accounts, alerts, score_history, scores
 
@@ -246,6 +246,7 @@ async def _read_and_scored(
 ) -> _Decided:
     try:
         async with db.transaction() as conn:
+            await conn.execution_options(**{ROW_BY_ROW: True})  # nothing computes meanwhile
             batch = await _read_batch(conn, model, due, now)
     finally:
         # A worker is stopped without notice, and a pooled SQLite connection's thread

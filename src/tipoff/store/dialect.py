@@ -173,6 +173,11 @@ async def fetch_rows(
     return (await conn.execute(text(sql), params)).all()
 
 
+# A connection execution option: True where no other thread computes beside the reads
+# (a rescoring worker process), and `fetch_rows_at_once` reads row by row, 20 % faster.
+ROW_BY_ROW = "tipoff_row_by_row"
+
+
 async def fetch_rows_at_once(
     conn: AsyncConnection,
     sql: str,
@@ -190,8 +195,11 @@ async def fetch_rows_at_once(
     next to one busy thread. So on SQLite the rows come back as one JSON array that
     SQLite builds in a single step. Columns at `reals` go as 17-digit text, which reads
     back exactly (JSON numbers keep 15 digits) for any magnitude below 1e200: SQLite's
-    printf rounds a few larger ones in the last digit. Sums of signals stay far below."""
-    if conn.dialect.name != "sqlite":
+    printf rounds a few larger ones in the last digit. Sums of signals stay far below.
+    A connection with the `ROW_BY_ROW` execution option reads as `fetch_rows` does."""
+    sync = conn.sync_connection
+    options = sync.get_execution_options() if sync is not None else {}
+    if conn.dialect.name != "sqlite" or options.get(ROW_BY_ROW):
         return await fetch_rows(conn, sql, params)
     names = [f"c{n}" for n in range(width)]
     cells = [
