@@ -11,9 +11,11 @@ segment or track, and bundled when a channel would get many.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,7 +37,13 @@ from tipoff.runtime import Runtime
 from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
 from tipoff.store import queries
 from tipoff.store.db import Database
-from tipoff.store.dialect import ROW_BY_ROW, lock_for_writing, locks_rows, upsert
+from tipoff.store.dialect import (
+    ROW_BY_ROW,
+    lock_for_writing,
+    locks_rows,
+    sqlite_utc_text,
+    upsert,
+)
 from tipoff.store.queries import AccountRow
 from tipoff.store.tables import accounts, alerts, score_history, scores
 
@@ -113,7 +121,8 @@ async def _rescore_claiming(
             if not due:
                 return
             batch = await _read_batch(conn, runtime.model, due, now)
-            await _store(conn, runtime, await _scored(batch, runtime.model, now), now, summary)
+            decided = await _scored(batch, runtime.model, now, conn.dialect.name)
+            await _store(conn, runtime, decided, now, summary)
         if len(due) < batch_size:
             return
         after_id = due[-1].id
@@ -158,7 +167,7 @@ async def _rescore_checking(
                 upcoming = asyncio.ensure_future(read(batch.due[-1].id, listed))
                 # Read row by row, that list would crawl once the scorer holds the GIL.
                 await listed.wait()
-            decided = await _scored(batch, runtime.model, now)
+            decided = await _scored(batch, runtime.model, now, runtime.db.dialect)
             await _store_unless_rescored(runtime, decided, now, summary)
         except BaseException:
             if upcoming is not None:
@@ -252,7 +261,7 @@ async def _read_and_scored(
         # A worker is stopped without notice, and a pooled SQLite connection's thread
         # would keep its process from exiting.
         await db.dispose()
-    return _decided(batch, model, now)
+    return _decided(batch, model, now, db.dialect)
 
 
 async def _store_unless_rescored(
@@ -304,7 +313,7 @@ class _Decided:
 
     due: list[queries.Due]
     read_marks: dict[int, tuple[int, datetime | None]]
-    score_rows: list[dict[str, Any]]
+    score_rows: list[tuple[Any, ...]]  # `_score_row`s, for the backend that read the batch
     history_rows: list[dict[str, Any]]
     alerting: list[tuple[AccountHistory, ScoreResult, str]]
 
@@ -320,23 +329,25 @@ class _Decided:
         return _Decided(
             due=[d for d in self.due if d.id in kept],
             read_marks={i: m for i, m in self.read_marks.items() if i in kept},
-            score_rows=[r for r in self.score_rows if r["account_id"] in kept],
+            score_rows=[r for r in self.score_rows if r[0] in kept],
             history_rows=[r for r in self.history_rows if r["account_id"] in kept],
             alerting=[a for a in self.alerting if a[1].account_id in kept],
         )
 
 
-async def _scored(batch: _Batch, model: ScoringModel, now: datetime) -> _Decided:
+async def _scored(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) -> _Decided:
     # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
     # keeps answering ingest and Slack while a big batch is scored.
-    return await asyncio.to_thread(_decided, batch, model, now)
+    return await asyncio.to_thread(_decided, batch, model, now, dialect)
 
 
-def _decided(batch: _Batch, model: ScoringModel, now: datetime) -> _Decided:
+def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) -> _Decided:
     """Scores `batch`, appends score history where the score or track changed, and
     decides which accounts alert (core.workflow.alert_decision)."""
     routing = model.routing
-    score_rows: list[dict[str, Any]] = []
+    as_stored = _sqlite_stored if dialect == "sqlite" else _unchanged
+    scored_at = as_stored(now)
+    score_rows: list[tuple[Any, ...]] = []
     history_rows: list[dict[str, Any]] = []
     alerting: list[tuple[AccountHistory, ScoreResult, str]] = []
     read_marks: dict[int, tuple[int, datetime | None]] = {}
@@ -346,7 +357,7 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime) -> _Decided:
         result = score_tallies(history, batch.tallies[account_id], model, now)
         before = batch.previous.get(account_id)
         read_marks[account_id] = (due.scored_version, before.scored_at if before else None)
-        score_rows.append(_score_row(result, model, now))
+        score_rows.append(_score_row(result, model, scored_at, as_stored))
         if before is None or (before.score, before.track) != (result.score, result.track.value):
             history_rows.append(
                 {
@@ -400,9 +411,13 @@ async def _store(
         for history, result, reason in alerting
     ]
     dialect = conn.dialect.name
-    await conn.execute(
-        upsert(scores, dialect, key=["account_id"], update=_SCORE_COLUMNS), decided.score_rows
-    )
+    if dialect == "sqlite":
+        await conn.exec_driver_sql(_SQLITE_SCORE_UPSERT, decided.score_rows)
+    else:
+        await conn.execute(
+            upsert(scores, dialect, key=["account_id"], update=_SCORE_COLUMNS[1:]),
+            [dict(zip(_SCORE_COLUMNS, row, strict=True)) for row in decided.score_rows],
+        )
     if decided.history_rows:
         await conn.execute(score_history.insert(), decided.history_rows)
     if alert_rows:
@@ -419,7 +434,8 @@ async def _store(
     )
     summary.scored += len(decided.due)
     summary.alerts_queued += len(alert_rows)
-    summary.tracks.update(row["track"] for row in decided.score_rows)
+    track = _SCORE_COLUMNS.index("track")
+    summary.tracks.update(row[track] for row in decided.score_rows)
 
 
 def _alert_row(
@@ -518,6 +534,7 @@ def _bundled(
 
 
 _SCORE_COLUMNS = [
+    "account_id",
     "score",
     "raw_points",
     "track",
@@ -530,6 +547,11 @@ _SCORE_COLUMNS = [
     "model_name",
     "scored_at",
 ]
+_SQLITE_SCORE_UPSERT = (
+    f"INSERT INTO scores ({', '.join(_SCORE_COLUMNS)})"  # noqa: S608 (column names only)
+    f" VALUES ({', '.join('?' * len(_SCORE_COLUMNS))}) ON CONFLICT (account_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _SCORE_COLUMNS[1:])
+)
 
 
 def _stored_result(account_id: int, row: queries.CurrentScore, model: ScoringModel) -> ScoreResult:
@@ -562,40 +584,57 @@ def _stored_result(account_id: int, row: queries.CurrentScore, model: ScoringMod
     )
 
 
-def _score_row(result: ScoreResult, model: ScoringModel, now: datetime) -> dict[str, Any]:
+def _score_row(
+    result: ScoreResult, model: ScoringModel, scored_at: Any, as_stored: Callable[[Any], Any]
+) -> tuple[Any, ...]:
+    """A scores row, in `_SCORE_COLUMNS` order, its JSON and time values `as_stored`."""
     d = result.dimensions
     contact = result.contact
-    return {
-        "account_id": result.account_id,
-        "score": result.score,
-        "raw_points": result.raw_points,
-        "track": result.track.value,
-        "fit": d.fit,
-        "product": d.product,
-        "marketing": d.marketing,
-        "timing": d.timing,
-        "evidence": [
-            {
-                "rule": e.rule_id,
-                "dimension": e.dimension,
-                "points": e.points,
-                "text": e.text,
-                "people": list(e.person_ids),
-                "at": e.at.isoformat() if e.at is not None else None,
+    evidence = [
+        {
+            "rule": e.rule_id,
+            "dimension": e.dimension,
+            "points": e.points,
+            "text": e.text,
+            "people": list(e.person_ids),
+            "at": e.at.isoformat() if e.at is not None else None,
+        }
+        for e in result.evidence
+    ]
+    return (
+        result.account_id,
+        result.score,
+        result.raw_points,
+        result.track.value,
+        d.fit,
+        d.product,
+        d.marketing,
+        d.timing,
+        as_stored(evidence),
+        as_stored(
+            None
+            if contact is None
+            else {
+                "person_id": contact.person_id,
+                "label": contact.label,
+                "email": contact.email,
+                "why": contact.why,
             }
-            for e in result.evidence
-        ],
-        "contact": None
-        if contact is None
-        else {
-            "person_id": contact.person_id,
-            "label": contact.label,
-            "email": contact.email,
-            "why": contact.why,
-        },
-        "model_name": model.name,
-        "scored_at": now,
-    }
+        ),
+        model.name,
+        scored_at,
+    )
+
+
+def _sqlite_stored(value: Any) -> Any:
+    """A value as SQLAlchemy's JSON and `UTCDateTime` types store it on SQLite: JSON text
+    (None too: "null"), naive UTC text. A worker process sends these back smaller than
+    the objects, and the SQLite write skips SQLAlchemy's per-value processing."""
+    return sqlite_utc_text(value) if isinstance(value, datetime) else json.dumps(value)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 async def lookup(runtime: Runtime, text: str) -> Lookup:
