@@ -6,6 +6,11 @@ scores, appends score history on change, and queues an alert in the outbox when 
 account enters an alerting track (or, after its cooldown, jumps or shows a new strong
 signal: core.workflow.alert_decision), addressed to its owner or to the channel of its
 segment or track, and bundled when a channel would get many.
+
+It does so batch by batch, three ways: on PostgreSQL each batch is claimed and done in
+one transaction; on SQLite a batch is read and scored first and written under the write
+lock; and a long pass on SQLite is read and scored by worker processes, one per core,
+while this process writes.
 """
 
 from __future__ import annotations
