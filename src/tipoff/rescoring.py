@@ -89,58 +89,63 @@ async def rescore(
     A pass walks the accounts once in id order: one changed again meanwhile waits for the
     next pass, so accounts that keep changing cannot starve the others, and a pass ends
     however fast signals arrive."""
-    summary = RescoreSummary()
-    now = runtime.clock()
-    if locks_rows(runtime.db.engine.dialect.name):
-        await _rescore_claiming(runtime, everything, batch_size, now, summary)
+    pass_ = _Pass(runtime, everything, batch_size, runtime.clock(), RescoreSummary())
+    summary = pass_.summary
+    if locks_rows(runtime.db.dialect):
+        await _rescore_claiming(pass_)
     else:
         async with runtime.db.transaction() as conn:
-            first = await queries.due_accounts(conn, 0, limit=batch_size, everything=everything)
+            first = await pass_.due_after(conn, 0)
         if not first:
             return summary  # the usual pass, every second: nothing changed
         # Only a full first page can start a pass long enough for worker processes.
-        if len(first) == batch_size and (
-            due := await _due_for_processes(runtime, everything, batch_size)
-        ):
+        if len(first) == batch_size and (due := await _due_for_processes(pass_)):
             workers = runtime.settings.rescore_processes
             log.info("scoring %d accounts in %d worker processes", due, workers)
-            await _rescore_in_processes(runtime, first, everything, batch_size, now, summary)
+            await _rescore_in_processes(pass_, first)
         else:
-            await _rescore_checking(runtime, first, everything, batch_size, now, summary)
+            await _rescore_checking(pass_, first)
     if summary.scored:
         log.info("rescored %d accounts, queued %d alerts", summary.scored, summary.alerts_queued)
     return summary
 
 
-async def _rescore_claiming(
-    runtime: Runtime, everything: bool, batch_size: int, now: datetime, summary: RescoreSummary
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One rescoring pass: what each way through it (claiming, checking, in processes)
+    reads from and adds to."""
+
+    runtime: Runtime
+    everything: bool
+    batch_size: int
+    now: datetime
+    summary: RescoreSummary
+
+    async def due_after(self, conn: AsyncConnection, after_id: int) -> list[queries.Due]:
+        """The pass's next page of due accounts, those with ids above `after_id`."""
+        return await queries.due_accounts(
+            conn, after_id, limit=self.batch_size, everything=self.everything
+        )
+
+
+async def _rescore_claiming(pass_: _Pass) -> None:
     """PostgreSQL: each batch is claimed, read, scored and written in one transaction;
     replicas skip each other's claims."""
+    runtime = pass_.runtime
     after_id = 0
     while True:
         async with runtime.db.transaction() as conn:
-            due = await queries.due_accounts(
-                conn, after_id, limit=batch_size, everything=everything
-            )
+            due = await pass_.due_after(conn, after_id)
             if not due:
                 return
-            batch = await _read_batch(conn, runtime.model, due, now)
-            decided = await _scored(batch, runtime.model, now, conn.dialect.name)
-            await _store(conn, runtime, decided, now, summary)
-        if len(due) < batch_size:
+            batch = await _read_batch(conn, runtime.model, due, pass_.now)
+            await _store(conn, pass_, await _scored(batch, pass_))
+        if len(due) < pass_.batch_size:
             return
         after_id = due[-1].id
 
 
-async def _rescore_checking(
-    runtime: Runtime,
-    first: list[queries.Due],
-    everything: bool,
-    batch_size: int,
-    now: datetime,
-    summary: RescoreSummary,
-) -> None:
+async def _rescore_checking(pass_: _Pass, first: list[queries.Due]) -> None:
     """SQLite: a batch is read and scored without the write lock, which ingest needs
     meanwhile; writing takes it and leaves out any account another rescorer (a replica,
     or the other pass) wrote since. The next batch is read while this one is scored: its
@@ -148,6 +153,7 @@ async def _rescore_checking(
     scores, which come back in one step each (`dialect.fetch_rows_at_once`), so SQLite
     works on the other core while the scorer holds the GIL. `first` is the pass's first
     page of due accounts, listed already."""
+    runtime = pass_.runtime
 
     async def read(
         after_id: int, listed: asyncio.Event, due: list[queries.Due] | None = None
@@ -155,11 +161,9 @@ async def _rescore_checking(
         try:
             async with runtime.db.transaction() as conn:
                 if due is None:
-                    due = await queries.due_accounts(
-                        conn, after_id, limit=batch_size, everything=everything
-                    )
+                    due = await pass_.due_after(conn, after_id)
                 listed.set()
-                return await _read_batch(conn, runtime.model, due, now) if due else None
+                return await _read_batch(conn, runtime.model, due, pass_.now) if due else None
         finally:
             listed.set()  # also when the read failed: awaiting it raises
 
@@ -167,13 +171,12 @@ async def _rescore_checking(
     while batch is not None:
         upcoming = None
         try:
-            if len(batch.due) == batch_size:
+            if len(batch.due) == pass_.batch_size:
                 listed = asyncio.Event()
                 upcoming = asyncio.ensure_future(read(batch.due[-1].id, listed))
                 # Read row by row, that list would crawl once the scorer holds the GIL.
                 await listed.wait()
-            decided = await _scored(batch, runtime.model, now, runtime.db.dialect)
-            await _store_unless_rescored(runtime, decided, now, summary)
+            await _store_unless_rescored(pass_, await _scored(batch, pass_))
         except BaseException:
             if upcoming is not None:
                 upcoming.cancel()
@@ -181,32 +184,27 @@ async def _rescore_checking(
         batch = await upcoming if upcoming is not None else None
 
 
-async def _due_for_processes(runtime: Runtime, everything: bool, batch_size: int) -> int:
+async def _due_for_processes(pass_: _Pass) -> int:
     """How many accounts worker processes should score in this pass: none unless the
     settings allow them, the database is a SQLite file they can open too, and the pass
     is long enough to pay for starting them (importing Tipoff takes a worker about a
     second, a batch about a tenth of that)."""
+    runtime = pass_.runtime
     database = runtime.db.url.database
     if not runtime.settings.rescore_processes or database in (None, "", ":memory:"):
         return 0
     async with runtime.db.transaction() as conn:
-        due = await queries.count_due(conn, everything=everything)
-    return due if due >= IN_PROCESSES_FROM * batch_size else 0
+        due = await queries.count_due(conn, everything=pass_.everything)
+    return due if due >= IN_PROCESSES_FROM * pass_.batch_size else 0
 
 
-async def _rescore_in_processes(
-    runtime: Runtime,
-    first: list[queries.Due],
-    everything: bool,
-    batch_size: int,
-    now: datetime,
-    summary: RescoreSummary,
-) -> None:
+async def _rescore_in_processes(pass_: _Pass, first: list[queries.Due]) -> None:
     """SQLite, a long pass (from its `first` page): worker processes read and score the
     batches, each through its own connection, and this process lists and writes them as
     `_rescore_checking` does.
     A process runs Python on one core at a time; several put every core to work, and
     leave the serving process free to answer lookups and ingest meanwhile."""
+    runtime = pass_.runtime
     workers = runtime.settings.rescore_processes
     pool = ProcessPoolExecutor(
         workers,
@@ -223,17 +221,15 @@ async def _rescore_in_processes(
         while True:
             # Two batches a worker: each has its next one while this process writes.
             while due and len(in_flight) < 2 * workers:
-                in_flight.append(loop.run_in_executor(pool, _scored_in_worker, due, now))
-                if len(due) < batch_size:
+                in_flight.append(loop.run_in_executor(pool, _scored_in_worker, due, pass_.now))
+                if len(due) < pass_.batch_size:
                     due = []
                     continue
                 async with runtime.db.transaction() as conn:
-                    due = await queries.due_accounts(
-                        conn, due[-1].id, limit=batch_size, everything=everything
-                    )
+                    due = await pass_.due_after(conn, due[-1].id)
             if not in_flight:
                 return
-            await _store_unless_rescored(runtime, await in_flight.popleft(), now, summary)
+            await _store_unless_rescored(pass_, await in_flight.popleft())
     finally:
         for future in in_flight:
             future.cancel()
@@ -269,15 +265,13 @@ async def _read_and_scored(
     return _decided(batch, model, now, db.dialect)
 
 
-async def _store_unless_rescored(
-    runtime: Runtime, decided: _Decided, now: datetime, summary: RescoreSummary
-) -> None:
+async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
     """SQLite: stores `decided` under the write lock, leaving out any account another
     rescorer (a replica, or the other pass) wrote since it was read."""
-    async with runtime.db.transaction() as conn:
+    async with pass_.runtime.db.transaction() as conn:
         await lock_for_writing(conn, accounts)
         marks = await queries.scored_marks(conn, decided.ids)
-        await _store(conn, runtime, decided.unchanged_since(marks), now, summary)
+        await _store(conn, pass_, decided.unchanged_since(marks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,10 +334,11 @@ class _Decided:
         )
 
 
-async def _scored(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) -> _Decided:
+async def _scored(batch: _Batch, pass_: _Pass) -> _Decided:
     # Scoring is pure CPU work on plain data: a worker thread does it, so the event loop
     # keeps answering ingest and Slack while a big batch is scored.
-    return await asyncio.to_thread(_decided, batch, model, now, dialect)
+    runtime = pass_.runtime
+    return await asyncio.to_thread(_decided, batch, runtime.model, pass_.now, runtime.db.dialect)
 
 
 def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) -> _Decided:
@@ -398,16 +393,11 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
     return _Decided(batch.due, read_marks, score_rows, history_rows, alerting)
 
 
-async def _store(
-    conn: AsyncConnection,
-    runtime: Runtime,
-    decided: _Decided,
-    now: datetime,
-    summary: RescoreSummary,
-) -> None:
+async def _store(conn: AsyncConnection, pass_: _Pass, decided: _Decided) -> None:
     """Stores the scores and score history of `decided` and queues its alerts."""
     if not decided.due:
         return
+    runtime, now, summary = pass_.runtime, pass_.now, pass_.summary
     # Owners, sizes and regions only for the few accounts that alert.
     alerting = decided.alerting
     destination = await workflow.destinations(conn, [r.account_id for _, r, _ in alerting])

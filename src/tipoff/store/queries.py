@@ -408,6 +408,10 @@ class Due:
     scored_version: int
 
 
+# An account is due when a signal arrived since its last score (`signal_version` counts them).
+_CHANGED_SINCE_SCORED = accounts.c.signal_version > accounts.c.scored_version
+
+
 async def due_accounts(
     conn: AsyncConnection, after_id: int, *, limit: int, everything: bool = False
 ) -> list[Due]:
@@ -421,7 +425,7 @@ async def due_accounts(
         .limit(limit)
     )
     if not everything:
-        query = query.where(accounts.c.signal_version > accounts.c.scored_version)
+        query = query.where(_CHANGED_SINCE_SCORED)
     return [Due(r.id, r.signal_version, r.scored_version) for r in await claim(conn, query)]
 
 
@@ -429,7 +433,7 @@ async def count_due(conn: AsyncConnection, *, everything: bool = False) -> int:
     """How many accounts `due_accounts` would walk through."""
     query = select(func.count()).select_from(accounts)
     if not everything:
-        query = query.where(accounts.c.signal_version > accounts.c.scored_version)
+        query = query.where(_CHANGED_SINCE_SCORED)
     return int((await conn.execute(query)).scalar_one())
 
 
