@@ -24,10 +24,11 @@ from tipoff.core.tally import (
     categories,
     decay_factor,
     newest_first,
+    per_model,
     tally,
     tally_plan,
 )
-from tipoff.model.schema import Category, Decay, FitRule, ScoringModel, SignalRule, Timing
+from tipoff.model.schema import Decay, FitRule, ScoringModel, SignalRule, Timing
 
 __all__ = ["Contact", "Evidence", "ScoreResult", "decay_factor", "score_account", "score_tallies"]
 
@@ -101,29 +102,31 @@ def score_tallies(
             title_match = title_match or fit_rule.title_matches is not None
 
     vocabulary = categories(model)
-    plan = tally_plan(model)
-    by_category: dict[Category, list[Tally]] = defaultdict(list)
-    by_event: dict[str, list[Tally]] = defaultdict(list)
+    # Keyed by text (a Category equals and hashes as its value): enum member lookups
+    # were a tenth of scoring's time.
+    by_category: dict[str, list[Tally]] = {}
+    by_event: dict[str, list[Tally]] = {}
     for t in tallies:
         category = vocabulary.get(t.event)
         if category is not None:
-            by_category[category].append(t)
-            by_event[t.event].append(t)
+            by_category.setdefault(category, []).append(t)
+            by_event.setdefault(t.event, []).append(t)
 
-    for rule in model.signals:
-        dimension = rule.category or vocabulary[(rule.events or [""])[0]]  # dimension_of
-        if rule.category is not None:
-            candidates = by_category[rule.category]
+    for reads in _rules_read(model):
+        if reads.events is None:
+            candidates = by_category.get(reads.dimension, ())
+        elif len(reads.events) == 1:
+            candidates = by_event.get(reads.events[0], ())
         else:
-            candidates = [t for event in rule.events or [] for t in by_event.get(event, ())]
+            candidates = [t for event in reads.events for t in by_event.get(event, ())]
         if not candidates:  # most rules, at most accounts: skip the call
             continue
-        hit = _signal_hit(rule, dimension, candidates, history.people, now, model.decay, plan)
+        hit = _signal_hit(reads, candidates, history.people, now, model.decay)
         if hit is not None:
             hits.append(hit)
 
-    activity = by_category[Category.PRODUCT] + by_category[Category.MARKETING]
-    timing_hit = _timing_hit(activity, model.timing, now, plan)
+    activity = by_category.get("product", []) + by_category.get("marketing", [])
+    timing_hit = _timing_hit(activity, model.timing, now, tally_plan(model))
     if timing_hit is not None:
         hits.append(timing_hit)
 
@@ -172,16 +175,44 @@ def _fit_hit(rule: FitRule, history: AccountHistory) -> Evidence | None:
     return Evidence(rule.id, "fit", rule.points, f"{subject} {rule.says}")
 
 
+@dataclass(frozen=True, slots=True)
+class _RuleReads:
+    """A signal rule with where its sums are, looked up once per model rather than
+    for each of the rule's accounts."""
+
+    rule: SignalRule
+    dimension: str  # its category's value: product | marketing
+    events: tuple[str, ...] | None  # None: every event of its category
+    window: int  # Tally.counts index
+    weight: int | None  # Tally.weights index, for a decaying `each` rule
+    detail: int | None  # Tally.details index, for a rule with a detail_property
+
+
+@per_model
+def _rules_read(model: ScoringModel) -> tuple[_RuleReads, ...]:
+    vocabulary = categories(model)
+    plan = tally_plan(model)
+    return tuple(
+        _RuleReads(
+            rule,
+            (rule.category or vocabulary[(rule.events or [""])[0]]).value,  # dimension_of
+            None if rule.category is not None else tuple(rule.events or ()),
+            plan.count_index(rule.window_days),
+            plan.weight_index(rule.window_days) if rule.each and rule.decays else None,
+            None if rule.detail_property is None else plan.detail_index(rule.detail_property),
+        )
+        for rule in model.signals
+    )
+
+
 def _signal_hit(
-    rule: SignalRule,
-    dimension: Category,
+    reads: _RuleReads,
     candidates: Sequence[Tally],
     people: Mapping[int, Person],
     now: datetime,
     decay: Decay,
-    plan: TallyPlan,
 ) -> Evidence | None:
-    window = plan.count_index(rule.window_days)
+    rule, window = reads.rule, reads.window
     inside = [t for t in candidates if t.counts[window]]
     if not inside:
         return None
@@ -192,8 +223,8 @@ def _signal_hit(
     newest = max(t.newest for t in inside)
 
     if rule.each:
-        if rule.decays:
-            weight = plan.weight_index(rule.window_days)
+        if reads.weight is not None:
+            weight = reads.weight
             points = rule.points * sum(t.weights[weight] for t in inside)
         else:
             points = rule.points * count
@@ -210,8 +241,8 @@ def _signal_hit(
     involved = newest_first(latest, lambda pid: (pid is None, pid or 0))
     persons = [people.get(pid, Person(pid)) if pid is not None else None for pid in involved]
     details: list[str] = []
-    if rule.detail_property is not None:
-        d = plan.detail_index(rule.detail_property)
+    if reads.detail is not None:
+        d = reads.detail
         seen: dict[str, datetime] = {}
         for t in inside:
             value = t.details[d]
@@ -230,7 +261,7 @@ def _signal_hit(
     )
     return Evidence(
         rule.id,
-        dimension.value,
+        reads.dimension,
         round(points, 1),
         text,
         tuple(pid for pid in involved if pid is not None),
@@ -286,14 +317,16 @@ def _contact(hits: Sequence[Evidence], people: Mapping[int, Person]) -> Contact 
         if hit.dimension == "fit":
             decision_makers.update(hit.person_ids)
             continue
+        share = hit.points / len(hit.person_ids)
+        marketing = hit.dimension == "marketing"
+        at = hit.at.timestamp() if hit.at is not None else None
         for pid in hit.person_ids:
-            share = hit.points / len(hit.person_ids)
             credit[pid] += share
-            if hit.dimension == Category.MARKETING.value:
+            if marketing:
                 intent[pid] += share
             why.setdefault(pid, hit.text)
-            if hit.at is not None:
-                latest[pid] = max(latest.get(pid, 0.0), hit.at.timestamp())
+            if at is not None:
+                latest[pid] = max(latest.get(pid, 0.0), at)
     engaged = [pid for pid in credit if pid in people]
     if not engaged:
         return None
