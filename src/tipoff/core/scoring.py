@@ -190,12 +190,11 @@ class _RuleReads:
 
 @per_model
 def _rules_read(model: ScoringModel) -> tuple[_RuleReads, ...]:
-    vocabulary = categories(model)
     plan = tally_plan(model)
     return tuple(
         _RuleReads(
             rule,
-            (rule.category or vocabulary[(rule.events or [""])[0]]).value,  # dimension_of
+            model.dimension_of(rule).value,
             None if rule.category is not None else tuple(rule.events or ()),
             plan.count_index(rule.window_days),
             plan.weight_index(rule.window_days) if rule.each and rule.decays else None,
