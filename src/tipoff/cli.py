@@ -61,9 +61,11 @@ def load_settings() -> Settings:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, **options: Any) -> AsyncIterator[Runtime]:
+    """The runtime for one command (`options` go to `Runtime.open`); a broken model file
+    is listed and exits 2."""
     try:
-        runtime = await Runtime.open(settings)
+        runtime = await Runtime.open(settings, **options)
     except ModelFileError as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
@@ -73,12 +75,22 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await runtime.close()
 
 
-def with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+def with_runtime(
+    work: Callable[[Runtime], Awaitable[T]], *, create: bool = False, **options: Any
+) -> T:
+    """Runs one command's `work`. Most commands read what is stored, so by default a
+    SQLite file that does not exist is not created (`create`): that is an error, like
+    any TipoffError a one-line message and exit 1."""
+
     async def run() -> T:
-        async with open_runtime(load_settings()) as runtime:
+        async with open_runtime(load_settings(), create=create, **options) as runtime:
             return await work(runtime)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except TipoffError as error:
+        err.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -260,15 +272,6 @@ class SourceCategory(StrEnum):
     outcome = "outcome"
 
 
-def with_connection(work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Like `with_runtime`, but a TipoffError becomes a one-line message and exit 1."""
-    try:
-        return with_runtime(work)
-    except TipoffError as error:
-        err.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(1) from None
-
-
 @sources_app.command("add")
 def sources_add(
     name: Annotated[str, typer.Argument(help="A name for the sending system, e.g. hubspot.")],
@@ -287,7 +290,7 @@ def sources_add(
                 conn=conn, name=name, category=category.value if category else None, now=rt.clock()
             )
 
-    created = with_connection(add)
+    created = with_runtime(add, create=True)
     out.print(f"Created source '{created.source.name}'. Its write key (shown only now):")
     out.print(created.write_key, markup=False, highlight=False)
     out.print("Send it as the HTTP Basic user name (Segment's writeKey) to /v1/track, /v1/batch …")
@@ -301,7 +304,7 @@ def sources_list() -> None:
         async with rt.db.transaction() as conn:
             return await sources.list_sources(conn=conn)
 
-    found = with_connection(listing)
+    found = with_runtime(listing)
     if not found:
         out.print("No sources yet. Create one with `tipoff sources add NAME`.")
         return
@@ -328,7 +331,7 @@ def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revok
         async with rt.db.transaction() as conn:
             return await sources.revoke_source(conn=conn, name=name, now=rt.clock())
 
-    revoked = with_connection(revoke)
+    revoked = with_runtime(revoke)
     out.print(f"Revoked source '{revoked.name}': its write key is no longer accepted.")
 
 
@@ -345,7 +348,7 @@ def forget(
                 conn, email=email, requested_by=by or getpass.getuser(), now=rt.clock()
             )
 
-    done = with_connection(erase)
+    done = with_runtime(erase)
     out.print(
         f"Erased {email}: {done.events_deleted} signals deleted, {done.alerts_scrubbed} alert messages "
         "scrubbed; their account is rescored on the next run."
@@ -366,7 +369,7 @@ def prune(
                 conn, older_than=rt.clock() - timedelta(days=older_than_days)
             )
 
-    out.print(f"Deleted {with_connection(run)} signals older than {older_than_days} days.")
+    out.print(f"Deleted {with_runtime(run)} signals older than {older_than_days} days.")
 
 
 @model_app.command("check")

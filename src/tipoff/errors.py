@@ -5,6 +5,7 @@ TipoffError
 ├── Unauthorized      unknown or revoked write key (HTTP 401)
 ├── TooLarge          a body over Segment's limits (HTTP 413)
 ├── NotFound          no such account, source …
+│   └── NoDatabase    a command that reads found no database to read
 └── Conflict          the thing exists already
 """
 
@@ -43,6 +44,10 @@ class TooLarge(TipoffError):
 class NotFound(TipoffError):
     code = "not_found"
     status = 404
+
+
+class NoDatabase(NotFound):
+    code = "no_database"
 
 
 class Conflict(TipoffError):

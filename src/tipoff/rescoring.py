@@ -190,8 +190,7 @@ async def _due_for_processes(pass_: _Pass) -> int:
     is long enough to pay for starting them (importing Tipoff takes a worker about a
     second, a batch about a tenth of that)."""
     runtime = pass_.runtime
-    database = runtime.db.url.database
-    if not runtime.settings.rescore_processes or database in (None, "", ":memory:"):
+    if not runtime.settings.rescore_processes or runtime.db.sqlite_file is None:
         return 0
     async with runtime.db.transaction() as conn:
         due = await queries.count_due(conn, everything=pass_.everything)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tipoff.errors import NoDatabase
 from tipoff.metrics import Metrics
 from tipoff.model import ScoringModel, load_default_model, load_model
 from tipoff.quality import changes
@@ -41,17 +42,28 @@ class Runtime:
         settings: Settings,
         *,
         migrate: bool = True,
+        create: bool = True,
         note_model_change: bool = True,
         changed_by: str | None = None,
     ) -> Runtime:
-        """`note_model_change` False is for read-only tools (reports, backtests), which
-        must not log their model as the live one; `changed_by` names who is putting the
-        model live when it is a change (the operating-system user otherwise)."""
+        """`create` False is for commands that only make sense on stored data (a lookup,
+        a report): where the SQLite file does not exist they raise NoDatabase rather than
+        leave an empty database behind. `note_model_change` False is for read-only tools
+        (reports, backtests), which must not log their model as the live one;
+        `changed_by` names who is putting the model live when it is a change (the
+        operating-system user otherwise)."""
         # The model is checked before anything starts: a broken file stops start-up with
         # its list of problems instead of scoring with half a model.
         model = load_model(settings.model_path) if settings.model_path else load_default_model()
         db = Database(settings.database_url)
         try:
+            if not create and db.sqlite_file is not None and not db.sqlite_file.exists():
+                raise NoDatabase(
+                    f"No Tipoff database at {db.sqlite_file.resolve()}: nothing has been"
+                    " stored there yet. Point DATABASE_URL at Tipoff's database (`tipoff"
+                    " demo` writes a sample one, tipoff-demo.db), or start one with"
+                    " `tipoff serve`."
+                )
             if migrate:
                 await db.migrate()
             if note_model_change:

@@ -8,11 +8,13 @@ import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from tests import seed
+from tipoff.model.loader import DEFAULT_MODEL_RESOURCE
 from tipoff.store.db import Database
 
 
@@ -64,6 +66,38 @@ def test_bad_category_is_refused_and_creates_nothing(tmp_path: Path) -> None:
     result = tipoff(tmp_path, "sources", "add", "x", "--category", "sales")
     assert result.returncode == 2 and "'sales' is not one of" in result.stderr
     assert not (tmp_path / "tipoff.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["rescore"],
+        ["score", "acme.io"],
+        ["top"],
+        ["sources", "list"],
+        ["sources", "revoke", "hubspot"],
+        ["forget", "dana@acme.io"],
+        ["prune", "--older-than-days", "30"],
+        ["report"],
+        ["backtest", "--model", "candidate.yml"],
+        ["calibrate", "--out", "fitted.yml"],
+        ["model", "history"],
+    ],
+    ids=" ".join,
+)
+def test_commands_on_stored_data_refuse_a_missing_database(
+    tmp_path: Path, command: list[str]
+) -> None:
+    (tmp_path / "candidate.yml").write_text(
+        resources.files("tipoff.model").joinpath(DEFAULT_MODEL_RESOURCE).read_text("utf-8")
+    )
+    result = tipoff(tmp_path, *command)
+    assert result.returncode == 1, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"No Tipoff database at {tmp_path / 'tipoff.db'}" in said
+    assert "DATABASE_URL" in said and "Traceback" not in said
+    assert not (tmp_path / "tipoff.db").exists()  # no empty database left behind
+    assert not (tmp_path / "fitted.yml").exists()
 
 
 async def seeded(tmp_path: Path) -> None:

@@ -65,7 +65,8 @@ async def test_start_up_logs_a_changed_model_and_marks_every_account_due(
 
 def test_model_apply_checks_logs_and_rescores(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}"}
-    assert tipoff(tmp_path, "sources", "list", env=env).returncode == 0  # creates the database
+    started = tipoff(tmp_path, "sources", "add", "crm", "--category", "outcome", env=env)
+    assert started.returncode == 0, started.stderr  # creates the database
     with closing(sqlite3.connect(tmp_path / "tipoff.db")) as conn, conn:
         conn.execute(
             "INSERT INTO accounts (domain, name, employees, traits, created_at, updated_at, "

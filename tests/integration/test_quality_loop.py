@@ -201,6 +201,8 @@ def test_backtest_refuses_a_broken_candidate(sample: Sample, tmp_path: Path) -> 
 
 
 def test_calibrate_refuses_with_too_little_labelled_data(tmp_path: Path) -> None:
+    started = tipoff(tmp_path, "sources", "add", "crm", "--category", "outcome")
+    assert started.returncode == 0, started.stderr  # an empty database
     result = tipoff(tmp_path, "calibrate", "--out", str(tmp_path / "c.yml"))
     assert result.returncode == 1
     assert "Too little labelled data to calibrate: 0 converted and 0 not converted" in (

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from tipoff.errors import TipoffError
 from tipoff.model import ModelFileError, ScoringModel, load_model
 from tipoff.quality import backtest as backtests
 from tipoff.quality import calibrate as calibration
@@ -112,29 +111,12 @@ def print_backtest(result: backtests.Backtest, console: Console) -> None:
         console.print(f"{title} ({len(ids)}): {names}", markup=False, highlight=False)
 
 
-def with_connection(work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Runs `work` on a runtime that only reads the model (it is not logged as the live
-    one); a TipoffError becomes a one-line message and exit 1."""
-    from tipoff.cli import load_settings
+def with_connection(work: Callable[[Runtime], Awaitable[T]], *, create: bool = False) -> T:
+    """`cli.with_runtime` for a tool that only reads the model: it is not logged as the
+    live one."""
+    from tipoff.cli import with_runtime
 
-    _, err = _console()
-
-    async def run() -> T:
-        try:
-            runtime = await Runtime.open(load_settings(), note_model_change=False)
-        except ModelFileError as error:
-            err.print(f"[red]{error}[/red]")
-            raise typer.Exit(2) from None
-        try:
-            return await work(runtime)
-        finally:
-            await runtime.close()
-
-    try:
-        return asyncio.run(run())
-    except TipoffError as error:
-        err.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(1) from None
+    return with_runtime(work, create=create, note_model_change=False)
 
 
 def register(app: typer.Typer, model_app: typer.Typer) -> None:
@@ -297,7 +279,7 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
                         conn, path, source_name=source, now=rt.clock(), progress=progress
                     )
 
-        result = with_connection(work)
+        result = with_connection(work, create=True)
         out, _ = _console()
         out.print(
             f"Imported {result.imported} outcome(s) from {result.rows} row(s)"
