@@ -3,6 +3,7 @@ delivered afterwards, each exactly once; reps' clicks during the outage are kept
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -78,19 +79,33 @@ async def test_alerts_survive_twenty_minutes_of_outage_and_are_delivered_once(
     assert [status for status, _ in after] == ["sent"] * 3 and len({ts for _, ts in after}) == 3
 
 
-async def test_clicks_during_an_outage_are_recorded(settings: Settings) -> None:
+async def test_clicks_during_an_outage_are_recorded(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     with running_fake_slack() as fake:
         async with slack_bot(settings, now=NOW, fake=fake) as bot:
             async with bot.runtime.db.transaction() as conn:
                 acme = await seed.hot_acme(conn, NOW)
             fake.fail_next(status=503, times=50)  # every Web API call fails from here on
+            shown = [{"type": "section", "text": {"type": "mrkdwn", "text": "Acme is hot"}}]
             click = block_action(
-                "feedback_right", account_id=acme, channel="C0SALESALRT", ts="1.000001"
+                "feedback_right",
+                account_id=acme,
+                channel="C0SALESALRT",
+                ts="1.000001",
+                message_blocks=shown,
             )
             response = await bot.send(interactivity(click))
-            assert response.status_code == 200  # acknowledged to Slack
+            assert response.status_code == 200  # acknowledged to Slack …
             async with bot.runtime.db.transaction() as conn:
                 recorded = (
                     await conn.execute(select(feedback.c.account_id, feedback.c.verdict))
                 ).all()
-    assert recorded == [(acme, "right")]
+            assert recorded == [(acme, "right")]  # … only once it was stored
+            await fake.wait_for("chat.update")  # the message update, after the ack, fails
+            for _ in range(100):
+                failed = [r for r in caplog.records if "updating Slack failed" in r.getMessage()]
+                if failed:
+                    break
+                await asyncio.sleep(0.02)
+    assert [r.getMessage() for r in failed] == ["Right verdict acknowledged; updating Slack failed"]

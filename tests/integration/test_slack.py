@@ -506,6 +506,43 @@ async def test_a_listener_error_is_logged_and_answered_politely(
         assert secret not in caplog.text
 
 
+async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
+    bot: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    acme, post = await posted_alert(bot)
+    async with bot.runtime.db.transaction() as conn:
+        await conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON feedback"
+            " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    right = block_action(
+        "feedback_right",
+        account_id=acme,
+        channel=CHANNEL,
+        ts="1763650800.000001",
+        message_blocks=post["blocks"],
+    )
+    wrong = view_submission(
+        account_id=acme, channel=CHANNEL, ts="1763650800.000001", reason="not_a_fit", note=None
+    )
+    # Not stored, so not acknowledged: Slack shows the rep the click did not work, and
+    # the modal stays open, rather than both looking kept.
+    assert (await bot.send(interactivity(right))).status_code == 500
+    assert (await bot.send(interactivity(wrong))).status_code == 500
+    assert await feedback_rows(bot) == []
+    assert bot.fake.calls_to("chat.update") == []
+    failures = [r.getMessage() for r in caplog.records if r.name == "tipoff.slack.bolt_app"]
+    assert failures == [
+        "Slack block_actions from U0MAYAREP01 failed",
+        "Slack view_submission from U0JONREP002 failed",
+    ]
+
+    async with bot.runtime.db.transaction() as conn:
+        await conn.exec_driver_sql("DROP TRIGGER refuse")
+    assert (await bot.send(interactivity(right))).status_code == 200  # the rep clicks again
+    assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
+
+
 # --- Socket Mode ------------------------------------------------------------------------
 
 

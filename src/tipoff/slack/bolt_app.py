@@ -17,6 +17,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -47,7 +48,7 @@ class SlackEdge:
             name="tipoff",
             logger=logging.getLogger("tipoff.slack.bolt"),
         )
-        self.app.error(_log_and_ack)
+        self.app.error(_log_and_answer)
         register_all(self.app, runtime)
         self._http = AsyncSlackRequestHandler(self.app)
         self._socket: AsyncSocketModeHandler | None = None
@@ -115,17 +116,23 @@ def slack_body_problem(body: bytes, content_type: str) -> str | None:
     return None if isinstance(payload, dict) else "the payload must be a JSON object"
 
 
-async def _log_and_ack(
+async def _log_and_answer(
     error: Exception, body: dict[str, Any], response: BoltResponse | None
 ) -> BoltResponse | None:
     """Bolt's last resort for an exception in a listener: log the traceback (never the
-    body: it carries Slack's verification token) and acknowledge, so Slack shows a short
-    apology rather than "dispatch_failed"."""
+    body: it carries Slack's verification token). A slash command still gets a short
+    apology rather than "dispatch_failed". A click or modal submission that failed before
+    it was acknowledged was not stored (listeners store first), so it is not answered
+    200, which Slack would show the rep as kept: a database failure keeps Bolt's 500,
+    our own refusals their status (an account gone: 404), a payload the listener could
+    not read is a 400."""
     kind = body.get("type") or ("slash_command" if "command" in body else "unknown")
     user = (body.get("user") or {}).get("id") or body.get("user_id")
     log.error("Slack %s from %s failed", kind, user, exc_info=error)
-    if response is None:  # already acknowledged: nothing more to say to Slack
+    if response is None:  # acknowledged already: nothing more to say to Slack
         return None
     if "command" in body:
         return BoltResponse(status=200, body=SORRY)
-    return BoltResponse(status=200, body="")
+    if isinstance(error, SQLAlchemyError | OSError):
+        return None
+    return BoltResponse(status=error.status if isinstance(error, TipoffError) else 400, body="")

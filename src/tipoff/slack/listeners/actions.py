@@ -5,11 +5,17 @@ opens a modal asking why (listeners/views.py records it): a bare "wrong" cannot 
 model, a reason can. Claim makes the clicking rep the owner (a second claim is told, only
 to that rep, who has it); Snooze hides the account for the period picked. Either updates the
 alert in place for everyone.
+
+A click is stored before it is acknowledged, so a click Slack showed as accepted is never
+lost: one that fails to store goes unacknowledged and Slack shows the rep it did not work.
+Messages are updated after the acknowledgement, with Slack's three seconds spent already.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +34,6 @@ BUNDLE = "bundle"  # the reason of a bundled alert (rescoring._bundled)
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     async def right(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
         channel, ts = _message(body)
         user = body.get("user") or {}
         recorded = await record(
@@ -40,11 +45,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             ts=ts,
             reason=None,
         )
-        latest = blocks.FeedbackNote(str(user.get("id") or ""), Verdict.RIGHT.value)
-        await show(client, recorded, latest=latest, shown=body.get("message"))
+        async with acknowledged(ack, "Right verdict"):
+            latest = blocks.FeedbackNote(str(user.get("id") or ""), Verdict.RIGHT.value)
+            await show(client, recorded, latest=latest, shown=body.get("message"))
 
     async def wrong(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
         account_id = int(body["actions"][0]["value"])
         channel, ts = _message(body)
         async with runtime.db.transaction() as conn:
@@ -55,10 +60,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             channel=channel,
             ts=ts,
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        async with acknowledged(ack, "Wrong click"):
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def claim(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
         channel, ts = _message(body)
         user = body.get("user") or {}
         user_id = str(user.get("id") or "")
@@ -70,27 +75,26 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             channel=channel,
             ts=ts,
         )
-        if not outcome.claimed:
-            where = channel or (body.get("channel") or {}).get("id")
-            if where and outcome.owner.slack_user_id:
+        async with acknowledged(ack, "Claim"):
+            if not outcome.claimed:
+                where = channel or (body.get("channel") or {}).get("id")
+                if where and outcome.owner.slack_user_id:
+                    await client.chat_postEphemeral(
+                        channel=where,
+                        user=user_id,
+                        text=blocks.already_claimed_text(
+                            outcome.account_label, outcome.owner.slack_user_id, outcome.owner.since
+                        ),
+                    )
+            elif not await refresh(runtime, client, channel, ts) and channel is not None:
+                # A bundle names several accounts: the rep is told, the bundle stays as is.
                 await client.chat_postEphemeral(
-                    channel=where,
+                    channel=channel,
                     user=user_id,
-                    text=blocks.already_claimed_text(
-                        outcome.account_label, outcome.owner.slack_user_id, outcome.owner.since
-                    ),
+                    text=blocks.claimed_text(outcome.account_label),
                 )
-            return
-        if not await refresh(runtime, client, channel, ts) and channel is not None:
-            # A bundle names several accounts: the rep is told, the bundle stays as it is.
-            await client.chat_postEphemeral(
-                channel=channel,
-                user=user_id,
-                text=blocks.claimed_text(outcome.account_label),
-            )
 
     async def snooze(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
         channel, ts = _message(body)
         user = body.get("user") or {}
         selected = body["actions"][0].get("selected_option") or {}
@@ -104,12 +108,26 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             channel=channel,
             ts=ts,
         )
-        await refresh(runtime, client, channel, ts)
+        async with acknowledged(ack, "Snooze"):
+            await refresh(runtime, client, channel, ts)
 
     app.action(blocks.RIGHT_ACTION)(right)
     app.action(blocks.WRONG_ACTION)(wrong)
     app.action(blocks.CLAIM_ACTION)(claim)
     app.action(blocks.SNOOZE_ACTION)(snooze)
+
+
+@asynccontextmanager
+async def acknowledged(ack: AsyncAck, what: str) -> AsyncIterator[None]:
+    """Acknowledges a click, whatever it stores stored already, then runs the block:
+    updates to Slack, which are logged when they fail, not raised. Slack has its answer, and Bolt
+    turns an error raised soon after `ack()` into no answer at all (it resets the
+    acknowledgement it has not sent yet), which tells the rep a kept click failed."""
+    await ack()
+    try:
+        yield
+    except Exception:
+        log.exception("%s acknowledged; updating Slack failed", what)
 
 
 def _message(body: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -11,7 +11,7 @@ from tipoff.errors import NotFound
 from tipoff.feedback import Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.listeners.actions import record, show
+from tipoff.slack.listeners.actions import acknowledged, record, show
 
 REASON_REQUIRED = "Pick a reason: it tells Tipoff what to weigh differently."
 
@@ -39,10 +39,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         except NotFound as exc:
             await ack(response_action="errors", errors={blocks.REASON_BLOCK: exc.message})
             return
-        await ack()
-        latest = blocks.FeedbackNote(
-            str(user.get("id") or ""), Verdict.WRONG.value, answer.stored_reason
-        )
-        await show(client, recorded, latest=latest, shown=None)
+        async with acknowledged(ack, "Wrong verdict"):
+            latest = blocks.FeedbackNote(
+                str(user.get("id") or ""), Verdict.WRONG.value, answer.stored_reason
+            )
+            await show(client, recorded, latest=latest, shown=None)
 
     app.view(blocks.WRONG_REASON_CALLBACK)(wrong_reason)
