@@ -65,6 +65,17 @@ async def posted_alert(bot: SlackBot) -> tuple[int, dict[str, Any]]:
     return acme, post.params
 
 
+def alert_click(action_id: str, account_id: int, post: dict[str, Any]) -> dict[str, Any]:
+    """A click on a button of the alert `posted_alert` posted."""
+    return block_action(
+        action_id,
+        account_id=account_id,
+        channel=CHANNEL,
+        ts="1763650800.000001",
+        message_blocks=post["blocks"],
+    )
+
+
 async def feedback_rows(bot: SlackBot) -> list[dict[str, Any]]:
     async with bot.runtime.db.transaction() as conn:
         rows = await conn.execute(select(feedback).order_by(feedback.c.id))
@@ -244,13 +255,7 @@ async def test_right_records_the_verdict_and_updates_the_alert_in_place(bot: Sla
         alert = (await conn.execute(select(alerts))).one()
     assert (alert.channel, alert.ts) == (CHANNEL, "1763650800.000001")
 
-    click = block_action(
-        "feedback_right",
-        account_id=acme,
-        channel=CHANNEL,
-        ts=alert.ts,
-        message_blocks=post["blocks"],
-    )
+    click = alert_click("feedback_right", acme, post)
     response = await bot.send(interactivity(click))
     assert (response.status_code, response.text) == (200, "")
 
@@ -311,13 +316,7 @@ async def test_right_on_a_message_that_is_not_an_alert_is_kept_without_an_alert(
 
 async def test_wrong_opens_the_reason_modal_for_that_message(bot: SlackBot) -> None:
     acme, post = await posted_alert(bot)
-    click = block_action(
-        "feedback_wrong",
-        account_id=acme,
-        channel=CHANNEL,
-        ts="1763650800.000001",
-        message_blocks=post["blocks"],
-    )
+    click = alert_click("feedback_wrong", acme, post)
     assert (await bot.send(interactivity(click))).status_code == 200
 
     (opened,) = await bot.fake.wait_for("views.open")
@@ -350,13 +349,7 @@ async def test_a_submission_with_a_reason_records_it_and_updates_the_alert(
     bot: SlackBot,
 ) -> None:
     acme, post = await posted_alert(bot)
-    right = block_action(
-        "feedback_right",
-        account_id=acme,
-        channel=CHANNEL,
-        ts="1763650800.000001",
-        message_blocks=post["blocks"],
-    )
+    right = alert_click("feedback_right", acme, post)
     await bot.send(interactivity(right))
     await bot.fake.wait_for("chat.update")
 
@@ -515,13 +508,7 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
             "CREATE TRIGGER refuse BEFORE INSERT ON feedback"
             " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
         )
-    right = block_action(
-        "feedback_right",
-        account_id=acme,
-        channel=CHANNEL,
-        ts="1763650800.000001",
-        message_blocks=post["blocks"],
-    )
+    right = alert_click("feedback_right", acme, post)
     wrong = view_submission(
         account_id=acme, channel=CHANNEL, ts="1763650800.000001", reason="not_a_fit", note=None
     )
