@@ -503,11 +503,8 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
     bot: SlackBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     acme, post = await posted_alert(bot)
-    async with bot.runtime.db.transaction() as conn:
-        await conn.exec_driver_sql(
-            "CREATE TRIGGER refuse BEFORE INSERT ON feedback"
-            " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
-        )
+    async with bot.runtime.db.transaction() as conn:  # every insert into it now fails
+        await conn.exec_driver_sql("ALTER TABLE feedback RENAME TO feedback_away")
     right = alert_click("feedback_right", acme, post)
     wrong = view_submission(
         account_id=acme, channel=CHANNEL, ts="1763650800.000001", reason="not_a_fit", note=None
@@ -516,7 +513,6 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
     # the modal stays open, rather than both looking kept.
     assert (await bot.send(interactivity(right))).status_code == 500
     assert (await bot.send(interactivity(wrong))).status_code == 500
-    assert await feedback_rows(bot) == []
     assert bot.fake.calls_to("chat.update") == []
     failures = [r.getMessage() for r in caplog.records if r.name == "tipoff.slack.bolt_app"]
     assert failures == [
@@ -525,7 +521,8 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
     ]
 
     async with bot.runtime.db.transaction() as conn:
-        await conn.exec_driver_sql("DROP TRIGGER refuse")
+        await conn.exec_driver_sql("ALTER TABLE feedback_away RENAME TO feedback")
+    assert await feedback_rows(bot) == []
     assert (await bot.send(interactivity(right))).status_code == 200  # the rep clicks again
     assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
 
