@@ -8,13 +8,12 @@ import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from tests import seed
-from tipoff.model.loader import DEFAULT_MODEL_RESOURCE
+from tipoff.quality.changes import model_text
 from tipoff.store.db import Database
 
 
@@ -88,9 +87,7 @@ def test_bad_category_is_refused_and_creates_nothing(tmp_path: Path) -> None:
 def test_commands_on_stored_data_refuse_a_missing_database(
     tmp_path: Path, command: list[str]
 ) -> None:
-    (tmp_path / "candidate.yml").write_text(
-        resources.files("tipoff.model").joinpath(DEFAULT_MODEL_RESOURCE).read_text("utf-8")
-    )
+    (tmp_path / "candidate.yml").write_text(model_text(None))
     result = tipoff(tmp_path, *command)
     assert result.returncode == 1, result.stdout + result.stderr
     said = " ".join(result.stderr.split())
