@@ -119,8 +119,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 @asynccontextmanager
 async def acknowledged(ack: AsyncAck, what: str) -> AsyncIterator[None]:
-    """Acknowledges a click, whatever it stores stored already, then runs the block:
-    updates to Slack, which are logged when they fail, not raised. Slack has its answer, and Bolt
+    """Acknowledges a click once whatever it stores is stored, then runs the block: its
+    updates to Slack are logged when they fail, not raised. Slack has its answer, and Bolt
     turns an error raised soon after `ack()` into no answer at all (it resets the
     acknowledgement it has not sent yet), which tells the rep a kept click failed."""
     await ack()
