@@ -13,8 +13,9 @@ import yaml
 from tipoff.slack.listeners.commands import COMMAND
 
 REPO = Path(__file__).resolve().parents[2]
-# shared/ sits beside the repository, in development and in CI alike.
-SCHEMA = REPO.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+# Slack's published JSON Schema for app manifests (slackapi/manifest-schema, MIT), kept in
+# the repository so the suite needs nothing beside it.
+SCHEMA = REPO / "tests" / "fixtures" / "slack" / "manifest.schema.1.0.0.json"
 
 
 def load_manifest() -> dict[str, Any]:
@@ -25,7 +26,7 @@ def load_manifest() -> dict[str, Any]:
 def test_the_manifest_is_valid_against_slacks_schema() -> None:
     assert SCHEMA.is_file(), (
         f"Slack's manifest schema is missing: expected {SCHEMA} "
-        "(shared/slack/manifest.schema.1.0.0.json beside the repository)"
+        "(tests/fixtures/slack/manifest.schema.1.0.0.json)"
     )
     schema = json.loads(SCHEMA.read_text("utf-8"))
     validator = jsonschema.Draft7Validator(schema)
