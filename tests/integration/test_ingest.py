@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from rudderstack.analytics.client import Client as RudderStackClient
 from segment.analytics.client import Client
 from segment.analytics.request import APIError
 from sqlalchemy import event as sa_event
@@ -25,6 +26,8 @@ from tests.conftest import NOW
 from tests.integration.conftest import IngestServer
 from tipoff.errors import InvalidInput
 from tipoff.ingest.segment import parse_call
+from tipoff.rescoring import lookup
+from tipoff.runtime import Runtime
 from tipoff.sources import NewSource, create_source, revoke_source
 from tipoff.store.db import Database
 from tipoff.store.tables import accounts, events, identities, metadata, people
@@ -236,6 +239,110 @@ async def test_the_official_segment_client_batching_with_gzip(
     globex = await account_by(database, domain="globex.com")
     ana = await person_of(database, "u-1")
     assert {e.account_id for e in sessions if e.person_id == ana.id} == {globex.id}
+
+
+async def test_the_official_rudderstack_client_whose_traits_travel_in_context(
+    ingest_server: IngestServer, ingest_source: NewSource, database: Database, runtime: Runtime
+) -> None:
+    # RudderStack's Python client sends identify traits only in `context.traits` (and
+    # gzips every batch); a track call may carry the user's traits there too.
+    def send() -> None:
+        client = RudderStackClient(ingest_source.write_key, host=ingest_server.url, sync_mode=True)
+        client.identify(
+            "u-7",
+            {
+                "email": "ines.roy@acme.io",
+                "firstName": "Inés",
+                "lastName": "Roy",
+                "title": "VP Engineering",
+            },
+        )
+        client.group("u-7", "grp-acme", {"name": "Acme Corp", "domain": "acme.io"})
+        client.track("u-7", "Demo Requested")
+        client.track(
+            "u-8",
+            "Core Action Completed",
+            context={"traits": {"email": "sam@acme.io", "name": "Sam Ortiz", "title": "Engineer"}},
+        )
+
+    await asyncio.to_thread(send)
+
+    ines = await person_of(database, "u-7")
+    assert (ines.email, ines.name, ines.title) == ("ines.roy@acme.io", "Inés Roy", "VP Engineering")
+    sam = await person_of(database, "u-8")
+    assert (sam.email, sam.name, sam.title) == ("sam@acme.io", "Sam Ortiz", "Engineer")
+    acme = await account_by(database, domain="acme.io")
+    assert sam.account_id == ines.account_id == acme.id
+
+    found = await lookup(runtime, "acme.io")
+    assert found.result is not None
+    texts = [e.text for e in found.result.evidence]
+    assert texts == [
+        "Inés Roy (VP Engineering) requested a demo just now",
+        "Sam Ortiz (Engineer) completed a core action just now",
+        "Inés Roy (VP Engineering) holds a decision-making title",
+    ]
+    assert found.result.dimensions.fit > 0  # the VP's title counts towards fit
+
+
+async def test_top_level_identify_traits_win_over_context_traits(
+    ingest_client: httpx.AsyncClient, database: Database
+) -> None:
+    await ok(
+        await ingest_client.post(
+            "/v1/identify",
+            json={
+                "userId": "u-1",
+                "traits": {"title": "CTO"},
+                "context": {"traits": {"email": "dana@acme.io", "title": "Engineer"}},
+            },
+        )
+    )
+    dana = await person_of(database, "u-1")
+    assert (dana.email, dana.title) == ("dana@acme.io", "CTO")
+
+
+@pytest.mark.parametrize(
+    ("context", "error"),
+    [
+        ({"traits": "dana@acme.io"}, "context.traits must be an object, got a string"),
+        ({"traits": {"email": 42}}, "context.traits.email"),
+    ],
+)
+async def test_unreadable_context_traits_are_refused_and_nothing_is_stored(
+    ingest_client: httpx.AsyncClient, database: Database, context: dict[str, Any], error: str
+) -> None:
+    before = await snapshot(database)
+    response = await ingest_client.post(
+        "/v1/track", json={"userId": "u-1", "event": "Signed Up", "context": context}
+    )
+    assert response.status_code == 400
+    assert error in response.json()["message"]
+    assert await snapshot(database) == before
+
+
+async def test_someone_known_only_by_user_id_is_named_by_it_in_evidence(
+    ingest_client: httpx.AsyncClient, database: Database, runtime: Runtime
+) -> None:
+    await ok(
+        await ingest_client.post(
+            "/v1/batch",
+            json={
+                "batch": [
+                    {
+                        "type": "group",
+                        "userId": "u-4711",
+                        "groupId": "g",
+                        "traits": {"domain": "acme.io"},
+                    },
+                    {"type": "track", "userId": "u-4711", "event": "Demo Requested"},
+                ]
+            },
+        )
+    )
+    found = await lookup(runtime, "acme.io")
+    assert found.result is not None
+    assert any(e.text.startswith("User u-4711 requested a demo") for e in found.result.evidence)
 
 
 async def test_the_segment_client_sees_a_rejected_key_as_an_api_error(

@@ -14,11 +14,21 @@ class Person:
     name: str | None = None
     email: str | None = None
     title: str | None = None
+    user_id: str | None = None  # the product's userId, read only for someone with no name or email
 
     @property
     def label(self) -> str:
-        """How evidence names this person: "Maya Chen (VP Engineering)"."""
-        who = self.name or self.email or "An unnamed user"
+        """How evidence names this person: "Maya Chen (VP Engineering)"; without a name,
+        by what a rep can still look up: their email, else the product's user id."""
+        who: str
+        if self.name:
+            who = self.name
+        elif self.email:
+            who = self.email
+        elif self.user_id:
+            who = f"user {self.user_id}"
+        else:
+            who = "an anonymous visitor"
         return f"{who} ({self.title})" if self.title else who
 
 

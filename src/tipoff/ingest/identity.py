@@ -30,7 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, company_domain, normalize_domain
 from tipoff.core.identity import normalize_email as _normalize_email
-from tipoff.ingest.segment import AccountTraits, Alias, Group, Identify, SegmentCall
+from tipoff.ingest.segment import (
+    AccountTraits,
+    Alias,
+    Group,
+    Identify,
+    PersonTraits,
+    SegmentCall,
+)
 from tipoff.store.dialect import insert_returning_ids
 from tipoff.store.tables import accounts, events, identities, people
 
@@ -132,13 +139,6 @@ class IdentityResolver:
                 keys.add((ANONYMOUS_ID, call.anonymous_id))
             if isinstance(call, Alias):
                 keys.update({(USER_ID, call.previous_id), (ANONYMOUS_ID, call.previous_id)})
-            elif isinstance(call, Identify):
-                email = normalize_email(call.traits.email)
-                if email is not None:
-                    emails.add(email)
-                    domain = company_domain(email)
-                    if domain is not None:
-                        domains.add(domain)
             elif isinstance(call, Group):
                 group_ids.add(call.group_id)
                 domain = account_domain(call.traits)
@@ -146,6 +146,13 @@ class IdentityResolver:
                     domains.add(domain)
             if call.context_group_id:
                 group_ids.add(call.context_group_id)
+            traits = call.user_traits
+            email = normalize_email(traits.email) if traits is not None else None
+            if email is not None:
+                emails.add(email)
+                domain = company_domain(email)
+                if domain is not None:
+                    domains.add(domain)
         await self._load(identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains)
 
     async def resolve(self, user_id: str | None, anonymous_id: str | None) -> PersonState:
@@ -167,7 +174,12 @@ class IdentityResolver:
 
     async def identify(self, call: Identify) -> PersonState:
         person = await self.resolve(call.user_id, call.anonymous_id)
-        traits = call.traits
+        return await self.apply_traits(person, call.traits)
+
+    async def apply_traits(self, person: PersonState, traits: PersonTraits) -> PersonState:
+        """Give `person` what `traits` say (email, name, title, the rest kept as sent) and
+        place them by their email's domain; returns the person they turn out to be (the
+        one who already had that email, if another did)."""
         email = normalize_email(traits.email)
         if email is not None and email != person.email:
             owner = await self._person_by_email(email)

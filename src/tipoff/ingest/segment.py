@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -187,6 +188,7 @@ class Call(_Payload):
     original_timestamp: SegmentTime | None = None
     sent_at: SegmentTime | None = None
     context: JsonObject = Field(default_factory=dict)
+    _context_traits: PersonTraits | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _someone(self) -> Call:
@@ -200,6 +202,16 @@ class Call(_Payload):
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         return value if isinstance(value, str) and value else None
+
+    @property
+    def user_traits(self) -> PersonTraits | None:
+        """The person's traits as this call carries them, if it carries any.
+
+        The Segment spec defines `context.traits` as the user's traits at the time of any
+        call, and RudderStack's SDKs send them there rather than in a top-level `traits`
+        (its Python client does so even for identify), so a track or page call can name
+        its person too. Identify overrides this with its own traits."""
+        return self._context_traits
 
     @property
     def event_name(self) -> str | None:
@@ -227,6 +239,21 @@ class Call(_Payload):
             raise ValueError(f"context.groupId must be a string, got {_json_type(value)}")
         if isinstance(value, str) and (len(value) > 255 or "\x00" in value):
             raise ValueError("context.groupId must be at most 255 characters, without NUL")
+        return self
+
+    @model_validator(mode="after")
+    def _read_context_traits(self) -> Call:
+        traits = self.context.get("traits")
+        if traits is None or traits == {}:
+            return self
+        if not isinstance(traits, dict):
+            raise ValueError(f"context.traits must be an object, got {_json_type(traits)}")
+        try:
+            self._context_traits = PersonTraits.model_validate(traits)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"context.traits.{where}: {first['msg']}") from None
         return self
 
 
@@ -279,6 +306,24 @@ class Identify(Call):
     traits: Annotated[PersonTraits, BeforeValidator(_none_to_empty)] = Field(
         default_factory=PersonTraits
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _traits_from_context(cls, data: Any) -> Any:
+        # RudderStack's Python client sends identify traits only in `context.traits`; the
+        # Segment spec allows them there. Both are read, a top-level trait winning.
+        if not isinstance(data, dict):
+            return data
+        context = data.get("context")
+        in_context = context.get("traits") if isinstance(context, dict) else None
+        top = data.get("traits")
+        if not isinstance(in_context, dict) or not in_context or not isinstance(top, dict | None):
+            return data
+        return {**data, "traits": {**in_context, **(top or {})}}
+
+    @property
+    def user_traits(self) -> PersonTraits:
+        return self.traits
 
     @property
     def properties_json(self) -> dict[str, Any]:

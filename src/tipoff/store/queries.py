@@ -209,17 +209,20 @@ async def load_accounts(
     found: dict[int, AccountHistory] = {}
     for chunk in _chunks(account_ids):
         params: dict[str, Any] = {}
+        # Someone known by neither name nor email is named in evidence by their userId.
         sql = (
-            "SELECT id, account_id, name, email, title FROM people"  # noqa: S608
-            f" WHERE account_id IN ({_in_list('a', chunk, params)})"
+            "SELECT id, account_id, name, email, title,"  # noqa: S608
+            " CASE WHEN name IS NULL AND email IS NULL THEN (SELECT min(external_id)"
+            " FROM identities WHERE person_id = people.id AND kind = 'user_id') END"
+            f" FROM people WHERE account_id IN ({_in_list('a', chunk, params)})"
         )
         if only_people is not None:
             sql += f" AND id IN ({_in_list('p', only_people, params) or 'NULL'})"
         members: dict[int, dict[int, Person]] = {account_id: {} for account_id in chunk}
-        for person_id, account_id, name, email, title in await fetch_rows_at_once(
-            conn, sql, params, width=5
+        for person_id, account_id, name, email, title, user_id in await fetch_rows_at_once(
+            conn, sql, params, width=6
         ):
-            members[account_id][person_id] = Person(person_id, name, email, title)
+            members[account_id][person_id] = Person(person_id, name, email, title, user_id)
         params = {}
         sql = (
             "SELECT id, domain, name, employees, industry FROM accounts"  # noqa: S608
