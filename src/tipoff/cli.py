@@ -20,9 +20,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tipoff import privacy, rescoring, sources
-from tipoff.errors import TipoffError
+from tipoff.errors import Conflict, TipoffError
 from tipoff.logs import configure_logging
 from tipoff.model import ModelFileError, load_model
+from tipoff.quality import changes
 from tipoff.quality import commands as quality_commands
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
@@ -80,7 +81,9 @@ def with_runtime(
 ) -> T:
     """Runs one command's `work`. Most commands read what is stored, so by default a
     SQLite file that does not exist is not created (`create`): that is an error, like
-    any TipoffError a one-line message and exit 1."""
+    any TipoffError a one-line message and exit 1. A command neither migrates the schema
+    nor logs its model as the live one: only `serve` and `model apply` do."""
+    options = {"migrate": False, "note_model_change": False, **options}
 
     async def run() -> T:
         async with open_runtime(load_settings(), create=create, **options) as runtime:
@@ -91,6 +94,24 @@ def with_runtime(
     except TipoffError as error:
         err.print(f"[red]{error.message}[/red]")
         raise typer.Exit(1) from None
+
+
+async def configured_model_not_live(rt: Runtime) -> changes.ModelChange | None:
+    """The live model, when TIPOFF_MODEL names another (which only `serve` and `model
+    apply` may put live)."""
+    return await changes.live_model_if_other(rt.db, changes.model_text(rt.settings.model_path))
+
+
+async def warn_unless_live(rt: Runtime, answer: Callable[[], Awaitable[T]]) -> T:
+    """`answer()`, with a note on stderr when it was scored with a model that is not live:
+    the server's stored scores come from the live one."""
+    live = await configured_model_not_live(rt)
+    if live is not None:
+        err.print(
+            f"[yellow]Note:[/yellow] TIPOFF_MODEL ('{rt.model.name}') is not the live model"
+            f" ('{live.model_name}'); scores computed now use it, stored ones the live model."
+        )
+    return await answer()
 
 
 @app.command()
@@ -163,7 +184,19 @@ def rescore_command(
     ] = False,
 ) -> None:
     """Rescore accounts once (changed ones, or --all) and queue any alerts."""
-    summary = with_runtime(lambda rt: rescoring.rescore(rt, everything=everything))
+
+    async def work(rt: Runtime) -> rescoring.RescoreSummary:
+        live = await configured_model_not_live(rt)
+        if live is not None:
+            raise Conflict(
+                f"TIPOFF_MODEL ('{rt.model.name}') is not the live model ('{live.model_name}',"
+                f" put live {live.changed_at:%Y-%m-%d %H:%M} UTC by {live.changed_by}):"
+                " rescoring with it would store scores no model change records. Put it live"
+                " with `tipoff model apply FILE` (which rescores), or unset TIPOFF_MODEL."
+            )
+        return await rescoring.rescore(rt, everything=everything)
+
+    summary = with_runtime(work)
     tracks = (
         ", ".join(f"{track} {count}" for track, count in sorted(summary.tracks.items())) or "none"
     )
@@ -181,7 +214,7 @@ def score(
 
     That is the stored score while it is current (no signal since, at most a
     full-rescore interval old), else the score computed now."""
-    found = with_runtime(lambda rt: rescoring.lookup(rt, account))
+    found = with_runtime(lambda rt: warn_unless_live(rt, lambda: rescoring.lookup(rt, account)))
     if found.account is None or found.result is None:
         if found.matches:
             err.print(f"'{account}' matches {len(found.matches)} accounts; name one:")
@@ -245,7 +278,7 @@ def top_command(
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many accounts.")] = 10,
 ) -> None:
     """List the highest-scoring accounts as of their last rescore."""
-    rows = with_runtime(lambda rt: rescoring.top(rt, limit=limit))
+    rows = with_runtime(lambda rt: warn_unless_live(rt, lambda: rescoring.top(rt, limit=limit)))
     if not rows:
         out.print("No scored accounts yet. Send signals to /v1/… and run `tipoff rescore`.")
         return

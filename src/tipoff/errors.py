@@ -6,7 +6,8 @@ TipoffError
 ├── TooLarge          a body over Segment's limits (HTTP 413)
 ├── NotFound          no such account, source …
 │   └── NoDatabase    a command that reads found no database to read
-└── Conflict          the thing exists already
+├── Conflict          the thing exists already
+│   └── SchemaOutOfDate  the database's schema is not the one this Tipoff needs
 """
 
 from __future__ import annotations
@@ -53,3 +54,7 @@ class NoDatabase(NotFound):
 class Conflict(TipoffError):
     code = "conflict"
     status = 409
+
+
+class SchemaOutOfDate(Conflict):
+    code = "schema_out_of_date"

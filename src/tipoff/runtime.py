@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tipoff.errors import NoDatabase
+from tipoff.errors import NoDatabase, SchemaOutOfDate
 from tipoff.metrics import Metrics
 from tipoff.model import ScoringModel, load_default_model, load_model
 from tipoff.quality import changes
@@ -46,12 +46,15 @@ class Runtime:
         note_model_change: bool = True,
         changed_by: str | None = None,
     ) -> Runtime:
-        """`create` False is for commands that only make sense on stored data (a lookup,
-        a report): where the SQLite file does not exist they raise NoDatabase rather than
-        leave an empty database behind. `note_model_change` False is for read-only tools
-        (reports, backtests), which must not log their model as the live one;
-        `changed_by` names who is putting the model live when it is a change (the
-        operating-system user otherwise)."""
+        """`migrate` and `note_model_change` are for what runs the bot (`serve`, `model
+        apply`, the demo): the schema is brought up to date, and a model other than the
+        last one logged is logged as put live, every account marked for rescoring.
+        Without `migrate` a database whose schema is behind raises SchemaOutOfDate and
+        changes nothing; a new one (no schema at all) gets its schema when `create`.
+        `create` False is for commands that only make sense on stored data (a lookup, a
+        report): where the SQLite file does not exist they raise NoDatabase rather than
+        leave an empty database behind. `changed_by` names who is putting the model live
+        when it is a change (the operating-system user otherwise)."""
         # The model is checked before anything starts: a broken file stops start-up with
         # its list of problems instead of scoring with half a model.
         model = load_model(settings.model_path) if settings.model_path else load_default_model()
@@ -66,6 +69,8 @@ class Runtime:
                 )
             if migrate:
                 await db.migrate()
+            else:
+                await _check_schema(db, create=create)
             if note_model_change:
                 # A model that differs from the last one logged is a change: logged with
                 # who and when, and every account is marked for rescoring under it.
@@ -95,3 +100,21 @@ class Runtime:
 
     async def close(self) -> None:
         await self.db.dispose()
+
+
+async def _check_schema(db: Database, *, create: bool) -> None:
+    at, head = await db.schema_revisions()
+    if at == head:
+        return
+    if at is None and create:
+        await db.migrate()  # a new database: its schema is created, nothing is changed
+        return
+    where = db.url.render_as_string(hide_password=True)
+    if at is None:
+        raise SchemaOutOfDate(f"{where} holds no Tipoff data: start `tipoff serve` on it first.")
+    raise SchemaOutOfDate(
+        f"The database at {where} is at schema revision {at}; this Tipoff needs {head}."
+        " Only `tipoff serve` and `tipoff model apply` upgrade it: start one of them once,"
+        " then run this again. (A revision this Tipoff does not know means the database was"
+        " upgraded by a newer Tipoff: upgrade this one.)"
+    )

@@ -104,3 +104,69 @@ def test_model_apply_checks_logs_and_rescores(tmp_path: Path) -> None:
         assert conn.execute(
             "SELECT model_name FROM model_changes ORDER BY id DESC LIMIT 1"
         ).fetchone() == ("lighter",)
+
+
+def test_reading_commands_with_another_model_change_nothing(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'tipoff.db'}"}
+    default = tmp_path / "default.yml"
+    default.write_text(DEFAULT)
+    applied = tipoff(tmp_path, "model", "apply", str(default), "--by", "rita", env=env)
+    assert applied.returncode == 0, applied.stderr
+    with closing(sqlite3.connect(tmp_path / "tipoff.db")) as conn, conn:
+        conn.execute(
+            "INSERT INTO accounts (domain, name, employees, traits, created_at, updated_at, "
+            "signal_version, scored_version) VALUES ('acme.io', 'Acme', 250, '{}', "
+            "'2026-11-20 15:00:00.000000', '2026-11-20 15:00:00.000000', 0, 0)"
+        )
+
+    def state() -> tuple[list[tuple[object, ...]], ...]:
+        with closing(sqlite3.connect(tmp_path / "tipoff.db")) as conn:
+            return (
+                conn.execute("SELECT model_name, content_hash FROM model_changes").fetchall(),
+                conn.execute("SELECT signal_version, scored_version FROM accounts").fetchall(),
+                conn.execute("SELECT account_id, score, model_name FROM scores").fetchall(),
+            )
+
+    before = state()
+    other = {**env, "TIPOFF_MODEL": str(lighter_model(tmp_path))}
+    for command in (["score", "acme.io"], ["top"]):
+        result = tipoff(tmp_path, *command, env=other)
+        assert result.returncode == 0, result.stderr
+        said = " ".join(result.stderr.split())
+        assert "TIPOFF_MODEL ('lighter') is not the live model ('default')" in said
+        assert state() == before  # no model change logged, no account marked due
+
+    refused = tipoff(tmp_path, "rescore", "--all", env=other)
+    assert refused.returncode == 1
+    said = " ".join(refused.stderr.split())
+    assert "TIPOFF_MODEL ('lighter') is not the live model ('default'" in said
+    assert "tipoff model apply" in said and "Traceback" not in said
+    assert state() == before  # nothing scored under a model no change records
+
+
+async def test_commands_refuse_a_database_whose_schema_is_behind(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import Connection
+
+    from tipoff.store.db import Database, alembic_config
+
+    path = tmp_path / "tipoff.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+
+    def upgrade_to_0004(sync_connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync_connection
+        command.upgrade(config, "0004")
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(upgrade_to_0004)
+    await db.dispose()
+
+    for args in (["top"], ["score", "acme.io"], ["sources", "add", "crm"], ["rescore"]):
+        result = tipoff(tmp_path, *args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        said = " ".join(result.stderr.split())
+        assert "is at schema revision 0004; this Tipoff needs" in said, said
+        assert "`tipoff serve`" in said and "Traceback" not in said
+        with closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]

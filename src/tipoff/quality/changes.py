@@ -86,6 +86,14 @@ async def note_model_in_use(
     return change
 
 
+async def live_model_if_other(db: Database, text: str) -> ModelChange | None:
+    """The live model (the last one logged), when the model with `text` is not it."""
+    history = await model_history(db, limit=1)
+    if history and history[0].content_hash != content_hash(text):
+        return history[0]
+    return None
+
+
 async def model_history(db: Database, *, limit: int = 20) -> list[ModelChange]:
     """The newest changes first."""
     async with db.transaction() as conn:

@@ -112,11 +112,10 @@ def print_backtest(result: backtests.Backtest, console: Console) -> None:
 
 
 def with_connection(work: Callable[[Runtime], Awaitable[T]], *, create: bool = False) -> T:
-    """`cli.with_runtime` for a tool that only reads the model: it is not logged as the
-    live one."""
+    """`cli.with_runtime`, imported when called: the CLI imports this module."""
     from tipoff.cli import with_runtime
 
-    return with_runtime(work, create=create, note_model_change=False)
+    return with_runtime(work, create=create)
 
 
 def register(app: typer.Typer, model_app: typer.Typer) -> None:

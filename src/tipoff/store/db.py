@@ -8,6 +8,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -58,6 +60,18 @@ class Database:
 
         async with self.engine.begin() as connection:
             await connection.run_sync(upgrade)
+
+    async def schema_revisions(self) -> tuple[str | None, str]:
+        """The migration the database is at (None: it has no Tipoff schema yet) and the
+        newest one this Tipoff ships."""
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None
+
+        def current(sync_connection: Connection) -> str | None:
+            return MigrationContext.configure(sync_connection).get_current_revision()
+
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(current), head
 
     async def dispose(self) -> None:
         await self.engine.dispose()
