@@ -50,13 +50,13 @@ class Database:
         async with self.engine.begin() as connection:
             yield connection
 
-    async def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+    async def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to the newest migration, or up to `revision` (idempotent)."""
 
         def upgrade(sync_connection: Connection) -> None:
             config = alembic_config()
             config.attributes["connection"] = sync_connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
         async with self.engine.begin() as connection:
             await connection.run_sync(upgrade)
