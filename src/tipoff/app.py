@@ -23,12 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tipoff.alerts.outbox import delivery_health
 from tipoff.errors import TipoffError
 from tipoff.ingest.http import ingest_routes
 from tipoff.jobs import build_scheduler
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.bolt_app import SlackEdge
+from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
+from tipoff.slack.install import pause_posting, resume_posting
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +41,9 @@ HEALTH_TIMEOUT_SECONDS = 3.0
 
 
 async def healthz(request: Request) -> Response:
-    """200 while the database answers (the bot can ingest and queue); Slack being out only
-    makes it "degraded", because alerts wait in the outbox. 503 when the database is out."""
+    """200 while the database answers (the bot can ingest and queue); Slack being out or
+    refusing posts only makes it "degraded", with `reasons` saying why, because alerts
+    wait in the outbox. 503 when the database is out."""
     runtime: Runtime = request.app.state.runtime
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), runtime.db.transaction() as conn:
@@ -48,28 +52,50 @@ async def healthz(request: Request) -> Response:
     except Exception as error:  # any failure to answer is "unreachable", with its reason
         log.warning("health check: database unreachable: %s", type(error).__name__)
         database = "unreachable"
+    if database != "ok":
+        return JSONResponse(
+            {"status": "down", "database": database, "slack": "unknown"}, status_code=503
+        )
     slack = "off"
+    reasons: list[str] = []
     if runtime.slack is not None:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
                 await runtime.slack.auth_test()
             slack = "ok"
         except Exception as error:
-            log.warning("health check: Slack unreachable: %s", type(error).__name__)
-            slack = "unreachable"
-    status = "ok" if database == "ok" and slack != "unreachable" else "degraded"
-    if database != "ok":
-        status = "down"
-    return JSONResponse(
-        {"status": status, "database": database, "slack": slack},
-        status_code=503 if status == "down" else 200,
-    )
+            failure = failure_of(error) if isinstance(error, SLACK_CALL_ERRORS) else None
+            if failure is not None and failure.kind is FailureKind.INSTALL:
+                await pause_posting(runtime, failure.code, failure.description)
+            else:
+                log.warning("health check: Slack unreachable: %s", type(error).__name__)
+                slack = "unreachable"
+                reasons.append(f"Slack unreachable ({type(error).__name__})")
+        if slack == "ok":
+            # The token works (again): a pause left by an uninstall or a dead token ends.
+            await resume_posting(runtime)
+        health = await delivery_health(runtime)
+        if health.pause is not None:
+            slack = "paused"
+        reasons += health.reasons()
+    body: dict[str, Any] = {
+        "status": "degraded" if reasons else "ok",
+        "database": database,
+        "slack": slack,
+    }
+    if reasons:
+        body["reasons"] = reasons
+    return JSONResponse(body, status_code=200)
 
 
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.transaction() as conn:
         await runtime.metrics.refresh(conn, runtime.clock())
+    health = await delivery_health(runtime)
+    runtime.metrics.observe_delivery(
+        paused=health.pause is not None, failed=health.failed, refused=health.refused
+    )
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

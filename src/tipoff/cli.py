@@ -368,6 +368,99 @@ def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revok
     out.print(f"Revoked source '{revoked.name}': its write key is no longer accepted.")
 
 
+@app.command("alerts")
+def alerts_command(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="With --retry: the alerts to queue again.")
+    ] = None,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Queue the named (or --all) alerts again.")
+    ] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="With --retry: every failed or stuck alert.")
+    ] = False,
+) -> None:
+    """List alerts Slack refused or that are stuck (reason, age, attempts), and whether
+    posting is paused; with --retry, queue them again once the cause is fixed."""
+    from tipoff.alerts import outbox
+    from tipoff.slack.install import current_pause
+
+    if retry:
+        if bool(ids) == all_:
+            err.print("[red]Name the alerts to retry (tipoff alerts --retry 12 15) or --all.[/red]")
+            raise typer.Exit(2)
+
+        async def requeue(rt: Runtime) -> list[int]:
+            return await outbox.retry_alerts(rt, None if all_ else ids)
+
+        requeued = with_runtime(requeue)
+        if not requeued:
+            out.print("No failed or stuck alerts to retry.")
+            return
+        out.print(
+            f"Queued {len(requeued)} alert(s) again: {', '.join(map(str, requeued))}. "
+            "`tipoff serve` posts them on its next delivery run."
+        )
+        return
+    if ids or all_:
+        err.print("[red]Alert IDs and --all go with --retry.[/red]")
+        raise typer.Exit(2)
+
+    async def listing(
+        rt: Runtime,
+    ) -> tuple[Any, list[outbox.TroubledAlert], list[outbox.RefusedPost], Any]:
+        return (
+            await current_pause(rt),
+            await outbox.troubled_alerts(rt),
+            await outbox.refused_posts(rt),
+            rt.clock(),
+        )
+
+    pause, troubled, refused, now = with_runtime(listing)
+    if pause is not None:
+        out.print(
+            f"Slack posting is PAUSED since {pause.since:%Y-%m-%d %H:%M} UTC ({pause.reason}): "
+            f"{pause.detail}"
+        )
+    if not troubled and not refused:
+        out.print("No failed or stuck alerts.")
+        return
+    if troubled:
+        table = Table(title="Alerts not delivered")
+        for column in ("ID", "Status", "Reason", "Account", "Channel", "Attempts", "Age"):
+            table.add_column(column)
+        for alert in troubled:
+            table.add_row(
+                str(alert.id),
+                alert.status,
+                alert.reason,
+                alert.account,
+                alert.target,
+                str(alert.attempts),
+                _age(now - alert.created_at),
+            )
+        out.print(table)
+        for reason in dict.fromkeys(a.detail for a in troubled if a.status == "failed"):
+            out.print(f"  {reason}")
+        out.print("Fix the cause, then `tipoff alerts --retry ID …` or `--retry --all`.")
+    if refused:
+        out.print("Refused by Slack in the last day (not retried):")
+        for post in refused:
+            out.print(
+                f"  {post.kind} {post.subject} to {post.channel}: {post.reason}"
+                f" ({post.failed_at:%Y-%m-%d %H:%M} UTC)"
+            )
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h {minutes % 60}m"
+    return f"{minutes // (24 * 60)}d"
+
+
 @app.command()
 def forget(
     email: Annotated[str, typer.Argument(help="The person's email address.")],

@@ -7,6 +7,7 @@ rejected and why, rescore durations) is counted here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -47,6 +48,23 @@ class Metrics:
             "Delivery attempts that failed and were retried.",
             registry=self.registry,
         )
+        self.alerts_failed = Gauge(
+            "tipoff_alerts_failed",
+            "Alerts Slack refused for good, by Slack's error code (until retried).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.posts_refused = Gauge(
+            "tipoff_slack_posts_refused",
+            "SLA reminders, escalations and digests Slack refused for good in the last day.",
+            ["kind", "reason"],
+            registry=self.registry,
+        )
+        self.posting_paused = Gauge(
+            "tipoff_slack_posting_paused",
+            "1 while posting to Slack is paused (a dead token, the app uninstalled).",
+            registry=self.registry,
+        )
         self.outbox_age = Gauge(
             "tipoff_outbox_oldest_pending_seconds",
             "Age of the oldest alert still waiting for Slack (0 when none).",
@@ -60,7 +78,7 @@ class Metrics:
         )
         rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
         counts: dict[str, int] = {status: count for status, count in rows}
-        for status in ("pending", "sent"):
+        for status in ("pending", "sent", "failed"):
             self.alerts.labels(status).set(counts.get(status, 0))
         failed = await conn.execute(
             select(
@@ -75,6 +93,22 @@ class Metrics:
             )
         ).scalar_one()
         self.outbox_age.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
+
+    def observe_delivery(
+        self,
+        *,
+        paused: bool,
+        failed: Mapping[str, int],
+        refused: Mapping[tuple[str, str], int],
+    ) -> None:
+        """Slack delivery's problems (tipoff.alerts.outbox.delivery_health)."""
+        self.posting_paused.set(1 if paused else 0)
+        self.alerts_failed.clear()
+        for reason, count in failed.items():
+            self.alerts_failed.labels(reason).set(count)
+        self.posts_refused.clear()
+        for (kind, reason), count in refused.items():
+            self.posts_refused.labels(kind, reason).set(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

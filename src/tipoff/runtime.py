@@ -14,6 +14,7 @@ from tipoff.metrics import Metrics
 from tipoff.model import ScoringModel, load_default_model, load_model
 from tipoff.quality import changes
 from tipoff.settings import Settings
+from tipoff.slack.pacing import paced_client
 from tipoff.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class Runtime:
     slack: AsyncWebClient | None
     clock: Callable[[], datetime] = field(default=utc_now)
     metrics: Metrics = field(default_factory=Metrics)
+    # conversations.open answers (Slack user ID → DM channel ID): a DM's ID never changes,
+    # so each owner's DM is opened once per process rather than once per alert.
+    dm_channels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     async def open(
@@ -86,7 +90,7 @@ class Runtime:
             raise
         slack = None
         if settings.slack_bot_token is not None:
-            slack = AsyncWebClient(
+            slack = paced_client(
                 token=settings.slack_bot_token.get_secret_value(),
                 base_url=settings.slack_api_url,
             )

@@ -122,3 +122,29 @@ def view_submission(
         option["text"]["text"] = dict(WRONG_REASONS).get(reason, reason)
     values["note"]["note"]["value"] = note
     return payload
+
+
+def event_callback(
+    event: dict[str, Any],
+    *,
+    event_id: str = "Ev0TIPOFF001",
+    team_id: str = "T0TIPOFF1",
+    secret: str = SIGNING_SECRET,
+) -> SignedRequest:
+    """An Events API delivery of `event` as Slack POSTs it: a JSON `event_callback`
+    envelope, signed like every request."""
+    body = json.dumps(
+        {
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "team_id": team_id,
+            "api_app_id": "A0TIPOFFAPP",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": 1763650800,
+        }
+    )
+    request = signed(body, secret=secret)
+    return SignedRequest(
+        body=request.body, headers={**request.headers, "Content-Type": "application/json"}
+    )

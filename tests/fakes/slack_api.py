@@ -11,6 +11,14 @@ Mode) as Slack does, checks the bearer token like Slack
     fake.fail_next("chat.postMessage", status=429, retry_after=30, times=2)
     fake.fail_next("chat.postMessage", status=500)
     fake.fail_next("chat.postMessage", error="channel_not_found")
+
+Channels registered with `add_channel` behave as Slack's do for a bot token: posting
+into one the bot is not a member of answers `not_in_channel` (public; a bot without the
+chat:write.public scope) or `channel_not_found` (private: invisible to non-members), an
+archived one `is_archived`, and `conversations.join` makes the bot a member of a public
+channel. Channels never registered accept every post, as before. `revoke()` makes every
+call answer as Slack does once the app is uninstalled (`token_revoked`); `reinstall()`
+undoes it, with a new token when given.
 """
 
 from __future__ import annotations
@@ -45,6 +53,15 @@ class SlackCall:
 
 
 @dataclass
+class FakeChannel:
+    id: str
+    name: str
+    private: bool = False
+    archived: bool = False
+    member: bool = False  # whether the bot is in it
+
+
+@dataclass
 class _Failure:
     method: str | None
     status: int
@@ -64,6 +81,10 @@ class FakeSlackApi:
         # conversations.open cannot open a DM with.
         self.users: dict[str, str] = {}
         self.unreachable: set[str] = set()
+        # Channels with membership and archiving (`add_channel`), by ID.
+        self.channels: dict[str, FakeChannel] = {}
+        # Set by `revoke()`: the error every call with the bot token answers.
+        self.revoked: str | None = None
         self._calls: list[SlackCall] = []
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
@@ -146,6 +167,33 @@ class FakeSlackApi:
         with self._lock:
             self._failures.append(_Failure(method, status, body, headers, times, delay))
 
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        private: bool = False,
+        archived: bool = False,
+        member: bool = False,
+    ) -> FakeChannel:
+        """A channel with Slack's membership rules (see the module docstring)."""
+        channel = FakeChannel(channel_id, name, private, archived, member)
+        with self._lock:
+            self.channels[channel_id] = channel
+        return channel
+
+    def revoke(self, error: str = "token_revoked") -> None:
+        """The app is uninstalled (or its token revoked): every call answers `error`."""
+        with self._lock:
+            self.revoked = error
+
+    def reinstall(self, token: str | None = None) -> None:
+        """The app is installed again; with `token`, under a new bot token."""
+        with self._lock:
+            self.revoked = None
+            if token is not None:
+                self.token = token
+
     def clear_failures(self) -> None:
         """Slack is healthy again: forget every programmed failure."""
         with self._lock:
@@ -166,7 +214,35 @@ class FakeSlackApi:
         expected = self.app_token if method == "apps.connections.open" else self.token
         if token != expected:
             return _Failure(method, 200, {"ok": False, "error": "invalid_auth"})
+        if self.revoked is not None and method != "apps.connections.open":
+            return _Failure(method, 200, {"ok": False, "error": self.revoked})
+        refused = self._membership(method, params)
+        if refused is not None:
+            return _Failure(method, 200, {"ok": False, "error": refused})
         return _Failure(method, 200, self._success(method, params))
+
+    def _membership(self, method: str, params: dict[str, Any]) -> str | None:
+        """Slack's refusal of a call into a registered channel, or None."""
+        with self._lock:
+            channel = self.channels.get(str(params.get("channel", "")))
+            if channel is None:
+                return None
+            if method == "conversations.join":
+                if channel.private:
+                    return "method_not_supported_for_channel_type"
+                if channel.archived:
+                    return "is_archived"
+                channel.member = True
+                return None
+            if method not in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+                return None
+            if channel.private and not channel.member:
+                return "channel_not_found"
+            if channel.archived:
+                return "is_archived"
+            if not channel.member:
+                return "not_in_channel"
+            return None
 
     def _success(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -228,6 +304,21 @@ class FakeSlackApi:
                 return {"ok": False, "error": "invalid_arguments"}
             view = params.get("view") or {}
             return {"ok": True, "view": {"id": "V0HOMEVIEW", "team_id": TEAM_ID, **view}}
+        if method == "conversations.join":
+            channel = self.channels.get(str(params.get("channel", "")))
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {
+                "ok": True,
+                "channel": {
+                    "id": channel.id,
+                    "name": channel.name,
+                    "is_channel": True,
+                    "is_private": False,
+                    "is_archived": False,
+                    "is_member": True,
+                },
+            }
         if method == "views.open":
             if not params.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}

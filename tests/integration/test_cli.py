@@ -15,6 +15,7 @@ import pytest
 from tests import seed
 from tipoff.quality.changes import model_text
 from tipoff.store.db import Database
+from tipoff.store.tables import alerts
 
 
 def tipoff(
@@ -177,3 +178,51 @@ def test_demo_runs_the_whole_pass(tmp_path: Path) -> None:
 def test_help_is_available(tmp_path: Path, command: list[str]) -> None:
     result = tipoff(tmp_path, *command, "--help") if command else tipoff(tmp_path, "--help")
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+async def test_alerts_lists_failed_and_stuck_alerts_and_retry_queues_them_again(
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tipoff.db'}")
+    await db.migrate()
+    async with db.transaction() as conn:
+        acme = await seed.account(conn, now, "acme.io", "Acme")
+        for status, reason, error, attempts, age in [
+            ("failed", "channel_not_found", "channel_not_found: fix it", 1, timedelta(hours=3)),
+            ("pending", None, "internal_error (HTTP 200)", 4, timedelta(minutes=40)),
+            ("sent", None, None, 1, timedelta(hours=5)),
+        ]:
+            await conn.execute(
+                alerts.insert().values(
+                    account_id=acme, track="hot", score=90, reason="entered hot", text="Acme",
+                    blocks=[], target="#gone", status=status, attempts=attempts,
+                    next_attempt_at=now + timedelta(hours=1), last_error=error,
+                    failure_reason=reason, created_at=now - age,
+                )
+            )  # fmt: skip
+    await db.dispose()
+
+    listed = tipoff(tmp_path, "alerts")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split("│")[1:-1] for line in listed.stdout.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["1", "failed", "channel_not_found", "Acme", "#gone", "1", "3h 0m"],
+        ["2", "stuck", "internal_error", "Acme", "#gone", "4", "40m"],
+    ]
+    assert "channel_not_found: fix it" in listed.stdout
+
+    bad = tipoff(tmp_path, "alerts", "--retry", "3")
+    assert bad.returncode == 1 and "alert 3 is not waiting (sent)" in bad.stderr
+    assert tipoff(tmp_path, "alerts", "--retry").returncode == 2
+
+    retried = tipoff(tmp_path, "alerts", "--retry", "--all")
+    assert retried.returncode == 0, retried.stderr
+    assert "Queued 2 alert(s) again: 1, 2." in retried.stdout
+    stored = (
+        sqlite3.connect(tmp_path / "tipoff.db")
+        .execute("SELECT status, failure_reason, next_attempt_at <= ? FROM alerts ORDER BY id",
+                 (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))
+        .fetchall()
+    )  # fmt: skip
+    assert stored == [("pending", None, 1), ("pending", None, 1), ("sent", None, 0)]

@@ -16,8 +16,11 @@ from tests.conftest import NOW
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import Clock, running_runtime, with_slack
 from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
+from tipoff.alerts.outbox import retry_alerts
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
+from tipoff.slack.failures import FIXES
+from tipoff.slack.install import current_pause
 from tipoff.store.tables import alerts
 
 SECOND = timedelta(seconds=1)
@@ -186,23 +189,178 @@ async def test_a_server_error_backs_off_exponentially_and_the_batch_goes_on(
     assert posted(fake).count("Acme is ready — 80") == 3
 
 
-async def test_a_slack_error_is_retried_with_a_capped_back_off_never_dropped(
+@pytest.mark.parametrize(
+    "error",
+    ["channel_not_found", "is_archived", "missing_scope", "msg_too_long", "invalid_blocks"],
+)
+async def test_a_refusal_that_cannot_succeed_fails_the_alert_with_its_reason_and_is_not_retried(
+    runtime: Runtime, fake: FakeSlackApi, caplog: pytest.LogCaptureFixture, error: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    refused = await queue(runtime, "Acme", attempts=2)
+    fake.fail_next("chat.postMessage", error=error)
+
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(failed=1)
+    row = (await outbox(runtime))[refused]
+    assert (row["status"], row["attempts"], row["failure_reason"], row["failed_at"]) == (
+        "failed",
+        3,
+        error,
+        NOW,
+    )
+    assert row["last_error"] == FAILURE_TEXT[error]
+    assert row["text"] == "Acme is ready — 80" and row["blocks"] == blocks_for("Acme")  # kept
+    assert f"alert {refused} to #sales-alerts failed for good ({error}" in caplog.text
+    assert BOT_TOKEN not in caplog.text
+
+    # No retry storm: a failed alert is never tried again by itself.
+    move_to(runtime, NOW + timedelta(days=1))
+    assert await deliver_pending_alerts(runtime) == DeliveryReport()
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+    # Re-deliverable once the cause is fixed.
+    assert await retry_alerts(runtime, [refused]) == [refused]
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
+    row = (await outbox(runtime))[refused]
+    assert (row["status"], row["failure_reason"], row["failed_at"]) == ("sent", None, None)
+
+
+FAILURE_TEXT = {code: f"{code}: {FIXES[code]}" for code in FIXES}
+
+
+async def test_not_in_a_public_channel_it_joins_the_channel_and_posts(
+    settings: Settings, fake: FakeSlackApi
+) -> None:
+    fake.add_channel("C0PUBLIC01", "deals")  # public; the bot is not a member
+    async with running_runtime(with_slack(on_channel(settings, "C0PUBLIC01"), fake), now=NOW) as rt:
+        alert = await queue(rt, "Acme", target="C0PUBLIC01")
+        assert await deliver_pending_alerts(rt) == DeliveryReport(sent=1)
+        row = (await outbox(rt))[alert]
+    assert [c.method for c in fake.calls if c.method != "auth.test"] == [
+        "chat.postMessage",
+        "conversations.join",
+        "chat.postMessage",
+    ]
+    assert fake.calls_to("conversations.join")[0].params == {"channel": "C0PUBLIC01"}
+    assert (row["status"], row["channel"]) == ("sent", "C0PUBLIC01")
+    assert fake.channels["C0PUBLIC01"].member
+
+
+async def test_a_private_channel_it_is_not_in_fails_with_the_reason_until_invited(
+    settings: Settings, fake: FakeSlackApi
+) -> None:
+    private = fake.add_channel("C0PRIVATE1", "deals-private", private=True)
+    async with running_runtime(with_slack(on_channel(settings, "C0PRIVATE1"), fake), now=NOW) as rt:
+        alert = await queue(rt, "Acme", target="C0PRIVATE1")
+        assert await deliver_pending_alerts(rt) == DeliveryReport(failed=1)
+        row = (await outbox(rt))[alert]
+        assert (row["status"], row["failure_reason"]) == ("failed", "channel_not_found")
+
+        private.member = True  # someone invites @tipoff
+        assert await retry_alerts(rt, None) == [alert]
+        assert await deliver_pending_alerts(rt) == DeliveryReport(sent=1)
+    assert fake.calls_to("conversations.join") == []  # a private channel is never joined
+
+
+async def test_a_channel_it_cannot_join_fails_as_not_in_channel(
+    settings: Settings, fake: FakeSlackApi
+) -> None:
+    fake.add_channel("C0PUBLIC01", "deals")
+    fake.fail_next("conversations.join", error="method_not_supported_for_channel_type")
+    async with running_runtime(with_slack(on_channel(settings, "C0PUBLIC01"), fake), now=NOW) as rt:
+        alert = await queue(rt, "Acme", target="C0PUBLIC01")
+        assert await deliver_pending_alerts(rt) == DeliveryReport(failed=1)
+        row = (await outbox(rt))[alert]
+    assert (row["status"], row["failure_reason"]) == ("failed", "not_in_channel")
+    assert row["last_error"] == FAILURE_TEXT["not_in_channel"]
+
+
+async def test_fixing_the_alert_channel_rescues_failed_and_queued_alerts(
+    settings: Settings, fake: FakeSlackApi
+) -> None:
+    fake.add_channel("C0ARCHIVED", "old-alerts", archived=True, member=True)
+    async with running_runtime(with_slack(on_channel(settings, "C0ARCHIVED"), fake), now=NOW) as rt:
+        failed = await queue(rt, "Acme", created=NOW - 2 * SECOND, target="C0ARCHIVED")
+        assert await deliver_pending_alerts(rt) == DeliveryReport(failed=1)
+        waiting = await queue(rt, "Globex", due=NOW + SECOND, target="C0ARCHIVED")
+    # The admin sets TIPOFF_ALERT_CHANNEL to a live channel and restarts.
+    async with running_runtime(
+        with_slack(on_channel(settings, "#sales-alerts"), fake), now=NOW
+    ) as rt:
+        assert await retry_alerts(rt, [failed]) == [failed]
+        move_to(rt, NOW + SECOND)
+        assert await deliver_pending_alerts(rt) == DeliveryReport(sent=2)
+        rows = await outbox(rt)
+    assert [
+        (rows[i]["status"], rows[i]["target"], rows[i]["channel"]) for i in (failed, waiting)
+    ] == [
+        ("sent", "#sales-alerts", "C0SALESALRT"),
+        ("sent", "#sales-alerts", "C0SALESALRT"),
+    ]
+
+
+async def test_a_dead_token_pauses_posting_keeps_alerts_queued_and_resumes_once_it_works(
     runtime: Runtime, fake: FakeSlackApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    stuck = await queue(runtime, "Acme", attempts=12, target="#gone")
-    fake.fail_next("chat.postMessage", error="channel_not_found")
+    alert = await queue(runtime, "Acme")
+    fake.revoke("account_inactive")
 
-    assert await deliver_pending_alerts(runtime) == DeliveryReport(retrying=1)
-    rows = await outbox(runtime)
-    assert state(rows[stuck]) == (
-        "pending",
-        13,
-        NOW + timedelta(hours=1),  # 10 s · 2^12 is over the cap
-        "channel_not_found (HTTP 200)",
-    )
-    assert "alert 1 to #gone failed (channel_not_found (HTTP 200))" in caplog.text
-    assert BOT_TOKEN not in caplog.text
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(paused=True)
+    row = (await outbox(runtime))[alert]
+    assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 0, NOW)
+    pause = await current_pause(runtime)
+    assert pause is not None and (pause.reason, pause.since) == ("account_inactive", NOW)
+    assert "Slack posting paused (account_inactive)" in caplog.text
+
+    # Paused: no post is tried, and auth.test is asked at most once a minute.
+    calls = len(fake.calls)
+    move_to(runtime, NOW + 30 * SECOND)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(paused=True)
+    assert len(fake.calls) == calls
+    move_to(runtime, NOW + 60 * SECOND)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(paused=True)
+    assert [c.method for c in fake.calls[calls:]] == ["auth.test"]
+
+    fake.reinstall()
+    move_to(runtime, NOW + 120 * SECOND)
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
+    assert await current_pause(runtime) is None
+    assert "Slack posting resumed" in caplog.text
+
+
+async def test_owner_dms_are_opened_once(runtime: Runtime, fake: FakeSlackApi) -> None:
+    first = await queue(runtime, "Acme")
+    second = await queue(runtime, "Globex")
+    async with runtime.db.transaction() as conn:
+        await conn.execute(
+            alerts.update().where(alerts.c.id.in_([first, second])).values(owner_user_id="U0MAYA")
+        )
+    assert await deliver_pending_alerts(runtime, pace_seconds=0) == DeliveryReport(sent=2)
+    assert len(fake.calls_to("conversations.open")) == 1
+    assert [c.params["channel"] for c in fake.calls_to("chat.postMessage")] == ["D0MAYA", "D0MAYA"]
+
+
+async def test_a_short_retry_after_is_waited_out_by_the_client(
+    runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    alert = await queue(runtime, "Acme")
+    fake.fail_next("conversations.open", status=429, retry_after=1)
+    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    async with runtime.db.transaction() as conn:
+        await conn.execute(alerts.update().values(owner_user_id="U0MAYA"))
+
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
+    assert [c.method for c in fake.calls if c.method != "auth.test"] == [
+        "conversations.open",
+        "conversations.open",
+        "chat.postMessage",
+        "chat.postMessage",
+    ]
+    assert (await outbox(runtime))[alert]["attempts"] == 1
+
+
+def on_channel(settings: Settings, channel: str) -> Settings:
+    return Settings.model_validate({**settings.model_dump(), "alert_channel": channel})
 
 
 async def test_an_unreachable_slack_backs_off_too(settings: Settings, fake: FakeSlackApi) -> None:

@@ -95,7 +95,12 @@ async def test_healthz_reports_each_dependency(settings: Settings) -> None:
     # Slack out: still serving (alerts wait in the outbox), but degraded.
     assert (down.status_code, down.json()) == (
         200,
-        {"status": "degraded", "database": "ok", "slack": "unreachable"},
+        {
+            "status": "degraded",
+            "database": "ok",
+            "slack": "unreachable",
+            "reasons": ["Slack unreachable (ClientConnectorError)"],
+        },
     )
 
 

@@ -7,14 +7,25 @@ takes the due alerts oldest first and, for each one:
    second delivery run, in this process or another replica, leaves it alone;
 2. posts it with chat.postMessage: to its owner's DM when it has one (an email owner is
    looked up with users.lookupByEmail, once), to its channel otherwise or when the DM
-   cannot be reached; about one a second into any one channel (Slack's per-channel pace);
+   cannot be reached; about one a second into any one channel (Slack's per-channel pace).
+   The channel is worked out again now, from the current TIPOFF_ALERT_CHANNEL and model
+   routing, so fixing a wrong channel also rescues the alerts queued for it;
 3. records the outcome in its own transaction: "sent" with the channel ID and ts Slack
-   gave, or a later next attempt.
+   gave, a later next attempt, or "failed" with Slack's reason.
 
 A crash between 2 and 3 can post that one alert twice (once the lease runs out); nothing
-else can. Failed attempts are retried for ever, with exponential back-off capped at an
-hour; a 429 holds the whole outbox until Slack's Retry-After has passed. Without Slack
-configured, each alert is printed once to the console and stays queued.
+else can. What a refusal leads to is decided by tipoff.slack.failures:
+
+- 5xx, timeouts and Slack's internal errors are retried with exponential back-off capped
+  at an hour; a 429 holds the whole outbox until Slack's Retry-After has passed;
+- `not_in_channel` in a public channel given by ID: Tipoff joins it and posts again;
+- a refusal that cannot succeed as it is (channel_not_found, is_archived, missing_scope,
+  msg_too_long, invalid_blocks …) marks the alert "failed" with the reason, keeping its
+  content: `tipoff alerts --retry` queues it again once the cause is fixed;
+- a dead token (invalid_auth, token_revoked, account_inactive) pauses all posting
+  (tipoff.slack.install); the alert stays pending, and is sent once the token works.
+
+Without Slack configured, each alert is printed once to the console and stays queued.
 """
 
 from __future__ import annotations
@@ -22,20 +33,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Row, select, update
 
+from tipoff.core.routing import Track, alert_channel
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import SlackMessage, message_as_text
+from tipoff.slack.failures import (
+    SLACK_CALL_ERRORS,
+    FailureKind,
+    SlackFailure,
+    failure_of,
+)
+from tipoff.slack.install import may_post, pause_posting
+from tipoff.slack.posting import post_message
 from tipoff.store.dialect import upsert
-from tipoff.store.tables import alerts, slack_users
+from tipoff.store.tables import accounts, alerts, slack_users
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +73,8 @@ class DeliveryReport:
     retrying: int = 0  # attempts that failed and were rescheduled
     previewed: int = 0  # printed to the console because Slack is not configured
     rate_limited_until: datetime | None = None  # set when a 429 stopped the run
+    failed: int = 0  # refused for good: marked failed with Slack's reason
+    paused: bool = False  # posting is paused (a dead token): nothing was tried
 
 
 async def deliver_pending_alerts(
@@ -78,6 +98,11 @@ async def deliver_pending_alerts(
             if await _preview(runtime, row.id):
                 report.previewed += 1
         return report
+    if not rows:
+        return report
+    if not await may_post(runtime):
+        report.paused = True
+        return report
 
     last_post: dict[str, float] = {}
     for row in rows:
@@ -91,14 +116,17 @@ async def deliver_pending_alerts(
         alert = await _claim(runtime, row.id)
         if alert is None:
             continue  # taken by another run, or already sent
+        channel = await _destination(runtime, alert)
         try:
-            response = await _post(runtime, runtime.slack, alert)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = _slack_error(exc)
-            if status == 429:
-                until = runtime.clock() + _retry_after(exc.response.headers)
-                await _retry(runtime, alert, at=until, error=error)
+            response = await _post(runtime, runtime.slack, alert, channel)
+        except SLACK_CALL_ERRORS as exc:
+            failure = failure_of(exc)
+            if failure.kind is FailureKind.RATE_LIMITED:
+                seconds = failure.retry_after
+                until = runtime.clock() + (
+                    timedelta(seconds=seconds) if seconds else DEFAULT_RETRY_AFTER
+                )
+                await _retry(runtime, alert, at=until, error=failure.summary)
                 await _hold_outbox(runtime, until)
                 report.retrying += 1
                 report.rate_limited_until = until
@@ -108,11 +136,18 @@ async def deliver_pending_alerts(
                     until.isoformat(),
                 )
                 break
-            await _back_off(runtime, alert, error)
-            report.retrying += 1
-        except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
-            await _back_off(runtime, alert, f"{type(exc).__name__}: {exc}"[:500])
-            report.retrying += 1
+            if failure.kind is FailureKind.INSTALL:
+                # Not the alert's fault: it waits, uncounted, for the token to work again.
+                await _retry(runtime, alert, at=runtime.clock(), error=failure.summary, count=0)
+                await pause_posting(runtime, failure.code, failure.description)
+                report.paused = True
+                break
+            if failure.kind is FailureKind.TRANSIENT:
+                await _back_off(runtime, alert, channel, failure.summary)
+                report.retrying += 1
+                continue
+            await _fail(runtime, alert, channel, failure)
+            report.failed += 1
         else:
             last_post[place] = time.monotonic()
             await _mark_sent(runtime, alert, channel=response["channel"], ts=response["ts"])
@@ -120,9 +155,43 @@ async def deliver_pending_alerts(
     return report
 
 
-async def _post(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) -> Any:
+async def _destination(runtime: Runtime, alert: Row[Any]) -> str:
+    """The channel for `alert` under the current settings and model routing (the owner's
+    DM aside), recorded as its target when that changed since it was queued."""
+    async with runtime.db.transaction() as conn:
+        account = (
+            await conn.execute(
+                select(accounts.c.employees, accounts.c.traits).where(
+                    accounts.c.id == alert.account_id
+                )
+            )
+        ).one_or_none()
+        if account is None:
+            return cast(str, alert.target)
+        traits = account.traits if isinstance(account.traits, dict) else {}
+        region = traits.get("region")
+        channel = alert_channel(
+            Track(alert.track),
+            employees=account.employees,
+            region=region if isinstance(region, str) else None,
+            routing=runtime.model.routing,
+            default=runtime.settings.alert_channel,
+        )
+        if channel != alert.target:
+            await conn.execute(update(alerts).where(alerts.c.id == alert.id).values(target=channel))
+    if channel != alert.target:
+        log.info(
+            "alert %s: queued for %s, now goes to %s (the settings or routing changed)",
+            alert.id,
+            alert.target,
+            channel,
+        )
+    return channel
+
+
+async def _post(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any], channel: str) -> Any:
     """Posts to the owner's DM when the alert has an owner Slack can reach, else (and when
-    the DM fails) to the alert's channel."""
+    the DM fails) to `channel`, joining it first when Slack says Tipoff is not in it."""
     if alert.owner_user_id or alert.owner_email:
         dm = await _owner_dm(runtime, slack, alert)
         if dm is not None:
@@ -131,15 +200,16 @@ async def _post(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) -> Any
                     channel=dm, text=alert.text, blocks=alert.blocks
                 )
             except SlackApiError as exc:
-                if exc.response.status_code == 429:
+                failure = failure_of(exc)
+                if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.INSTALL):
                     raise
                 log.warning(
                     "alert %s: the owner's DM refused it (%s); posting to %s",
                     alert.id,
-                    _slack_error(exc),
-                    alert.target,
+                    failure.summary,
+                    channel,
                 )
-    return await slack.chat_postMessage(channel=alert.target, text=alert.text, blocks=alert.blocks)
+    return await post_message(slack, channel=channel, text=alert.text, blocks=alert.blocks)
 
 
 async def _owner_dm(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) -> str | None:
@@ -150,14 +220,20 @@ async def _owner_dm(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) ->
             user = await slack_user_for(runtime, slack, alert.owner_email)
         if user is None:
             return None
+        if user in runtime.dm_channels:
+            return runtime.dm_channels[user]
         opened = await slack.conversations_open(users=user)
     except SlackApiError as exc:
-        if exc.response.status_code == 429:
+        failure = failure_of(exc)
+        if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.INSTALL):
             raise
-        log.warning("alert %s: cannot reach its owner (%s)", alert.id, _slack_error(exc))
+        log.warning("alert %s: cannot reach its owner (%s)", alert.id, failure.summary)
         return None
     channel = (opened.get("channel") or {}).get("id")
-    return str(channel) if channel else None
+    if not channel:
+        return None
+    runtime.dm_channels[user] = str(channel)
+    return str(channel)
 
 
 async def slack_user_for(runtime: Runtime, slack: AsyncWebClient, email: str) -> str | None:
@@ -219,30 +295,56 @@ async def _mark_sent(runtime: Runtime, alert: Row[Any], *, channel: str, ts: str
                 attempts=alert.attempts + 1,
             )
         )
-    log.info("alert %s posted to %s (%s) as %s", alert.id, alert.target, channel, ts)
+    log.info("alert %s posted to %s as %s", alert.id, channel, ts)
 
 
-async def _back_off(runtime: Runtime, alert: Row[Any], error: str) -> None:
+async def _back_off(runtime: Runtime, alert: Row[Any], channel: str, error: str) -> None:
     delay = min(FIRST_RETRY * 2**alert.attempts, LONGEST_RETRY)
     at = runtime.clock() + delay
     await _retry(runtime, alert, at=at, error=error)
     log.warning(
         "alert %s to %s failed (%s); attempt %d, next at %s",
         alert.id,
-        alert.target,
+        channel,
         error,
         alert.attempts + 1,
         at.isoformat(),
     )
 
 
-async def _retry(runtime: Runtime, alert: Row[Any], *, at: datetime, error: str) -> None:
+async def _retry(
+    runtime: Runtime, alert: Row[Any], *, at: datetime, error: str, count: int = 1
+) -> None:
     async with runtime.db.transaction() as conn:
         await conn.execute(
             update(alerts)
             .where(alerts.c.id == alert.id)
-            .values(next_attempt_at=at, attempts=alert.attempts + 1, last_error=error)
+            .values(next_attempt_at=at, attempts=alert.attempts + count, last_error=error)
         )
+
+
+async def _fail(runtime: Runtime, alert: Row[Any], channel: str, failure: SlackFailure) -> None:
+    """Slack will not take this alert as it is: it stops being retried and waits, with its
+    content and the reason, for `tipoff alerts --retry` once the cause is fixed."""
+    async with runtime.db.transaction() as conn:
+        await conn.execute(
+            update(alerts)
+            .where(alerts.c.id == alert.id)
+            .values(
+                status="failed",
+                attempts=alert.attempts + 1,
+                failure_reason=failure.code[:64],
+                last_error=failure.description,
+                failed_at=runtime.clock(),
+            )
+        )
+    log.error(
+        "alert %s to %s failed for good (%s); fix it, then `tipoff alerts --retry %s`",
+        alert.id,
+        channel,
+        failure.description,
+        alert.id,
+    )
 
 
 async def _hold_outbox(runtime: Runtime, until: datetime) -> None:
@@ -274,19 +376,3 @@ async def _preview(runtime: Runtime, alert_id: int) -> bool:
         flush=True,
     )
     return True
-
-
-def _retry_after(headers: Mapping[str, Any]) -> timedelta:
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return timedelta(seconds=max(1, int(str(value).strip())))
-            except ValueError:
-                break
-    return DEFAULT_RETRY_AFTER
-
-
-def _slack_error(exc: SlackApiError) -> str:
-    data = exc.response.data
-    error = data.get("error") if isinstance(data, Mapping) else None
-    return f"{error or 'no error code'} (HTTP {exc.response.status_code})"

@@ -4,8 +4,11 @@ last day, the top movers, and the alerts nobody has claimed.
 
 A row of `digests` (channel, local day) is written before the digest is posted, so a
 restart, a second run or another replica never sends one twice; it is removed again when
-Slack refuses the post, so the digest is retried on the next run. A day with nothing to
-report sends nothing (no noise) but still counts as done.
+Slack could not take the post just now (an outage, a rate limit, a dead token), so the
+digest is retried on the next run. A refusal that cannot succeed (channel_not_found,
+is_archived …) keeps the row, so it is not retried every minute, and is recorded for
+/healthz, /metrics and `tipoff alerts`. A day with nothing to report sends nothing (no
+noise) but still counts as done.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import aiohttp
-from slack_sdk.errors import SlackClientError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from tipoff.alerts.outbox import record_refusal
 from tipoff.core.routing import Track, alert_channel
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
+from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
+from tipoff.slack.install import may_post, pause_posting
+from tipoff.slack.posting import post_message
 from tipoff.store.tables import account_owners, accounts, alerts, digests, score_history
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,8 @@ async def send_digests(runtime: Runtime) -> list[str]:
     if local.time() < time.fromisoformat(settings.digest_at):
         return []
     day = local.date().isoformat()
+    if not await may_post(runtime):
+        return []
     built = await _build(runtime, now)
     posted = []
     for channel in _channels(runtime):
@@ -70,15 +77,25 @@ async def send_digests(runtime: Runtime) -> list[str]:
             day=day,
         )
         try:
-            await runtime.slack.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks
+            await post_message(
+                runtime.slack, channel=channel, text=message.text, blocks=message.blocks
             )
-        except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
-            log.warning("digest for %s not posted (%s); next run retries", channel, exc)
+        except SLACK_CALL_ERRORS as exc:
+            failure = failure_of(exc)
+            if failure.kind in (FailureKind.PERMANENT, FailureKind.NOT_IN_CHANNEL):
+                log.error("digest for %s refused for good (%s)", channel, failure.description)
+                await record_refusal(
+                    runtime, kind="digest", subject=day, channel=channel, reason=failure.code
+                )
+                continue
+            log.warning("digest for %s not posted (%s); next run retries", channel, failure.summary)
             async with runtime.db.transaction() as conn:
                 await conn.execute(
                     digests.delete().where(digests.c.channel == channel, digests.c.day == day)
                 )
+            if failure.kind is FailureKind.INSTALL:
+                await pause_posting(runtime, failure.code, failure.description)
+                break
             continue
         posted.append(channel)
     return posted

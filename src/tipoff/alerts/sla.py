@@ -3,8 +3,11 @@ model's `routing.sla` and `routing.working_hours`) gets a reminder in its thread
 second period it is escalated to TIPOFF_ESCALATION_CHANNEL.
 
 Each step is marked in the database before it is posted (a second run, or a replica,
-finds it done) and unmarked when Slack refuses it, so it is tried again next run: a
-reminder is posted at most once, and never lost to a Slack outage.
+finds it done) and unmarked when Slack could not take it just now (an outage, a rate
+limit, a dead token, which also pauses posting), so it is tried again next run: a
+reminder is posted at most once, and never lost to a Slack outage. A refusal that cannot
+succeed (channel_not_found, is_archived …) keeps the mark, so it is not retried every
+minute, and is recorded for /healthz, /metrics and `tipoff alerts`.
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackClientError
 from sqlalchemy import select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from tipoff.alerts.outbox import record_refusal
 from tipoff.core import evidence as say
 from tipoff.core.workflow import add_working_hours
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
+from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
+from tipoff.slack.install import may_post, pause_posting
+from tipoff.slack.posting import post_message
 from tipoff.store.tables import account_owners, accounts, alerts, snoozes
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,7 @@ async def check_slas(runtime: Runtime) -> SlaReport:
     """Reminds and escalates the posted alerts whose SLA ran out; a claimed, assigned or
     snoozed account's alerts are left alone."""
     report = SlaReport()
-    if runtime.slack is None:
+    if runtime.slack is None or not await may_post(runtime):
         return report
     now = runtime.clock()
     routing = runtime.model.routing
@@ -95,7 +100,13 @@ async def _remind(runtime: Runtime, row: Any, hours: float) -> bool:
         "Press *Claim* on the alert above."
     )
     return await _step(
-        runtime, row, alerts.c.reminded_at, channel=row.channel, text=text, thread_ts=row.ts
+        runtime,
+        row,
+        alerts.c.reminded_at,
+        kind="reminder",
+        channel=row.channel,
+        text=text,
+        thread_ts=row.ts,
     )
 
 
@@ -105,7 +116,9 @@ async def _escalate(runtime: Runtime, row: Any, channel: str, hours: float) -> b
         f"🚨 *{blocks.escape(label)}* ({row.track}, {row.score}) has been unclaimed for "
         f"{_hours(hours)}: see its alert in <#{row.channel}>."
     )
-    return await _step(runtime, row, alerts.c.escalated_at, channel=channel, text=text)
+    return await _step(
+        runtime, row, alerts.c.escalated_at, kind="escalation", channel=channel, text=text
+    )
 
 
 async def _step(
@@ -113,6 +126,7 @@ async def _step(
     row: Any,
     column: Any,
     *,
+    kind: str,
     channel: str,
     text: str,
     thread_ts: str | None = None,
@@ -128,17 +142,30 @@ async def _step(
         if marked.rowcount != 1:
             return False  # claimed meanwhile, or done by another run
     assert runtime.slack is not None
+    thread = {} if thread_ts is None else {"thread_ts": thread_ts}
     try:
-        if thread_ts is None:
-            await runtime.slack.chat_postMessage(channel=channel, text=text)
-        else:
-            await runtime.slack.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
-    except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
-        log.warning("alert %s: %s not posted (%s); next run retries", row.id, column.key, exc)
+        await post_message(runtime.slack, channel=channel, text=text, **thread)
+    except SLACK_CALL_ERRORS as exc:
+        failure = failure_of(exc)
+        if failure.kind is FailureKind.PERMANENT or failure.kind is FailureKind.NOT_IN_CHANNEL:
+            log.error(
+                "alert %s: %s to %s refused for good (%s)",
+                row.id,
+                kind,
+                channel,
+                failure.description,
+            )
+            await record_refusal(
+                runtime, kind=kind, subject=str(row.id), channel=channel, reason=failure.code
+            )
+            return False
+        log.warning("alert %s: %s not posted (%s); next run retries", row.id, kind, failure.summary)
         async with runtime.db.transaction() as conn:
             await conn.execute(
                 update(alerts).where(alerts.c.id == row.id).values({column.key: None})
             )
+        if failure.kind is FailureKind.INSTALL:
+            await pause_posting(runtime, failure.code, failure.description)
         return False
     return True
 

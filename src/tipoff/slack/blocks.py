@@ -922,3 +922,16 @@ def _clip(text: str, limit: int) -> str:
 
 def _capped(blocks: list[Block]) -> list[Block]:
     return blocks[:BLOCK_LIMIT]
+
+
+def admin_note(problems: Sequence[str]) -> list[Block]:
+    """What an admin (TIPOFF_ADMINS) sees on top of App Home while Slack delivery has
+    problems: one line each (tipoff.alerts.outbox.DeliveryHealth.reasons)."""
+    if not problems:
+        return []
+    lines = "\n".join(f"• {escape(p)}" for p in problems)
+    text = f"⚠️ *Tipoff admin: alerts are not all reaching Slack*\n{lines}"
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}},
+        {"type": "divider"},
+    ]

@@ -155,7 +155,8 @@ alerts = Table(
     Column("text", Text, nullable=False),
     Column("blocks", JSON, nullable=False),
     Column("target", String(255), nullable=False),  # channel name/ID asked for
-    Column("status", String(10), nullable=False, default="pending"),  # pending | sent
+    # pending | sent | bundled | failed (Slack refused it for good: see failure_reason)
+    Column("status", String(10), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("last_error", Text, nullable=True),
@@ -173,6 +174,11 @@ alerts = Table(
     Column("claimed_at", UTCDateTime, nullable=True),
     Column("reminded_at", UTCDateTime, nullable=True),
     Column("escalated_at", UTCDateTime, nullable=True),
+    # Slack delivery (issue 15): a permanent refusal (channel_not_found, is_archived …)
+    # marks the alert failed with Slack's error code, kept with its content so that
+    # `tipoff alerts --retry` can send it again once the cause is fixed.
+    Column("failure_reason", String(64), nullable=True),
+    Column("failed_at", UTCDateTime, nullable=True),
 )
 Index("ix_alerts_status_next", alerts.c.status, alerts.c.next_attempt_at)
 # A click on a posted alert names the message by channel and ts.
@@ -263,3 +269,33 @@ erasures = Table(
     Column("requested_by", String(255), nullable=False),
     Column("erased_at", UTCDateTime, nullable=False),
 )
+
+# --- Slack delivery (issue 15)
+
+# Whether Tipoff may post to the workspace: one row (id 1). An install-level refusal
+# (invalid_auth, token_revoked, account_inactive) or an app_uninstalled / tokens_revoked
+# event pauses every post, on every replica, until auth.test succeeds again.
+slack_workspace = Table(
+    "slack_workspace",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("paused_reason", String(64), nullable=True),  # None: posting
+    Column("paused_detail", Text, nullable=True),
+    Column("paused_at", UTCDateTime, nullable=True),
+    Column("checked_at", UTCDateTime, nullable=True),  # the last auth.test while paused
+    Column("resumed_at", UTCDateTime, nullable=True),
+)
+
+# Posts other than alerts that Slack refused for good (an SLA reminder, an escalation, a
+# daily digest): recorded once rather than retried every minute, and surfaced.
+slack_failures = Table(
+    "slack_failures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(20), nullable=False),  # reminder | escalation | digest
+    Column("subject", String(255), nullable=False),  # the alert id, or the digest's day
+    Column("channel", String(255), nullable=False),
+    Column("reason", String(64), nullable=False),  # Slack's error code
+    Column("failed_at", UTCDateTime, nullable=False),
+)
+Index("ix_slack_failures_failed_at", slack_failures.c.failed_at)

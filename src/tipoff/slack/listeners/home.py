@@ -1,4 +1,5 @@
-"""The App Home tab: refreshed (views.publish) every time a rep opens it."""
+"""The App Home tab: refreshed (views.publish) every time a rep opens it. An admin
+(TIPOFF_ADMINS) also sees, on top, what is wrong with Slack delivery, if anything."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tipoff import workflow
+from tipoff.alerts.outbox import delivery_health
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 
@@ -26,9 +28,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 async def home_view(runtime: Runtime, user_id: str) -> blocks.Block:
     found = await workflow.home(runtime, user_id)
-    return blocks.home_view(
+    view = blocks.home_view(
         [_line(a) for a in found.mine], [_line(a) for a in found.unclaimed], now=runtime.clock()
     )
+    if user_id in runtime.settings.admin_ids:
+        note = blocks.admin_note((await delivery_health(runtime)).reasons())
+        view = {**view, "blocks": [*note, *view["blocks"]][: blocks.BLOCK_LIMIT]}
+    return view
 
 
 def _line(owned: workflow.OwnedAccount) -> blocks.AccountLine:

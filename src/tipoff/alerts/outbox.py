@@ -1,0 +1,223 @@
+"""What in Slack delivery needs a person: failed and stuck alerts, other posts Slack
+refused, and a paused workspace; and requeueing alerts once the cause is fixed.
+
+`tipoff alerts`, `/healthz`, `/metrics` and the admin note in App Home all read this."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+
+from tipoff.errors import InvalidInput, NotFound
+from tipoff.runtime import Runtime
+from tipoff.slack.failures import FIXES
+from tipoff.slack.install import Pause, current_pause
+from tipoff.store.tables import accounts, alerts, slack_failures
+
+log = logging.getLogger(__name__)
+
+# A pending alert still not posted this long after it was queued is "stuck".
+STUCK_AFTER = timedelta(minutes=15)
+# Refused reminders and digests count as a problem for this long after the refusal.
+RECENT = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class TroubledAlert:
+    id: int
+    account: str
+    target: str
+    status: str  # failed | stuck
+    reason: str  # Slack's error code, or the last transient error
+    attempts: int
+    created_at: datetime
+    detail: str  # what happened and what fixes it
+
+
+@dataclass(frozen=True)
+class RefusedPost:
+    kind: str  # reminder | escalation | digest
+    subject: str
+    channel: str
+    reason: str
+    failed_at: datetime
+
+
+@dataclass
+class DeliveryHealth:
+    pause: Pause | None = None
+    failed: dict[str, int] = field(default_factory=dict)  # failed alerts by reason
+    stuck: int = 0
+    refused: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, reason) → n
+
+    def reasons(self) -> list[str]:
+        """One sentence for each problem, for /healthz and the admin note."""
+        said = []
+        if self.pause is not None:
+            said.append(
+                f"Slack posting paused since {self.pause.since:%Y-%m-%d %H:%M} UTC: "
+                f"{self.pause.detail or self.pause.reason}"
+            )
+        for reason, count in sorted(self.failed.items()):
+            fix = FIXES.get(reason)
+            said.append(
+                f"{count} alert(s) failed: {reason}" + (f" ({fix})" if fix else "")
+                + "; then `tipoff alerts --retry --all`"
+            )  # fmt: skip
+        if self.stuck:
+            said.append(f"{self.stuck} alert(s) waiting over {_minutes(STUCK_AFTER)} minutes")
+        for (kind, reason), count in sorted(self.refused.items()):
+            fix = FIXES.get(reason)
+            said.append(
+                f"{count} {kind}(s) refused in the last day: {reason}" + (f" ({fix})" if fix else "")
+            )  # fmt: skip
+        return said
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+async def delivery_health(runtime: Runtime) -> DeliveryHealth:
+    now = runtime.clock()
+    health = DeliveryHealth(pause=await current_pause(runtime))
+    async with runtime.db.transaction() as conn:
+        failed = await conn.execute(
+            select(alerts.c.failure_reason, func.count())
+            .where(alerts.c.status == "failed")
+            .group_by(alerts.c.failure_reason)
+        )
+        health.failed = {str(reason or "unknown"): count for reason, count in failed}
+        health.stuck = (
+            await conn.execute(
+                select(func.count()).where(
+                    alerts.c.status == "pending", alerts.c.created_at <= now - STUCK_AFTER
+                )
+            )
+        ).scalar_one()
+        refused = await conn.execute(
+            select(slack_failures.c.kind, slack_failures.c.reason, func.count())
+            .where(slack_failures.c.failed_at > now - RECENT)
+            .group_by(slack_failures.c.kind, slack_failures.c.reason)
+        )
+        health.refused = {(kind, reason): count for kind, reason, count in refused}
+    return health
+
+
+async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[TroubledAlert]:
+    """Failed alerts, then stuck ones (pending for over STUCK_AFTER, or tried and not yet
+    accepted), oldest first."""
+    now = runtime.clock()
+    stuck = (alerts.c.status == "pending") & or_(
+        alerts.c.created_at <= now - STUCK_AFTER, alerts.c.attempts > 0
+    )
+    async with runtime.db.transaction() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    alerts.c.id,
+                    alerts.c.target,
+                    alerts.c.status,
+                    alerts.c.failure_reason,
+                    alerts.c.last_error,
+                    alerts.c.attempts,
+                    alerts.c.created_at,
+                    accounts.c.name,
+                    accounts.c.domain,
+                )
+                .join(accounts, accounts.c.id == alerts.c.account_id)
+                .where(or_(alerts.c.status == "failed", stuck))
+                .order_by((alerts.c.status != "failed"), alerts.c.created_at, alerts.c.id)
+                .limit(limit)
+            )
+        ).all()
+    return [
+        TroubledAlert(
+            id=r.id,
+            account=r.name or r.domain or f"account {r.id}",
+            target=r.target,
+            status="failed" if r.status == "failed" else "stuck",
+            reason=r.failure_reason
+            or (r.last_error or "not tried yet").split(" (HTTP", 1)[0].split(":", 1)[0],
+            attempts=r.attempts,
+            created_at=r.created_at,
+            detail=r.last_error or "",
+        )
+        for r in rows
+    ]
+
+
+async def refused_posts(runtime: Runtime) -> list[RefusedPost]:
+    """Reminders, escalations and digests Slack refused in the last day, newest first."""
+    async with runtime.db.transaction() as conn:
+        rows = await conn.execute(
+            select(slack_failures)
+            .where(slack_failures.c.failed_at > runtime.clock() - RECENT)
+            .order_by(slack_failures.c.failed_at.desc(), slack_failures.c.id.desc())
+        )
+        return [RefusedPost(r.kind, r.subject, r.channel, r.reason, r.failed_at) for r in rows]
+
+
+async def record_refusal(
+    runtime: Runtime, *, kind: str, subject: str, channel: str, reason: str
+) -> None:
+    async with runtime.db.transaction() as conn:
+        await conn.execute(
+            slack_failures.insert().values(
+                kind=kind,
+                subject=subject[:255],
+                channel=channel[:255],
+                reason=reason[:64],
+                failed_at=runtime.clock(),
+            )
+        )
+
+
+async def retry_alerts(runtime: Runtime, ids: Sequence[int] | None) -> list[int]:
+    """Queues failed (and stuck) alerts to be posted on the next delivery run: the ones
+    in `ids`, or every one when `ids` is None. The channel is worked out again then, so
+    a fixed TIPOFF_ALERT_CHANNEL applies. An id that is not a failed or pending alert is
+    an error and nothing is requeued."""
+    now = runtime.clock()
+    waiting = alerts.c.status.in_(("failed", "pending"))
+    async with runtime.db.transaction() as conn:
+        if ids is not None:
+            if not ids:
+                raise InvalidInput("name the alerts to retry, or use --all")
+            found: dict[int, str] = {
+                row.id: row.status
+                for row in await conn.execute(
+                    select(alerts.c.id, alerts.c.status).where(alerts.c.id.in_(list(ids)))
+                )
+            }
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound(f"no alert {', '.join(map(str, missing))}")
+            done = [i for i in ids if found[i] not in ("failed", "pending")]
+            if done:
+                raise InvalidInput(
+                    f"alert {', '.join(map(str, done))} is not waiting "
+                    f"({', '.join(found[i] for i in done)}): nothing to retry"
+                )
+            chosen: ColumnElement[bool] = alerts.c.id.in_(list(ids))
+        else:
+            chosen = (alerts.c.status == "failed") | (
+                (alerts.c.status == "pending") & (alerts.c.attempts > 0)
+            )
+        requeued = list(
+            (await conn.execute(select(alerts.c.id).where(chosen, waiting).order_by(alerts.c.id)))
+            .scalars()
+            .all()
+        )
+        await conn.execute(
+            update(alerts)
+            .where(chosen, waiting)
+            .values(status="pending", next_attempt_at=now, failure_reason=None, failed_at=None)
+        )
+    if requeued:
+        log.info("alerts %s queued again for delivery", ", ".join(map(str, requeued)))
+    return requeued

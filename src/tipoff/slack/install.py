@@ -1,0 +1,135 @@
+"""Whether Tipoff may post to the workspace: the app's install state, shared by replicas.
+
+Posting pauses when Slack says the token no longer works (invalid_auth, token_revoked,
+account_inactive … on any call) or sends `app_uninstalled` / `tokens_revoked`. While
+paused, nothing is posted (alerts, reminders and digests wait; nothing is dropped), and
+at most once every PROBE_EVERY a job asks auth.test whether the token works again; the
+first success (after a reinstall and a new SLACK_BOT_TOKEN, or a reactivated workspace)
+resumes posting. The pause lives in the database, so every replica and a restart see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from tipoff.runtime import Runtime
+from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
+from tipoff.store.dialect import upsert
+from tipoff.store.tables import slack_workspace
+
+log = logging.getLogger(__name__)
+
+# How often a paused Tipoff asks auth.test whether its token works again.
+PROBE_EVERY = timedelta(minutes=1)
+# How long a probe waits for Slack.
+PROBE_TIMEOUT_SECONDS = 5.0
+_ROW = 1
+
+
+@dataclass(frozen=True)
+class Pause:
+    reason: str  # Slack's error code or the event's type
+    detail: str  # what happened and what fixes it
+    since: datetime
+
+
+async def current_pause(runtime: Runtime) -> Pause | None:
+    async with runtime.db.transaction() as conn:
+        row = (
+            await conn.execute(select(slack_workspace).where(slack_workspace.c.id == _ROW))
+        ).one_or_none()
+    if row is None or row.paused_reason is None:
+        return None
+    return Pause(row.paused_reason, row.paused_detail or "", row.paused_at)
+
+
+async def pause_posting(runtime: Runtime, reason: str, detail: str) -> None:
+    """Stops every post until auth.test succeeds again; says so once in the log."""
+    now = runtime.clock()
+    async with runtime.db.transaction() as conn:
+        row = (
+            await conn.execute(
+                select(slack_workspace.c.paused_reason).where(slack_workspace.c.id == _ROW)
+            )
+        ).one_or_none()
+        if row is not None and row.paused_reason is not None:
+            return  # paused already: keep the first reason, it is the cause
+        await conn.execute(
+            upsert(
+                slack_workspace,
+                conn.dialect.name,
+                key=["id"],
+                update=["paused_reason", "paused_detail", "paused_at", "checked_at"],
+            ),
+            [
+                {
+                    "id": _ROW,
+                    "paused_reason": reason,
+                    "paused_detail": detail,
+                    "paused_at": now,
+                    "checked_at": now,
+                }
+            ],
+        )
+    log.error("Slack posting paused (%s): %s; nothing is posted until it is fixed", reason, detail)
+
+
+async def resume_posting(runtime: Runtime) -> bool:
+    """Posting again; False when it was not paused."""
+    async with runtime.db.transaction() as conn:
+        resumed = await conn.execute(
+            update(slack_workspace)
+            .where(slack_workspace.c.id == _ROW, slack_workspace.c.paused_reason.is_not(None))
+            .values(
+                paused_reason=None, paused_detail=None, paused_at=None, resumed_at=runtime.clock()
+            )
+        )
+    if resumed.rowcount != 1:
+        return False
+    log.warning("Slack posting resumed: auth.test accepts the bot token again")
+    return True
+
+
+async def may_post(runtime: Runtime) -> bool:
+    """True unless posting is paused; while paused, asks auth.test (at most once every
+    PROBE_EVERY, across replicas) and resumes when it succeeds."""
+    pause = await current_pause(runtime)
+    if pause is None:
+        return True
+    now = runtime.clock()
+    async with runtime.db.transaction() as conn:
+        due = await conn.execute(
+            update(slack_workspace)
+            .where(
+                slack_workspace.c.id == _ROW,
+                slack_workspace.c.paused_reason.is_not(None),
+                slack_workspace.c.checked_at <= now - PROBE_EVERY,
+            )
+            .values(checked_at=now)
+        )
+    if due.rowcount != 1:
+        return False  # probed recently, here or by another replica
+    return await check_token(runtime)
+
+
+async def check_token(runtime: Runtime) -> bool:
+    """Asks auth.test whether the bot token works: resumes posting when it does, pauses
+    it when Slack says the token is dead. False when posting stays paused or Slack did
+    not answer."""
+    if runtime.slack is None:
+        return False
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            await runtime.slack.auth_test()
+    except SLACK_CALL_ERRORS as exc:
+        failure = failure_of(exc)
+        if failure.kind is FailureKind.INSTALL:
+            await pause_posting(runtime, failure.code, failure.description)
+        return False
+    await resume_posting(runtime)
+    return True
