@@ -2,8 +2,8 @@
 
 An erasure deletes the person's signals and identities and their row, erases their name and
 email from every stored value that can quote them (SCRUBBED: evidence, alert messages,
-reps' Wrong reasons, traits, other people's event properties), marks the account for
-rescoring, and records that it happened under a SHA-256 of the email (never the address
+reps' Wrong reasons, traits, other people's event properties) in the rows about the
+accounts they belonged to or had signals on, marks those accounts for rescoring, and records that it happened under a SHA-256 of the email (never the address
 itself), so an auditor can check "was this person erased?" without the record undoing it.
 Alerts already posted to Slack are then updated in place from their erased rows.
 
@@ -75,6 +75,8 @@ PERSON_FREE: dict[str, str] = {
         "why and where it alerted: tracks, rule ids, channels"
     ),
     "alerts.owner_user_id alerts.claimed_by": "reps' Slack user IDs",
+    "alerts.evidence_rules": "rule ids from the model file",
+    "people.account_via": "how the person was placed: group or domain",
     "feedback.slack_user_id feedback.slack_user_name feedback.verdict": (
         "the rep who clicked, and what"
     ),
@@ -279,6 +281,8 @@ _SPELLINGS = {group[0]: group for group in _EQUIVALENT} | {
     quote: group for group in _EQUIVALENT[3:] for quote in group[-2:]
 }
 _ELLIPSIS = "…"  # what blocks._clip ends a cut text with
+_NOT_AFTER = r"(?<![\w.+\-])"
+_NOT_BEFORE = r"(?![\w@]|[.\-]\w)"
 
 
 def _spellings(char: str) -> str:
@@ -311,8 +315,9 @@ class Redaction:
         labels = [f"{w} ({title.strip()})" for w in who if title and title.strip()]
         forms = sorted({*labels, *who}, key=len, reverse=True)
         tokens = [_tokens(f) for f in forms]
-        # Not inside a longer word: "Ann" is not erased from "Annabel".
-        pattern = "|".join(r"(?<!\w)" + "".join(t) + r"(?!\w)" for t in tokens)
+        # Not inside a longer word or address: "Ann" is not erased from "Annabel", nor
+        # ann@acme.io from joann@acme.io or ann@acme.io.example.
+        pattern = "|".join(_NOT_AFTER + "".join(t) + _NOT_BEFORE for t in tokens)
         return cls(
             pattern=re.compile(pattern, re.IGNORECASE),
             forms=tuple(tuple(re.compile(p, re.IGNORECASE) for p in t) for t in tokens),
