@@ -357,7 +357,7 @@ def forget(
         why = dict(slack.failed)
         lines = [f"  {m.channel} {m.ts}" + (f": {why[m]}" if m in why else "") for m in slack.left]
         cause = (
-            "Slack refused to update them"
+            "they could not be updated"
             if slack.configured
             else "Slack is not configured (SLACK_BOT_TOKEN), so they were not updated"
         )
