@@ -466,19 +466,33 @@ def forget(
     email: Annotated[str, typer.Argument(help="The person's email address.")],
     by: Annotated[str | None, typer.Option(help="Who asked for the erasure (recorded).")] = None,
 ) -> None:
-    """Erase a person's signals, identities and name in evidence (recorded by a hash)."""
+    """Erase a person: signals, identities, name and email wherever stored or posted."""
 
-    async def erase(rt: Runtime) -> privacy.Erasure:
-        async with rt.db.transaction() as conn:
-            return await privacy.forget_person(
-                conn, email=email, requested_by=by or getpass.getuser(), now=rt.clock()
-            )
+    async def erase(rt: Runtime) -> tuple[privacy.Erasure, privacy.SlackUpdate]:
+        return await privacy.forget(rt, email=email, requested_by=by or getpass.getuser())
 
-    done = with_runtime(erase)
+    done, slack = with_runtime(erase)
+    rows = ", ".join(f"{table} {count}" for table, count in done.scrubbed.items()) or "none"
     out.print(
-        f"Erased {email}: {done.events_deleted} signals deleted, {done.alerts_scrubbed} alert messages "
-        "scrubbed; their account is rescored on the next run."
+        f"Erased {email}: {done.events_deleted} signals deleted; their name and email "
+        f"removed from stored rows ({rows}); their account is rescored on the next run."
     )
+    if slack.updated:
+        out.print(f"Updated {slack.updated} alert(s) posted in Slack.")
+    if slack.left:
+        why = dict(slack.failed)
+        lines = [f"  {m.channel} {m.ts}" + (f": {why[m]}" if m in why else "") for m in slack.left]
+        cause = (
+            "they could not be updated"
+            if slack.configured
+            else "Slack is not configured (SLACK_BOT_TOKEN), so they were not updated"
+        )
+        err.print(
+            f"{len(slack.left)} alert(s) posted in Slack still name them: {cause}. "
+            "Delete these messages in Slack (channel, ts):\n" + "\n".join(lines),
+            markup=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

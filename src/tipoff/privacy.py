@@ -1,94 +1,203 @@
 """Erasure and retention: removing a person's data on request, and old signals on schedule.
 
-An erasure deletes the person's signals and identities and their row, scrubs their name
-and email from stored evidence and alert messages, marks the account for rescoring, and
-records that it happened under a SHA-256 of the email (never the address itself), so an
-auditor can check "was this person erased?" without the record undoing the erasure."""
+An erasure deletes the person's signals and identities and their row, erases their name and
+email from every stored value that can quote them (SCRUBBED: evidence, alert messages,
+reps' Wrong reasons, traits, other people's event properties) in the rows about the
+accounts they belonged to or had signals on, marks those accounts for rescoring, and records that it happened under a SHA-256 of the email (never the address
+itself), so an auditor can check "was this person erased?" without the record undoing it.
+Alerts already posted to Slack are then updated in place from their erased rows.
+
+The erasure is structural: JSON is read parsed and every string in it is rewritten, so
+how a value was serialised (ASCII-escaped JSON on SQLite, say) does not matter. What is
+searched for is the person's label as evidence writes it ("José Núñez (VP Sales)"), their
+name and their email, in any case and Unicode normalisation, plain, escaped for Slack's
+mrkdwn (`&amp;` `&lt;` `&gt;`), HTML-escaped (quotes too) or JSON-escaped (`\\u00e9`), and
+cut short by a layout's clipping ("José Nú…"). Each becomes "[removed]"; other people's
+names in the same text stay as they were."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import Column, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
+from tipoff.runtime import Runtime
 from tipoff.store.tables import (
     accounts,
     alerts,
     erasures,
     events,
+    feedback,
     identities,
     people,
     scores,
+    slack_users,
 )
 
 REMOVED = "[removed]"
+
+# Every stored column that can quote a person, with the column that says which account a
+# row is about. Only the rows of the accounts the person belonged to or had signals on
+# are read: that is everywhere Tipoff wrote them, and a namesake elsewhere keeps their name.
+SCRUBBED: tuple[tuple[Column[Any], tuple[str, ...]], ...] = (
+    (scores.c.account_id, ("evidence", "contact")),
+    (alerts.c.account_id, ("text", "blocks", "last_error", "owner_email")),
+    (feedback.c.account_id, ("reason",)),  # what a rep typed when saying Wrong
+    (accounts.c.id, ("traits",)),
+    (people.c.account_id, ("name", "title", "traits")),  # "Assistant to José Núñez"
+    (events.c.account_id, ("properties",)),  # other people's: an invitee's email
+)
+
+# The text columns that cannot quote the person erased, and why. A column added to the
+# schema must be placed here or in SCRUBBED (tests/unit/test_privacy_redaction.py checks).
+PERSON_FREE: dict[str, str] = {
+    "sources.*": "configuration: names and write-key hashes",
+    "accounts.domain accounts.group_id accounts.name accounts.industry": (
+        "the company, not a person: kept so feedback and lookups still find it"
+    ),
+    "people.email": "other people's own addresses (the erased person's row is deleted)",
+    "identities.*": "ids; the erased person's rows are deleted",
+    "events.message_id events.kind events.event": "ids and event names",
+    "scores.track scores.model_name score_history.*": "numbers and names Tipoff gives",
+    "alerts.track alerts.reason alerts.target alerts.status alerts.channel alerts.ts": (
+        "why and where it alerted: tracks, rule ids, channels"
+    ),
+    "alerts.owner_user_id alerts.claimed_by": "reps' Slack user IDs",
+    "alerts.evidence_rules": "rule ids from the model file",
+    "people.account_via": "how the person was placed: group or domain",
+    "feedback.slack_user_id feedback.slack_user_name feedback.verdict": (
+        "the rep who clicked, and what"
+    ),
+    "model_changes.*": "model files and who put them live",
+    "account_owners.* snoozes.*": "reps' Slack user IDs",
+    "slack_users.*": "a cache of Slack lookups: the erased address's row is deleted",
+    "digests.*": "channels and days",
+    "erasures.*": "a hash of the address, never the address",
+}
+
+
+# Rows read at a time: fetched one by one, the driver's round trips took most of the time.
+_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class PostedAlert:
+    """An alert Slack shows, as the channel and ts it was posted as."""
+
+    channel: str
+    ts: str
 
 
 @dataclass(frozen=True, slots=True)
 class Erasure:
     email_hash: str
     events_deleted: int
-    alerts_scrubbed: int
+    scrubbed: Mapping[str, int]  # rows rewritten, by table name
     account_id: int | None
+    posted: tuple[PostedAlert, ...]  # scrubbed alerts that Slack already shows
+
+    @property
+    def alerts_scrubbed(self) -> int:
+        return self.scrubbed.get("alerts", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUpdate:
+    """What became of the posted alerts that named an erased person: `left` are those
+    Slack still shows as they were (Slack is not configured, or refused the update,
+    with its error in `failed`)."""
+
+    configured: bool
+    updated: int
+    failed: tuple[tuple[PostedAlert, str], ...]
+    left: tuple[PostedAlert, ...]
 
 
 def email_hash(email: str) -> str:
     return hashlib.sha256(email.encode("utf-8")).hexdigest()
 
 
+async def forget(runtime: Runtime, *, email: str, requested_by: str) -> tuple[Erasure, SlackUpdate]:
+    """Erases the person with `email` from the database (one transaction), then from the
+    alerts Slack shows. NotFound when Tipoff holds no such person."""
+    async with runtime.db.transaction() as conn:
+        erasure = await forget_person(
+            conn, email=email, requested_by=requested_by, now=runtime.clock()
+        )
+    return erasure, await update_posted_alerts(runtime, erasure.posted)
+
+
 async def forget_person(
     conn: AsyncConnection, *, email: str, requested_by: str, now: datetime
 ) -> Erasure:
-    """Erases the person with `email`. NotFound when Tipoff holds no such person."""
+    """Erases the person with `email` from what is stored (see the module docstring).
+    NotFound when Tipoff holds no such person."""
     address = normalize_email(email)
     if address is None:
         raise InvalidInput(f"{email!r} is not an email address")
     person = (
         await conn.execute(
-            select(people.c.id, people.c.name, people.c.account_id).where(people.c.email == address)
+            select(people.c.id, people.c.name, people.c.title, people.c.account_id).where(
+                people.c.email == address
+            )
         )
     ).one_or_none()
     if person is None:
         raise NotFound(f"no person with the email {address} is stored")
+    # Their account now, and any their signals were counted for before a group call moved them.
+    signalled = select(events.c.account_id).where(
+        events.c.person_id == person.id, events.c.account_id.is_not(None)
+    )
+    quoted_in = {person.account_id, *(await conn.scalars(signalled.distinct()))} - {None}
+
     deleted = await conn.execute(delete(events).where(events.c.person_id == person.id))
     await conn.execute(delete(identities).where(identities.c.person_id == person.id))
     await conn.execute(delete(people).where(people.c.id == person.id))
+    await conn.execute(delete(slack_users).where(slack_users.c.email == address))
+    # The next rescore scores them without the person's signals.
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id.in_(quoted_in))
+        .values(signal_version=accounts.c.signal_version + 1)
+    )
 
-    scrubbed = 0
-    if person.account_id is not None:
-        # The next rescore rewrites evidence without them; until then nothing names them.
-        await conn.execute(
-            update(accounts)
-            .where(accounts.c.id == person.account_id)
-            .values(signal_version=accounts.c.signal_version + 1)
+    redaction = Redaction.of(name=person.name, email=address, title=person.title)
+    scrubbed: dict[str, int] = {}
+    changed_alerts: list[Any] = []
+    for account_column, columns in SCRUBBED:
+        changed = await _scrub(conn, account_column, columns, sorted(quoted_in), redaction)
+        if changed:
+            scrubbed[account_column.table.name] = len(changed)
+        if account_column.table is alerts:
+            changed_alerts = changed
+    posted = await conn.execute(
+        select(alerts.c.channel, alerts.c.ts)
+        .where(
+            alerts.c.id.in_(changed_alerts),
+            alerts.c.channel.is_not(None),
+            alerts.c.ts.is_not(None),
         )
-        await conn.execute(
-            update(scores)
-            .where(scores.c.account_id == person.account_id)
-            .values(evidence=[], contact=None)
-        )
-        names = [n for n in (person.name, address) if n]
-        rows = await conn.execute(
-            select(alerts.c.id, alerts.c.text, alerts.c.blocks).where(
-                alerts.c.account_id == person.account_id
-            )
-        )
-        for row in rows.all():
-            text, blocks = _scrub(row.text, names), _scrub(json.dumps(row.blocks), names)
-            if text != row.text or blocks != json.dumps(row.blocks):
-                await conn.execute(
-                    update(alerts)
-                    .where(alerts.c.id == row.id)
-                    .values(text=text, blocks=json.loads(blocks))
-                )
-                scrubbed += 1
-    record = Erasure(email_hash(address), deleted.rowcount, scrubbed, person.account_id)
+        .order_by(alerts.c.id)
+    )
+    record = Erasure(
+        email_hash(address),
+        deleted.rowcount,
+        scrubbed,
+        person.account_id,
+        tuple(PostedAlert(channel, ts) for channel, ts in posted),
+    )
     await conn.execute(
         erasures.insert().values(
             email_hash=record.email_hash,
@@ -100,10 +209,179 @@ async def forget_person(
     return record
 
 
-def _scrub(text: str, names: list[str]) -> str:
-    for name in names:
-        text = text.replace(name, REMOVED)
-    return text
+async def _scrub(
+    conn: AsyncConnection,
+    account_column: Column[Any],
+    columns: Sequence[str],
+    account_ids: Sequence[int],
+    redaction: Redaction,
+) -> list[Any]:
+    """Rewrites `columns` of the rows about `account_ids` that name the person; returns
+    the keys of the rows rewritten. The rows are streamed (an account can have hundreds
+    of thousands of signals) and the few that change are written once the read is done."""
+    table = account_column.table
+    (key,) = table.primary_key.columns
+    if not account_ids:
+        return []
+    read = select(key, *(table.c[c] for c in columns)).where(account_column.in_(account_ids))
+    rows = await conn.stream(read.execution_options(yield_per=_BATCH))
+    changes: list[tuple[Any, dict[str, Any]]] = []
+    async for batch in rows.partitions():
+        for row in batch:
+            erased = {c: redaction.apply(getattr(row, c)) for c in columns}
+            erased = {c: v for c, v in erased.items() if v != getattr(row, c)}
+            if erased:
+                changes.append((row[0], erased))
+    for row_key, erased in changes:
+        await conn.execute(update(table).where(key == row_key).values(**erased))
+    return [row_key for row_key, _ in changes]
+
+
+async def update_posted_alerts(runtime: Runtime, posted: Sequence[PostedAlert]) -> SlackUpdate:
+    """Updates each alert in `posted` in Slack (chat.update) from its stored, erased row,
+    drawn as a click redraws it (verdicts, owner, snooze), so nothing else on it changes.
+    A message Slack refuses to update is reported with Slack's error, not raised: the
+    erasure in the database stands either way."""
+    if runtime.slack is None:
+        return SlackUpdate(configured=False, updated=0, failed=(), left=tuple(posted))
+    # Imported here: it brings in Bolt, which no other command line command loads.
+    from tipoff.slack.listeners import actions
+
+    updated = 0
+    failed: list[tuple[PostedAlert, str]] = []
+    for message in posted:
+        try:
+            if not await actions.refresh(runtime, runtime.slack, message.channel, message.ts):
+                failed.append((message, "a bundle of several accounts, left as posted"))
+                continue
+        except SlackApiError as exc:
+            data = exc.response.data
+            error = data.get("error") if isinstance(data, Mapping) else None
+            failed.append(
+                (message, f"{error or 'no error code'} (HTTP {exc.response.status_code})")
+            )
+        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            failed.append((message, type(exc).__name__))
+        else:
+            updated += 1
+    return SlackUpdate(
+        configured=True,
+        updated=updated,
+        failed=tuple(failed),
+        left=tuple(message for message, _ in failed),
+    )
+
+
+# --- finding a person in stored text (pure) --------------------------------------------
+
+# Characters written interchangeably in stored text: as themselves, escaped for mrkdwn
+# (blocks.escape) or HTML, and straight or typographic quotes (a rep types O’Neil).
+_EQUIVALENT: tuple[tuple[str, ...], ...] = (
+    ("&", "&amp;", "&#38;", "&#x26;"),
+    ("<", "&lt;", "&#60;", "&#x3c;"),
+    (">", "&gt;", "&#62;", "&#x3e;"),
+    ('"', "&quot;", "&#34;", "&#x22;", "\u201c", "\u201d"),
+    ("'", "&#39;", "&#x27;", "&apos;", "\u2019", "\u2018"),
+)
+_SPELLINGS = {group[0]: group for group in _EQUIVALENT} | {
+    quote: group for group in _EQUIVALENT[3:] for quote in group[-2:]
+}
+_ELLIPSIS = "…"  # what blocks._clip ends a cut text with
+_NOT_AFTER = r"(?<![\w.+\-])"
+_NOT_BEFORE = r"(?![\w@]|[.\-]\w)"
+
+
+def _spellings(char: str) -> str:
+    """A pattern for one character of a name (NFC) in any of the ways it is stored."""
+    if char.isspace():
+        return r"\s+"
+    options = list(_SPELLINGS.get(char, (char,)))
+    if not char.isascii():
+        options.append(json.dumps(char)[1:-1])  # "\\u00e9", in text that holds JSON
+    return "(?:" + "|".join(re.escape(o) for o in options) + ")"
+
+
+def _tokens(text: str) -> list[str]:
+    """`text` as one pattern a character, runs of whitespace as one."""
+    return [_spellings(c) for c in re.sub(r"\s+", " ", unicodedata.normalize("NFC", text))]
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """Finds a person in text and replaces them with REMOVED (see the module docstring)."""
+
+    pattern: re.Pattern[str]
+    forms: tuple[tuple[re.Pattern[str], ...], ...]  # each form's characters, for cut-offs
+    longest: int  # the most characters a form can take in stored text
+
+    @classmethod
+    def of(cls, *, name: str | None, email: str, title: str | None) -> Redaction:
+        """Longest first, so "José Núñez (VP Sales)" goes whole, title and all."""
+        who = [w.strip() for w in (name, email) if w and w.strip()]
+        labels = [f"{w} ({title.strip()})" for w in who if title and title.strip()]
+        forms = sorted({*labels, *who}, key=len, reverse=True)
+        tokens = [_tokens(f) for f in forms]
+        # Not inside a longer word or address: "Ann" is not erased from "Annabel", nor
+        # ann@acme.io from joann@acme.io or ann@acme.io.example.
+        pattern = "|".join(_NOT_AFTER + "".join(t) + _NOT_BEFORE for t in tokens)
+        return cls(
+            pattern=re.compile(pattern, re.IGNORECASE),
+            forms=tuple(tuple(re.compile(p, re.IGNORECASE) for p in t) for t in tokens),
+            # JSON's escape of a character beyond U+FFFF is the longest: "\\ud83d\\ude00".
+            longest=12 * max(map(len, forms)),
+        )
+
+    def apply(self, value: Any) -> Any:
+        """`value` (a string or parsed JSON) with the person erased from every string in
+        it, keys included; other values as they are."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.apply(v) for v in value]
+        if isinstance(value, dict):
+            return {self.text(k): self.apply(v) for k, v in value.items()}
+        return value
+
+    def text(self, text: str) -> str:
+        # Matched in NFC, so a name stored decomposed ("Jose\u0301") is found too; a text
+        # that named the person is kept in NFC, any other exactly as it was.
+        normal = unicodedata.normalize("NFC", text)
+        erased = self.pattern.sub(REMOVED, normal)
+        if _ELLIPSIS in erased:
+            erased = self._cut_offs(erased)
+        return text if erased == normal else erased
+
+    def _cut_offs(self, text: str) -> str:
+        """Erases what is left of a form that a layout clipped: "…and José Nú…"."""
+        out, start = [], 0
+        for cut in (m.start() for m in re.finditer(_ELLIPSIS, text)):
+            begin = self._remnant(text, start, cut)
+            out.append(text[start:begin] + (REMOVED if begin < cut else ""))
+            start = cut
+        return "".join(out) + text[start:]
+
+    def _remnant(self, text: str, start: int, cut: int) -> int:
+        """Where the longest run of a form's first characters ending at `cut` begins (at
+        least two of them, starting a word); `cut` when none does."""
+        for begin in range(max(start, cut - self.longest), cut - 1):
+            if begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] == "_"):
+                continue
+            if any(_reaches(form, text, begin, cut) for form in self.forms):
+                return begin
+        return cut
+
+
+def _reaches(form: Sequence[re.Pattern[str]], text: str, begin: int, end: int) -> bool:
+    """Whether `text[begin:end]` is the form's first two or more characters."""
+    at = begin
+    for count, char in enumerate(form, start=1):
+        found = char.match(text, at, end)
+        if found is None:
+            return False
+        at = found.end()
+        if at == end:
+            return count >= 2
+    return False
 
 
 async def prune_signals(conn: AsyncConnection, *, older_than: datetime) -> int:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests import seed
+from tests.fakes.signing import SIGNING_SECRET
+from tests.fakes.slack_api import BOT_TOKEN, running_fake_slack
 from tipoff.quality.changes import model_text
 from tipoff.store.db import Database
 from tipoff.store.tables import alerts
@@ -142,6 +144,49 @@ async def test_rescore_score_and_top(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "No account matches 'globex'" in unknown.stderr
     typo = tipoff(tmp_path, "score", "acme.con")
     assert typo.returncode == 1 and "Did you mean: Acme (acme.io)?" in typo.stderr
+
+
+@pytest.mark.parametrize("slack", [False, True], ids=["without Slack", "with Slack"])
+async def test_forget_updates_or_lists_the_alerts_posted_in_slack(
+    tmp_path: Path, slack: bool
+) -> None:
+    await seeded(tmp_path)
+    assert tipoff(tmp_path, "rescore").returncode == 0
+    db = sqlite3.connect(tmp_path / "tipoff.db")
+    with db:  # posted earlier, when Slack was set up
+        db.execute(
+            "UPDATE alerts SET status = 'sent', channel = 'C0SALESALRT', ts = '1763650000.000001'"
+        )
+
+    with running_fake_slack() as fake:
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.url,
+        }
+        result = tipoff(
+            tmp_path, "forget", "dana@acme.io", "--by", "dpo", env=env if slack else None
+        )
+        updates = fake.calls_to("chat.update")
+
+    said = " ".join(result.stdout.split())
+    assert (
+        "Erased dana@acme.io: 5 signals deleted; their name and email removed from stored rows (scores 1, alerts 1)"
+        in said
+    )
+    stored = json.dumps(db.execute("SELECT text, blocks FROM alerts").fetchall())
+    assert "Dana" not in stored and "[removed]" in stored
+    if slack:
+        assert result.returncode == 0, result.stderr
+        assert "Updated 1 alert(s) posted in Slack." in said
+        assert [u.params["ts"] for u in updates] == ["1763650000.000001"]
+        assert "Dana" not in json.dumps(updates[0].params)
+    else:
+        assert result.returncode == 1 and updates == []
+        assert "1 alert(s) posted in Slack still name them: Slack is not configured" in " ".join(
+            result.stderr.split()
+        )
+        assert "C0SALESALRT 1763650000.000001" in result.stderr
 
 
 def test_broken_model_file_stops_with_its_problems(tmp_path: Path) -> None:

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
 import json
+import unicodedata
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import JSON, String, Text, cast, func, select, update
 
 from tests import seed
 from tests.conftest import NOW
-from tests.fakes.slack_bot import Clock
-from tipoff import privacy
+from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
+from tests.fakes.slack_bot import Clock, running_runtime, with_slack
+from tipoff import feedback, privacy
+from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.rescoring import lookup, rescore
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
-from tipoff.store.tables import alerts, erasures, events, identities, people, scores
+from tipoff.slack.blocks import escape
+from tipoff.store.tables import (
+    accounts,
+    alerts,
+    erasures,
+    events,
+    identities,
+    metadata,
+    people,
+    scores,
+)
 
 
 async def count(rt: Runtime, query: object) -> int:
@@ -112,3 +129,188 @@ async def test_the_retention_job_applies_the_setting(settings: Settings) -> None
         assert await apply_retention(unset) == 0
     finally:
         await unset.close()
+
+
+# --- names in every form they are stored in (issue 14 item 6) ---------------------------
+
+NFD_JOSE = unicodedata.normalize("NFD", "José Núñez")
+NAMES = {
+    "composed": ("José Núñez", "jose.nunez@acme.io"),
+    "decomposed": (NFD_JOSE, "jose@acme.io"),
+    "ampersand and apostrophe": ("Ann O'Neil & Sons", "ann.o'neil@acme.io"),
+    "angle brackets and quotes": ('<Zed> "Quinn" Vale', "zed@acme.io"),
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlackApi]:
+    with running_fake_slack() as running:
+        yield running
+
+
+@pytest.fixture
+async def slack_runtime(settings: Settings, fake: FakeSlackApi) -> AsyncIterator[Runtime]:
+    async with running_runtime(with_slack(settings, fake), now=NOW) as rt:
+        yield rt
+
+
+def spellings(text: str) -> set[str]:
+    """`text` as Tipoff or its database could store it, case-folded: either Unicode
+    normalisation, escaped for mrkdwn or HTML, escaped for JSON (ASCII or not)."""
+    out = set()
+    for form in (unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)):
+        out |= {
+            form,
+            escape(form),
+            html.escape(form),
+            json.dumps(form)[1:-1],
+            json.dumps(form, ensure_ascii=False)[1:-1],
+            json.dumps(escape(form))[1:-1],
+        }
+    return {s.casefold() for s in out}
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+        with contextlib.suppress(ValueError):
+            if value[:1] in "[{":  # JSON kept as text
+                yield from strings_in(json.loads(value))
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+
+
+async def stored_text(runtime: Runtime) -> list[tuple[str, str]]:
+    """Every string stored in any text or JSON column of any table, as (table.column,
+    string): each value as the database holds it and, for JSON, every string in it."""
+    found = []
+    async with runtime.db.transaction() as conn:
+        for table in metadata.sorted_tables:
+            for column in table.columns:
+                if not isinstance(column.type, String | JSON):
+                    continue
+                rows = await conn.execute(select(cast(column, Text), column))
+                for raw, value in rows:
+                    where = f"{table.name}.{column.name}"
+                    found += [(where, s) for s in (raw, *strings_in(value)) if s]
+    return found
+
+
+def naming(stored: list[tuple[str, str]], *texts: str) -> list[tuple[str, str]]:
+    """The stored strings that contain any spelling of any of `texts`."""
+    wanted = set().union(*(spellings(t) for t in texts))
+    return [
+        (where, s) for where, s in stored if any(w in form for w in wanted for form in spellings(s))
+    ]
+
+
+async def alerted_account(runtime: Runtime, name: str, email: str) -> int:
+    """Acme, where `name` (VP Sales) and Sam Ortiz are active and the account alerted;
+    Sam invited them (an event naming them), a trait names them as champion, the alert
+    was posted to Slack and a rep said Wrong, naming them, in the other normalisation."""
+    async with runtime.db.transaction() as conn:
+        acme = await seed.account(
+            conn, NOW, "acme.io", "Acme", employees=250, industry="Software",
+            champion=f"{name} <{email}>",
+        )  # fmt: skip
+        them = await seed.person(conn, NOW, acme, name, email, "VP Sales")
+        sam = await seed.person(conn, NOW, acme, "Sam Ortiz", "sam@acme.io", "Engineer")
+        for days, who, event in [
+            (1, them, "Core Action Completed"),
+            (1, them, "Session Started"),
+            (2, sam, "Session Started"),
+            (3, them, "Session Started"),
+            (2, them, "Demo Requested"),
+        ]:
+            await seed.signal(conn, NOW - timedelta(days=days), acme, who, event)
+        await seed.signal(
+            conn, NOW - timedelta(days=2), acme, sam, "Teammate Invited",
+            invitee=email, invitee_name=name,
+        )  # fmt: skip
+    await rescore(runtime)
+    assert (await deliver_pending_alerts(runtime, pace_seconds=0)).sent == 1
+    async with runtime.db.transaction() as conn:
+        posted = (await conn.execute(select(alerts.c.channel, alerts.c.ts, alerts.c.text))).one()
+        typed = unicodedata.normalize(
+            "NFD" if name == unicodedata.normalize("NFC", name) else "NFC", name
+        )
+        await feedback.record_verdict(
+            conn=conn, account_id=acme, verdict=feedback.Verdict.WRONG, slack_user_id="U0REP",
+            slack_user_name="rita", at=NOW, channel=posted.channel, ts=posted.ts,
+            reason=f"Wrong contact — {typed} left, {email.upper()} bounces",
+        )  # fmt: skip
+    stored = await stored_text(runtime)
+    for where in ("alerts.blocks", "scores.evidence", "scores.contact", "feedback.reason"):
+        assert any(w == where for w, _ in naming(stored, name)), where
+    return acme
+
+
+@pytest.mark.parametrize(("name", "email"), NAMES.values(), ids=NAMES.keys())
+async def test_forget_leaves_the_name_and_email_in_no_form_anywhere(
+    slack_runtime: Runtime, fake: FakeSlackApi, name: str, email: str
+) -> None:
+    await alerted_account(slack_runtime, name, email)
+
+    erasure, slack = await privacy.forget(slack_runtime, email=email, requested_by="dpo")
+
+    stored = await stored_text(slack_runtime)
+    assert naming(stored, name, email) == []
+    assert (erasure.alerts_scrubbed, erasure.scrubbed["feedback"]) == (1, 1)
+    # Sam, on the same alert and in the same evidence, is still named.
+    assert any(where == "alerts.blocks" for where, _ in naming(stored, "Sam Ortiz (Engineer)"))
+
+    # The alert Slack shows is redrawn from the erased row, the Wrong verdict under it.
+    assert (slack.configured, slack.updated, slack.left) == (True, 1, ())
+    (update,) = fake.calls_to("chat.update")
+    (posted,) = erasure.posted
+    assert (update.params["channel"], update.params["ts"]) == (posted.channel, posted.ts)
+    shown = json.dumps(update.params, ensure_ascii=False)
+    assert naming([("chat.update", shown)], name, email) == []
+    assert "Sam Ortiz (Engineer)" in shown and "says Wrong" in shown and "[removed]" in shown
+
+
+async def test_a_namesake_in_another_account_keeps_their_name(
+    slack_runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    await alerted_account(slack_runtime, "José Núñez", "jose@acme.io")
+    async with slack_runtime.db.transaction() as conn:
+        await seed.hot_acme(conn, NOW, domain="initech.io", name="Initech")
+        await conn.execute(
+            update(people).where(people.c.email == "dana@initech.io").values(name="José Núñez")
+        )
+    await rescore(slack_runtime)
+    await deliver_pending_alerts(slack_runtime, pace_seconds=0)
+
+    await privacy.forget(slack_runtime, email="jose@acme.io", requested_by="dpo")
+
+    named = {where for where, _ in naming(await stored_text(slack_runtime), "José Núñez")}
+    assert {"people.name", "alerts.blocks", "scores.evidence"} <= named
+    async with slack_runtime.db.transaction() as conn:
+        blocks = (
+            await conn.execute(
+                select(alerts.c.blocks).join(accounts).where(accounts.c.domain == "initech.io")
+            )
+        ).scalar_one()
+    assert "José Núñez (VP Engineering)" in json.dumps(blocks, ensure_ascii=False)
+    assert len(fake.calls_to("chat.update")) == 1  # only Acme's alert
+
+
+async def test_a_posted_alert_slack_will_not_update_is_reported(
+    slack_runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    await alerted_account(slack_runtime, "José Núñez", "jose@acme.io")
+    async with slack_runtime.db.transaction() as conn:
+        channel, ts = (await conn.execute(select(alerts.c.channel, alerts.c.ts))).one()
+    fake.fail_next("chat.update", error="message_not_found")
+
+    erasure, slack = await privacy.forget(slack_runtime, email="jose@acme.io", requested_by="dpo")
+
+    assert erasure.posted == (privacy.PostedAlert(channel, ts),)
+    assert (slack.updated, slack.left) == (0, erasure.posted)
+    assert slack.failed == ((erasure.posted[0], "message_not_found (HTTP 200)"),)
+    assert naming(await stored_text(slack_runtime), "José Núñez", "jose@acme.io") == []
