@@ -75,6 +75,9 @@ PERSON_FREE: dict[str, str] = {
         "why and where it alerted: tracks, rule ids, channels"
     ),
     "alerts.owner_user_id alerts.claimed_by": "reps' Slack user IDs",
+    "alerts.failure_reason": "Slack's error code for a failed post",
+    "slack_workspace.*": "whether posting is paused, and Slack's reason",
+    "slack_failures.*": "refused reminders and digests: alert ids, days, channels, error codes",
     "alerts.evidence_rules": "rule ids from the model file",
     "people.account_via": "how the person was placed: group or domain",
     "feedback.slack_user_id feedback.slack_user_name feedback.verdict": (
