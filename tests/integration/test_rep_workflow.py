@@ -589,6 +589,26 @@ async def test_only_admins_assign_and_the_owner_shows_in_lookups(settings: Setti
         )
 
 
+async def test_assign_reads_the_account_and_rep_as_slack_escapes_them(settings: Settings) -> None:
+    async with slack_bot(settings, now=NOW, configure=configured(admins=MAYA)) as bot:
+        async with bot.runtime.db.transaction() as conn:
+            oneil = await seed.account(conn, NOW, "oneil.com", "Ann O'Neil & Sons")
+        linked = slash_command(
+            f"assign <http://oneil.com|oneil.com> <@{JON}|jon.rep>", user_id=MAYA
+        )
+        assert (await bot.send(linked)).json()["text"] == (
+            f"Ann O'Neil &amp; Sons is now owned by <@{JON}>"
+        )
+        by_name = slash_command(f"assign Ann O'Neil &amp; Sons <@{MAYA}>", user_id=MAYA)
+        assert (await bot.send(by_name)).json()["text"] == (
+            f"Ann O'Neil &amp; Sons is now owned by <@{MAYA}>"
+        )
+        (owner,) = await rows(bot, account_owners)
+        assert (owner["account_id"], owner["slack_user_id"]) == (oneil, MAYA)
+        nobody = slash_command("assign oneil.com <#C0SALESALRT|sales-alerts>", user_id=MAYA)
+        assert (await bot.send(nobody)).json()["text"] == "Usage: /tipoff assign <account> @rep"
+
+
 async def test_the_scheduler_runs_the_workflow_timers_with_the_other_jobs(bot: SlackBot) -> None:
     from tipoff.jobs import build_scheduler, run_workflow
 

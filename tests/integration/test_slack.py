@@ -186,6 +186,33 @@ async def test_a_lookup_by_name_finds_the_same_account(bot: SlackBot) -> None:
     assert body["blocks"][0]["text"]["text"] == "Acme — 90"
 
 
+@pytest.mark.parametrize(
+    "typed_as_slack_sends_it",
+    [
+        "<http://acme.io|acme.io>",  # should_escape: a typed domain arrives as a link
+        "<https://www.acme.io/pricing>",  # a pasted URL
+        "<mailto:dana@acme.io|dana@acme.io>",  # an email names its account's domain
+    ],
+)
+async def test_a_domain_slack_turned_into_a_link_is_found(
+    bot: SlackBot, typed_as_slack_sends_it: str
+) -> None:
+    await seed_acme(bot)
+    body = ephemeral(await bot.send(slash_command(typed_as_slack_sends_it)))
+    assert body["text"] == "Acme: 90 (hot)"
+
+
+async def test_a_name_with_an_ampersand_is_found_and_shown_escaped_once(bot: SlackBot) -> None:
+    async with bot.runtime.db.transaction() as conn:
+        await seed.account(conn, NOW, "oneil.com", "Ann O'Neil & Sons")
+    body = ephemeral(await bot.send(slash_command("Ann O'Neil &amp; Sons")))
+    assert body["blocks"][0]["text"]["text"] == "Ann O'Neil & Sons — 0"
+    unknown = ephemeral(await bot.send(slash_command("Bob &amp; &lt;Co&gt;")))
+    assert unknown["blocks"][0]["text"]["text"] == (
+        "I couldn't find an account matching *Bob &amp; &lt;Co&gt;*."
+    )
+
+
 async def test_an_unknown_account_gets_a_helpful_answer_with_did_you_mean(bot: SlackBot) -> None:
     await seed_acme(bot)
     body = ephemeral(await bot.send(slash_command("acme.con")))

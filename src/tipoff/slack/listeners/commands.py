@@ -9,7 +9,6 @@ suggestions and examples instead.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -20,6 +19,7 @@ from tipoff.core.workflow import sparkline, weekly_scores
 from tipoff.quality.slack import stats_message
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
+from tipoff.slack.formatted_text import Part, lookup_text, parse, user_id_of
 
 COMMAND = "/tipoff"
 TOP_LIMIT = 10
@@ -36,13 +36,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.command(COMMAND)(tipoff_command)
 
 
-# A user as Slack escapes it in command text ("<@U123|maya>"), or a bare user ID.
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{5,})$")
-
-
 async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.SlackMessage:
-    """What `/tipoff <text>` shows to the Slack user `user_id`."""
-    asked = " ".join(text.split())
+    """What `/tipoff <text>` shows to the Slack user `user_id`; `text` as Slack sends it
+    (escaped, links and mentions in angle brackets: see slack/formatted_text.py)."""
+    parts = parse(text)
+    asked = lookup_text(parts)
     word = asked.lower()
     if word in ("", "help", "?"):
         return blocks.help_message()
@@ -52,7 +50,7 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
         owned = await workflow.mine(runtime, user_id)
         return blocks.mine_message([_line(o) for o in owned], now=runtime.clock())
     if word == "assign" or word.startswith("assign "):
-        return await _assign(runtime, asked.split(" ", 1)[1] if " " in asked else "", user_id)
+        return await _assign(runtime, _without_first_word(parts), user_id)
     if word == "top":
         rows = await rescoring.top(runtime, limit=TOP_LIMIT)
         entries = [
@@ -83,15 +81,34 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
     return blocks.unknown_account_message(asked, found.suggestions)
 
 
-async def _assign(runtime: Runtime, args: str, user_id: str) -> blocks.SlackMessage:
+def _without_first_word(parts: list[Part]) -> list[Part]:
+    """`parts` after the command's first word ("assign")."""
+    first, *rest = parts
+    if not isinstance(first, str):
+        return parts
+    words = first.split(None, 1)
+    return [words[1], *rest] if len(words) == 2 else rest
+
+
+def _assign_args(parts: list[Part]) -> tuple[str, str | None]:
+    """`<account> @rep` read as (the account's search text, the rep's user ID or None)."""
+    items = [p for p in parts if not (isinstance(p, str) and not p.strip())]
+    if not items:
+        return "", None
+    *head, last = items
+    if isinstance(last, str):
+        before, _, word = last.strip().rpartition(" ")
+        return lookup_text([*head, before]), user_id_of(word)
+    return lookup_text(head), user_id_of(last)
+
+
+async def _assign(runtime: Runtime, args: list[Part], user_id: str) -> blocks.SlackMessage:
     """`/tipoff assign <account> @rep`, for the Slack users in TIPOFF_ADMINS only."""
     if user_id not in runtime.settings.admin_ids:
         return blocks.assign_refused_message()
-    account_text, _, rep = args.rpartition(" ")
-    mention = _MENTION.match(rep.strip())
-    if not account_text.strip() or mention is None:
+    account_text, rep_id = _assign_args(args)
+    if not account_text or rep_id is None:
         return blocks.assign_usage_message()
-    rep_id = mention.group(1) or mention.group(2)
     found = await rescoring.lookup(runtime, account_text)
     if len(found.matches) != 1:
         if found.matches:
