@@ -11,6 +11,11 @@ Mode) as Slack does, checks the bearer token like Slack
     fake.fail_next("chat.postMessage", status=429, retry_after=30, times=2)
     fake.fail_next("chat.postMessage", status=500)
     fake.fail_next("chat.postMessage", error="channel_not_found")
+
+It also stands in for the `response_url` Slack puts in every slash command and click
+(`fake.response_url`; what is posted there is recorded as calls to "response_url"), and
+can hold a method's answers until the test lets them go (`release = fake.hold("users.info")`;
+`release.set()`), so a test can see what the bot does while Slack has not answered yet.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ class FakeSlackApi:
         self.unreachable: set[str] = set()
         self._calls: list[SlackCall] = []
         self._failures: list[_Failure] = []
+        self._held: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = itertools.count(1)
@@ -84,9 +90,26 @@ class FakeSlackApi:
         self._thread.start()
 
     def stop(self) -> None:
+        with self._lock:
+            for released in self._held.values():
+                released.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+    @property
+    def response_url(self) -> str:
+        """A loopback stand-in for the response_url of a slash command or click."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/commands/{TEAM_ID}/8136281937492/loopbackResponseUrl"
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls to `method` (or to "response_url") are recorded on arrival but answered
+        only once the returned event is set (at most 10 s later)."""
+        released = threading.Event()
+        with self._lock:
+            self._held[method] = released
+        return released
 
     # --- what tests read ---------------------------------------------------------------
 
@@ -157,6 +180,13 @@ class FakeSlackApi:
         with self._lock:
             self._calls.append(SlackCall(method, params, headers))
             self._changed.notify_all()
+            held = self._held.get(method)
+        if held is not None:
+            held.wait(timeout=10)
+        if method == "response_url":
+            # Slack answers a response_url post with a bare "ok"; it needs no token.
+            return _Failure(method, 200, "ok")
+        with self._lock:
             for failure in self._failures:
                 if failure.times > 0 and failure.method in (None, method) and method != "auth.test":
                     failure.times -= 1
@@ -243,6 +273,8 @@ class FakeSlackApi:
 
             def do_POST(self) -> None:
                 method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
+                if self.path.startswith(("/commands/", "/actions/")):
+                    method = "response_url"
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 headers = {k.lower(): v for k, v in self.headers.items()}

@@ -24,10 +24,9 @@ from starlette.responses import JSONResponse, Response
 from tipoff.errors import TipoffError
 from tipoff.runtime import Runtime
 from tipoff.slack.listeners import register_all
+from tipoff.slack.listeners.commands import SORRY
 
 log = logging.getLogger(__name__)
-
-SORRY = "Sorry, Tipoff hit an error answering that. It has been logged; please try again."
 
 
 class SlackEdge:

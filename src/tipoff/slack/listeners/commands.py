@@ -1,17 +1,24 @@
 """`/tipoff`: look an account up, list the top scores or the caller's accounts (`mine`),
 assign an owner (`assign`, admins only), or explain itself.
 
-Every answer is ephemeral and goes back in the acknowledgement itself: lookups read one
-account from the local database, well inside Slack's three seconds, so there is no
-response_url round trip. Nothing a rep types is an error: an unknown account gets
-suggestions and examples instead.
+Every answer is ephemeral. Slack waits three seconds for the acknowledgement, and shows
+the rep "operation_timeout" after that, so nothing slow runs before it: `/tipoff stats`
+(a report over 90 days of alerts) acknowledges at once with a holding line and posts its
+answer to the command's response_url. Every other answer goes back in the
+acknowledgement itself when it is ready within ACK_WITHIN_SECONDS (a lookup reads one
+account's stored score: milliseconds), and through response_url when it is not (a very
+large account rescored on the spot, a slow Slack or database). Nothing a rep types is an
+error: an unknown account gets suggestions and examples instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from tipoff import rescoring, workflow
 from tipoff.core.opener import suggested_opener
@@ -21,19 +28,56 @@ from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 from tipoff.slack.formatted_text import Part, lookup_text, parse, user_id_of
 
+log = logging.getLogger(__name__)
+
 COMMAND = "/tipoff"
 TOP_LIMIT = 10
 SPARKLINE_WEEKS = 8
+# How long an answer may take and still go back in the acknowledgement: well inside
+# Slack's three seconds, which also cover the network both ways.
+ACK_WITHIN_SECONDS = 1.5
+WORKING_ON_IT = "Working on it: the answer follows here in a moment."
+SORRY = "Sorry, Tipoff hit an error answering that. It has been logged; please try again."
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    async def tipoff_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        message = await answer(
-            runtime, str(command.get("text") or ""), user_id=str(command.get("user_id") or "")
-        )
-        await ack(response_type="ephemeral", text=message.text, blocks=message.blocks)
+    async def tipoff_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        text = str(command.get("text") or "")
+        user_id = str(command.get("user_id") or "")
+        if answered_later(text):
+            await ack(response_type="ephemeral", text=WORKING_ON_IT)
+            await _respond_when_ready(respond, answer(runtime, text, user_id=user_id))
+            return
+        work = asyncio.ensure_future(answer(runtime, text, user_id=user_id))
+        await asyncio.wait({work}, timeout=ACK_WITHIN_SECONDS)
+        if work.done():
+            message = work.result()  # an error here is Bolt's error handler's: it apologises
+            await ack(response_type="ephemeral", text=message.text, blocks=message.blocks)
+            return
+        await ack(response_type="ephemeral", text=WORKING_ON_IT)
+        await _respond_when_ready(respond, work)
 
     app.command(COMMAND)(tipoff_command)
+
+
+def answered_later(text: str) -> bool:
+    """Whether `/tipoff <text>` is always answered through response_url (`stats`)."""
+    return lookup_text(parse(text)).lower() == "stats"
+
+
+async def _respond_when_ready(respond: AsyncRespond, work: Awaitable[blocks.SlackMessage]) -> None:
+    """Posts `work`'s answer to the command's response_url, or an apology when it fails.
+    The command is acknowledged already: an error raised now would reach neither Slack
+    nor the rep, so it is logged here."""
+    try:
+        message = await work
+    except Exception:
+        log.exception("/tipoff failed after it was acknowledged")
+        message = blocks.SlackMessage(text=SORRY, blocks=[])
+    try:
+        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks or None)
+    except Exception:
+        log.exception("/tipoff answered, but posting to its response_url failed")
 
 
 async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.SlackMessage:
