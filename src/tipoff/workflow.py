@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.routing import Track
 from tipoff.core.workflow import LastAlert
 from tipoff.errors import InvalidInput, NotFound
-from tipoff.feedback import Verdict, record_verdict
+from tipoff.feedback import (
+    CLICK_LOCK_WAIT_SECONDS,
+    Verdict,
+    record_verdict,
+    serialize_verdicts,
+)
 from tipoff.runtime import Runtime
 from tipoff.store.tables import (
     account_owners,
@@ -242,7 +247,8 @@ async def claim(
     if not slack_user_id:
         raise InvalidInput("a claim needs the Slack user who made it")
     now = runtime.clock()
-    async with runtime.db.transaction() as conn:
+    async with runtime.db.transaction(lock_wait_seconds=CLICK_LOCK_WAIT_SECONDS) as conn:
+        await serialize_verdicts(conn, account_id)
         label = await _label(conn, account_id)
         current = (
             await conn.execute(
@@ -295,21 +301,15 @@ async def snooze(
     channel: str | None,
     ts: str | None,
 ) -> Status:
-    """Hides the account from alerts for `days` (1–90)."""
+    """Hides the account from alerts for `days` (1–90); the same rep's same snooze on the
+    same message again within a minute is the same click, and stores nothing."""
     if not 1 <= days <= SNOOZE_LIMIT_DAYS:
         raise InvalidInput(f"a snooze lasts 1 to {SNOOZE_LIMIT_DAYS} days, not {days}")
     now = runtime.clock()
-    async with runtime.db.transaction() as conn:
+    async with runtime.db.transaction(lock_wait_seconds=CLICK_LOCK_WAIT_SECONDS) as conn:
+        await serialize_verdicts(conn, account_id)
         await _label(conn, account_id)
-        await conn.execute(
-            snoozes.insert().values(
-                account_id=account_id,
-                slack_user_id=slack_user_id,
-                until=now + timedelta(days=days),
-                created_at=now,
-            )
-        )
-        await record_verdict(
+        recorded = await record_verdict(
             conn=conn,
             account_id=account_id,
             verdict=Verdict.SNOOZE,
@@ -320,6 +320,15 @@ async def snooze(
             ts=ts,
             reason=f"{days} days",
         )
+        if recorded is not None:  # None: the same snooze clicked again
+            await conn.execute(
+                snoozes.insert().values(
+                    account_id=account_id,
+                    slack_user_id=slack_user_id,
+                    until=now + timedelta(days=days),
+                    created_at=now,
+                )
+            )
         return await status_of(conn, account_id, now)
 
 

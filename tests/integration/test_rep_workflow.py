@@ -252,6 +252,26 @@ async def test_snooze_hides_the_account_for_the_period_picked(bot: SlackBot) -> 
     assert (await rescore(bot.runtime)).alerts_queued == 0
 
 
+async def test_a_snooze_or_claim_clicked_twice_is_stored_once(bot: SlackBot) -> None:
+    acme, post = await post_acme(bot)
+    for _ in range(2):
+        assert (
+            await bot.send(interactivity(snooze_click(acme, 3, post["blocks"])))
+        ).status_code == 200
+        assert (
+            await bot.send(interactivity(click("workflow_claim", acme, post["blocks"])))
+        ).status_code == 200
+    assert len(await rows(bot, snoozes)) == 1
+    assert sorted(r["verdict"] for r in await rows(bot, feedback)) == ["claim", "snooze"]
+    # A day later the same rep snoozing again is extending it: kept.
+    bot.clock.now = NOW + 24 * HOUR
+    await bot.send(interactivity(snooze_click(acme, 3, post["blocks"])))
+    assert [r["until"] for r in await rows(bot, snoozes)] == [
+        NOW + timedelta(days=3),
+        NOW + timedelta(days=4),
+    ]
+
+
 # --- no noise ----------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from tests import seed
 from tests.conftest import NOW
 from tests.fakes.signing import (
     SIGNING_SECRET,
+    SignedRequest,
     block_action,
     interactivity,
     load_payload,
@@ -29,6 +30,7 @@ from tests.fakes.slack_bot import SlackBot, slack_bot
 from tests.fakes.socket_mode import running_socket_mode
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.errors import TipoffError
+from tipoff.feedback import serialize_verdicts
 from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
@@ -336,6 +338,63 @@ async def test_right_on_a_message_that_is_not_an_alert_is_kept_without_an_alert(
     ]
     (row,) = await feedback_rows(bot)
     assert (row["alert_id"], row["account_id"], row["verdict"]) == (None, acme, "right")
+
+
+async def test_a_repeated_click_stores_one_verdict_and_a_changed_one_is_a_new_answer(
+    bot: SlackBot,
+) -> None:
+    acme, post = await posted_alert(bot)
+    right = interactivity(alert_click("feedback_right", acme, post))
+    assert (await bot.send(right)).status_code == 200
+    # The same click again: clicked twice, or delivered again with Slack's retry headers.
+    again = SignedRequest(
+        right.body, {**right.headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"}
+    )
+    assert (await bot.send(again)).status_code == 200
+    assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
+
+    wrong = view_submission(
+        account_id=acme,
+        channel=CHANNEL,
+        ts="1763650800.000001",
+        reason="bad_timing",
+        user_id="U0MAYAREP01",
+        user_name="maya.rep",
+    )
+    assert (await bot.send(interactivity(wrong))).status_code == 200
+    assert (await bot.send(interactivity(wrong))).status_code == 200
+    assert (
+        await bot.send(interactivity(alert_click("feedback_right", acme, post)))
+    ).status_code == 200
+    # Maya changed her mind twice: three answers, the newest of which counts.
+    assert [(r["slack_user_id"], r["verdict"]) for r in await feedback_rows(bot)] == [
+        ("U0MAYAREP01", "right"),
+        ("U0MAYAREP01", "wrong"),
+        ("U0MAYAREP01", "right"),
+    ]
+
+
+async def test_two_copies_of_a_click_arriving_together_store_one_verdict(bot: SlackBot) -> None:
+    acme, post = await posted_alert(bot)
+    click = interactivity(alert_click("feedback_right", acme, post))
+    answers = await asyncio.gather(bot.send(click), bot.send(click), bot.send(click))
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
+
+
+async def test_a_click_waits_for_a_lock_briefly_and_fails_in_time_rather_than_late(
+    bot: SlackBot,
+) -> None:
+    acme, post = await posted_alert(bot)
+    click = interactivity(alert_click("feedback_right", acme, post))
+    async with bot.runtime.db.transaction() as holder:
+        await serialize_verdicts(holder, acme)  # another unit of work holds the lock
+        # Answered as failed (500: Slack shows the rep) inside Slack's three seconds,
+        # not left waiting past them and stored after Slack had given up.
+        assert (await bot.send(click)).status_code == 500
+    assert await feedback_rows(bot) == []
+    assert (await bot.send(click)).status_code == 200  # the rep clicks again
+    assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
 
 
 # --- Wrong ------------------------------------------------------------------------------
