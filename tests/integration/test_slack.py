@@ -34,6 +34,7 @@ from tipoff.feedback import serialize_verdicts
 from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
+from tipoff.slack.bolt_app import OTHER_WORKSPACE
 from tipoff.store.tables import alerts, feedback, score_history
 
 CHANNEL = "C0SALESALRT"  # the fake's ID for #sales-alerts
@@ -611,6 +612,31 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
     assert await feedback_rows(bot) == []
     assert (await bot.send(interactivity(right))).status_code == 200  # the rep clicks again
     assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
+
+
+# --- one workspace ----------------------------------------------------------------------
+
+
+async def test_a_command_from_another_workspace_gets_a_short_note(bot: SlackBot) -> None:
+    await seed_acme(bot)
+    body = ephemeral(await bot.send(slash_command("acme.io", team_id="T0PARTNER9")))
+    assert body == {"response_type": "ephemeral", "text": OTHER_WORKSPACE}
+    ours = ephemeral(await bot.send(slash_command("acme.io")))
+    assert ours["text"] == "Acme: 90 (hot)"
+
+
+async def test_a_click_by_someone_of_another_workspace_stores_nothing(bot: SlackBot) -> None:
+    acme, post = await posted_alert(bot)
+    # Slack Connect: the channel is ours (team.id), the person clicking is not.
+    click = alert_click("feedback_right", acme, post)
+    click["user"]["team_id"] = "T0PARTNER9"
+    response = await bot.send(interactivity(click))
+    assert (response.status_code, response.text) == (200, "")
+    claim = alert_click("workflow_claim", acme, post)
+    claim["user"]["team_id"] = "T0PARTNER9"
+    assert (await bot.send(interactivity(claim))).status_code == 200
+    assert await feedback_rows(bot) == []
+    assert bot.fake.calls_to("chat.update") == []
 
 
 # --- Socket Mode ------------------------------------------------------------------------
