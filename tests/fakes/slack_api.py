@@ -3,7 +3,8 @@
 It is a real HTTP server (stdlib, in a thread), so any client in any thread or event loop
 can reach it: point `SLACK_API_URL` at `FakeSlackApi.url`. It answers `auth.test`,
 `chat.postMessage` (in a thread too, with `thread_ts`), `chat.update`, `chat.postEphemeral`,
-`views.open`, `views.publish`, `users.lookupByEmail` (from `users`), `conversations.open`
+`views.open`, `views.publish`, `users.lookupByEmail` and `users.info` (from `users` and
+`deactivated`), `conversations.open`
 (a DM "D…" for a user "U…") and `apps.connections.open` (with `socket_url`, for Socket
 Mode) as Slack does, checks the bearer token like Slack
 (`invalid_auth` otherwise), and can be told to fail the next calls:
@@ -69,6 +70,8 @@ class FakeSlackApi:
         # conversations.open cannot open a DM with.
         self.users: dict[str, str] = {}
         self.unreachable: set[str] = set()
+        # Users an admin deactivated: users.info and users.lookupByEmail say "deleted".
+        self.deactivated: set[str] = set()
         self._calls: list[SlackCall] = []
         self._failures: list[_Failure] = []
         self._held: dict[str, threading.Event] = {}
@@ -247,7 +250,24 @@ class FakeSlackApi:
             user = self.users.get(str(params.get("email", "")).lower())
             if user is None:
                 return {"ok": False, "error": "users_not_found"}
-            return {"ok": True, "user": {"id": user, "team_id": TEAM_ID}}
+            return {
+                "ok": True,
+                "user": {"id": user, "team_id": TEAM_ID, "deleted": user in self.deactivated},
+            }
+        if method == "users.info":
+            user = str(params.get("user", ""))
+            emails = [e for e, u in self.users.items() if u == user]
+            if not emails and user not in self.deactivated:
+                return {"ok": False, "error": "user_not_found"}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "team_id": TEAM_ID,
+                    "deleted": user in self.deactivated,
+                    "profile": {"email": emails[0]} if emails else {},
+                },
+            }
         if method == "conversations.open":
             user = str(params.get("users", ""))
             if not user.startswith("U") or user in self.unreachable:

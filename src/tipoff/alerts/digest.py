@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from tipoff.core.routing import Track, alert_channel
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.store.tables import account_owners, accounts, alerts, digests, score_history
+from tipoff.store.tables import accounts, alerts, digests, score_history
+from tipoff.workflow import owned_accounts
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ async def _build(runtime: Runtime, now: datetime) -> dict[str, Digest]:
             ).one_or_none()
             if row is not None:
                 before[account_id] = (row.score, row.track)
-        owned = select(account_owners.c.account_id)
+        owned = owned_accounts()
         waiting = (
             await conn.execute(
                 select(alerts.c.account_id, alerts.c.score, alerts.c.track)

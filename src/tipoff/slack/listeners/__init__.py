@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from tipoff.runtime import Runtime
-from tipoff.slack.listeners import actions, commands, home, views
+from tipoff.slack.listeners import actions, commands, home, people, views
 
 
 def register_all(app: AsyncApp, runtime: Runtime) -> None:
@@ -13,3 +13,4 @@ def register_all(app: AsyncApp, runtime: Runtime) -> None:
     actions.register(app, runtime)
     views.register(app, runtime)
     home.register(app, runtime)
+    people.register(app, runtime)
