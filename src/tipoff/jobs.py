@@ -1,5 +1,5 @@
-"""Scheduled work inside `tipoff serve`: rescoring, alert delivery, and the rep workflow
-(SLA reminders and escalations, the daily digest).
+"""Scheduled work inside `tipoff serve`: rescoring, alert delivery, the rep workflow
+(SLA reminders and escalations, the daily digest), and owners deactivated in Slack.
 
 Each job runs at most once at a time (a slow run is skipped, not stacked) and its errors
 are logged with the traceback and never stop the scheduler."""
@@ -21,6 +21,7 @@ from tipoff.alerts.sla import check_slas
 from tipoff.privacy import prune_signals
 from tipoff.rescoring import rescore
 from tipoff.runtime import Runtime
+from tipoff.workflow import lapse_deactivated_owners
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,13 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         seconds=settings.workflow_interval_seconds,
         id="rep-workflow",
         name="SLA reminders and daily digests",
+    )
+    scheduler.add_job(
+        _guarded("owners", lambda: lapse_deactivated_owners(runtime)),
+        "interval",
+        hours=6,
+        id="check-owners",
+        name="end the claims of owners deactivated in Slack",
     )
     if settings.retention_days is not None:
         scheduler.add_job(

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         validation_alias="TIPOFF_WORKFLOW_INTERVAL",
         description="How often SLA reminders and the digest are checked.",
     )
+    slack_user_not_found_ttl_hours: float = Field(
+        default=24.0,
+        gt=0,
+        validation_alias="TIPOFF_SLACK_USER_NOT_FOUND_TTL_HOURS",
+        description="How long an owner email Slack knew nobody by is remembered as such "
+        "before it is looked up again (the person may have joined since).",
+    )
     retention_days: int | None = Field(
         default=None,
         ge=1,

@@ -3,8 +3,12 @@ rescoring and Slack edges need to know of them.
 
 An account has at most one owner. A row of `account_owners` (a claim, or `/tipoff assign`)
 names a Slack user; without one, an `owner_email` trait from a `group` call names a person
-whose Slack user is looked up when an alert is delivered. A claim on an owned account is
-refused with the owner's name; an admin's assignment replaces any owner.
+whose Slack user is looked up when an alert is delivered (`slack_users`). Such a CRM owner
+counts as an owner wherever a claim does (`/tipoff mine`, the App Home, SLA reminders,
+the digest) once Slack knows them. A claim on an owned account is refused with the
+owner's name; an admin's assignment replaces any owner. An owner deactivated in Slack
+owns nothing any more (`lapse_owner`): their accounts go back to the channel, the SLA
+and the digest.
 
 Every function takes its own unit of work (`runtime.db.transaction()`) or, for the reads
 rescoring makes inside its transaction, the caller's `conn`.
@@ -17,13 +21,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import CompoundSelect, Select, and_, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from tipoff.core.routing import Track
 from tipoff.core.workflow import LastAlert
 from tipoff.errors import InvalidInput, NotFound
-from tipoff.feedback import Verdict, record_verdict
+from tipoff.feedback import (
+    CLICK_LOCK_WAIT_SECONDS,
+    Verdict,
+    record_verdict,
+    serialize_verdicts,
+)
 from tipoff.runtime import Runtime
 from tipoff.store.tables import (
     account_owners,
@@ -32,6 +43,7 @@ from tipoff.store.tables import (
     feedback,
     score_history,
     scores,
+    slack_users,
     snoozes,
 )
 
@@ -103,6 +115,37 @@ class Home:
 
 
 # --- reads --------------------------------------------------------------------------------
+
+
+def _trait_email() -> Any:
+    """An account's `owner_email` trait as `_trait_owner` reads it, in SQL."""
+    return func.lower(func.trim(accounts.c.traits["owner_email"].as_string()))
+
+
+def _trait_owned(slack_user_id: str | None = None) -> Select[Any]:
+    """Accounts without a claim or assignment whose `owner_email` Slack knows as an active
+    user (`slack_user_id`'s, when given)."""
+    known: ColumnElement[bool] = slack_users.c.slack_user_id.is_not(None)
+    if slack_user_id is not None:
+        known = slack_users.c.slack_user_id == slack_user_id
+    return (
+        select(accounts.c.id)
+        .join(slack_users, slack_users.c.email == _trait_email())
+        .where(known, accounts.c.id.not_in(select(account_owners.c.account_id)))
+    )
+
+
+def owned_accounts() -> CompoundSelect[Any]:
+    """The ids of accounts someone in Slack owns: claimed, assigned, or a CRM owner."""
+    return union(select(account_owners.c.account_id), _trait_owned())
+
+
+def accounts_owned_by(slack_user_id: str) -> CompoundSelect[Any]:
+    """The ids of the accounts `slack_user_id` owns (claimed, assigned or in the CRM)."""
+    return union(
+        select(account_owners.c.account_id).where(account_owners.c.slack_user_id == slack_user_id),
+        _trait_owned(slack_user_id),
+    )
 
 
 def _trait_owner(traits: Any) -> Owner | None:
@@ -242,7 +285,8 @@ async def claim(
     if not slack_user_id:
         raise InvalidInput("a claim needs the Slack user who made it")
     now = runtime.clock()
-    async with runtime.db.transaction() as conn:
+    async with runtime.db.transaction(lock_wait_seconds=CLICK_LOCK_WAIT_SECONDS) as conn:
+        await serialize_verdicts(conn, account_id)
         label = await _label(conn, account_id)
         current = (
             await conn.execute(
@@ -295,21 +339,15 @@ async def snooze(
     channel: str | None,
     ts: str | None,
 ) -> Status:
-    """Hides the account from alerts for `days` (1–90)."""
+    """Hides the account from alerts for `days` (1–90); the same rep's same snooze on the
+    same message again within a minute is the same click, and stores nothing."""
     if not 1 <= days <= SNOOZE_LIMIT_DAYS:
         raise InvalidInput(f"a snooze lasts 1 to {SNOOZE_LIMIT_DAYS} days, not {days}")
     now = runtime.clock()
-    async with runtime.db.transaction() as conn:
+    async with runtime.db.transaction(lock_wait_seconds=CLICK_LOCK_WAIT_SECONDS) as conn:
+        await serialize_verdicts(conn, account_id)
         await _label(conn, account_id)
-        await conn.execute(
-            snoozes.insert().values(
-                account_id=account_id,
-                slack_user_id=slack_user_id,
-                until=now + timedelta(days=days),
-                created_at=now,
-            )
-        )
-        await record_verdict(
+        recorded = await record_verdict(
             conn=conn,
             account_id=account_id,
             verdict=Verdict.SNOOZE,
@@ -320,7 +358,75 @@ async def snooze(
             ts=ts,
             reason=f"{days} days",
         )
+        if recorded is not None:  # None: the same snooze clicked again
+            await conn.execute(
+                snoozes.insert().values(
+                    account_id=account_id,
+                    slack_user_id=slack_user_id,
+                    until=now + timedelta(days=days),
+                    created_at=now,
+                )
+            )
         return await status_of(conn, account_id, now)
+
+
+async def lapse_owner(runtime: Runtime, slack_user_id: str) -> int:
+    """A Slack user deactivated: their claims and assignments end, their accounts'
+    alerts count as unclaimed again (SLA, digest), and an email of theirs reads as nobody
+    in Slack until it is looked up again. Returns how many claims ended."""
+    if not slack_user_id:
+        return 0
+    now = runtime.clock()
+    async with runtime.db.transaction() as conn:
+        ended = await conn.execute(
+            account_owners.delete().where(account_owners.c.slack_user_id == slack_user_id)
+        )
+        await conn.execute(
+            update(alerts)
+            .where(alerts.c.claimed_by == slack_user_id)
+            .values(claimed_by=None, claimed_at=None)
+        )
+        await conn.execute(
+            update(slack_users)
+            .where(slack_users.c.slack_user_id == slack_user_id)
+            .values(slack_user_id=None, looked_up_at=now)
+        )
+    return int(ended.rowcount or 0)
+
+
+async def lapse_deactivated_owners(runtime: Runtime) -> list[str]:
+    """Asks Slack (users.info) about every owner, claimed, assigned or from the CRM, and
+    lapses those deactivated (`deleted`): the `user_change` event says so as it happens,
+    this catches what a server that was down missed. Returns the users lapsed."""
+    if runtime.slack is None:
+        return []
+    async with runtime.db.transaction() as conn:
+        owners = sorted(
+            set((await conn.execute(select(account_owners.c.slack_user_id))).scalars())
+            | set(
+                (
+                    await conn.execute(
+                        select(slack_users.c.slack_user_id).where(
+                            slack_users.c.slack_user_id.is_not(None)
+                        )
+                    )
+                ).scalars()
+            )
+        )
+    lapsed = []
+    for user_id in owners:
+        try:
+            found = await runtime.slack.users_info(user=user_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "user_not_found":
+                raise
+            deleted = True
+        else:
+            deleted = bool((found.get("user") or {}).get("deleted"))
+        if deleted:
+            await lapse_owner(runtime, user_id)
+            lapsed.append(user_id)
+    return lapsed
 
 
 async def assign(runtime: Runtime, *, account_id: int, slack_user_id: str, assigned_by: str) -> str:
@@ -390,9 +496,7 @@ async def _lines(conn: AsyncConnection, where: Any, *, limit: int) -> list[Owned
 async def mine(runtime: Runtime, slack_user_id: str, *, limit: int = 25) -> list[OwnedAccount]:
     """The accounts a rep owns, best score first."""
     async with runtime.db.transaction() as conn:
-        owned = select(account_owners.c.account_id).where(
-            account_owners.c.slack_user_id == slack_user_id
-        )
+        owned = accounts_owned_by(slack_user_id)
         return await _lines(conn, accounts.c.id.in_(owned), limit=limit)
 
 
@@ -401,10 +505,8 @@ async def home(runtime: Runtime, slack_user_id: str, *, limit: int = 10) -> Home
     tracks (owned by nobody, not snoozed)."""
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
-        owned = select(account_owners.c.account_id).where(
-            account_owners.c.slack_user_id == slack_user_id
-        )
-        anyone = select(account_owners.c.account_id)
+        owned = accounts_owned_by(slack_user_id)
+        anyone = owned_accounts()
         sleeping = select(snoozes.c.account_id).where(snoozes.c.until > now)
         mine_ = await _lines(conn, accounts.c.id.in_(owned), limit=25)
         unclaimed = await _lines(

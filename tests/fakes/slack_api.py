@@ -3,7 +3,8 @@
 It is a real HTTP server (stdlib, in a thread), so any client in any thread or event loop
 can reach it: point `SLACK_API_URL` at `FakeSlackApi.url`. It answers `auth.test`,
 `chat.postMessage` (in a thread too, with `thread_ts`), `chat.update`, `chat.postEphemeral`,
-`views.open`, `views.publish`, `users.lookupByEmail` (from `users`), `conversations.open`
+`views.open`, `views.publish`, `users.lookupByEmail` and `users.info` (from `users` and
+`deactivated`), `conversations.open`
 (a DM "D…" for a user "U…") and `apps.connections.open` (with `socket_url`, for Socket
 Mode) as Slack does, checks the bearer token like Slack
 (`invalid_auth` otherwise), and can be told to fail the next calls:
@@ -19,6 +20,11 @@ archived one `is_archived`, and `conversations.join` makes the bot a member of a
 channel. Channels never registered accept every post, as before. `revoke()` makes every
 call answer as Slack does once the app is uninstalled (`token_revoked`); `reinstall()`
 undoes it, with a new token when given.
+
+It also stands in for the `response_url` Slack puts in every slash command and click
+(`fake.response_url`; what is posted there is recorded as calls to "response_url"), and
+can hold a method's answers until the test lets them go (`release = fake.hold("users.info")`;
+`release.set()`), so a test can see what the bot does while Slack has not answered yet.
 """
 
 from __future__ import annotations
@@ -85,8 +91,11 @@ class FakeSlackApi:
         self.channels: dict[str, FakeChannel] = {}
         # Set by `revoke()`: the error every call with the bot token answers.
         self.revoked: str | None = None
+        # Users an admin deactivated: users.info and users.lookupByEmail say "deleted".
+        self.deactivated: set[str] = set()
         self._calls: list[SlackCall] = []
         self._failures: list[_Failure] = []
+        self._held: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = itertools.count(1)
@@ -105,9 +114,26 @@ class FakeSlackApi:
         self._thread.start()
 
     def stop(self) -> None:
+        with self._lock:
+            for released in self._held.values():
+                released.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+    @property
+    def response_url(self) -> str:
+        """A loopback stand-in for the response_url of a slash command or click."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/commands/{TEAM_ID}/8136281937492/loopbackResponseUrl"
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls to `method` (or to "response_url") are recorded on arrival but answered
+        only once the returned event is set (at most 10 s later)."""
+        released = threading.Event()
+        with self._lock:
+            self._held[method] = released
+        return released
 
     # --- what tests read ---------------------------------------------------------------
 
@@ -205,6 +231,13 @@ class FakeSlackApi:
         with self._lock:
             self._calls.append(SlackCall(method, params, headers))
             self._changed.notify_all()
+            held = self._held.get(method)
+        if held is not None:
+            held.wait(timeout=10)
+        if method == "response_url":
+            # Slack answers a response_url post with a bare "ok"; it needs no token.
+            return _Failure(method, 200, "ok")
+        with self._lock:
             for failure in self._failures:
                 if failure.times > 0 and failure.method in (None, method) and method != "auth.test":
                     failure.times -= 1
@@ -293,7 +326,24 @@ class FakeSlackApi:
             user = self.users.get(str(params.get("email", "")).lower())
             if user is None:
                 return {"ok": False, "error": "users_not_found"}
-            return {"ok": True, "user": {"id": user, "team_id": TEAM_ID}}
+            return {
+                "ok": True,
+                "user": {"id": user, "team_id": TEAM_ID, "deleted": user in self.deactivated},
+            }
+        if method == "users.info":
+            user = str(params.get("user", ""))
+            emails = [e for e, u in self.users.items() if u == user]
+            if not emails and user not in self.deactivated:
+                return {"ok": False, "error": "user_not_found"}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "team_id": TEAM_ID,
+                    "deleted": user in self.deactivated,
+                    "profile": {"email": emails[0]} if emails else {},
+                },
+            }
         if method == "conversations.open":
             user = str(params.get("users", ""))
             if not user.startswith("U") or user in self.unreachable:
@@ -334,6 +384,8 @@ class FakeSlackApi:
 
             def do_POST(self) -> None:
                 method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
+                if self.path.startswith(("/commands/", "/actions/")):
+                    method = "response_url"
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 headers = {k.lower(): v for k, v in self.headers.items()}

@@ -46,10 +46,11 @@ def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> Non
     }
     assert settings["socket_mode_enabled"] is False
     # Only the events a listener handles: app_home_opened (slack/listeners/home.py),
-    # app_uninstalled and tokens_revoked (slack/listeners/install.py).
+    # app_uninstalled and tokens_revoked (slack/listeners/install.py), and user_change
+    # (slack/listeners/people.py; needs users:read).
     assert settings["event_subscriptions"] == {
         "request_url": "https://YOUR-HOST/slack/events",
-        "bot_events": ["app_home_opened", "app_uninstalled", "tokens_revoked"],
+        "bot_events": ["app_home_opened", "app_uninstalled", "tokens_revoked", "user_change"],
     }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert command["should_escape"] is True  # `assign … @rep` must arrive as a user ID

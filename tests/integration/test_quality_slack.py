@@ -1,10 +1,12 @@
 """`/tipoff stats` through the real Bolt app, signed as Slack signs it, on a real
-database; figures worked out by hand."""
+database; figures worked out by hand. The command is acknowledged at once and answered
+at its response_url (the fake's)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,7 @@ from tests.conftest import NOW
 from tests.fakes.signing import slash_command
 from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.settings import Settings
+from tipoff.slack.listeners.commands import WORKING_ON_IT
 from tipoff.store.tables import alerts, feedback
 
 
@@ -20,6 +23,29 @@ from tipoff.store.tables import alerts, feedback
 async def bot(settings: Settings) -> AsyncIterator[SlackBot]:
     async with slack_bot(settings, now=NOW) as running:
         yield running
+
+
+async def stats(bot: SlackBot) -> dict[str, Any]:
+    """`/tipoff stats`: acknowledged with a holding line, answered at its response_url."""
+    response = await bot.send(slash_command("stats", response_url=bot.fake.response_url))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"response_type": "ephemeral", "text": WORKING_ON_IT}
+    (answered,) = await bot.fake.wait_for("response_url")
+    return answered.params
+
+
+async def test_stats_is_acknowledged_before_its_answer_is_delivered(bot: SlackBot) -> None:
+    release = bot.fake.hold("response_url")  # Slack does not take the answer yet
+    try:
+        response = await bot.send(slash_command("stats", response_url=bot.fake.response_url))
+        # Slack has its acknowledgement while the answer is still on its way.
+        assert response.json() == {"response_type": "ephemeral", "text": WORKING_ON_IT}
+        assert not release.is_set()
+    finally:
+        release.set()
+    (answered,) = await bot.fake.wait_for("response_url")
+    assert answered.params["response_type"] == "ephemeral"
+    assert answered.params["text"].startswith("Model quality, last 90 days: 0 alerts")
 
 
 async def test_stats_shows_counts_precision_and_time_to_claim(bot: SlackBot) -> None:
@@ -42,9 +68,7 @@ async def test_stats_shows_counts_precision_and_time_to_claim(bot: SlackBot) -> 
                 )
             )  # fmt: skip
 
-    response = await bot.send(slash_command("stats"))
-    assert response.status_code == 200, response.text
-    body = response.json()
+    body = await stats(bot)
     assert body["response_type"] == "ephemeral"
     assert body["text"] == (
         "Model quality, last 90 days: 1 alerts; precision 100% (1 of 1; too few to tell)"
@@ -76,7 +100,7 @@ async def test_stats_shows_counts_precision_and_time_to_claim(bot: SlackBot) -> 
 
 
 async def test_stats_on_an_empty_database(bot: SlackBot) -> None:
-    body = (await bot.send(slash_command("stats"))).json()
+    body = await stats(bot)
     sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
     assert sections[0] == "*Alerts by track*\n• total: 0 alerts for 0 accounts"
     assert sections[-1] == "*Time to claim*\n• no claims recorded"

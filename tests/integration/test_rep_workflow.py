@@ -4,6 +4,7 @@ cooldowns, SLAs and digests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,7 +26,7 @@ from tests.fakes.signing import (
 )
 from tests.fakes.slack_api import TEAM_ID
 from tests.fakes.slack_bot import SlackBot, slack_bot
-from tipoff.alerts.delivery import deliver_pending_alerts
+from tipoff.alerts.delivery import deliver_pending_alerts, slack_user_for
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import SlaReport, check_slas
 from tipoff.model import loader
@@ -40,6 +41,7 @@ from tipoff.store.tables import (
     slack_users,
     snoozes,
 )
+from tipoff.workflow import lapse_deactivated_owners
 
 CHANNEL = "C0SALESALRT"
 MAYA, JON = "U0MAYAREP01", "U0JONREP002"
@@ -252,6 +254,26 @@ async def test_snooze_hides_the_account_for_the_period_picked(bot: SlackBot) -> 
     assert (await rescore(bot.runtime)).alerts_queued == 0
 
 
+async def test_a_snooze_or_claim_clicked_twice_is_stored_once(bot: SlackBot) -> None:
+    acme, post = await post_acme(bot)
+    for _ in range(2):
+        assert (
+            await bot.send(interactivity(snooze_click(acme, 3, post["blocks"])))
+        ).status_code == 200
+        assert (
+            await bot.send(interactivity(click("workflow_claim", acme, post["blocks"])))
+        ).status_code == 200
+    assert len(await rows(bot, snoozes)) == 1
+    assert sorted(r["verdict"] for r in await rows(bot, feedback)) == ["claim", "snooze"]
+    # A day later the same rep snoozing again is extending it: kept.
+    bot.clock.now = NOW + 24 * HOUR
+    await bot.send(interactivity(snooze_click(acme, 3, post["blocks"])))
+    assert [r["until"] for r in await rows(bot, snoozes)] == [
+        NOW + timedelta(days=3),
+        NOW + timedelta(days=4),
+    ]
+
+
 # --- no noise ----------------------------------------------------------------------------
 
 
@@ -327,6 +349,32 @@ async def test_an_owner_email_trait_is_looked_up_once_and_an_unknown_one_falls_b
     ]
     cached = {r["email"]: r["slack_user_id"] for r in await rows(bot, slack_users)}
     assert cached == {"kim@ours.com": "U0KIMREP003", "left@ours.com": None}
+
+
+async def test_slack_knowing_nobody_by_an_email_is_remembered_for_a_day_only(
+    bot: SlackBot,
+) -> None:
+    assert bot.runtime.slack is not None
+    assert await slack_user_for(bot.runtime, bot.runtime.slack, "new@ours.com") is None
+    bot.fake.users["new@ours.com"] = "U0NEWREP004"  # she joins Slack
+    bot.clock.now = NOW + 23 * HOUR
+    assert await slack_user_for(bot.runtime, bot.runtime.slack, "new@ours.com") is None
+    bot.clock.now = NOW + 25 * HOUR  # TIPOFF_SLACK_USER_NOT_FOUND_TTL_HOURS=24 by default
+    assert await slack_user_for(bot.runtime, bot.runtime.slack, "new@ours.com") == "U0NEWREP004"
+    assert len(bot.fake.calls_to("users.lookupByEmail")) == 2
+    # Found, it is kept: no more lookups.
+    bot.clock.now = NOW + 100 * HOUR
+    assert await slack_user_for(bot.runtime, bot.runtime.slack, "new@ours.com") == "U0NEWREP004"
+    assert len(bot.fake.calls_to("users.lookupByEmail")) == 2
+
+
+async def test_a_deactivated_user_found_by_email_is_nobody(bot: SlackBot) -> None:
+    bot.fake.users["gone@ours.com"] = "U0GONEREP05"
+    bot.fake.deactivated.add("U0GONEREP05")
+    await hot_account(bot, "acme.io", "Acme", owner_email="gone@ours.com")
+    await rescore(bot.runtime)
+    assert (await deliver_pending_alerts(bot.runtime)).sent == 1
+    assert bot.fake.calls_to("chat.postMessage")[0].params["channel"] == "#sales-alerts"
 
 
 async def test_a_dm_that_cannot_be_opened_falls_back_to_the_channel(bot: SlackBot) -> None:
@@ -589,6 +637,106 @@ async def test_only_admins_assign_and_the_owner_shows_in_lookups(settings: Setti
         )
 
 
+async def test_assign_reads_the_account_and_rep_as_slack_escapes_them(settings: Settings) -> None:
+    async with slack_bot(settings, now=NOW, configure=configured(admins=MAYA)) as bot:
+        async with bot.runtime.db.transaction() as conn:
+            oneil = await seed.account(conn, NOW, "oneil.com", "Ann O'Neil & Sons")
+        linked = slash_command(
+            f"assign <http://oneil.com|oneil.com> <@{JON}|jon.rep>", user_id=MAYA
+        )
+        assert (await bot.send(linked)).json()["text"] == (
+            f"Ann O'Neil &amp; Sons is now owned by <@{JON}>"
+        )
+        by_name = slash_command(f"assign Ann O'Neil &amp; Sons <@{MAYA}>", user_id=MAYA)
+        assert (await bot.send(by_name)).json()["text"] == (
+            f"Ann O'Neil &amp; Sons is now owned by <@{MAYA}>"
+        )
+        (owner,) = await rows(bot, account_owners)
+        assert (owner["account_id"], owner["slack_user_id"]) == (oneil, MAYA)
+        nobody = slash_command("assign oneil.com <#C0SALESALRT|sales-alerts>", user_id=MAYA)
+        assert (await bot.send(nobody)).json()["text"] == "Usage: /tipoff assign <account> @rep"
+
+
+def user_change(user: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """Slack's `user_change` event, as the Events API delivers it, signed."""
+    body = json.dumps(
+        {
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0TIPOFFAPP",
+            "type": "event_callback",
+            "event_id": "Ev0USERCHNG1",
+            "event_time": 1763650800,
+            "event": {"type": "user_change", "user": user, "event_ts": "1763650800.000200"},
+        }
+    )
+    ts = int(time.time())
+    return body.encode(), {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": signature(body, secret=SIGNING_SECRET, timestamp=ts),
+    }
+
+
+async def test_a_deactivated_owners_claims_lapse_and_their_accounts_return(bot: SlackBot) -> None:
+    acme, post = await post_acme(bot)
+    await bot.send(interactivity(click("workflow_claim", acme, post["blocks"])))
+    await bot.fake.wait_for("chat.update")
+    bot.clock.now = datetime(2026, 11, 23, 11, 0, tzinfo=NOW.tzinfo)  # the SLA ran out
+    assert await check_slas(bot.runtime) == SlaReport()  # claimed: nothing to remind
+
+    # An admin deactivates Maya; Slack sends user_change with deleted: true.
+    body, headers = user_change(
+        {"id": MAYA, "team_id": TEAM_ID, "name": "maya.rep", "deleted": True, "profile": {}}
+    )
+    assert (await bot.http.post("/slack/events", content=body, headers=headers)).status_code == 200
+    await wait_until(lambda: rows(bot, account_owners), [])
+    assert (await check_slas(bot.runtime)).reminded == 1  # back in the SLA
+    assert (await bot.send(slash_command("mine", user_id=MAYA))).json()["text"] == (
+        "You own no accounts yet"
+    )
+    # A user_change that is not a deactivation changes nothing.
+    await bot.send(interactivity(click("workflow_claim", acme, post["blocks"], user_id=JON)))
+    body, headers = user_change({"id": JON, "team_id": TEAM_ID, "name": "jon", "deleted": False})
+    assert (await bot.http.post("/slack/events", content=body, headers=headers)).status_code == 200
+    assert [r["slack_user_id"] for r in await rows(bot, account_owners)] == [JON]
+
+
+async def test_crm_owners_count_as_owners_until_slack_says_they_left(bot: SlackBot) -> None:
+    kim = "U0KIMREP003"
+    bot.fake.users["kim@ours.com"] = kim
+    await hot_account(bot, "acme.io", "Acme", owner_email="Kim@ours.com")
+    await hot_account(bot, "beta.io", "Beta")
+    await rescore(bot.runtime)
+    assert (await deliver_pending_alerts(bot.runtime, pace_seconds=0)).sent == 2
+    mine = (await bot.send(slash_command("mine", user_id=kim))).json()
+    assert mine["blocks"][1]["text"]["text"] == "• *Acme* (acme.io) — *90* hot"
+    body, headers = app_home_opened(MAYA)
+    await bot.http.post("/slack/events", content=body, headers=headers)
+    (published,) = await bot.fake.wait_for("views.publish")
+    unclaimed = published.params["view"]["blocks"][4]["text"]["text"]
+    assert unclaimed == "• *Beta* (beta.io) — *90* hot"  # Acme is Kim's
+    bot.clock.now = datetime(2026, 11, 23, 11, 0, tzinfo=NOW.tzinfo)
+    assert (await check_slas(bot.runtime)).reminded == 1  # Beta only
+
+    bot.fake.deactivated.add(kim)
+    assert await lapse_deactivated_owners(bot.runtime) == [kim]
+    assert (await bot.send(slash_command("mine", user_id=kim))).json()["text"] == (
+        "You own no accounts yet"
+    )
+    assert (await check_slas(bot.runtime)).reminded == 1  # now Acme's too
+    assert await lapse_deactivated_owners(bot.runtime) == []  # nobody left to ask about
+
+
+async def wait_until(read: Callable[[], Any], expected: Any) -> None:
+    """Events are acknowledged before their listener runs: wait for its effect."""
+    for _ in range(500):
+        if await read() == expected:
+            return
+        await asyncio.sleep(0.01)
+    assert await read() == expected
+
+
 async def test_the_scheduler_runs_the_workflow_timers_with_the_other_jobs(bot: SlackBot) -> None:
     from tipoff.jobs import build_scheduler, run_workflow
 
@@ -598,6 +746,7 @@ async def test_the_scheduler_runs_the_workflow_timers_with_the_other_jobs(bot: S
         "rescore-all",
         "deliver-alerts",
         "rep-workflow",
+        "check-owners",
     }
     await post_acme(bot)
     bot.clock.now = datetime(2026, 11, 23, 11, 0, tzinfo=NOW.tzinfo)  # SLA and digest both due

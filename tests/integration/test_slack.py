@@ -17,6 +17,7 @@ from tests import seed
 from tests.conftest import NOW
 from tests.fakes.signing import (
     SIGNING_SECRET,
+    SignedRequest,
     block_action,
     interactivity,
     load_payload,
@@ -29,9 +30,11 @@ from tests.fakes.slack_bot import SlackBot, slack_bot
 from tests.fakes.socket_mode import running_socket_mode
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.errors import TipoffError
+from tipoff.feedback import serialize_verdicts
 from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
+from tipoff.slack.bolt_app import OTHER_WORKSPACE
 from tipoff.store.tables import alerts, feedback, score_history
 
 CHANNEL = "C0SALESALRT"  # the fake's ID for #sales-alerts
@@ -186,6 +189,33 @@ async def test_a_lookup_by_name_finds_the_same_account(bot: SlackBot) -> None:
     assert body["blocks"][0]["text"]["text"] == "Acme — 90"
 
 
+@pytest.mark.parametrize(
+    "typed_as_slack_sends_it",
+    [
+        "<http://acme.io|acme.io>",  # should_escape: a typed domain arrives as a link
+        "<https://www.acme.io/pricing>",  # a pasted URL
+        "<mailto:dana@acme.io|dana@acme.io>",  # an email names its account's domain
+    ],
+)
+async def test_a_domain_slack_turned_into_a_link_is_found(
+    bot: SlackBot, typed_as_slack_sends_it: str
+) -> None:
+    await seed_acme(bot)
+    body = ephemeral(await bot.send(slash_command(typed_as_slack_sends_it)))
+    assert body["text"] == "Acme: 90 (hot)"
+
+
+async def test_a_name_with_an_ampersand_is_found_and_shown_escaped_once(bot: SlackBot) -> None:
+    async with bot.runtime.db.transaction() as conn:
+        await seed.account(conn, NOW, "oneil.com", "Ann O'Neil & Sons")
+    body = ephemeral(await bot.send(slash_command("Ann O'Neil &amp; Sons")))
+    assert body["blocks"][0]["text"]["text"] == "Ann O'Neil & Sons — 0"
+    unknown = ephemeral(await bot.send(slash_command("Bob &amp; &lt;Co&gt;")))
+    assert unknown["blocks"][0]["text"]["text"] == (
+        "I couldn't find an account matching *Bob &amp; &lt;Co&gt;*."
+    )
+
+
 async def test_an_unknown_account_gets_a_helpful_answer_with_did_you_mean(bot: SlackBot) -> None:
     await seed_acme(bot)
     body = ephemeral(await bot.send(slash_command("acme.con")))
@@ -309,6 +339,63 @@ async def test_right_on_a_message_that_is_not_an_alert_is_kept_without_an_alert(
     ]
     (row,) = await feedback_rows(bot)
     assert (row["alert_id"], row["account_id"], row["verdict"]) == (None, acme, "right")
+
+
+async def test_a_repeated_click_stores_one_verdict_and_a_changed_one_is_a_new_answer(
+    bot: SlackBot,
+) -> None:
+    acme, post = await posted_alert(bot)
+    right = interactivity(alert_click("feedback_right", acme, post))
+    assert (await bot.send(right)).status_code == 200
+    # The same click again: clicked twice, or delivered again with Slack's retry headers.
+    again = SignedRequest(
+        right.body, {**right.headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"}
+    )
+    assert (await bot.send(again)).status_code == 200
+    assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
+
+    wrong = view_submission(
+        account_id=acme,
+        channel=CHANNEL,
+        ts="1763650800.000001",
+        reason="bad_timing",
+        user_id="U0MAYAREP01",
+        user_name="maya.rep",
+    )
+    assert (await bot.send(interactivity(wrong))).status_code == 200
+    assert (await bot.send(interactivity(wrong))).status_code == 200
+    assert (
+        await bot.send(interactivity(alert_click("feedback_right", acme, post)))
+    ).status_code == 200
+    # Maya changed her mind twice: three answers, the newest of which counts.
+    assert [(r["slack_user_id"], r["verdict"]) for r in await feedback_rows(bot)] == [
+        ("U0MAYAREP01", "right"),
+        ("U0MAYAREP01", "wrong"),
+        ("U0MAYAREP01", "right"),
+    ]
+
+
+async def test_two_copies_of_a_click_arriving_together_store_one_verdict(bot: SlackBot) -> None:
+    acme, post = await posted_alert(bot)
+    click = interactivity(alert_click("feedback_right", acme, post))
+    answers = await asyncio.gather(bot.send(click), bot.send(click), bot.send(click))
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
+
+
+async def test_a_click_waits_for_a_lock_briefly_and_fails_in_time_rather_than_late(
+    bot: SlackBot,
+) -> None:
+    acme, post = await posted_alert(bot)
+    click = interactivity(alert_click("feedback_right", acme, post))
+    async with bot.runtime.db.transaction() as holder:
+        await serialize_verdicts(holder, acme)  # another unit of work holds the lock
+        # Answered as failed (500: Slack shows the rep) inside Slack's three seconds,
+        # not left waiting past them and stored after Slack had given up.
+        assert (await bot.send(click)).status_code == 500
+    assert await feedback_rows(bot) == []
+    assert (await bot.send(click)).status_code == 200  # the rep clicks again
+    assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
 
 
 # --- Wrong ------------------------------------------------------------------------------
@@ -525,6 +612,31 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
     assert await feedback_rows(bot) == []
     assert (await bot.send(interactivity(right))).status_code == 200  # the rep clicks again
     assert [r["verdict"] for r in await feedback_rows(bot)] == ["right"]
+
+
+# --- one workspace ----------------------------------------------------------------------
+
+
+async def test_a_command_from_another_workspace_gets_a_short_note(bot: SlackBot) -> None:
+    await seed_acme(bot)
+    body = ephemeral(await bot.send(slash_command("acme.io", team_id="T0PARTNER9")))
+    assert body == {"response_type": "ephemeral", "text": OTHER_WORKSPACE}
+    ours = ephemeral(await bot.send(slash_command("acme.io")))
+    assert ours["text"] == "Acme: 90 (hot)"
+
+
+async def test_a_click_by_someone_of_another_workspace_stores_nothing(bot: SlackBot) -> None:
+    acme, post = await posted_alert(bot)
+    # Slack Connect: the channel is ours (team.id), the person clicking is not.
+    click = alert_click("feedback_right", acme, post)
+    click["user"]["team_id"] = "T0PARTNER9"
+    response = await bot.send(interactivity(click))
+    assert (response.status_code, response.text) == (200, "")
+    claim = alert_click("workflow_claim", acme, post)
+    claim["user"]["team_id"] = "T0PARTNER9"
+    assert (await bot.send(interactivity(claim))).status_code == 200
+    assert await feedback_rows(bot) == []
+    assert bot.fake.calls_to("chat.update") == []
 
 
 # --- Socket Mode ------------------------------------------------------------------------

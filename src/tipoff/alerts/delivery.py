@@ -238,16 +238,24 @@ async def _owner_dm(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) ->
 
 async def slack_user_for(runtime: Runtime, slack: AsyncWebClient, email: str) -> str | None:
     """The Slack user with `email` (users.lookupByEmail), remembered in `slack_users` so each
-    email is asked once; None, also remembered, when Slack knows nobody by it."""
+    email is asked once; None, also remembered, when Slack knows nobody by it (or only a
+    deactivated user): that answer for TIPOFF_SLACK_USER_NOT_FOUND_TTL_HOURS, then Slack
+    is asked again."""
+    forget_nobody_before = runtime.clock() - timedelta(
+        hours=runtime.settings.slack_user_not_found_ttl_hours
+    )
     async with runtime.db.transaction() as conn:
         cached = (
             await conn.execute(select(slack_users).where(slack_users.c.email == email))
         ).one_or_none()
-    if cached is not None:
+    if cached is not None and (
+        cached.slack_user_id is not None or cached.looked_up_at > forget_nobody_before
+    ):
         return cast(str | None, cached.slack_user_id)
     try:
         found = await slack.users_lookupByEmail(email=email)
-        user_id: str | None = str((found.get("user") or {}).get("id") or "") or None
+        user = found.get("user") or {}
+        user_id: str | None = None if user.get("deleted") else str(user.get("id") or "") or None
     except SlackApiError as exc:
         if exc.response.get("error") != "users_not_found":
             raise

@@ -28,7 +28,8 @@ from tipoff.slack import blocks
 from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
 from tipoff.slack.install import may_post, pause_posting
 from tipoff.slack.posting import post_message
-from tipoff.store.tables import account_owners, accounts, alerts, digests, score_history
+from tipoff.store.tables import accounts, alerts, digests, score_history
+from tipoff.workflow import owned_accounts
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ async def _build(runtime: Runtime, now: datetime) -> dict[str, Digest]:
             ).one_or_none()
             if row is not None:
                 before[account_id] = (row.score, row.track)
-        owned = select(account_owners.c.account_id)
+        owned = owned_accounts()
         waiting = (
             await conn.execute(
                 select(alerts.c.account_id, alerts.c.score, alerts.c.track)

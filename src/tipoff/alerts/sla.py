@@ -27,7 +27,8 @@ from tipoff.slack import blocks
 from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
 from tipoff.slack.install import may_post, pause_posting
 from tipoff.slack.posting import post_message
-from tipoff.store.tables import account_owners, accounts, alerts, snoozes
+from tipoff.store.tables import accounts, alerts, snoozes
+from tipoff.workflow import owned_accounts
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +40,15 @@ class SlaReport:
 
 
 async def check_slas(runtime: Runtime) -> SlaReport:
-    """Reminds and escalates the posted alerts whose SLA ran out; a claimed, assigned or
-    snoozed account's alerts are left alone."""
+    """Reminds and escalates the posted alerts whose SLA ran out; a claimed, assigned,
+    CRM-owned or snoozed account's alerts are left alone."""
     report = SlaReport()
     if runtime.slack is None or not await may_post(runtime):
         return report
     now = runtime.clock()
     routing = runtime.model.routing
     async with runtime.db.transaction() as conn:
-        owned = select(account_owners.c.account_id)
+        owned = owned_accounts()
         sleeping = select(snoozes.c.account_id).where(snoozes.c.until > now)
         rows = (
             await conn.execute(

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from tipoff.store.dialect import configure_engine
+from tipoff.store.dialect import bound_lock_waits, configure_engine
 
 
 def alembic_config() -> Config:
@@ -45,10 +45,20 @@ class Database:
         return Path(self.url.database)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One unit of work: commits on success, rolls back on any exception."""
+    async def transaction(
+        self, *, lock_wait_seconds: float | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        """One unit of work: commits on success, rolls back on any exception.
+
+        `lock_wait_seconds` bounds how long it waits for a lock another unit of work
+        holds (it then fails with the driver's error): for work someone is waiting on
+        with a deadline, as Slack waits three seconds for a click's acknowledgement."""
         async with self.engine.begin() as connection:
-            yield connection
+            if lock_wait_seconds is None:
+                yield connection
+                return
+            async with bound_lock_waits(connection, lock_wait_seconds):
+                yield connection
 
     async def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest migration, or up to `revision` (idempotent)."""

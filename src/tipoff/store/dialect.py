@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -48,6 +49,11 @@ def insert_ignoring_conflicts(table: Table, dialect_name: str) -> Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+# How long a SQLite statement waits for another connection's write lock, unless a unit
+# of work bounds it (`bound_lock_waits`).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 def configure_engine(engine: AsyncEngine) -> None:
     """Connection settings a backend needs before Tipoff may trust it."""
     if engine.dialect.name != "sqlite":
@@ -62,7 +68,7 @@ def configure_engine(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         try:
             cursor.execute("SELECT pow(2, 1)")
         except Exception:  # built without its math functions: rescoring's decay needs pow
@@ -112,6 +118,24 @@ async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
     if conn.dialect.name == "sqlite":
         pk = next(iter(table.primary_key.columns))
         await conn.execute(update(table).where(false()).values({pk.name: pk}))
+
+
+@asynccontextmanager
+async def bound_lock_waits(conn: AsyncConnection, seconds: float) -> AsyncIterator[None]:
+    """Within this transaction, waiting for a lock fails after `seconds` instead of
+    queueing: PostgreSQL's lock_timeout and statement_timeout (SET LOCAL: they end with
+    the transaction), SQLite's busy_timeout (per connection: put back afterwards)."""
+    ms = max(1, int(seconds * 1000))
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+        await conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+        yield
+        return
+    await conn.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
+    try:
+        yield
+    finally:
+        await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 async def claim(conn: AsyncConnection, query: Select[Any]) -> Sequence[Row[Any]]:

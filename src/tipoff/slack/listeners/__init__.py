@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from tipoff.runtime import Runtime
-from tipoff.slack.listeners import actions, commands, home, install, views
+from tipoff.slack.listeners import actions, commands, home, install, people, views
 
 
 def register_all(app: AsyncApp, runtime: Runtime) -> None:
@@ -14,3 +14,4 @@ def register_all(app: AsyncApp, runtime: Runtime) -> None:
     views.register(app, runtime)
     home.register(app, runtime)
     install.register(app, runtime)
+    people.register(app, runtime)

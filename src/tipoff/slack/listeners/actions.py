@@ -8,6 +8,9 @@ alert in place for everyone.
 
 A click is stored before it is acknowledged, so a click Slack showed as accepted is never
 lost: one that fails to store goes unacknowledged and Slack shows the rep it did not work.
+Storing waits for database locks at most feedback.CLICK_LOCK_WAIT_SECONDS, so that answer
+comes inside Slack's three seconds too; and a click repeated (clicked again, or twice)
+stores nothing twice.
 Messages are updated after the acknowledgement, with Slack's three seconds spent already.
 """
 
@@ -161,8 +164,10 @@ async def record(
     ts: str | None,
     reason: str | None,
 ) -> Recorded:
-    """Stores a verdict by the Slack `user` (a payload's user object) in one unit of work."""
-    async with runtime.db.transaction() as conn:
+    """Stores a verdict by the Slack `user` (a payload's user object) in one unit of work,
+    which waits for locks no longer than a click can afford."""
+    async with runtime.db.transaction(lock_wait_seconds=feedback.CLICK_LOCK_WAIT_SECONDS) as conn:
+        await feedback.serialize_verdicts(conn, account_id)
         await feedback.record_verdict(
             conn=conn,
             account_id=account_id,
