@@ -257,6 +257,11 @@ def test_alias_needs_both_ids_and_keeps_the_previous_one() -> None:
          "context.groupId must be a string, got a boolean"),
         ("track", {"userId": "u", "event": "x", "timestamp": "1969-12-31T23:59:59Z"},
          "timestamp: must be between 1970 and 2200"),
+        # Year 1 an hour east of UTC is before year 1 in UTC: out of range, not a crash.
+        ("group", {"userId": "u", "groupId": "g", "timestamp": "0001-01-01T01:23:20+05:20"},
+         "timestamp: must be between 1970 and 2200"),
+        ("track", {"userId": "u", "event": "x", "sentAt": "9999-12-31T23:00:00-05:00"},
+         "sentAt: must be between 1970 and 2200"),
         ("track", {"userId": "u", "event": "x", "sentAt": "soon"},
          "sentAt: input should be a valid datetime or date, input is too short"),
         ("track", {"userId": "u", "event": "x", "messageId": "m" * 256},

@@ -79,8 +79,12 @@ def _no_nul(value: str) -> str:
 
 
 def _utc_in_range(value: datetime) -> datetime:
-    # ISO-8601 without an offset is taken as UTC, as Segment does.
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    # ISO-8601 without an offset is taken as UTC, as Segment does. A time near year 1 or
+    # 9999 can fall outside what datetime holds once moved to UTC: out of range too.
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between 1970 and 2200") from None
     if not _EARLIEST <= value < _LATEST:
         raise ValueError("must be between 1970 and 2200")
     return value
