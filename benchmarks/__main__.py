@@ -67,7 +67,7 @@ async def run(
         measured(await figures.alert_latency(size, workdir, seed=seed, rescore_interval=interval))
     if "csv" in only:
         progress("5. CSV import")
-        measured(await figures.csv_import(size, workdir, seed=seed))
+        measured(*await figures.csv_import(size, workdir, seed=seed))
     return rows
 
 

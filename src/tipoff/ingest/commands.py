@@ -47,8 +47,8 @@ def run_file_import(
 
 def import_summary(result: ImportResult, what: str) -> str:
     return (
-        f"Imported {result.imported} {what}(s) from {result.rows} row(s)"
-        + (f"; {result.duplicates} already imported" if result.duplicates else "")
+        f"Imported {result.imported:,} {what}(s) from {result.rows:,} row(s)"
+        + (f"; {result.duplicates:,} already imported" if result.duplicates else "")
         + "."
     )
 
