@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Generic, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Generic, NoReturn, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -159,11 +159,19 @@ async def import_csv(
     if count == 0:
         raise InvalidInput(f"{path}: no rows to import")
 
+    def changed(found: list[BadRow]) -> NoReturn:
+        raise InvalidInput(
+            f"{path} changed while it was imported (line {found[0].line}: {found[0].problem});"
+            " what was written before stays, and importing the file again skips it"
+        )
+
     def parsed_again() -> Iterator[R]:
-        for line, row in _read(path, rows.columns, report(size), _unexpected):
+        for line, row in _read(path, rows.columns, report(size), changed):
             found = rows.parse(line, row)
-            assert not isinstance(found, BadRow), "the file changed while it was imported"
-            yield found
+            if isinstance(found, BadRow):
+                changed([found])
+            else:
+                yield found
 
     imported = duplicates = 0
     for batch in _batches(parsed_again()):
@@ -203,10 +211,6 @@ def _batches(items: Iterator[R]) -> Iterator[list[R]]:
 
 def _size(path: Path) -> int:
     return path.stat().st_size
-
-
-def _unexpected(found: list[BadRow]) -> None:
-    raise AssertionError(f"the file changed while it was imported: {found}")
 
 
 def _read(
