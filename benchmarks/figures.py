@@ -1,4 +1,4 @@
-"""The five measurements. Each returns one `Figure`: Tipoff's number, the baseline measured
+"""The six measurements. Each returns its `Figure`s: Tipoff's number, the baseline measured
 in the same run on the same machine, their ratio and the target."""
 
 from __future__ import annotations
@@ -656,7 +656,7 @@ async def csv_import(size: Size, workdir: Path, *, seed: int) -> list[Figure]:
         ),
         await _import_peak(
             path, signals_file, ["signals", "import", "--source", "bench-export"],
-            f"5b. CSV import of {size.csv_rows:,} signal rows, peak RSS",
+            f"6. CSV import of {size.csv_rows:,} signal rows, peak RSS",
             f"{len(population):,} accounts' people, one transaction a batch",
         ),
     ]  # fmt: skip
