@@ -415,6 +415,30 @@ def outcomes_csv(path: Path, accounts: list[AccountSpec], rows: int, *, seed: in
     return rows
 
 
+def signals_csv(
+    path: Path, accounts: list[AccountSpec], rows: int, *, now: datetime, seed: int
+) -> int:
+    """A marketing-automation export of `rows` signals over the 90 days before `now`, as
+    HubSpot writes one (its header names, a byte-order mark, times with an offset), busy
+    accounts' people more often than idle ones'. Returns the number of rows written."""
+    rng = random.Random(seed + 13)
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        out = csv.writer(handle)
+        out.writerow(["Email", "Event", "Timestamp", "Name", "Job Title", "Integration"])
+        for start in range(0, rows, 10_000):
+            n = min(10_000, rows - start)
+            picks = rng.choices(accounts, [a.activity for a in accounts], k=n)
+            names = _weighted(rng, TRACKED, n)
+            for account, name in zip(picks, names, strict=True):
+                person = rng.choice(account.people)
+                at = now - timedelta(seconds=rng.randrange(90 * 86_400))
+                integration = rng.choice(_INTEGRATIONS) if name == "Integration Connected" else ""
+                out.writerow(
+                    [person.email, name, at.isoformat(), person.name, person.title, integration]
+                )
+    return rows
+
+
 EVENT_INSERT = (
     "INSERT INTO events (source_id, message_id, kind, event, person_id, account_id,"
     " occurred_at, received_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

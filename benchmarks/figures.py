@@ -1,4 +1,4 @@
-"""The five measurements. Each returns one `Figure`: Tipoff's number, the baseline measured
+"""The six measurements. Each returns its `Figure`s: Tipoff's number, the baseline measured
 in the same run on the same machine, their ratio and the target."""
 
 from __future__ import annotations
@@ -632,16 +632,10 @@ async def _probe(
 # ---------------------------------------------------------------- (5) CSV import
 
 
-async def csv_import(size: Size, workdir: Path, *, seed: int) -> Figure:
-    """Peak RSS of `tipoff outcomes import` of a CSV of `size.csv_rows` outcomes, in a
-    process of its own, against a process that only streams the same file."""
-    try:
-        from tipoff.quality import outcomes  # noqa: F401  (another issue adds it)
-    except ImportError:
-        return Figure(
-            "5. CSV import, peak RSS", "—", "—", "—", "≤ 300 MB", None,
-            "not measurable yet: Tipoff has no CSV import",
-        )  # fmt: skip
+async def csv_import(size: Size, workdir: Path, *, seed: int) -> list[Figure]:
+    """Peak RSS of `tipoff outcomes import` of a CSV of `size.csv_rows` outcomes and of
+    `tipoff signals import` of as many signals, each in a process of its own, against a
+    process that only streams the same file."""
     path = workdir / "csv.db"
     runtime = await Runtime.open(settings_for(path))
     population = data.population(size.csv_accounts, seed=seed)
@@ -649,32 +643,53 @@ async def csv_import(size: Size, workdir: Path, *, seed: int) -> Figure:
     await asyncio.to_thread(
         data.bulk_load, str(path), population, 0, now=NOW, source_id=0, seed=seed
     )
-    table = workdir / "outcomes.csv"
-    rows = await asyncio.to_thread(data.outcomes_csv, table, population, size.csv_rows, seed=seed)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+    outcomes_file, signals_file = workdir / "outcomes.csv", workdir / "signals.csv"
+    await asyncio.to_thread(data.outcomes_csv, outcomes_file, population, size.csv_rows, seed=seed)
+    await asyncio.to_thread(
+        data.signals_csv, signals_file, population, size.csv_rows, now=NOW, seed=seed
+    )
+    return [
+        await _import_peak(
+            path, outcomes_file, ["outcomes", "import", "--source", "bench-crm"],
+            f"5. CSV import of {size.csv_rows:,} outcome rows, peak RSS",
+            f"{len(population):,} accounts",
+        ),
+        await _import_peak(
+            path, signals_file, ["signals", "import", "--source", "bench-export"],
+            f"6. CSV import of {size.csv_rows:,} signal rows, peak RSS",
+            f"{len(population):,} accounts' people, one transaction a batch",
+        ),
+    ]  # fmt: skip
+
+
+async def _import_peak(
+    database: Path, table: Path, command: list[str], name: str, note: str
+) -> Figure:
+    """Peak RSS of `tipoff COMMAND TABLE` against streaming TABLE through csv.reader."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     peaks: dict[str, float] = {}
     seconds = 0.0
-    for mode, command in (
+    for mode, args in (
         ("floor", ["floor", str(table)]),
-        ("import", ["tipoff", "outcomes", "import", str(table), "--source", "bench-crm"]),
+        ("import", ["tipoff", *command[:2], str(table), *command[2:]]),
     ):
-        out = workdir / f"rss-{mode}"
+        out = table.with_suffix(f".rss-{mode}")
         started = time.perf_counter()
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.rss", str(out), "--", *command,
+            sys.executable, "-m", "benchmarks.rss", str(out), "--", *args,
             env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         _, err = await child.communicate()
         if child.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed: {err.decode()[-2000:]}")
+            raise RuntimeError(f"{' '.join(args)} failed: {err.decode()[-2000:]}")
         seconds = time.perf_counter() - started
         peaks[mode] = int(out.read_text()) / 2**20
     return Figure(
-        f"5. CSV import of {rows:,} outcome rows, peak RSS",
+        name,
         f"{peaks['import']:,.0f} MB",
         f"{peaks['floor']:,.0f} MB Tipoff loaded, file streamed through csv.reader",
         f"{peaks['import'] / peaks['floor']:.1f}×",
         "≤ 300 MB",
         peaks["import"] <= 300,
-        f"`tipoff outcomes import` in {seconds:.0f} s, {len(population):,} accounts",
+        f"`tipoff {' '.join(command[:2])}` in {seconds:.0f} s, {note}",
     )

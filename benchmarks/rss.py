@@ -34,7 +34,7 @@ def main() -> None:
         if command == "floor":
             importlib.import_module("tipoff.cli")  # what every import pays before a row
 
-            with open(args[0], newline="", encoding="utf-8") as handle:
+            with open(args[0], newline="", encoding="utf-8-sig") as handle:
                 sum(1 for _ in csv.reader(handle))
         else:
             from tipoff.cli import main as cli

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from tipoff import privacy, rescoring, sources
 from tipoff.errors import Conflict, TipoffError
+from tipoff.ingest import commands as ingest_commands
 from tipoff.logs import configure_logging
 from tipoff.model import ModelFileError, load_model
 from tipoff.quality import changes
@@ -532,3 +533,4 @@ def main() -> None:
 
 
 quality_commands.register(app, model_app)
+ingest_commands.register(app)

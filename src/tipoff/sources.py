@@ -58,13 +58,7 @@ async def create_source(
 ) -> NewSource:
     """Register a source and mint its write key. Conflict if the name is taken (a revoked
     source keeps its name, so that its history stays attributable)."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a source needs a name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"a source name is at most {MAX_NAME_LENGTH} characters")
-    if not name.isprintable():
-        raise InvalidInput("a source name cannot contain control characters")
+    name = _valid_name(name)
     if category is not None and category not in CATEGORIES:
         raise InvalidInput(
             f"unknown category {category!r}: expected one of {', '.join(CATEGORIES)}"
@@ -88,6 +82,31 @@ async def create_source(
         # Another process added the same name between the check and the insert.
         raise Conflict(f"a source named {name!r} already exists") from None
     return NewSource(source=_source(result.one()), write_key=write_key)
+
+
+async def import_source(
+    conn: AsyncConnection, name: str, *, category: str | None, now: datetime
+) -> int:
+    """The id of the source a file import stores its rows under: the source of that name
+    (one created with a write key too), else a new one that only imports files."""
+    name = _valid_name(name)
+    existing = await _find(conn, name)
+    if existing is not None:
+        if existing.revoked:
+            raise InvalidInput(f"source {name!r} is revoked: import under another --source")
+        return existing.id
+    result = await conn.execute(
+        insert(sources).values(
+            name=name,
+            category=category,
+            # No write key: a value no key hashes to (a SHA-256 is 64 hex digits).
+            write_key_hash="import:" + hash_write_key(name)[:57],
+            key_hint="(import)",
+            created_at=now,
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
 
 
 async def list_sources(*, conn: AsyncConnection) -> list[Source]:
@@ -129,6 +148,17 @@ async def authenticate(*, conn: AsyncConnection, write_key: str) -> Source:
 async def _find(conn: AsyncConnection, name: str) -> Source | None:
     row = (await conn.execute(select(sources).where(sources.c.name == name))).one_or_none()
     return None if row is None else _source(row)
+
+
+def _valid_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a source needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"a source name is at most {MAX_NAME_LENGTH} characters")
+    if not name.isprintable():
+        raise InvalidInput("a source name cannot contain control characters")
+    return name
 
 
 def _taken(existing: Source) -> str:

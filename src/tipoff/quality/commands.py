@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from tipoff.ingest.commands import ImportProgress, import_summary, run_file_import
+from tipoff.ingest.csvfile import ImportResult
 from tipoff.model import ModelFileError, ScoringModel, load_model
 from tipoff.quality import backtest as backtests
 from tipoff.quality import calibrate as calibration
@@ -249,42 +251,16 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         """Import opportunities opened and deals won or lost from a CSV file.
 
         Every row is checked first; one bad row and nothing is imported."""
-        if not path.is_file():
-            _, err = _console()
-            err.print(f"[red]{path}: no such file[/red]")
-            raise typer.Exit(1)
-        size = path.stat().st_size
 
-        async def work(rt: Runtime) -> outcomes.ImportResult:
-            _, err = _console()
-            columns = (
-                TextColumn("Importing outcomes"),
-                BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
-            )
-            with Progress(*columns, console=err, transient=True) as bar:
-                task = bar.add_task("import", total=2 * size or 1)
-                seen = [0, 0]
+        async def work(rt: Runtime, progress: ImportProgress) -> ImportResult:
+            async with rt.db.transaction() as conn:
+                return await outcomes.import_outcomes(
+                    conn, path, source_name=source, now=rt.clock(), progress=progress
+                )
 
-                def progress(position: int) -> None:
-                    # Two passes (checking, writing): the second starts back at 0.
-                    if position < seen[1]:
-                        seen[0] += seen[1]
-                    seen[1] = position
-                    bar.update(task, completed=seen[0] + position)
-
-                async with rt.db.transaction() as conn:
-                    return await outcomes.import_outcomes(
-                        conn, path, source_name=source, now=rt.clock(), progress=progress
-                    )
-
-        result = with_connection(work, create=True)
+        result = run_file_import(path, "Importing outcomes", work)
         out, _ = _console()
-        out.print(
-            f"Imported {result.imported} outcome(s) from {result.rows} row(s)"
-            + (f"; {result.duplicates} already imported" if result.duplicates else "")
-            + "."
-        )
+        out.print(import_summary(result, "outcome"), markup=False, highlight=False)
 
     app.add_typer(outcomes_app, name="outcomes")
 

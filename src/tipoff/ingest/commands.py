@@ -1,0 +1,107 @@
+"""CLI commands that import files: `tipoff signals import`, and the file-import edge that
+`tipoff outcomes import` shares with it (a progress bar, one summary line)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+
+from tipoff.ingest import signals_csv
+from tipoff.ingest.csvfile import ImportResult
+from tipoff.runtime import Runtime
+
+T = TypeVar("T")
+
+ImportProgress = Callable[[int, int], None]
+
+signals_app = typer.Typer(help="Signals from files: backfill history.", no_args_is_help=True)
+
+
+def run_file_import(
+    path: Path, label: str, work: Callable[[Runtime, ImportProgress], Awaitable[T]]
+) -> T:
+    """Runs `work` (an import of `path`) with a progress bar on stderr, which stays quiet
+    when stderr is not a terminal. A missing file is an error before anything opens."""
+    from tipoff.cli import err, with_runtime
+
+    if not path.is_file():
+        err.print(f"[red]{path}: no such file[/red]")
+        raise typer.Exit(1)
+
+    async def run(rt: Runtime) -> T:
+        columns = (TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return await work(rt, progress)
+
+    return with_runtime(run, create=True)
+
+
+def import_summary(result: ImportResult, what: str) -> str:
+    return (
+        f"Imported {result.imported:,} {what}(s) from {result.rows:,} row(s)"
+        + (f"; {result.duplicates:,} already imported" if result.duplicates else "")
+        + "."
+    )
+
+
+@signals_app.command("import")
+def signals_import(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: email and/or user_id, event, timestamp[, domain, name, title, …]; "
+            "other columns become event properties."
+        ),
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            help="The source the signals are stored under; re-imports de-duplicate within it."
+        ),
+    ] = signals_csv.DEFAULT_SOURCE,
+) -> None:
+    """Backfill signals from a CSV file (a HubSpot or Marketo export, a warehouse query).
+
+    Rows go through the same identity and de-duplication as the HTTP API:
+    importing a file twice adds nothing. Every row is checked first; one bad
+    row and nothing is imported. Times without an offset are UTC; a date
+    alone is midnight UTC."""
+    from tipoff.cli import err, out
+
+    async def work(
+        rt: Runtime, progress: ImportProgress
+    ) -> tuple[signals_csv.SignalImport, list[tuple[str, int]]]:
+        done = await signals_csv.import_signals(
+            rt.db, path, source_name=source, now=rt.clock(), progress=progress
+        )
+        return done, signals_csv.unscored_events(done.events, rt.model.events)
+
+    done, unscored = run_file_import(path, "Importing signals", work)
+    out.print(import_summary(done.result, "signal"), markup=False, highlight=False)
+    if unscored:
+        shown = ", ".join(
+            f"{name!r} ({rows:,} row{'s' * (rows != 1)})" for name, rows in unscored[:10]
+        )
+        more = f" and {len(unscored) - 10} more" if len(unscored) > 10 else ""
+        err.print(
+            f"[yellow]{len(unscored)} event name(s) are not in the model, so they score "
+            f"nothing:[/yellow] {shown}{more}. They are stored: list them under `events` "
+            "in the model file to score them.",
+            highlight=False,
+        )
+    if done.result.imported:
+        out.print("Accounts are rescored by `tipoff serve`, or now by `tipoff rescore`.")
+
+
+def register(app: typer.Typer) -> None:
+    """Adds `tipoff signals` to the `tipoff` CLI."""
+    app.add_typer(signals_app, name="signals")

@@ -1,0 +1,286 @@
+"""Backfilling signals from CSV: a HubSpot or Marketo export, or a warehouse query, becomes
+the same Segment calls a live integration would have sent.
+
+Each row is one signal: who (an email or a user id), which event, when, and optional
+account domain, name, title and properties. It is sent through the ingest service as
+  - a `group` call placing the person at the row's domain (when it has one: a domain
+    column acts like a group, so it outranks the email's domain, as on the HTTP API),
+  - an `identify` call with the row's email, name and title (when it has any),
+  - a `track` call of the event at its time, with every other column as a property named
+    by its normalised header ("Form Name" is form_name), empty cells left out.
+Each call is validated as `/v1/batch` validates its items (Segment's 32 KB an event), and
+resolved and de-duplicated by the same code, so identity and limits are the HTTP API's.
+
+A row's messageId is its `message_id` column when it has one (a Segment warehouse export
+then de-duplicates against what the HTTP API already received from that source), else a
+hash of who (the user id, else the email), event, time and properties: importing the file
+again, or an export that overlaps it, under the same source adds nothing. Two rows equal
+in all of those are one signal; give times rather than dates, or a column telling them
+apart, for repeats.
+
+The file is checked whole before anything is written (`ingest.csvfile`); it is then
+written a batch at a time, each batch committed on its own so that a running `tipoff
+serve` keeps taking ingest meanwhile. An interrupted import is finished by running it
+again: what was stored is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
+from tipoff.errors import InvalidInput, TooLarge
+from tipoff.ingest import csvfile
+from tipoff.ingest.csvfile import BadRow
+from tipoff.ingest.segment import parse_batch
+from tipoff.ingest.service import ingest_messages
+from tipoff.model.schema import EventVocabulary
+from tipoff.sources import import_source
+from tipoff.store.db import Database
+
+log = logging.getLogger(__name__)
+
+# Accepted header names (matched case-insensitively, spaces and hyphens as "_") → column.
+HEADERS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "email_address", "e_mail"),
+    "user_id": ("user_id", "userid"),
+    "event": ("event", "event_name", "activity_type"),
+    "timestamp": ("timestamp", "time", "date", "occurred_at", "event_date", "activity_date"),
+    "domain": ("domain", "account_domain", "company_domain", "company_domain_name"),
+    "name": ("name", "full_name"),
+    "first_name": ("first_name", "firstname"),
+    "last_name": ("last_name", "lastname"),
+    "title": ("title", "job_title"),
+    "message_id": ("message_id", "messageid"),
+}
+COLUMNS = csvfile.Columns(
+    names={header: column for column, headers in HEADERS.items() for header in headers},
+    required=(("email", "user_id"), ("event",), ("timestamp",)),
+)
+DEFAULT_SOURCE = "csv-import"
+# Segment's limits on ids and event names (`ingest.segment`).
+_MAX_ID = 255
+# Distinct event names counted for the "not in the model" warning; past this, rows of
+# new names are still imported, only not counted.
+_MAX_EVENT_NAMES = 1000
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    line: int
+    user_id: str  # the row's user id, else its email: the Segment userId of its calls
+    email: str | None
+    name: str | None
+    title: str | None
+    domain: str | None
+    event: str
+    at: datetime
+    properties: dict[str, str]
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalImport:
+    result: csvfile.ImportResult
+    events: Counter[str]  # rows per event name (the first _MAX_EVENT_NAMES names)
+
+
+def parse_row(line: int, row: Mapping[str, str], now: datetime) -> SignalRow | BadRow:
+    """One row's signal, or what is wrong with it. Pure."""
+    cells = {key: value.strip() for key, value in row.items()}
+    email = None
+    if raw_email := cells.pop("email", ""):
+        email = normalize_email(raw_email)
+        if email is None:
+            return BadRow(line, f"email {raw_email!r} is not an email address")
+    user_id = cells.pop("user_id", "") or email
+    if user_id is None:
+        return BadRow(line, "needs an email or a user_id")
+    if len(user_id) > _MAX_ID:
+        return BadRow(line, f"user_id is longer than {_MAX_ID} characters")
+    event = cells.pop("event", "")
+    if not event:
+        return BadRow(line, "event is empty")
+    if len(event) > _MAX_ID:
+        return BadRow(line, f"event is longer than {_MAX_ID} characters")
+    at = csvfile.parse_time("timestamp", cells.pop("timestamp", ""), now)
+    if isinstance(at, str):
+        return BadRow(line, at)
+    domain = None
+    if raw_domain := cells.pop("domain", ""):
+        domain = normalize_domain(raw_domain)
+        if domain is None or len(domain) > _MAX_ID:
+            return BadRow(line, f"domain {raw_domain!r} is not a domain such as acme.com")
+        if domain in PERSONAL_EMAIL_DOMAINS:
+            return BadRow(line, f"domain {domain} is a mailbox provider, not a company")
+    first, last = cells.pop("first_name", ""), cells.pop("last_name", "")
+    name = cells.pop("name", "") or f"{first} {last}".strip()
+    title = cells.pop("title", "")
+    given_id = cells.pop("message_id", "")
+    if len(given_id) > _MAX_ID:
+        return BadRow(line, f"message_id is longer than {_MAX_ID} characters")
+    properties = {key: value for key, value in cells.items() if value}
+    return SignalRow(
+        line=line,
+        user_id=user_id,
+        email=email,
+        name=name or None,
+        title=title or None,
+        domain=domain,
+        event=event,
+        at=at,
+        properties=properties,
+        message_id=given_id
+        or _content_id("csv", user_id, event, at.isoformat(), sorted(properties.items())),
+    )
+
+
+def segment_items(row: SignalRow, group_ids: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The row as `/v1/batch` items: group and identify (when the row has what they carry),
+    then the track. `group_ids` gives the groupId for a domain (the domain by default).
+    The group call comes first so that the identify's email does not also found an
+    account for the email's domain, which the person would leave at once."""
+    at = row.at.isoformat()
+    items: list[dict[str, Any]] = []
+    context: dict[str, Any] = {}
+    if row.domain is not None:
+        group_id = group_ids.get(row.domain, row.domain)
+        context["groupId"] = group_id
+        items.append(
+            {
+                "type": "group",
+                "messageId": _content_id("csv-group", row.user_id, row.domain),
+                "userId": row.user_id,
+                "groupId": group_id,
+                "traits": {"domain": row.domain},
+                "timestamp": at,
+            }
+        )
+    traits = {
+        key: value
+        for key, value in (("email", row.email), ("name", row.name), ("title", row.title))
+        if value is not None
+    }
+    if traits:
+        items.append(
+            {
+                "type": "identify",
+                "messageId": _content_id("csv-identify", row.user_id, traits),
+                "userId": row.user_id,
+                "traits": traits,
+                "timestamp": at,
+            }
+        )
+    items.append(
+        {
+            "type": "track",
+            "messageId": row.message_id,
+            "userId": row.user_id,
+            "event": row.event,
+            "properties": row.properties,
+            "timestamp": at,
+            "context": context,
+        }
+    )
+    return items
+
+
+def check_limits(row: SignalRow) -> BadRow | None:
+    """The row's calls checked as `/v1/batch` checks its items (types, Segment's 32 KB an
+    event), or what is wrong, named by call rather than batch position."""
+    items = segment_items(row, {})
+    try:
+        parse_batch({"batch": items})
+    except (InvalidInput, TooLarge) as error:
+        kinds = [item["type"] for item in items]
+        problem = re.sub(
+            r"batch\[(\d+)\]", lambda m: f"the {kinds[int(m.group(1))]} call", error.message
+        )
+        return BadRow(row.line, problem)
+    return None
+
+
+def unscored_events(events: Counter[str], vocabulary: EventVocabulary) -> list[tuple[str, int]]:
+    """The imported event names the model file does not list, most rows first."""
+    return [(n, c) for n, c in events.most_common() if vocabulary.category_of(n) is None]
+
+
+async def import_signals(
+    db: Database,
+    path: Path,
+    *,
+    source_name: str,
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> SignalImport:
+    """Checks the whole file, then writes it a batch at a time, one transaction a batch.
+    Raises BadCsvFile (nothing written) when any row is bad. `progress` is `import_csv`'s."""
+    events: Counter[str] = Counter()
+    source_id: int | None = None  # created before the first batch: a bad file creates nothing
+
+    async def check(batch: list[SignalRow]) -> list[BadRow]:
+        for row in batch:
+            if row.event in events or len(events) < _MAX_EVENT_NAMES:
+                events[row.event] += 1
+        return [bad for row in batch if (bad := check_limits(row)) is not None]
+
+    async def write(batch: list[SignalRow]) -> tuple[int, int]:
+        nonlocal source_id
+        if source_id is None:
+            async with db.transaction() as conn:
+                source_id = await import_source(conn, source_name, category=None, now=now)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return await _write(db, source_id, batch, now)
+            except IntegrityError:
+                # A running server created the same person or account meanwhile (a unique
+                # index); the batch rolled back, and running it again finds them.
+                if attempt == _ATTEMPTS:
+                    raise
+                log.info("import raced ingest (attempt %d); retrying the batch", attempt)
+        raise AssertionError("unreachable")
+
+    rows = csvfile.Pass(COLUMNS, lambda line, row: parse_row(line, row, now), write, check)
+    result = await csvfile.import_csv(path, rows, progress=progress)
+    return SignalImport(result=result, events=events)
+
+
+async def _write(
+    db: Database, source_id: int, batch: list[SignalRow], now: datetime
+) -> tuple[int, int]:
+    async with db.transaction() as conn:
+        groups = await csvfile.known_domains(
+            conn, {r.domain for r in batch if r.domain is not None}
+        )
+        people: list[dict[str, Any]] = []
+        tracks: list[dict[str, Any]] = []
+        for row in batch:
+            *placements, track = segment_items(row, groups)
+            people.extend(placements)
+            tracks.append(track)
+        # People first, so that each signal finds its person placed.
+        if people:
+            await ingest_messages(
+                conn, source_id=source_id, messages=parse_batch({"batch": people}), received_at=now
+            )
+        stored = await ingest_messages(
+            conn, source_id=source_id, messages=parse_batch({"batch": tracks}), received_at=now
+        )
+    return stored.accepted, stored.duplicates
+
+
+def _content_id(kind: str, *content: object) -> str:
+    digest = hashlib.sha256(json.dumps(content, separators=(",", ":")).encode("utf-8"))
+    return f"{kind}:{digest.hexdigest()[:40]}"
