@@ -289,9 +289,15 @@ async def test_rudderstack_events_with_its_header_are_stored_once(
 ) -> None:
     headers = {"User-Agent": "RudderLabs", "X-Rudder-Tipoff": rudderstack.write_key}
     path = rudderstack.source.webhook_path
-    for name in ("identify", "track", "track"):  # the track is delivered twice
+    assert_ok(
+        await post(ingest_server, path, as_sent(fixture("rudderstack_identify.json")), headers)
+    )
+    # RudderStack's identify carries its traits in context.traits.
+    identified = await person_of(database, "my-user-id")
+    assert (identified.email, identified.name) == ("user@domain.com", "User name")
+    for _ in range(2):  # the track is delivered twice
         assert_ok(
-            await post(ingest_server, path, as_sent(fixture(f"rudderstack_{name}.json")), headers)
+            await post(ingest_server, path, as_sent(fixture("rudderstack_track.json")), headers)
         )
 
     rows = await fetch(database, select(events).order_by(events.c.id))
