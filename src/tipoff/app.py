@@ -26,6 +26,7 @@ from starlette.routing import Route
 from tipoff.alerts.outbox import delivery_health
 from tipoff.errors import TipoffError
 from tipoff.ingest.http import ingest_routes
+from tipoff.ingest.webhooks import webhook_routes
 from tipoff.jobs import build_scheduler
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
@@ -190,6 +191,7 @@ def create_app(
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             *ingest_routes(),
+            *webhook_routes(),
         ],
         exception_handlers={TipoffError: tipoff_error},
         lifespan=lifespan,

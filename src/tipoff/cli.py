@@ -306,6 +306,13 @@ class SourceCategory(StrEnum):
     outcome = "outcome"
 
 
+class SourceKind(StrEnum):  # sources.KINDS
+    api = "api"
+    segment_webhook = "segment-webhook"
+    rudderstack_webhook = "rudderstack-webhook"
+    posthog_webhook = "posthog-webhook"
+
+
 @sources_app.command("add")
 def sources_add(
     name: Annotated[str, typer.Argument(help="A name for the sending system, e.g. hubspot.")],
@@ -315,19 +322,57 @@ def sources_add(
             help="What the source sends, for your records; the model file decides scoring."
         ),
     ] = None,
+    kind: Annotated[
+        SourceKind,
+        typer.Option(
+            help="api: your code calls /v1/*. Or a vendor's webhook destination posting to "
+            '/v1/webhooks/<id> (README, "Connecting Segment, RudderStack or PostHog").'
+        ),
+    ] = SourceKind.api,
+    header: Annotated[
+        str | None,
+        typer.Option(
+            help="A webhook source's secret comes in this header (RudderStack and PostHog: "
+            f"{sources.DEFAULT_AUTH_HEADER} by default; Segment: X-Signature unless given)."
+        ),
+    ] = None,
 ) -> None:
-    """Create a source and print its write key (shown once; only its hash is stored)."""
+    """Create a source and print its write key or webhook secret (shown once)."""
+    settings = load_settings()
+    server_key = settings.secret_key.get_secret_value() if settings.secret_key else None
 
     async def add(rt: Runtime) -> sources.NewSource:
         async with rt.db.transaction() as conn:
             return await sources.create_source(
-                conn=conn, name=name, category=category.value if category else None, now=rt.clock()
+                conn=conn,
+                name=name,
+                category=category.value if category else None,
+                kind=kind.value,
+                auth_header=header,
+                server_key=server_key,
+                now=rt.clock(),
             )
 
     created = with_runtime(add, create=True)
-    out.print(f"Created source '{created.source.name}'. Its write key (shown only now):")
+    source = created.source
+    if source.webhook_path is None:
+        out.print(f"Created source '{source.name}'. Its write key (shown only now):")
+        out.print(created.write_key, markup=False, highlight=False)
+        out.print(
+            "Send it as the HTTP Basic user name (Segment's writeKey) to /v1/track, /v1/batch …"
+        )
+        return
+    out.print(f"Created {source.kind} source '{source.name}'. Its secret (shown only now):")
     out.print(created.write_key, markup=False, highlight=False)
-    out.print("Send it as the HTTP Basic user name (Segment's writeKey) to /v1/track, /v1/batch …")
+    out.print(f"Webhook URL: https://YOUR-HOST{source.webhook_path}", markup=False, highlight=False)
+    if source.auth_header is None:
+        out.print("Enter the secret as the destination's Shared Secret (it signs X-Signature).")
+    else:
+        out.print(
+            f"Add the header {source.auth_header} with the secret as its value.",
+            markup=False,
+            highlight=False,
+        )
 
 
 @sources_app.command("list")
@@ -343,14 +388,17 @@ def sources_list() -> None:
         out.print("No sources yet. Create one with `tipoff sources add NAME`.")
         return
     table = Table(title="Sources")
-    for column in ("Name", "Category", "Key", "Created", "Status"):
+    for column in ("Name", "Kind", "Category", "Key", "URL", "Proof", "Created", "Status"):
         table.add_column(column)
     for source in found:
         status = f"revoked {source.revoked_at:%Y-%m-%d}" if source.revoked_at else "active"
         table.add_row(
             source.name,
+            source.kind,
             source.category or "",
             source.key_hint,
+            source.webhook_path or "/v1/*",
+            source.authentication,
             f"{source.created_at:%Y-%m-%d}",
             status,
         )

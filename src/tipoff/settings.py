@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         validation_alias="TIPOFF_RETENTION_DAYS",
         description="Delete signals older than this many days (daily); keep all when unset.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        validation_alias="TIPOFF_SECRET_KEY",
+        description="Server key from which each X-Signature webhook source's secret is "
+        "derived (Segment's Webhooks destination); needed by `sources add` and `serve`.",
+    )
 
     @field_validator("digest_time_zone")
     @classmethod

@@ -4,13 +4,26 @@ A write key is shown once, when its source is created. Tipoff keeps only its SHA
 short hint (the first and last four characters) that lets an admin tell keys apart. Keys
 are 32 random bytes, so a fast unsalted hash is enough, and looking a key up by its hash
 means no secret is ever compared in Python.
+
+A source is of one kind: `api` sends the `/v1/*` calls with its write key; the others are
+a vendor's webhook destination posting to `/v1/webhooks/<id>`, and their write key is
+the destination's secret. A header-authenticated webhook source (the secret as the value
+of a header the vendor adds) needs nothing more than the hash. Segment's Webhooks
+destination instead signs each body, `X-Signature` = hex HMAC-SHA1(secret, body), and
+checking that needs the secret itself, which a hash cannot give back. Storing it as it is
+would let anyone who reads the database (or a backup) forge signals; so the secret is
+derived, HMAC-SHA256(TIPOFF_SECRET_KEY, random salt), and only the salt is stored. The
+server recomputes it from its key; the database alone is not enough.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +36,27 @@ from tipoff.store.tables import sources
 
 CATEGORIES = ("product", "marketing", "outcome")
 MAX_NAME_LENGTH = 100
+KINDS = ("api", "segment-webhook", "rudderstack-webhook", "posthog-webhook")
+# Segment signs; RudderStack and PostHog add a header the user types in, so they default
+# to one (Segment can use a header too, for a Webhooks (Actions) mapping without a secret).
+SIGNATURE_HEADER = "X-Signature"
+DEFAULT_AUTH_HEADER = "X-Tipoff-Secret"
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
+# Headers HTTP clients, proxies or the vendors set themselves: a secret there is lost.
+_RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "user-agent",
+        "accept",
+        "x-signature",
+        "x-forwarded-for",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -33,10 +67,28 @@ class Source:
     key_hint: str  # "AbCd…wXyZ": enough to tell keys apart, useless to an attacker
     created_at: datetime
     revoked_at: datetime | None
+    kind: str = "api"  # one of KINDS
+    auth_header: str | None = None  # a webhook source's secret header; None: X-Signature
+    secret_salt: str | None = None  # an X-Signature source's salt (see the module docstring)
+    write_key_hash: str = field(default="", repr=False)
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def webhook_path(self) -> str | None:
+        """Where the vendor posts, for a webhook source."""
+        return None if self.kind == "api" else f"/v1/webhooks/{self.id}"
+
+    @property
+    def authentication(self) -> str:
+        """How requests prove they come from this source, in a few words."""
+        if self.kind == "api":
+            return "write key"
+        if self.auth_header is None:
+            return SIGNATURE_HEADER
+        return f"header {self.auth_header}"
 
 
 @dataclass(frozen=True)
@@ -53,21 +105,57 @@ def key_hint(write_key: str) -> str:
     return f"{write_key[:4]}…{write_key[-4:]}"
 
 
+def derived_secret(server_key: str, salt: str) -> str:
+    """An X-Signature source's secret: 32 bytes of HMAC-SHA256 under the server key."""
+    digest = hmac.new(
+        server_key.encode("utf-8"), b"tipoff webhook source secret:" + salt.encode(), "sha256"
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def body_signature(secret: str, body: bytes) -> str:
+    """Segment's X-Signature: hex HMAC-SHA1 of the raw body, keyed with the shared secret."""
+    return hmac.new(secret.encode("utf-8"), body, "sha1").hexdigest()
+
+
 async def create_source(
-    *, conn: AsyncConnection, name: str, category: str | None = None, now: datetime
+    *,
+    conn: AsyncConnection,
+    name: str,
+    category: str | None = None,
+    kind: str = "api",
+    auth_header: str | None = None,
+    server_key: str | None = None,
+    now: datetime,
 ) -> NewSource:
     """Register a source and mint its write key. Conflict if the name is taken (a revoked
-    source keeps its name, so that its history stays attributable)."""
+    source keeps its name, so that its history stays attributable).
+
+    `kind` is one of KINDS. A webhook source is authenticated by `auth_header` (its value
+    is the secret), by default DEFAULT_AUTH_HEADER for RudderStack and PostHog; a
+    segment-webhook without one checks X-Signature, with a secret derived from
+    `server_key` (TIPOFF_SECRET_KEY), which it then requires."""
     name = _valid_name(name)
     if category is not None and category not in CATEGORIES:
         raise InvalidInput(
             f"unknown category {category!r}: expected one of {', '.join(CATEGORIES)}"
         )
+    auth_header, signed = _authentication(kind, auth_header)
+    if signed and not server_key:
+        raise InvalidInput(
+            "a segment-webhook source checks Segment's X-Signature with a secret derived "
+            "from TIPOFF_SECRET_KEY: set it (at least 32 characters, the same for "
+            "`tipoff serve`), or give --header to authenticate by a header instead"
+        )
     existing = await _find(conn, name)
     if existing is not None:
         raise Conflict(_taken(existing))
 
-    write_key = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16) if signed else None
+    if salt is not None and server_key:
+        write_key = derived_secret(server_key, salt)
+    else:
+        write_key = secrets.token_urlsafe(32)
     values = {
         "name": name,
         "category": category,
@@ -75,6 +163,9 @@ async def create_source(
         "key_hint": key_hint(write_key),
         "created_at": now,
         "revoked_at": None,
+        "kind": kind,
+        "auth_header": auth_header,
+        "secret_salt": salt,
     }
     try:
         result = await conn.execute(insert(sources).values(values).returning(sources))
@@ -142,7 +233,55 @@ async def authenticate(*, conn: AsyncConnection, write_key: str) -> Source:
     source = _source(row)
     if source.revoked:
         raise Unauthorized(f"the write key of source {source.name!r} has been revoked")
+    if source.kind != "api":
+        raise Unauthorized(
+            f"source {source.name!r} is a {source.kind} source: its secret is accepted "
+            f"only at {source.webhook_path}"
+        )
     return source
+
+
+async def webhook_source(*, conn: AsyncConnection, source_id: str) -> Source:
+    """The live webhook source `/v1/webhooks/<source_id>` names, or Unauthorized."""
+    # Any text can arrive in a URL; only a plain id of a size a database holds is looked up.
+    if not (source_id.isdecimal() and source_id.isascii() and len(source_id) <= 18):
+        raise Unauthorized(f"no webhook source {source_id!r} (see `tipoff sources list`)")
+    row = (await conn.execute(select(sources).where(sources.c.id == int(source_id)))).one_or_none()
+    if row is None:
+        raise Unauthorized(f"no webhook source {source_id} (see `tipoff sources list`)")
+    source = _source(row)
+    if source.revoked:
+        raise Unauthorized(f"source {source.name!r} has been revoked")
+    if source.kind == "api":
+        raise Unauthorized(
+            f"source {source.name!r} takes the /v1/* calls with its write key; "
+            "create a webhook source with `tipoff sources add NAME --kind ...`"
+        )
+    return source
+
+
+def _authentication(kind: str, auth_header: str | None) -> tuple[str | None, bool]:
+    """The header a new source of `kind` is authenticated by (None: none), and whether it
+    checks X-Signature instead."""
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if kind == "api":
+        if auth_header is not None:
+            raise InvalidInput("an api source is authenticated by its write key, not a header")
+        return None, False
+    if auth_header is None:
+        return (None, True) if kind == "segment-webhook" else (DEFAULT_AUTH_HEADER, False)
+    auth_header = auth_header.strip()
+    if not _HEADER_NAME.match(auth_header):
+        raise InvalidInput(
+            f"{auth_header!r} is not a header name: letters, digits and '-', at most 100"
+        )
+    if auth_header.lower() in _RESERVED_HEADERS:
+        raise InvalidInput(
+            f"{auth_header} is set by HTTP clients or the vendor itself; choose a header "
+            f"of your own, such as {DEFAULT_AUTH_HEADER}"
+        )
+    return auth_header, False
 
 
 async def _find(conn: AsyncConnection, name: str) -> Source | None:
@@ -182,4 +321,8 @@ def _source(row: Row[Any]) -> Source:
         key_hint=m["key_hint"],
         created_at=m["created_at"],
         revoked_at=m["revoked_at"],
+        kind=m["kind"],
+        auth_header=m["auth_header"],
+        secret_salt=m["secret_salt"],
+        write_key_hash=m["write_key_hash"],
     )

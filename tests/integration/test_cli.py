@@ -64,6 +64,30 @@ def test_sources_add_list_revoke(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no source named 'nope'" in missing.stderr
 
 
+def test_webhook_sources_print_their_url_and_secret_once(tmp_path: Path) -> None:
+    refused = tipoff(tmp_path, "sources", "add", "segment", "--kind", "segment-webhook")
+    assert refused.returncode == 1 and "TIPOFF_SECRET_KEY" in refused.stderr
+
+    server_key = {"TIPOFF_SECRET_KEY": "k" * 43}
+    segment = tipoff(
+        tmp_path, "sources", "add", "segment", "--kind", "segment-webhook", env=server_key
+    )
+    posthog = tipoff(tmp_path, "sources", "add", "posthog", "--kind", "posthog-webhook")
+    assert segment.returncode == 0 and posthog.returncode == 0, segment.stderr + posthog.stderr
+    assert segment.stdout.splitlines()[2:] == [
+        "Webhook URL: https://YOUR-HOST/v1/webhooks/1",
+        "Enter the secret as the destination's Shared Secret (it signs X-Signature).",
+    ]
+    assert posthog.stdout.splitlines()[2:] == [
+        "Webhook URL: https://YOUR-HOST/v1/webhooks/2",
+        "Add the header X-Tipoff-Secret with the secret as its value.",
+    ]
+    listed = tipoff(tmp_path, "sources", "list").stdout
+    assert "segment-webhook" in listed and "/v1/webhooks/2" in listed
+    for created in (segment, posthog):
+        assert created.stdout.splitlines()[1].strip() not in listed
+
+
 def test_bad_category_is_refused_and_creates_nothing(tmp_path: Path) -> None:
     result = tipoff(tmp_path, "sources", "add", "x", "--category", "sales")
     assert result.returncode == 2 and "'sales' is not one of" in result.stderr

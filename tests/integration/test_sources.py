@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from tests.conftest import NOW
 from tipoff.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from tipoff.sources import authenticate, create_source, list_sources, revoke_source
+from tipoff.sources import (
+    authenticate,
+    create_source,
+    derived_secret,
+    list_sources,
+    revoke_source,
+)
 from tipoff.store.db import Database
 from tipoff.store.tables import sources
 
@@ -120,4 +126,56 @@ async def test_bad_source_definitions_are_refused(
     async with database.transaction() as conn:
         with pytest.raises(InvalidInput, match=message):
             await create_source(conn=conn, name=name, category=category, now=NOW)
+        assert await list_sources(conn=conn) == []
+
+
+SERVER_KEY = "s" * 40
+
+
+async def test_webhook_sources_have_a_url_and_their_own_proof(database: Database) -> None:
+    async with database.transaction() as conn:
+        segment = await create_source(
+            conn=conn, name="segment", kind="segment-webhook", server_key=SERVER_KEY, now=NOW
+        )
+        posthog = await create_source(conn=conn, name="posthog", kind="posthog-webhook", now=NOW)
+        rudder = await create_source(
+            conn=conn,
+            name="rudder",
+            kind="rudderstack-webhook",
+            auth_header=" X-Rudder-Key ",
+            now=NOW,
+        )
+        listed = await list_sources(conn=conn)
+        rows = {row.name: row for row in await conn.execute(select(sources))}
+
+    assert [(s.kind, s.webhook_path, s.authentication) for s in listed] == [
+        ("segment-webhook", f"/v1/webhooks/{segment.source.id}", "X-Signature"),
+        ("posthog-webhook", f"/v1/webhooks/{posthog.source.id}", "header X-Tipoff-Secret"),
+        ("rudderstack-webhook", f"/v1/webhooks/{rudder.source.id}", "header X-Rudder-Key"),
+    ]
+    # The Segment secret is derived from the server key and a stored salt; not stored.
+    salt = rows["segment"].secret_salt
+    assert segment.write_key == derived_secret(SERVER_KEY, salt)
+    assert segment.write_key != derived_secret("t" * 40, salt)
+    for created in (segment, posthog, rudder):
+        assert all(created.write_key not in str(value) for value in rows[created.source.name])
+    assert rows["posthog"].secret_salt is None
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"kind": "segment-webhook"}, "TIPOFF_SECRET_KEY"),
+        ({"kind": "zapier"}, "unknown kind 'zapier'"),
+        ({"kind": "api", "auth_header": "X-Key"}, "authenticated by its write key"),
+        ({"kind": "posthog-webhook", "auth_header": "Content-Type"}, "set by HTTP clients"),
+        ({"kind": "posthog-webhook", "auth_header": "X Key"}, "is not a header name"),
+    ],
+)
+async def test_bad_webhook_sources_are_refused(
+    database: Database, options: dict[str, str], message: str
+) -> None:
+    async with database.transaction() as conn:
+        with pytest.raises(InvalidInput, match=message):
+            await create_source(conn=conn, name="hook", now=NOW, **options)
         assert await list_sources(conn=conn) == []

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tipoff.errors import InvalidInput, TooLarge, Unauthorized
+from tipoff.ingest.event_names import apply_event_names
 from tipoff.ingest.segment import (
     CALL_KINDS,
     MAX_BATCH_BYTES,
@@ -34,7 +35,7 @@ from tipoff.ingest.segment import (
 )
 from tipoff.ingest.service import ingest_messages
 from tipoff.runtime import Runtime
-from tipoff.sources import authenticate
+from tipoff.sources import Source, authenticate
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ def ingest_routes() -> list[BaseRoute]:
 def _call_endpoint(kind: CallKind) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         body = decode_json(await _read_body(request, MAX_EVENT_BYTES, "a single call"))
-        source_id = await _authenticate(request, write_key_in_body(body))
-        return await _store(request, source_id, [parse_call(kind, body)])
+        source = await _authenticate(request, write_key_in_body(body))
+        return await _store(request, source, [parse_call(kind, body)])
 
     endpoint.__name__ = f"segment_{kind}"
     return endpoint
@@ -63,13 +64,15 @@ def _call_endpoint(kind: CallKind) -> Callable[[Request], Awaitable[Response]]:
 
 async def _batch(request: Request) -> Response:
     body = decode_json(await _read_body(request, MAX_BATCH_BYTES, "a batch"))
-    source_id = await _authenticate(request, write_key_in_body(body))
-    return await _store(request, source_id, parse_batch(body))
+    source = await _authenticate(request, write_key_in_body(body))
+    return await _store(request, source, parse_batch(body))
 
 
-async def _store(request: Request, source_id: int, messages: list[SegmentCall]) -> Response:
+async def _store(request: Request, source: Source, messages: list[SegmentCall]) -> Response:
     runtime: Runtime = request.app.state.runtime
     received_at = runtime.clock()
+    source_id = source.id
+    messages = apply_event_names(messages, runtime.model.event_name_map(source.name))
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             async with runtime.db.transaction() as conn:
@@ -90,7 +93,7 @@ async def _store(request: Request, source_id: int, messages: list[SegmentCall]) 
     return JSONResponse({"success": True})
 
 
-async def _authenticate(request: Request, body_key: str | None) -> int:
+async def _authenticate(request: Request, body_key: str | None) -> Source:
     header = request.headers.get("authorization")
     write_key = _basic_user(header) if header else body_key
     if not write_key:
@@ -100,8 +103,7 @@ async def _authenticate(request: Request, body_key: str | None) -> int:
         )
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.transaction() as conn:
-        source = await authenticate(conn=conn, write_key=write_key)
-    return source.id
+        return await authenticate(conn=conn, write_key=write_key)
 
 
 def _basic_user(header: str) -> str:

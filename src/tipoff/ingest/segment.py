@@ -15,7 +15,7 @@ import math
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import uuid4
 
 from pydantic import (
@@ -193,6 +193,15 @@ class Call(_Payload):
     sent_at: SegmentTime | None = None
     context: JsonObject = Field(default_factory=dict)
     _context_traits: PersonTraits | None = PrivateAttr(default=None)
+    # The model file's name for this call's event (`event_names`), set by
+    # `renamed`; private, so that no payload can set it.
+    _mapped_event: str | None = PrivateAttr(default=None)
+
+    def renamed(self, event: str) -> Self:
+        """This call, its signal stored as `event` (the model maps the source's name)."""
+        copy = self.model_copy()
+        copy._mapped_event = event
+        return copy
 
     @model_validator(mode="after")
     def _someone(self) -> Call:
@@ -268,7 +277,7 @@ class Track(Call):
 
     @property
     def event_name(self) -> str:
-        return self.event
+        return self._mapped_event or self.event
 
     @property
     def properties_json(self) -> dict[str, Any]:
@@ -283,7 +292,7 @@ class Page(Call):
 
     @property
     def event_name(self) -> str:
-        return page_event_name(self.name)
+        return self._mapped_event or page_event_name(self.name)
 
     @property
     def properties_json(self) -> dict[str, Any]:
@@ -298,7 +307,7 @@ class Screen(Call):
 
     @property
     def event_name(self) -> str:
-        return screen_event_name(self.name)
+        return self._mapped_event or screen_event_name(self.name)
 
     @property
     def properties_json(self) -> dict[str, Any]:

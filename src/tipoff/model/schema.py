@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import (
@@ -16,6 +17,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from tipoff.core.event_names import EventNameMap, split_key
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 EventName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -342,6 +345,40 @@ class ScoringModel(_Strict):
     timing: Timing = Timing()
     routing: Routing = Routing()
     exclude: Exclusions = Exclusions()
+    # A source's own event names → Tipoff's (core.event_names): for every source, and
+    # per source (by its `tipoff sources` name; its keys replace the same keys above).
+    event_names: dict[EventName, EventName] = {}
+    source_event_names: dict[str, dict[EventName, EventName]] = {}
+
+    @model_validator(mode="after")
+    def _event_names_map_into_the_vocabulary(self) -> ScoringModel:
+        sections = [("event_names", self.event_names)] + [
+            (f"source_event_names.{source}", names)
+            for source, names in self.source_event_names.items()
+        ]
+        for where, names in sections:
+            for key, target in names.items():
+                name, _ = split_key(key)
+                if name.startswith("/"):
+                    raise ValueError(f"{where}: {key!r} needs an event name before its path")
+                if self.events.category_of(target) is None:
+                    raise ValueError(
+                        f"{where}: {key!r} maps to {target!r}, which is not listed under "
+                        "`events` (product, marketing or outcome)"
+                    )
+        return self
+
+    @cached_property
+    def compiled_event_names(self) -> dict[str | None, EventNameMap]:
+        maps: dict[str | None, EventNameMap] = {None: EventNameMap.build(self.event_names)}
+        for source, names in self.source_event_names.items():
+            maps[source] = EventNameMap.build(self.event_names, names)
+        return maps
+
+    def event_name_map(self, source: str) -> EventNameMap:
+        """How the source named `source` has its event names stored."""
+        maps = self.compiled_event_names
+        return maps.get(source, maps[None])
 
     @model_validator(mode="after")
     def _rules_refer_to_known_events(self) -> ScoringModel:

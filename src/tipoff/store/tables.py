@@ -45,6 +45,14 @@ sources = Table(
     Column("key_hint", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # api (the /v1/* calls) or a vendor's webhook destination (tipoff.sources.KINDS).
+    Column("kind", String(30), nullable=False, server_default="api"),
+    # A webhook source authenticated by a header the sender adds (its value is the
+    # secret, checked against write_key_hash); NULL for X-Signature or api sources.
+    Column("auth_header", String(100), nullable=True),
+    # An X-Signature source's HMAC secret is derived from TIPOFF_SECRET_KEY and this
+    # random salt: the database alone cannot forge a signature.
+    Column("secret_salt", String(64), nullable=True),
 )
 
 accounts = Table(
