@@ -633,7 +633,7 @@ async def test_only_admins_assign_and_the_owner_shows_in_lookups(settings: Setti
 
         looked_up = (await bot.send(slash_command("acme.io"))).json()
         assert looked_up["blocks"][-1]["elements"][0]["text"] == (
-            f"*Last 8 weeks:* `       █` · *Owner:* <@{JON}>"
+            f"*Last 8 weeks:* `       ▅` · *Owner:* <@{JON}>"  # 90: above hot_at's ▄
         )
 
 
