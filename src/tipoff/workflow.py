@@ -462,7 +462,8 @@ async def _lines(conn: AsyncConnection, where: Any, *, limit: int) -> list[Owned
             )
             .select_from(accounts.outerjoin(scores, scores.c.account_id == accounts.c.id))
             .where(where)
-            .order_by(scores.c.score.desc(), accounts.c.id)
+            # Unrounded points order equal scores, as in /tipoff top.
+            .order_by(scores.c.score.desc(), scores.c.raw_points.desc(), accounts.c.id)
             .limit(limit)
         )
     ).all()

@@ -26,6 +26,7 @@ from tests.fakes.signing import (
 )
 from tests.fakes.slack_api import TEAM_ID
 from tests.fakes.slack_bot import SlackBot, slack_bot
+from tipoff import workflow
 from tipoff.alerts.delivery import deliver_pending_alerts, slack_user_for
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import SlaReport, check_slas
@@ -38,6 +39,7 @@ from tipoff.store.tables import (
     feedback,
     people,
     score_history,
+    scores,
     slack_users,
     snoozes,
 )
@@ -597,6 +599,19 @@ async def test_app_home_shows_the_reps_accounts_and_the_top_unclaimed(bot: Slack
     }  # fmt: skip
 
 
+async def test_equal_scores_are_ordered_by_their_unrounded_points(bot: SlackBot) -> None:
+    gamma = await hot_account(bot, "gamma.io", "Gamma")
+    delta = await hot_account(bot, "delta.io", "Delta")
+    await rescore(bot.runtime)
+    async with bot.runtime.db.transaction() as conn:  # both read 90: 90.2 and 90.4 points
+        for account, raw in ((gamma, 90.2), (delta, 90.4)):
+            await conn.execute(
+                scores.update().where(scores.c.account_id == account).values(raw_points=raw)
+            )
+    found = await workflow.home(bot.runtime, MAYA)
+    assert [(a.label, a.score) for a in found.unclaimed] == [("Delta", 90), ("Gamma", 90)]
+
+
 async def test_mine_lists_the_callers_accounts(bot: SlackBot) -> None:
     acme, post = await post_acme(bot)
     empty = (await bot.send(slash_command("mine", user_id=JON))).json()
@@ -633,7 +648,7 @@ async def test_only_admins_assign_and_the_owner_shows_in_lookups(settings: Setti
 
         looked_up = (await bot.send(slash_command("acme.io"))).json()
         assert looked_up["blocks"][-1]["elements"][0]["text"] == (
-            f"*Last 8 weeks:* `       █` · *Owner:* <@{JON}>"
+            f"*Last 8 weeks:* `       ▅` · *Owner:* <@{JON}>"  # 90: above hot_at's ▄
         )
 
 

@@ -173,7 +173,7 @@ async def test_looking_up_a_known_account_answers_in_the_ack_with_score_and_evid
                 {
                     "type": "mrkdwn",
                     # 8 weeks, oldest first: no score until 10 days ago (41), 90 now.
-                    "text": "*Last 8 weeks:* `      ▄█` · *Owner:* nobody yet: claim it "
+                    "text": "*Last 8 weeks:* `      ▃▅` · *Owner:* nobody yet: claim it "
                     "from an alert",
                 }
             ],

@@ -66,6 +66,11 @@ def test_unknown_event_in_a_rule_names_the_event() -> None:
         (("points: 35", "points: 0"), "points must not be 0"),
         (("hot_at: 80", "hot_at: 50"), "hot_at (50) is below qualify_at (60)"),
         (
+            ("hot_at: 80", "hot_at: 213"),
+            "hot_at (213) is more than this model can ever score (212 points, with every "
+            "rule that adds points at its full points), so no account could be hot",
+        ),
+        (
             ("employees: {max: 9}", "employees: {min: 20, max: 9}"),
             "min (20) is greater than max (9)",
         ),
@@ -87,6 +92,27 @@ def test_semantic_mistakes_are_explained(change: tuple[str, str], expected: str)
     assert old in DEFAULT_TEXT
     found = problems(DEFAULT_TEXT.replace(old, new, 1))
     assert any(expected in p for p in found), found
+
+
+def test_thresholds_are_points_and_may_be_above_100() -> None:
+    # Scores have no top: the default can score 212 points (every rule that adds points,
+    # `each` rules at their cap, rising timing), so thresholds above 100 are fine up to there.
+    text = DEFAULT_TEXT.replace("qualify_at: 60", "qualify_at: 110").replace(
+        "hot_at: 80", "hot_at: 212"
+    )
+    model = parse_model(text)
+    assert (model.routing.qualify_at, model.routing.hot_at) == (110, 212)
+
+
+def test_an_unreachable_hot_threshold_is_reported_at_routing() -> None:
+    text = DEFAULT_TEXT.replace("hot_at: 80", "hot_at: 300")
+    (found,) = problems(text)
+    assert found.startswith(f"line {line_of(text, 'routing:')}: routing: hot_at (300)")
+
+
+def test_an_uncapped_each_rule_makes_any_threshold_reachable() -> None:
+    text = DEFAULT_TEXT.replace("hot_at: 80", "hot_at: 5000").replace("    cap: 6\n", "")
+    assert parse_model(text).routing.hot_at == 5000
 
 
 def test_yaml_syntax_error_has_a_line() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.routing import Track
-from tipoff.core.scoring import decay_factor, score_account
+from tipoff.core.scoring import decay_factor, score_account, score_of
+from tipoff.core.workflow import LastAlert, alert_decision
 from tipoff.model import ScoringModel, load_default_model
 from tipoff.model.schema import Decay
 
@@ -45,7 +46,8 @@ def by_rule(result: object) -> dict[str, float]:
 
 def test_worked_example_from_seeds_001_adds_up_to_100_and_is_hot() -> None:
     # Core event +30, 3 sessions in 14 days +20, integration +15, second user +20,
-    # decision-maker title +15 = 100; all fresh, so nothing has decayed.
+    # decision-maker title +15 = 100; all fresh, so nothing has decayed. Rising activity
+    # adds 5: the score is the sum, 105, not capped.
     result = score_account(
         account(
             Signal("Core Action Completed", ago(1), 1),
@@ -70,7 +72,7 @@ def test_worked_example_from_seeds_001_adds_up_to_100_and_is_hot() -> None:
         85,
         5,
     )
-    assert result.score == 100 and result.raw_points == 105
+    assert result.score == 105 and result.raw_points == 105
     assert result.track is Track.HOT
     assert [e.text for e in result.evidence[:2]] == [
         "Dana Lee (Engineering Manager) completed a core action yesterday",
@@ -136,10 +138,64 @@ def test_seeds_000_both_signals_rank_clearly_above_either_alone() -> None:
     assert (b.dimensions.product, b.dimensions.marketing, b.dimensions.timing) == (86.1, 0, 5)
     assert (b.score, b.track) == (91, Track.SALES_READY)
     assert (c.dimensions.product, c.dimensions.marketing) == (86.1, 35)
-    assert (c.score, c.track) == (100, Track.HOT)  # marketing intent on top of product
-    assert round(c.raw_points - b.raw_points, 1) == 35
+    # Marketing intent on top of product: hot, and the demo request's 35 points show in
+    # the number a rep sees (with a cap at 100 it read 100 against 91).
+    assert (c.score, c.track) == (126, Track.HOT)
+    assert c.score - b.score == 35 and c.score - a.score == 91
     ranked = sorted([a, b, c], key=lambda r: (r.score, r.raw_points), reverse=True)
     assert ranked == [c, b, a]
+
+
+WORKED_EXAMPLE = (
+    Signal("Core Action Completed", ago(1), 1),
+    Signal("Session Started", ago(1), 1),
+    Signal("Session Started", ago(3), 2),
+    Signal("Session Started", ago(5), 1),
+    Signal("Integration Connected", ago(2), 2, {"integration": "PagerDuty"}),
+)
+
+
+def test_a_hot_account_that_keeps_growing_alerts_again_on_the_jump() -> None:
+    routing = MODEL.routing  # jump 15, strong signal 20, cooldown 72 hours
+    alerted = score_account(account(*WORKED_EXAMPLE), MODEL, NOW)
+    # Usage limit +10 and billing page +10: neither a strong signal on its own, but 20
+    # points more. Capped at 100, both scores read 100 and nothing alerted.
+    grown = score_account(
+        account(
+            *WORKED_EXAMPLE,
+            Signal("Usage Limit Hit", ago(0, 3), 2),
+            Signal("Billing Page Viewed", ago(0, 2), 1),
+        ),
+        MODEL,
+        NOW,
+    )
+    assert (alerted.score, grown.score) == (105, 125)
+    strong = frozenset(
+        e.rule_id for e in grown.evidence if e.points >= routing.strong_signal_points
+    )
+    last = LastAlert(
+        Track.HOT,
+        alerted.score,
+        frozenset(e.rule_id for e in alerted.evidence if e.points >= routing.strong_signal_points),
+        NOW - timedelta(days=4),
+    )
+    reason = alert_decision(
+        previous=Track.HOT,
+        current=grown.track,
+        score=grown.score,
+        strong_rules=strong,
+        last=last,
+        quiet_until=None,
+        routing=routing,
+        now=NOW,
+    )
+    assert reason == "score up 20 since the last alert"
+
+
+def test_score_is_the_whole_points_floored_at_0_with_no_top() -> None:
+    assert [score_of(p) for p in (-12.7, 0.0, 0.4, 59.6, 100.0, 144.9, 212.0)] == [
+        0, 0, 0, 60, 100, 145, 212,
+    ]  # fmt: skip
 
 
 def test_points_decay_after_the_grace_period() -> None:

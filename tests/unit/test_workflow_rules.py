@@ -81,6 +81,11 @@ def test_after_the_cooldown_a_jump_a_new_strong_signal_or_a_reentry_alerts() -> 
         decide(**same, score=70, strong=frozenset({"core_action", "demo_request"}), last=LAST)
         == "new signal: demo_request"
     )
+    # Both: the new evidence is named, which tells a rep more than the jump.
+    assert (
+        decide(**same, score=105, strong=frozenset({"core_action", "demo_request"}), last=LAST)
+        == "new signal: demo_request"
+    )
     assert decide(previous=Track.NURTURE, current=Track.SALES_READY, now=later, last=LAST) == (
         "entered sales-ready"
     )
@@ -130,9 +135,13 @@ def test_weekly_scores_and_the_sparkline() -> None:
                (NOW - timedelta(days=40), 5, "low-touch")]  # fmt: skip
     weeks = weekly_scores(history, 90, NOW)
     assert weeks == [None, None, 5, 5, 5, 5, 41, 90]
-    assert sparkline(weeks) == "  ▁▁▁▁▄█"
-    # A fixed scale of eight bars, each an eighth of 0–100.
-    assert sparkline([0, 12, 13, 26, 38, 51, 64, 76, 89, 100]) == "▁▁▂▃▄▅▆▇██"
+    assert sparkline(weeks, hot_at=80) == "  ▁▁▁▁▃▅"
+    # A fixed scale of eight bars, each an eighth of 0 to twice hot_at: hot (80) is
+    # half-high, and scores have no top, so 160 and more are a full bar.
+    assert sparkline([0, 20, 21, 41, 61, 80, 81, 101, 121, 141, 160, 250], hot_at=80) == (
+        "▁▁▂▃▄▄▅▆▇███"
+    )
+    assert sparkline([30, 60, 90], hot_at=30) == "▄██"
 
 
 MAYA = Person(1, "Maya Chen", "maya@acme.com", "VP Engineering")

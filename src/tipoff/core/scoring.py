@@ -30,7 +30,15 @@ from tipoff.core.tally import (
 )
 from tipoff.model.schema import Decay, FitRule, ScoringModel, SignalRule, Timing
 
-__all__ = ["Contact", "Evidence", "ScoreResult", "decay_factor", "score_account", "score_tallies"]
+__all__ = [
+    "Contact",
+    "Evidence",
+    "ScoreResult",
+    "decay_factor",
+    "score_account",
+    "score_of",
+    "score_tallies",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +62,8 @@ class Contact:
 @dataclass(frozen=True, slots=True)
 class ScoreResult:
     account_id: int
-    score: int  # 0–100
-    raw_points: float  # unclamped sum, breaks ties between accounts at 100
+    score: int  # points: score_of(raw_points), 0 or more, no upper bound
+    raw_points: float  # the sum of the dimensions, unrounded; orders equal scores
     dimensions: Dimensions
     track: Track
     evidence: tuple[Evidence, ...]  # strongest first
@@ -135,7 +143,7 @@ def score_tallies(
         totals[hit.dimension] += hit.points
     dimensions = Dimensions(**{k: round(v, 1) for k, v in totals.items()})
     raw = round(dimensions.total, 1)
-    score = max(0, min(100, round(raw)))
+    score = score_of(raw)
     hits.sort(key=lambda h: (-abs(h.points), h.rule_id))
     return ScoreResult(
         account_id=history.id,
@@ -147,6 +155,17 @@ def score_tallies(
         contact=_contact(hits, history.people),
         title_match=title_match,
     )
+
+
+def score_of(raw_points: float) -> int:
+    """The score reps see: an account's points (the sum of its four dimensions, so the
+    evidence lines add up to it) in whole points, floored at 0.
+
+    There is deliberately no top. Capping at 100 tied every hot account and hid what
+    seeds/000 asks reps to see: an account with a demo request *and* three engineers in
+    the product ranks well above either alone. The thresholds (`routing.qualify_at`,
+    `hot_at`) are in the same points, as seeds/001's worked example states them."""
+    return max(0, round(raw_points))
 
 
 @lru_cache(maxsize=64)

@@ -43,7 +43,7 @@ def alert_decision(
     - entering a track above the one last alerted alerts at once (an account that turned
       hot is news even inside the cooldown);
     - otherwise nothing alerts for `cooldown_hours`; after it, re-entering an alerting
-      track, a score `jump_points` above the last alert's, or a new strong evidence rule.
+      track, a new strong evidence rule, or a score `jump_points` above the last alert's.
     """
     if not current.alerts:
         return None
@@ -58,11 +58,13 @@ def alert_decision(
         return None
     if entered:
         return f"entered {current.value}"
-    if score - last.score >= routing.jump_points:
-        return f"score up {score - last.score} since the last alert"
+    # New evidence first: it tells a rep what happened, where a jump only says how much
+    # (scores have no top, so a strong new signal usually jumps too).
     new = sorted(strong_rules - last.rules)
     if new:
         return f"new signal: {', '.join(new)}"[:255]
+    if score - last.score >= routing.jump_points:
+        return f"score up {score - last.score} since the last alert"
     return None
 
 
@@ -120,7 +122,9 @@ def weekly_scores(
     return points
 
 
-def sparkline(values: Sequence[int | None]) -> str:
-    """Scores 0–100 as bars ▁…█ on a fixed scale (so 40 always looks like 40); a week
-    without a score is a space."""
-    return "".join(" " if v is None else _BARS[min(7, max(0, v) * 8 // 101)] for v in values)
+def sparkline(values: Sequence[int | None], *, hot_at: int) -> str:
+    """Scores as bars ▁…█ on a fixed scale for the model (so 40 always looks like 40):
+    eight steps from 0 to twice `hot_at`, so the hot threshold is half-high and scores
+    up there, which have no upper bound, still differ; a week without a score is a space."""
+    top = 2 * max(1, hot_at)
+    return "".join(" " if v is None else _BARS[min(7, max(0, v) * 8 // (top + 1))] for v in values)

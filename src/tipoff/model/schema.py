@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from enum import StrEnum
@@ -14,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -282,10 +284,11 @@ def _default_slas() -> dict[str, Sla]:
 
 class Routing(_Strict):
     """Thresholds that turn dimensions into a track (see README, "Routing"), and where
-    and how often alerts go (README, "Working from Slack")."""
+    and how often alerts go (README, "Working from Slack"). Scores and thresholds are
+    points, the sum of the rules' points, with no upper bound (core.scoring.score_of)."""
 
-    qualify_at: int = Field(default=60, ge=0, le=100)
-    hot_at: int = Field(default=80, ge=0, le=100)
+    qualify_at: int = Field(default=60, ge=0)
+    hot_at: int = Field(default=80, ge=0)
     strong_product_at: float = Field(default=45)
     marketing_intent_at: float = Field(default=20)
     good_fit_at: float = Field(default=0)
@@ -297,7 +300,7 @@ class Routing(_Strict):
     wrong_cooldown_days: float = Field(default=14, ge=0)
     # After the cooldown, a new alert needs a higher track, a score up this much since
     # the last alert, or a new evidence line worth at least strong_signal_points.
-    jump_points: int = Field(default=15, ge=1, le=100)
+    jump_points: int = Field(default=15, ge=1)
     strong_signal_points: float = Field(default=20, gt=0)
     # More than bundle_over alerts for one channel in one run become one message.
     bundle_over: int = Field(default=15, ge=1)
@@ -400,6 +403,22 @@ class ScoringModel(_Strict):
                 raise ValueError(f"rule {rule.id!r} mixes product and marketing events")
         return self
 
+    @field_validator("routing")
+    @classmethod
+    def _hot_reachable(cls, routing: Routing, info: ValidationInfo) -> Routing:
+        # A field validator rather than a model one, so the problem is reported at the
+        # `routing` line; the rules it needs are validated before it (field order).
+        if not {"fit", "signals", "timing"} <= info.data.keys():
+            return routing  # a rule is invalid: that is the problem to report
+        most = _most_points(info.data["fit"], info.data["signals"], info.data["timing"])
+        if routing.hot_at > most:
+            raise ValueError(
+                f"hot_at ({routing.hot_at}) is more than this model can ever score "
+                f"({most:g} points, with every rule that adds points at its full points), "
+                "so no account could be hot; thresholds are in the rules' points"
+            )
+        return routing
+
     def dimension_of(self, rule: SignalRule) -> Category:
         """The dimension a signal rule's points count towards."""
         if rule.category is not None:
@@ -407,3 +426,20 @@ class ScoringModel(_Strict):
         category = self.events.category_of((rule.events or [""])[0])
         assert category is not None  # guaranteed by validation
         return category
+
+
+def _most_points(fit: list[FitRule], signals: list[SignalRule], timing: Timing) -> float:
+    """An upper bound on any account's score: every rule that adds points holding at once
+    at full points (an `each` rule at its cap; infinite for one without a cap), plus
+    rising timing."""
+    most = timing.rising_points + sum(r.points for r in fit if r.points > 0)
+    for rule in signals:
+        if rule.points < 0:
+            continue
+        if rule.each:
+            if rule.cap is None:
+                return math.inf
+            most += rule.cap
+        else:
+            most += rule.points
+    return most

@@ -29,7 +29,7 @@ import yaml
 
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Dimensions, route
-from tipoff.core.scoring import score_account
+from tipoff.core.scoring import score_account, score_of
 from tipoff.errors import TipoffError
 from tipoff.model.loader import parse_model
 from tipoff.model.schema import ScoringModel
@@ -211,7 +211,7 @@ def _alerts(
     for rule, amount in e.features.items():
         totals[dimension[rule]] += amount * points[rule]
     dims = Dimensions(**totals)
-    score = max(0, min(100, round(dims.total)))
+    score = score_of(dims.total)
     return route(dims, score, title_match=e.title_match, routing=model.routing).alerts
 
 

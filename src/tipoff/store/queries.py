@@ -515,7 +515,7 @@ async def stored_scores(
 
 async def top_scores(conn: AsyncConnection, *, limit: int = 10) -> list[TopRow]:
     """Best first: by track (a hot account outranks a monitor one whatever their scores),
-    then score, then the unclamped points that break ties at 100."""
+    then score, then the unrounded points (two accounts at 95 may hold 95.4 and 95.2)."""
     track_rank = case({track.value: track.rank for track in Track}, value=scores.c.track, else_=-1)
     result = await conn.execute(
         select(

@@ -111,7 +111,10 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
                 conn, found.account.id, now, weeks=SPARKLINE_WEEKS
             )
         extras = blocks.LookupExtras(
-            sparkline=sparkline(weekly_scores(weeks, found.result.score, now)),
+            sparkline=sparkline(
+                weekly_scores(weeks, found.result.score, now),
+                hot_at=runtime.model.routing.hot_at,
+            ),
             owner_user_id=owner.slack_user_id if owner else None,
             owner_email=owner.email if owner else None,
             opener=suggested_opener(found.account, found.result),
