@@ -60,13 +60,13 @@ async def test_a_first_version_database_upgrades_with_its_data(db_url: str) -> N
 
 
 async def test_scores_capped_at_100_become_points_where_they_are_compared(db_url: str) -> None:
-    """0007: a saturated account's score, newest history row and newest alert take its
+    """0008: a saturated account's score, newest history row and newest alert take its
     points, so the first rescore under the new scale neither re-alerts it ("score up 45")
     nor lists it as a mover; everything else is kept."""
     db = Database(db_url)
     at = NOW.replace(tzinfo=None)
     try:
-        await db.migrate("0006")
+        await db.migrate("0007")
         async with db.transaction() as conn:
             ids = {
                 domain: await seed.account(conn, NOW, domain, domain)
@@ -132,7 +132,7 @@ async def test_scores_capped_at_100_become_points_where_they_are_compared(db_url
             def run(sync_connection: Connection) -> None:
                 config = alembic_config()
                 config.attributes["connection"] = sync_connection
-                command.downgrade(config, "0006")
+                command.downgrade(config, "0007")
 
             async with db.engine.begin() as conn:
                 await conn.run_sync(run)

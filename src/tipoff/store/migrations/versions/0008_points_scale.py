@@ -13,8 +13,8 @@ a jump, so a jump is measured from the upgrade instead. Older history rows and a
 100 keep it: their unclamped points were never stored. The alert messages already posted
 are not touched.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
