@@ -3,7 +3,8 @@
 What the database knows (events stored, alerts queued, delivered and retried, the age of
 the oldest queued alert) is read from it at scrape time, so the figures are the same
 whichever replica is scraped and survive restarts. What only this process sees (requests
-rejected and why, rescore durations) is counted here."""
+rejected and why, rescore durations, transactions run again after a race) is counted
+here."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ class Metrics:
         self.rejected = Counter(
             "tipoff_requests_rejected_total",
             "Requests answered with an error, by error code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.transactions_retried = Counter(
+            "tipoff_transactions_retried_total",
+            "Transactions rolled back after losing a race with a concurrent one and run"
+            " again, by error code (40P01 deadlock, 40001 serialization failure, 23505"
+            " duplicate key, …).",
             ["code"],
             registry=self.registry,
         )

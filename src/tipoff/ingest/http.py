@@ -14,7 +14,6 @@ import binascii
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -33,15 +32,11 @@ from tipoff.ingest.segment import (
     parse_call,
     write_key_in_body,
 )
-from tipoff.ingest.service import ingest_messages
+from tipoff.ingest.service import store_calls
 from tipoff.runtime import Runtime
 from tipoff.sources import Source, authenticate
 
 log = logging.getLogger(__name__)
-
-# Two requests that create the same new person or account at the same moment: the
-# second one's insert hits a unique index. Running it again sees the first one's rows.
-_ATTEMPTS = 3
 
 
 def ingest_routes() -> list[BaseRoute]:
@@ -70,20 +65,11 @@ async def _batch(request: Request) -> Response:
 
 async def _store(request: Request, source: Source, messages: list[SegmentCall]) -> Response:
     runtime: Runtime = request.app.state.runtime
-    received_at = runtime.clock()
     source_id = source.id
     messages = apply_event_names(messages, runtime.model.event_name_map(source.name))
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            async with runtime.db.transaction() as conn:
-                result = await ingest_messages(
-                    conn, source_id=source_id, messages=messages, received_at=received_at
-                )
-            break
-        except IntegrityError:
-            if attempt == _ATTEMPTS:
-                raise
-            log.info("ingest raced another request (attempt %d); retrying", attempt)
+    result = await store_calls(
+        runtime, source_id=source_id, messages=messages, received_at=runtime.clock()
+    )
     log.debug(
         "ingest source=%s accepted=%d duplicates=%d",
         source_id,

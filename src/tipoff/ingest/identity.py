@@ -38,7 +38,7 @@ from tipoff.ingest.segment import (
     PersonTraits,
     SegmentCall,
 )
-from tipoff.store.dialect import insert_returning_ids
+from tipoff.store.dialect import insert_returning_ids, lock_in_order
 from tipoff.store.tables import accounts, events, identities, people
 
 USER_ID = "user_id"
@@ -123,6 +123,8 @@ class IdentityResolver:
         self._new_accounts: list[AccountState] = []
         self._new_identities: list[tuple[str, str, PersonState]] = []
         self._touched: dict[int, AccountState] = {}  # keyed by id() of the state
+        self._locked_accounts: set[int] = set()  # ids of rows locked for this request
+        self._locked_people: set[int] = set()
 
     # ------------------------------------------------------------ the calls
 
@@ -154,6 +156,9 @@ class IdentityResolver:
                 if domain is not None:
                     domains.add(domain)
         await self._load(identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains)
+        # Lock now what resolving may write: the accounts, then the people, each by id.
+        await self._lock(accounts, self._accounts.keys(), self._locked_accounts)
+        await self._lock(people, self._people.keys(), self._locked_people)
 
     async def resolve(self, user_id: str | None, anonymous_id: str | None) -> PersonState:
         """The person behind a call, created if new. A userId and an anonymousId seen
@@ -254,10 +259,27 @@ class IdentityResolver:
 
     async def flush(self) -> None:
         """Write everything still in memory: new accounts, people and identities; changed
-        people and accounts; late attribution of earlier events; signal_version bumps."""
+        people and accounts; late attribution of earlier events; signal_version bumps.
+
+        Concurrent requests (and replicas) write the same rows. So that two of them never
+        wait for each other in a cycle, which PostgreSQL breaks by aborting one, every
+        request takes its row locks in one order: the accounts and then the people that
+        `preload` found, each all at once by id; here any account found since; then new
+        accounts, new people, changed people and new identities, each sorted by its key.
+        (What still escapes the order, rare writes to rows found only while resolving,
+        is a race that `ingest.service.store_calls` runs again.)"""
         conn, now = self._conn, self._now
 
-        created = [a for a in self._new_accounts if a.id is None]
+        await self._lock(
+            accounts,
+            [a.id for a in self._touched.values() if a.id is not None],
+            self._locked_accounts,
+        )
+
+        created = sorted(
+            (a for a in self._new_accounts if a.id is None),
+            key=lambda a: (a.domain or "", a.group_id or ""),
+        )
         if created:
             account_ids = await insert_returning_ids(
                 conn,
@@ -282,7 +304,10 @@ class IdentityResolver:
                 account.id, account.changed = account_id, False
                 self._accounts[account_id] = account
 
-        born = [p for p in self._new_people if p.id is None and p.merged_into is None]
+        born = sorted(
+            (p for p in self._new_people if p.id is None and p.merged_into is None),
+            key=lambda p: p.email or "",
+        )
         if born:
             person_ids = await insert_returning_ids(
                 conn, people, [self._person_row(p) for p in born]
@@ -291,7 +316,10 @@ class IdentityResolver:
                 person.id, person.changed = person_id, False
                 self._people[person_id] = person
 
-        changed_people = [p for p in self._people.values() if p.changed and p.merged_into is None]
+        changed_people = sorted(
+            (p for p in self._people.values() if p.changed and p.merged_into is None),
+            key=_id_of,
+        )
         if changed_people:
             await conn.execute(
                 update(people)
@@ -318,7 +346,7 @@ class IdentityResolver:
                 ],
             )
 
-        changed_accounts = [a for a in self._accounts.values() if a.changed]
+        changed_accounts = sorted((a for a in self._accounts.values() if a.changed), key=_id_of)
         if changed_accounts:
             await conn.execute(
                 update(accounts)
@@ -348,15 +376,20 @@ class IdentityResolver:
                 insert(identities),
                 [
                     {"kind": kind, "external_id": external_id, "person_id": p.current().id}
-                    for kind, external_id, p in self._new_identities
+                    for kind, external_id, p in sorted(
+                        self._new_identities, key=lambda new: (new[0], new[1])
+                    )
                 ],
             )
 
-        late = [
-            p
-            for p in self._people.values()
-            if p.backfill and p.merged_into is None and p.account is not None
-        ]
+        late = sorted(
+            (
+                p
+                for p in self._people.values()
+                if p.backfill and p.merged_into is None and p.account is not None
+            ),
+            key=_id_of,
+        )
         if late:
             await conn.execute(
                 update(events)
@@ -382,6 +415,13 @@ class IdentityResolver:
         self._new_accounts.clear()
         self._new_identities.clear()
         self._touched.clear()
+
+    async def _lock(self, table: Any, ids: Iterable[int], locked: set[int]) -> None:
+        """Locks the rows of `table` with these ids not yet locked by this request, by id
+        (`dialect.lock_in_order`; nothing on SQLite)."""
+        fresh = sorted(set(ids) - locked)
+        await lock_in_order(self._conn, table, fresh)
+        locked.update(fresh)
 
     # ------------------------------------------------------------ rules
 
@@ -674,6 +714,12 @@ class IdentityResolver:
 
 def _id(account: AccountState | None) -> int | None:
     return None if account is None else account.id
+
+
+def _id_of(row: PersonState | AccountState) -> int:
+    """The id of a stored row, to sort rows by before writing them."""
+    assert row.id is not None
+    return row.id
 
 
 def _clip(value: str | None) -> str | None:

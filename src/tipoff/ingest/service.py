@@ -3,7 +3,8 @@
 One call of `ingest_messages` is one unit of work on one connection: either everything
 in it is written or (on any exception) nothing is. Its cost grows with the number of
 calls only through one bulk insert; lookups grow with the number of distinct people,
-accounts and ids involved, not with the number of events.
+accounts and ids involved, not with the number of events. `store_calls` runs it in a
+transaction of its own and runs it again when it loses a race with a concurrent one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.ingest.identity import AccountState, IdentityResolver, PersonState
 from tipoff.ingest.segment import Alias, Group, Identify, SegmentCall
+from tipoff.runtime import Runtime
 from tipoff.store.dialect import sqlite_utc_text
 from tipoff.store.tables import events
 
@@ -33,6 +35,36 @@ T = TypeVar("T")
 class IngestResult:
     accepted: int  # calls stored now
     duplicates: int  # calls whose messageId this source had already sent (ignored)
+
+
+async def store_calls(
+    runtime: Runtime,
+    *,
+    source_id: int,
+    messages: Sequence[SegmentCall],
+    received_at: datetime,
+) -> IngestResult:
+    """`ingest_messages` in a transaction of its own, committed when this returns.
+
+    Requests for the same people and accounts race, within one process and between
+    replicas: two may create the same person at once (the second insert hits a unique
+    index), or, on PostgreSQL, wait for each other's row locks until one is aborted as a
+    deadlock. The loser is rolled back whole and run again from the start, where it sees
+    the winner's rows (`Database.run_retrying`); so a caller gets either the committed
+    result or an error that is no race."""
+
+    async def ingest(conn: AsyncConnection) -> IngestResult:
+        return await ingest_messages(
+            conn, source_id=source_id, messages=messages, received_at=received_at
+        )
+
+    retried = runtime.metrics.transactions_retried
+    return await runtime.db.run_retrying(
+        ingest,
+        what=f"ingest of {len(messages)} call(s) from source {source_id}",
+        integrity_races=True,
+        on_retry=lambda code: retried.labels(code).inc(),
+    )
 
 
 async def ingest_messages(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -12,9 +16,20 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from tipoff.store.dialect import bound_lock_waits, configure_engine
+from tipoff.store.dialect import bound_lock_waits, configure_engine, transient_conflict
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A transaction that loses a race runs at most this many times in all. Each wait before
+# the next run is drawn between 0 and a ceiling that doubles from 10 ms, so the racers
+# come back at different moments (at most 1.27 s of waiting in all).
+RACE_ATTEMPTS = 8
+_FIRST_BACKOFF_CEILING = 0.01
 
 
 def alembic_config() -> Config:
@@ -59,6 +74,44 @@ class Database:
                 return
             async with bound_lock_waits(connection, lock_wait_seconds):
                 yield connection
+
+    async def run_retrying(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        what: str,
+        integrity_races: bool = False,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> T:
+        """`work(conn)` in one transaction, committed before this returns its result.
+
+        A transaction that loses a race with a concurrent one (`dialect.transient_conflict`:
+        a deadlock or serialization failure on PostgreSQL; with `integrity_races`, a row
+        another transaction inserted or deleted meanwhile) is rolled back whole and `work`
+        runs again from the start on a new transaction, up to RACE_ATTEMPTS runs in all;
+        so `work` must hold no state of its own across runs. Each rerun is logged at
+        warning with `what` (what the transaction does) and the error code, and passed
+        to `on_retry` (the code: a metric). Any other error, and the last run's, is raised."""
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                async with self.transaction() as connection:
+                    return await work(connection)
+            except DBAPIError as error:
+                code = transient_conflict(error, integrity_races=integrity_races)
+                if code is None or attempt == RACE_ATTEMPTS:
+                    raise
+                log.warning(
+                    "%s lost a race with another transaction (%s), run %d of at most %d;"
+                    " running it again",
+                    what,
+                    code,
+                    attempt,
+                    RACE_ATTEMPTS,
+                )
+                if on_retry is not None:
+                    on_retry(code)
+            await asyncio.sleep(random.uniform(0, _FIRST_BACKOFF_CEILING * 2 ** (attempt - 1)))
+        raise AssertionError("unreachable: the last run returns or raises")
 
     async def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest migration, or up to `revision` (idempotent)."""

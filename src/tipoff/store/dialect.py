@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Row, Select, Table, event, false, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
@@ -147,6 +148,66 @@ async def claim(conn: AsyncConnection, query: Select[Any]) -> Sequence[Row[Any]]
         query = query.with_for_update(skip_locked=True)
     rows: Sequence[Row[Any]] = (await conn.execute(query)).all()
     return rows
+
+
+async def lock_in_order(conn: AsyncConnection, table: Table, ids: Sequence[int]) -> None:
+    """Locks the rows of `table` with these ids for this transaction, in id order
+    (`FOR NO KEY UPDATE`: other writers wait, foreign keys pointing at the rows do not).
+    Two transactions that each lock every row they are about to change through here, in
+    one go, take their locks in the same order and cannot deadlock on those rows. Nothing
+    on SQLite, whose one write lock covers the whole file."""
+    if not locks_rows(conn.dialect.name) or not ids:
+        return
+    pk = next(iter(table.primary_key.columns))
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _IN_LIST):
+        chunk = ordered[start : start + _IN_LIST]
+        # ORDER BY sits below the locking step in PostgreSQL's plan: rows lock in this order.
+        await conn.execute(
+            select(pk).where(pk.in_(chunk)).order_by(pk).with_for_update(key_share=True)
+        )
+
+
+_IN_LIST = 1000  # values per IN list; far below either backend's limit
+
+# SQLSTATEs of a PostgreSQL transaction that lost a race with a concurrent one.
+DEADLOCK_DETECTED = "40P01"  # aborted to break a cycle of lock waits
+SERIALIZATION_FAILURE = "40001"  # another committed first (REPEATABLE READ and above)
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+# SQLite: a read transaction that became a writer after another writer committed; it is
+# refused at once, without waiting out busy_timeout. (A plain SQLITE_BUSY comes only after
+# busy_timeout: a writer held the lock for ten seconds, which is not a passing race.)
+_SQLITE_RACES = frozenset({"SQLITE_BUSY_SNAPSHOT"})
+_SQLITE_INTEGRITY_RACES = frozenset(
+    {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_FOREIGNKEY"}
+)
+
+
+def transient_conflict(error: BaseException, *, integrity_races: bool = False) -> str | None:
+    """The error code (SQLSTATE on PostgreSQL, SQLite's error name) when `error` says the
+    transaction lost a race with a concurrent one, so that running the whole transaction
+    again from the start can succeed; None for any other error.
+
+    A deadlock and a serialization failure are such races on any transaction.
+    `integrity_races` counts unique and foreign-key violations as races too: right for a
+    transaction that writes what it read a moment before without locking it, as ingest
+    does (a person another request created meanwhile, or `forget` deleted), and wrong
+    where such a violation means bad input."""
+    if not isinstance(error, DBAPIError):
+        return None
+    driver_error = error.orig
+    sqlstate = getattr(driver_error, "sqlstate", None)  # asyncpg, through SQLAlchemy
+    if isinstance(sqlstate, str):
+        if sqlstate in (DEADLOCK_DETECTED, SERIALIZATION_FAILURE):
+            return sqlstate
+        if integrity_races and sqlstate in (UNIQUE_VIOLATION, FOREIGN_KEY_VIOLATION):
+            return sqlstate
+        return None
+    name = getattr(driver_error, "sqlite_errorname", None)  # sqlite3, through aiosqlite
+    if name in _SQLITE_RACES or (integrity_races and name in _SQLITE_INTEGRITY_RACES):
+        return str(name)
+    return None
 
 
 # The fast paths below skip SQLAlchemy's per-value type processing on hot loops (bulk
