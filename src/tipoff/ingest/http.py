@@ -49,21 +49,25 @@ def ingest_routes() -> list[BaseRoute]:
 
 def _call_endpoint(kind: CallKind) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        body = decode_json(await _read_body(request, MAX_EVENT_BYTES, "a single call"))
+        body = decode_json(await read_body(request, MAX_EVENT_BYTES, "a single call"))
         source = await _authenticate(request, write_key_in_body(body))
-        return await _store(request, source, [parse_call(kind, body)])
+        return await store_and_answer(request, source, [parse_call(kind, body)])
 
     endpoint.__name__ = f"segment_{kind}"
     return endpoint
 
 
 async def _batch(request: Request) -> Response:
-    body = decode_json(await _read_body(request, MAX_BATCH_BYTES, "a batch"))
+    body = decode_json(await read_body(request, MAX_BATCH_BYTES, "a batch"))
     source = await _authenticate(request, write_key_in_body(body))
-    return await _store(request, source, parse_batch(body))
+    return await store_and_answer(request, source, parse_batch(body))
 
 
-async def _store(request: Request, source: Source, messages: list[SegmentCall]) -> Response:
+async def store_and_answer(
+    request: Request, source: Source, messages: list[SegmentCall]
+) -> Response:
+    """Stores `source`'s calls (its event names mapped by the model) and answers 200 once
+    they are committed: every ingest route ends here."""
     runtime: Runtime = request.app.state.runtime
     source_id = source.id
     messages = apply_event_names(messages, runtime.model.event_name_map(source.name))
@@ -106,7 +110,7 @@ def _basic_user(header: str) -> str:
     return decoded.partition(":")[0]
 
 
-async def _read_body(request: Request, limit: int, what: str) -> bytes:
+async def read_body(request: Request, limit: int, what: str) -> bytes:
     """The body, decompressed, refusing anything over `limit` bytes before and after
     decompression without reading more than `limit` + one chunk into memory."""
     too_large = f"{what} is limited to {limit // 1024} KB ({limit:,} bytes)"

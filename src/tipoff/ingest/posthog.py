@@ -32,8 +32,8 @@ from tipoff.ingest.segment import (
     SegmentCall,
     SegmentTime,
     Text,
-    _describe,
-    _none_to_empty,
+    describe_validation_error,
+    none_to_empty,
     parse_call,
 )
 
@@ -70,7 +70,7 @@ class PostHogPerson(_Loose):
 
 class PostHogWebhook(_Loose):
     event: PostHogEvent
-    person: Annotated[PostHogPerson | None, BeforeValidator(_none_to_empty)] = None
+    person: Annotated[PostHogPerson | None, BeforeValidator(none_to_empty)] = None
 
 
 def parse_posthog(body: dict[str, Any]) -> list[SegmentCall]:
@@ -78,7 +78,9 @@ def parse_posthog(body: dict[str, Any]) -> list[SegmentCall]:
     try:
         payload = PostHogWebhook.model_validate(body)
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc, prefix=""), code="invalid_payload") from None
+        raise InvalidInput(
+            describe_validation_error(exc, prefix=""), code="invalid_payload"
+        ) from None
     event = payload.event
     properties = event.properties
     common: dict[str, Any] = {"userId": event.distinct_id}

@@ -90,7 +90,7 @@ def _utc_in_range(value: datetime) -> datetime:
     return value
 
 
-def _none_to_empty(value: object) -> object:
+def none_to_empty(value: object) -> object:
     return {} if value is None else value
 
 
@@ -124,7 +124,7 @@ MessageId = Annotated[Id, BeforeValidator(_generate_if_missing)]
 Text = Annotated[str, AfterValidator(_no_nul)]
 OptionalText = Annotated[Text | None, BeforeValidator(_empty_to_none)]
 SegmentTime = Annotated[datetime, AfterValidator(_utc_in_range)]
-JsonObject = Annotated[dict[str, Any], BeforeValidator(_none_to_empty)]
+JsonObject = Annotated[dict[str, Any], BeforeValidator(none_to_empty)]
 # Room for the " Screen Viewed" suffix inside the 255 characters of an event name.
 ViewName = Annotated[str, StringConstraints(max_length=240), AfterValidator(_no_nul)]
 Employees = Annotated[
@@ -264,9 +264,7 @@ class Call(_Payload):
         try:
             self._context_traits = PersonTraits.model_validate(traits)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise ValueError(f"context.traits.{where}: {first['msg']}") from None
+            raise ValueError(describe_validation_error(error, prefix="context.traits")) from None
         return self
 
 
@@ -316,7 +314,7 @@ class Screen(Call):
 
 class Identify(Call):
     type: Literal["identify"] = "identify"
-    traits: Annotated[PersonTraits, BeforeValidator(_none_to_empty)] = Field(
+    traits: Annotated[PersonTraits, BeforeValidator(none_to_empty)] = Field(
         default_factory=PersonTraits
     )
 
@@ -346,7 +344,7 @@ class Identify(Call):
 class Group(Call):
     type: Literal["group"] = "group"
     group_id: Id
-    traits: Annotated[AccountTraits, BeforeValidator(_none_to_empty)] = Field(
+    traits: Annotated[AccountTraits, BeforeValidator(none_to_empty)] = Field(
         default_factory=AccountTraits
     )
 
@@ -484,7 +482,9 @@ def parse_call(kind: CallKind, body: dict[str, Any]) -> SegmentCall:
     try:
         return _validate(kind, {**body, "type": kind})
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc, prefix=""), code="invalid_payload") from None
+        raise InvalidInput(
+            describe_validation_error(exc, prefix=""), code="invalid_payload"
+        ) from None
 
 
 def parse_batch(body: dict[str, Any]) -> list[SegmentCall]:
@@ -495,7 +495,9 @@ def parse_batch(body: dict[str, Any]) -> list[SegmentCall]:
     try:
         envelope = _BatchEnvelope.model_validate(body)
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc, prefix=""), code="invalid_payload") from None
+        raise InvalidInput(
+            describe_validation_error(exc, prefix=""), code="invalid_payload"
+        ) from None
     items = envelope.batch
     if len(items) > MAX_BATCH_EVENTS:
         raise TooLarge(
@@ -560,7 +562,7 @@ def _check_unicode(item: dict[str, Any], *, where: str) -> int:
         ) from None
 
 
-def _describe(exc: ValidationError, *, prefix: str) -> str:
+def describe_validation_error(exc: ValidationError, *, prefix: str) -> str:
     return _summary(_problems(exc, prefix=prefix))
 
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tipoff.errors import InvalidInput, Unauthorized
-from tipoff.ingest.http import _read_body, _store
+from tipoff.ingest.http import read_body, store_and_answer
 from tipoff.ingest.posthog import parse_posthog
 from tipoff.ingest.segment import CALL_KINDS, MAX_EVENT_BYTES, SegmentCall, decode_json, parse_call
 from tipoff.runtime import Runtime
@@ -40,10 +40,10 @@ async def _webhook(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.transaction() as conn:
         source = await webhook_source(conn=conn, source_id=request.path_params["source_id"])
-    body = await _read_body(request, MAX_EVENT_BYTES, "one webhook event")
+    body = await read_body(request, MAX_EVENT_BYTES, "one webhook event")
     secret_key = runtime.settings.secret_key
     verify(source, request, body, server_key=secret_key.get_secret_value() if secret_key else None)
-    return await _store(request, source, webhook_calls(source.kind, decode_json(body)))
+    return await store_and_answer(request, source, webhook_calls(source.kind, decode_json(body)))
 
 
 def verify(source: Source, request: Request, body: bytes, *, server_key: str | None) -> None:
