@@ -32,7 +32,7 @@ from tipoff.ingest.segment import (
     SegmentCall,
     SegmentTime,
     Text,
-    describe_validation_error,
+    invalid_payload,
     none_to_empty,
     parse_call,
 )
@@ -78,9 +78,7 @@ def parse_posthog(body: dict[str, Any]) -> list[SegmentCall]:
     try:
         payload = PostHogWebhook.model_validate(body)
     except ValidationError as exc:
-        raise InvalidInput(
-            describe_validation_error(exc, prefix=""), code="invalid_payload"
-        ) from None
+        raise invalid_payload(exc) from None
     event = payload.event
     properties = event.properties
     common: dict[str, Any] = {"userId": event.distinct_id}

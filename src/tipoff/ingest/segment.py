@@ -482,9 +482,7 @@ def parse_call(kind: CallKind, body: dict[str, Any]) -> SegmentCall:
     try:
         return _validate(kind, {**body, "type": kind})
     except ValidationError as exc:
-        raise InvalidInput(
-            describe_validation_error(exc, prefix=""), code="invalid_payload"
-        ) from None
+        raise invalid_payload(exc) from None
 
 
 def parse_batch(body: dict[str, Any]) -> list[SegmentCall]:
@@ -495,9 +493,7 @@ def parse_batch(body: dict[str, Any]) -> list[SegmentCall]:
     try:
         envelope = _BatchEnvelope.model_validate(body)
     except ValidationError as exc:
-        raise InvalidInput(
-            describe_validation_error(exc, prefix=""), code="invalid_payload"
-        ) from None
+        raise invalid_payload(exc) from None
     items = envelope.batch
     if len(items) > MAX_BATCH_EVENTS:
         raise TooLarge(
@@ -560,6 +556,11 @@ def _check_unicode(item: dict[str, Any], *, where: str) -> int:
             f"{place}contains text that is not valid Unicode (a lone surrogate escape)",
             code="invalid_payload",
         ) from None
+
+
+def invalid_payload(exc: ValidationError) -> InvalidInput:
+    """The 400 for a payload pydantic refused, naming every problem where it was found."""
+    return InvalidInput(describe_validation_error(exc, prefix=""), code="invalid_payload")
 
 
 def describe_validation_error(exc: ValidationError, *, prefix: str) -> str:
