@@ -183,6 +183,24 @@ async def test_looking_up_a_known_account_answers_in_the_ack_with_score_and_evid
     assert [c.method for c in bot.fake.calls] == ["auth.test"]
 
 
+async def test_a_lookup_not_ready_in_time_is_acknowledged_and_answered_at_the_response_url(
+    bot: SlackBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # However fast this machine, no answer is ready within no time at all: the lookup takes
+    # the path a slow one (a huge account scored on the spot) would take.
+    from tipoff.slack.listeners import commands
+
+    monkeypatch.setattr(commands, "ACK_WITHIN_SECONDS", 0)
+    await seed_acme(bot)
+    response = await bot.send(slash_command("acme.io", response_url=bot.fake.response_url))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"response_type": "ephemeral", "text": commands.WORKING_ON_IT}
+    (answered,) = await bot.fake.wait_for("response_url")
+    assert answered.params["response_type"] == "ephemeral"
+    assert answered.params["text"] == "Acme: 90 (hot)"
+    assert answered.params["blocks"][0]["text"]["text"] == "Acme — 90"
+
+
 async def test_a_lookup_by_name_finds_the_same_account(bot: SlackBot) -> None:
     await seed_acme(bot)
     body = ephemeral(await bot.send(slash_command("  ACME ")))
