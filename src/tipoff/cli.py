@@ -429,8 +429,9 @@ def alerts_command(
         bool, typer.Option("--all", help="With --retry: every failed or stuck alert.")
     ] = False,
 ) -> None:
-    """List alerts Slack refused or that are stuck (reason, age, attempts), and whether
-    posting is paused; with --retry, queue them again once the cause is fixed."""
+    """List failed or stuck alerts, and whether posting is paused; --retry queues them.
+
+    Each alert shows Slack's reason, its age and attempts. Retry once the cause is fixed."""
     from tipoff.alerts import outbox
     from tipoff.slack.install import current_pause
 
