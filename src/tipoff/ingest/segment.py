@@ -15,7 +15,7 @@ import math
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import uuid4
 
 from pydantic import (
@@ -24,7 +24,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -192,15 +191,16 @@ class Call(_Payload):
     original_timestamp: SegmentTime | None = None
     sent_at: SegmentTime | None = None
     context: JsonObject = Field(default_factory=dict)
-    _context_traits: PersonTraits | None = PrivateAttr(default=None)
-    # The model file's name for this call's event (`event_names`), set by
-    # `renamed`; private, so that no payload can set it.
-    _mapped_event: str | None = PrivateAttr(default=None)
+    # The model file's name for this call's event (`event_names`), set by `renamed`: not
+    # a field, so that no payload can set it, and not a pydantic private attribute, which
+    # would cost every call of every batch a slower construction and attribute lookup
+    # (ingest measured 26k -> 19k calls/s). Read as a class attribute until set.
+    _mapped_event: ClassVar[str | None] = None
 
     def renamed(self, event: str) -> Self:
         """This call, its signal stored as `event` (the model maps the source's name)."""
         copy = self.model_copy()
-        copy._mapped_event = event
+        object.__setattr__(copy, "_mapped_event", event)  # past the ClassVar guard
         return copy
 
     @model_validator(mode="after")
@@ -223,8 +223,10 @@ class Call(_Payload):
         The Segment spec defines `context.traits` as the user's traits at the time of any
         call, and RudderStack's SDKs send them there rather than in a top-level `traits`
         (its Python client does so even for identify), so a track or page call can name
-        its person too. Identify overrides this with its own traits."""
-        return self._context_traits
+        its person too. Identify overrides this with its own traits. Checked when the
+        call was (`_context_readable`), so this cannot fail."""
+        traits = self.context.get("traits")
+        return PersonTraits.model_validate(traits) if traits else None
 
     @property
     def event_name(self) -> str | None:
@@ -244,25 +246,25 @@ class Call(_Payload):
         )
 
     @model_validator(mode="after")
-    def _context_group_id_type(self) -> Call:
-        value = self.context.get("groupId")
-        if value is None or value == "":
+    def _context_readable(self) -> Call:
+        # The two context keys Tipoff reads, in one validator: each is a Python call for
+        # every call of every batch.
+        context = self.context
+        if not context:
             return self
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValueError(f"context.groupId must be a string, got {_json_type(value)}")
-        if isinstance(value, str) and (len(value) > 255 or "\x00" in value):
-            raise ValueError("context.groupId must be at most 255 characters, without NUL")
-        return self
-
-    @model_validator(mode="after")
-    def _read_context_traits(self) -> Call:
-        traits = self.context.get("traits")
+        value = context.get("groupId")
+        if value is not None and value != "":
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                raise ValueError(f"context.groupId must be a string, got {_json_type(value)}")
+            if isinstance(value, str) and (len(value) > 255 or "\x00" in value):
+                raise ValueError("context.groupId must be at most 255 characters, without NUL")
+        traits = context.get("traits")
         if traits is None or traits == {}:
             return self
         if not isinstance(traits, dict):
             raise ValueError(f"context.traits must be an object, got {_json_type(traits)}")
         try:
-            self._context_traits = PersonTraits.model_validate(traits)
+            PersonTraits.model_validate(traits)
         except ValidationError as error:
             raise ValueError(describe_validation_error(error, prefix="context.traits")) from None
         return self
