@@ -10,10 +10,12 @@ URL are set here as a deployment would set them. The Runtime's clock is fixed at
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -91,4 +93,14 @@ async def slack_bot(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tipoff.test")
         )
         assert isinstance(runtime.clock, Clock)
+        stack.push_async_callback(_listeners_finished, set(asyncio.all_tasks()))
         yield SlackBot(fake, runtime, http, runtime.clock)
+
+
+async def _listeners_finished(running_before: set[asyncio.Task[Any]]) -> None:
+    """Bolt runs a listener's work after the ack as a task of its own (a message redrawn
+    after a click, an event handled): let those end before the database closes, or one
+    still reading leaves its connection to the garbage collector, which warns."""
+    started = asyncio.all_tasks() - running_before - {asyncio.current_task()}
+    if started:
+        await asyncio.wait(started, timeout=5)
