@@ -21,13 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tipoff.alerts.outbox import record_refusal
+from tipoff.alerts.outbox import Posted, post_or_record
 from tipoff.core.routing import Track, alert_channel
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import may_post, pause_posting
-from tipoff.slack.posting import post_message
+from tipoff.slack.install import may_post
 from tipoff.store.tables import accounts, alerts, digests, score_history
 from tipoff.workflow import owned_accounts
 
@@ -77,26 +75,18 @@ async def send_digests(runtime: Runtime) -> list[str]:
             unclaimed=digest.unclaimed,
             day=day,
         )
-        try:
-            await post_message(
-                runtime.slack, channel=channel, text=message.text, blocks=message.blocks
-            )
-        except SLACK_CALL_ERRORS as exc:
-            failure = failure_of(exc)
-            if failure.kind in (FailureKind.PERMANENT, FailureKind.NOT_IN_CHANNEL):
-                log.error("digest for %s refused for good (%s)", channel, failure.description)
-                await record_refusal(
-                    runtime, kind="digest", subject=day, channel=channel, reason=failure.code
-                )
-                continue
-            log.warning("digest for %s not posted (%s); next run retries", channel, failure.summary)
-            async with runtime.db.transaction() as conn:
-                await conn.execute(
-                    digests.delete().where(digests.c.channel == channel, digests.c.day == day)
-                )
-            if failure.kind is FailureKind.INSTALL:
-                await pause_posting(runtime, failure.code, failure.description)
-                break
+        outcome = await post_or_record(
+            runtime,
+            kind="digest",
+            subject=day,
+            channel=channel,
+            undo=digests.delete().where(digests.c.channel == channel, digests.c.day == day),
+            text=message.text,
+            blocks=message.blocks,
+        )
+        if outcome is Posted.PAUSED:
+            break
+        if outcome is not Posted.YES:
             continue
         posted.append(channel)
     return posted

@@ -9,13 +9,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Executable, func, or_, select, update
 
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
-from tipoff.slack.failures import FIXES
-from tipoff.slack.install import Pause, current_pause
+from tipoff.slack.failures import FIXES, SLACK_CALL_ERRORS, FailureKind, failure_of
+from tipoff.slack.install import Pause, current_pause, pause_posting
+from tipoff.slack.posting import post_message
 from tipoff.store.tables import accounts, alerts, slack_failures
 
 log = logging.getLogger(__name__)
@@ -160,6 +163,53 @@ async def refused_posts(runtime: Runtime) -> list[RefusedPost]:
             .order_by(slack_failures.c.failed_at.desc(), slack_failures.c.id.desc())
         )
         return [RefusedPost(r.kind, r.subject, r.channel, r.reason, r.failed_at) for r in rows]
+
+
+class Posted(Enum):
+    """How a post other than an alert went (`post_or_record`)."""
+
+    YES = "posted"
+    REFUSED = "refused for good: recorded, not retried"
+    LATER = "not posted: the next run retries"
+    PAUSED = "not posted: the token is dead, posting is paused"
+
+
+async def post_or_record(
+    runtime: Runtime,
+    *,
+    kind: str,
+    subject: str,
+    channel: str,
+    undo: Executable,
+    **message: Any,
+) -> Posted:
+    """Posts an SLA reminder, escalation or digest (`kind` about `subject`) that the caller
+    has marked as done. A refusal that cannot succeed is recorded once and left done, so
+    no run retries it every minute; any other failure runs `undo` (clearing the mark), so
+    the next run posts it, and a dead token pauses posting too."""
+    assert runtime.slack is not None
+    try:
+        await post_message(runtime.slack, channel=channel, **message)
+    except SLACK_CALL_ERRORS as exc:
+        failure = failure_of(exc)
+        if failure.kind in (FailureKind.PERMANENT, FailureKind.NOT_IN_CHANNEL):
+            log.error(
+                "%s %s to %s refused for good (%s)", kind, subject, channel, failure.description
+            )
+            await record_refusal(
+                runtime, kind=kind, subject=subject, channel=channel, reason=failure.code
+            )
+            return Posted.REFUSED
+        log.warning(
+            "%s %s to %s not posted (%s); next run retries", kind, subject, channel, failure.summary
+        )
+        async with runtime.db.transaction() as conn:
+            await conn.execute(undo)
+        if failure.kind is FailureKind.INSTALL:
+            await pause_posting(runtime, failure.code, failure.description)
+            return Posted.PAUSED
+        return Posted.LATER
+    return Posted.YES
 
 
 async def record_refusal(

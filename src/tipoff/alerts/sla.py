@@ -19,14 +19,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from tipoff.alerts.outbox import record_refusal
+from tipoff.alerts.outbox import Posted, post_or_record
 from tipoff.core import evidence as say
 from tipoff.core.workflow import add_working_hours
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import may_post, pause_posting
-from tipoff.slack.posting import post_message
+from tipoff.slack.install import may_post
 from tipoff.store.tables import accounts, alerts, snoozes
 from tipoff.workflow import owned_accounts
 
@@ -142,33 +140,17 @@ async def _step(
         )
         if marked.rowcount != 1:
             return False  # claimed meanwhile, or done by another run
-    assert runtime.slack is not None
     thread = {} if thread_ts is None else {"thread_ts": thread_ts}
-    try:
-        await post_message(runtime.slack, channel=channel, text=text, **thread)
-    except SLACK_CALL_ERRORS as exc:
-        failure = failure_of(exc)
-        if failure.kind is FailureKind.PERMANENT or failure.kind is FailureKind.NOT_IN_CHANNEL:
-            log.error(
-                "alert %s: %s to %s refused for good (%s)",
-                row.id,
-                kind,
-                channel,
-                failure.description,
-            )
-            await record_refusal(
-                runtime, kind=kind, subject=str(row.id), channel=channel, reason=failure.code
-            )
-            return False
-        log.warning("alert %s: %s not posted (%s); next run retries", row.id, kind, failure.summary)
-        async with runtime.db.transaction() as conn:
-            await conn.execute(
-                update(alerts).where(alerts.c.id == row.id).values({column.key: None})
-            )
-        if failure.kind is FailureKind.INSTALL:
-            await pause_posting(runtime, failure.code, failure.description)
-        return False
-    return True
+    posted = await post_or_record(
+        runtime,
+        kind=kind,
+        subject=str(row.id),
+        channel=channel,
+        undo=update(alerts).where(alerts.c.id == row.id).values({column.key: None}),
+        text=text,
+        **thread,
+    )
+    return posted is Posted.YES
 
 
 def _hours(hours: float) -> str:
