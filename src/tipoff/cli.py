@@ -458,15 +458,21 @@ def alerts_command(
 
     async def listing(
         rt: Runtime,
-    ) -> tuple[Any, list[outbox.TroubledAlert], list[outbox.RefusedPost], Any]:
+    ) -> tuple[Any, list[outbox.TroubledAlert], list[outbox.RefusedPost], Any, int | None]:
         return (
             await current_pause(rt),
             await outbox.troubled_alerts(rt),
             await outbox.refused_posts(rt),
             rt.clock(),
+            await outbox.pending_count(rt) if rt.slack is None else None,
         )
 
-    pause, troubled, refused, now = with_runtime(listing)
+    pause, troubled, refused, now, unposted = with_runtime(listing)
+    if unposted:
+        out.print(
+            f"Slack is not configured (SLACK_BOT_TOKEN is not set): {unposted} alert(s) wait"
+            " in the outbox, and `tipoff serve` posts them once it is."
+        )
     if pause is not None:
         out.print(
             f"Slack posting is PAUSED since {pause.since:%Y-%m-%d %H:%M} UTC ({pause.reason}): "

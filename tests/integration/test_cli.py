@@ -249,6 +249,15 @@ def test_help_is_available(tmp_path: Path, command: list[str]) -> None:
     assert result.returncode == 0 and "Usage" in result.stdout
 
 
+async def test_alerts_says_queued_alerts_wait_for_slack_to_be_configured(tmp_path: Path) -> None:
+    await seeded(tmp_path)
+    assert tipoff(tmp_path, "rescore").returncode == 0  # queues Acme's alert
+    listed = tipoff(tmp_path, "alerts")
+    assert listed.returncode == 0, listed.stderr
+    said = " ".join(listed.stdout.split())
+    assert "Slack is not configured (SLACK_BOT_TOKEN is not set): 1 alert(s) wait" in said
+
+
 async def test_alerts_lists_failed_and_stuck_alerts_and_retry_queues_them_again(
     tmp_path: Path,
 ) -> None:

@@ -111,6 +111,14 @@ async def delivery_health(runtime: Runtime) -> DeliveryHealth:
     return health
 
 
+async def pending_count(runtime: Runtime) -> int:
+    """How many alerts wait in the outbox to be posted."""
+    async with runtime.db.transaction() as conn:
+        return (
+            await conn.execute(select(func.count()).where(alerts.c.status == "pending"))
+        ).scalar_one()
+
+
 async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[TroubledAlert]:
     """Failed alerts, then stuck ones (pending for over STUCK_AFTER, or tried and not yet
     accepted), oldest first."""
