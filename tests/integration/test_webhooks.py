@@ -78,6 +78,13 @@ async def post(
         )
 
 
+async def post_signed(server: IngestServer, source: NewSource, body: bytes) -> httpx.Response:
+    """`body` posted to `source`'s webhook URL, signed with its secret as Segment signs."""
+    return await post(
+        server, source.source.webhook_path, body, {"X-Signature": signature(source.write_key, body)}
+    )
+
+
 def assert_ok(response: httpx.Response) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True}
@@ -180,12 +187,7 @@ async def test_a_signature_made_before_the_server_key_changed_is_refused(
     runtime = ingest_server.app.state.runtime
     runtime.settings = runtime.settings.model_copy(update={"secret_key": None})
     body = as_sent(fixture("segment_track.json"))
-    response = await post(
-        ingest_server,
-        segment.source.webhook_path,
-        body,
-        {"X-Signature": signature(segment.write_key, body)},
-    )
+    response = await post_signed(ingest_server, segment, body)
     assert response.status_code == 401
     assert "no TIPOFF_SECRET_KEY" in response.json()["message"]
     assert await events_named(database, "Purchased an Item") == []
@@ -220,12 +222,7 @@ async def test_segment_actions_with_a_header_instead_of_a_shared_secret(
             ingest_server, actions.source.webhook_path, body, {"X-Tipoff-Secret": actions.write_key}
         )
     )
-    refused = await post(
-        ingest_server,
-        actions.source.webhook_path,
-        body,
-        {"X-Signature": signature(actions.write_key, body)},
-    )
+    refused = await post_signed(ingest_server, actions, body)
     assert refused.status_code == 401
     assert "missing X-Tipoff-Secret header" in refused.json()["message"]
     assert len(await events_named(database, "Purchased an Item")) == 1
@@ -235,12 +232,7 @@ async def test_a_deletion_notice_is_refused_as_not_acted_on(
     ingest_server: IngestServer, segment: NewSource, database: Database
 ) -> None:
     body = as_sent(fixture("segment_delete.json"))
-    response = await post(
-        ingest_server,
-        segment.source.webhook_path,
-        body,
-        {"X-Signature": signature(segment.write_key, body)},
-    )
+    response = await post_signed(ingest_server, segment, body)
     assert response.status_code == 400
     assert response.json()["code"] == "unsupported_type"
     assert "tipoff forget" in response.json()["message"]
