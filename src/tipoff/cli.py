@@ -388,8 +388,9 @@ def sources_list() -> None:
         out.print("No sources yet. Create one with `tipoff sources add NAME`.")
         return
     table = Table(title="Sources")
+    # Folded, never cut short: the URL and header are what the user copies from here.
     for column in ("Name", "Kind", "Category", "Key", "URL", "Proof", "Created", "Status"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for source in found:
         status = f"revoked {source.revoked_at:%Y-%m-%d}" if source.revoked_at else "active"
         table.add_row(
