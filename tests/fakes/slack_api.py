@@ -56,6 +56,7 @@ WORKSPACE_CHANNELS = {
     "sales-alerts": "C0SALESALRT",
     "sales-hot": "C0SALESHOT1",
     "enterprise": "C0ENTERPRS1",
+    "sales-leads": "C0SALESLEAD",
 }
 CHANNELS = {
     **WORKSPACE_CHANNELS,

@@ -22,7 +22,8 @@ from tests.fakes.signing import block_action, event_callback, interactivity, sla
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
-from tipoff.alerts.outbox import troubled_alerts
+from tipoff.alerts.digest import send_digests
+from tipoff.alerts.outbox import refused_posts, troubled_alerts
 from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.audience import CACHE_FOR, OUTSIDER_NOTE
@@ -161,6 +162,22 @@ async def test_channel_info_is_asked_once_until_sharing_changes_or_it_gets_old(
             await queue_another(bot, "hooli.io")
             assert await deliver_pending_alerts(bot.runtime) == DeliveryReport(sent=1)
             assert len(fake.calls_to("conversations.info")) == 3
+
+
+async def test_the_digest_is_not_posted_into_an_externally_shared_channel_either(
+    settings: Settings,
+) -> None:
+    with running_fake_slack() as fake:
+        fake.add_channel(PARTNERS, "acme-partners", member=True, ext_shared=True)
+        async with slack_bot(
+            settings, now=NOW, fake=fake, configure=configured(alert_channel=PARTNERS)
+        ) as bot:
+            await queue_acme_alert(bot)
+            bot.clock.now = NOW.replace(hour=23)  # after TIPOFF_DIGEST_AT (09:00 UTC)
+            assert await send_digests(bot.runtime) == []
+            assert posts(fake) == []
+            (refused,) = await refused_posts(bot.runtime)  # as `tipoff alerts` lists it
+            assert (refused.kind, refused.reason) == ("digest", "channel_externally_shared")
 
 
 async def wait_until(done: Callable[[], bool]) -> None:
