@@ -10,6 +10,7 @@ Grid, the people of every workspace of the same organisation are ours."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,7 +19,14 @@ from sqlalchemy import select
 
 from tests import seed
 from tests.conftest import NOW
-from tests.fakes.signing import block_action, event_callback, interactivity, slash_command
+from tests.fakes.signing import (
+    SignedRequest,
+    block_action,
+    event_callback,
+    interactivity,
+    signed,
+    slash_command,
+)
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
@@ -252,6 +260,20 @@ async def test_a_request_that_names_no_workspace_is_nobodys(bot: SlackBot) -> No
     assert (await bot.send(interactivity(click))).status_code == 200
     async with bot.runtime.db.transaction() as conn:
         assert (await conn.execute(select(feedback))).all() == []
+
+
+async def test_slacks_url_verification_names_no_workspace_and_is_still_answered(
+    bot: SlackBot,
+) -> None:
+    body = {
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "challenge": "3eZbrw1aBm2r",
+        "type": "url_verification",
+    }
+    request = signed(json.dumps(body))
+    headers = {**request.headers, "Content-Type": "application/json"}
+    answer = await bot.send(SignedRequest(request.body, headers))
+    assert (answer.status_code, answer.json()) == (200, {"challenge": "3eZbrw1aBm2r"})
 
 
 async def test_on_enterprise_grid_the_people_of_the_same_organisation_are_ours(
