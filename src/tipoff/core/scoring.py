@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from fractions import Fraction
 from functools import lru_cache
 
 from tipoff.core import evidence as say
@@ -112,26 +111,33 @@ class ScoreResult:
 def whole_points(evidence: Sequence[Evidence]) -> WholePoints:
     """The whole points shown for `evidence` (see WholePoints). Points are taken to the
     tenth, as scoring keeps them, and shared in integer tenths: exact, so a total on a
-    half rounds the same way every time."""
+    half rounds the same way every time. Runs for every account scored: kept cheap."""
     tenths = [_tenths(e.points) for e in evidence]
-    by_dimension = {name: 0 for name in DIMENSIONS}
-    for e, t in zip(evidence, tenths, strict=True):
-        by_dimension[e.dimension] = by_dimension.get(e.dimension, 0) + t
-    total = round(Fraction(sum(by_dimension.values()), 10))
-    names = list(by_dimension)
-    shown = dict(zip(names, _share(total, [by_dimension[n] for n in names]), strict=True))
+    lines_of: dict[str, list[int]] = {name: [] for name in DIMENSIONS}
+    for i, e in enumerate(evidence):
+        lines_of[e.dimension].append(i)
+    sums = [sum(tenths[i] for i in lines_of[name]) for name in DIMENSIONS]
+    total = _rounded(sum(sums))
+    shown = _share(total, sums)
     lines = [0] * len(evidence)
-    for name in names:
-        mine = [i for i, e in enumerate(evidence) if e.dimension == name]
-        for i, points in zip(mine, _share(shown[name], [tenths[i] for i in mine]), strict=True):
+    for whole, mine in zip(shown, lines_of.values(), strict=True):
+        if len(mine) == 1:
+            lines[mine[0]] = whole
+            continue
+        for i, points in zip(mine, _share(whole, [tenths[i] for i in mine]), strict=True):
             lines[i] = points
-    return WholePoints(
-        total, shown["fit"], shown["product"], shown["marketing"], shown["timing"], tuple(lines)
-    )
+    fit, product, marketing, timing = shown
+    return WholePoints(total, fit, product, marketing, timing, tuple(lines))
 
 
 def _tenths(points: float) -> int:
     return round(points * 10)
+
+
+def _rounded(tenths: int) -> int:
+    """`tenths` / 10 rounded as Python's round() rounds a float: halves to even."""
+    whole, rest = divmod(tenths, 10)
+    return whole + (rest > 5 or (rest == 5 and whole % 2 == 1))
 
 
 def _share(whole: int, tenths: Sequence[int]) -> list[int]:
@@ -141,9 +147,10 @@ def _share(whole: int, tenths: Sequence[int]) -> list[int]:
     what is left over is at least 0 and at most the number of parts with a remainder."""
     shares = [t // 10 for t in tenths]
     left = whole - sum(shares)
-    order = sorted(range(len(tenths)), key=lambda i: (-(tenths[i] % 10), -abs(tenths[i]), i))
-    for i in order[:left]:
-        shares[i] += 1
+    if left:
+        order = sorted(range(len(tenths)), key=lambda i: (-(tenths[i] % 10), -abs(tenths[i]), i))
+        for i in order[:left]:
+            shares[i] += 1
     return shares
 
 
