@@ -235,15 +235,15 @@ def score(
     if as_json:
         out.print_json(json.dumps(score_json(found)))
         return
-    d = result.dimensions
+    d = result.whole  # shares of the score's one rounding: they add up to it
     out.print(
         f"[bold]{history.label}[/bold] ({history.domain or 'no domain'}) — [bold]{result.score}[/bold], {result.track.value}"
     )
     out.print(
-        f"Fit {d.fit:+.0f} · Product {d.product:+.0f} · Marketing {d.marketing:+.0f} · Timing {d.timing:+.0f}"
+        f"Fit {d.fit:+d} · Product {d.product:+d} · Marketing {d.marketing:+d} · Timing {d.timing:+d}"
     )
-    for line in result.evidence:
-        out.print(f"  {line.points:+5.0f}  {line.text}")
+    for line, points in result.evidence_points():
+        out.print(f"  {points:+5d}  {line.text}")
     if result.contact is not None:
         out.print(
             f"Contact first: {result.contact.label}"
@@ -259,7 +259,7 @@ def score(
 def score_json(found: rescoring.Lookup) -> dict[str, Any]:
     assert found.account is not None and found.result is not None
     result = found.result
-    d = result.dimensions
+    d = result.whole  # whole points that add up to the score, as every surface shows them
     return {
         "account": {"domain": found.account.domain, "name": found.account.name},
         "score": result.score,
@@ -270,7 +270,7 @@ def score_json(found: rescoring.Lookup) -> dict[str, Any]:
             "marketing": d.marketing,
             "timing": d.timing,
         },
-        "evidence": [{"text": e.text, "points": e.points} for e in result.evidence],
+        "evidence": [{"text": e.text, "points": p} for e, p in result.evidence_points()],
     }
 
 

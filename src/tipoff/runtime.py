@@ -14,6 +14,7 @@ from tipoff.metrics import Metrics
 from tipoff.model import ScoringModel, load_default_model, load_model
 from tipoff.quality import changes
 from tipoff.settings import Settings
+from tipoff.slack.audience import Audience
 from tipoff.slack.pacing import paced_client
 from tipoff.store.db import Database
 
@@ -39,6 +40,9 @@ class Runtime:
     # conversations.open answers (Slack user ID → DM channel ID): a DM's ID never changes,
     # so each owner's DM is opened once per process rather than once per alert.
     dm_channels: dict[str, str] = field(default_factory=dict)
+    # Who Slack's people are (guests, other organisations) and which channels are shared
+    # with another organisation, each asked once for a few minutes.
+    audience: Audience = field(default_factory=Audience)
 
     @classmethod
     async def open(

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         validation_alias="TIPOFF_ALERT_CHANNEL",
         description="Channel (name or ID) that alerts are posted to.",
     )
+    alert_shared_channels: bool = Field(
+        default=False,
+        validation_alias="TIPOFF_ALERT_SHARED_CHANNELS",
+        description="Post alerts (which name contacts and their emails) into a channel "
+        "shared with another organisation (Slack Connect); refused unless true.",
+    )
     # Every second: a signal reaches its alert within about a second, and an idle pass is
     # one claim query that writes nothing.
     rescore_interval_seconds: float = Field(

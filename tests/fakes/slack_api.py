@@ -3,11 +3,12 @@
 It is a real HTTP server (stdlib, in a thread), so any client in any thread or event loop
 can reach it: point `SLACK_API_URL` at `FakeSlackApi.url`. It answers `auth.test`,
 `chat.postMessage` (in a thread too, with `thread_ts`), `chat.update`, `chat.postEphemeral`,
-`views.open`, `views.publish`, `users.lookupByEmail` and `users.info` (from `users` and
-`deactivated`), `conversations.open`
-(a DM "D…" for a user "U…") and `apps.connections.open` (with `socket_url`, for Socket
-Mode) as Slack does, checks the bearer token like Slack
-(`invalid_auth` otherwise), and can be told to fail the next calls:
+`views.open`, `views.publish`, `users.lookupByEmail`, `users.info` (from `people`,
+`users` and `deactivated`: guests, other workspaces and organisations as Slack describes
+them), `conversations.open` (a DM "D…" for a user "U…"), `conversations.info` and
+`conversations.list` (the workspace's channels, shared with another organisation or not)
+and `apps.connections.open` (with `socket_url`, for Socket Mode) as Slack does, checks the
+bearer token like Slack (`invalid_auth` otherwise), and can be told to fail the next calls:
 
     fake.fail_next("chat.postMessage", status=429, retry_after=30, times=2)
     fake.fail_next("chat.postMessage", status=500)
@@ -17,7 +18,9 @@ Channels registered with `add_channel` behave as Slack's do for a bot token: pos
 into one the bot is not a member of answers `not_in_channel` (public; a bot without the
 chat:write.public scope) or `channel_not_found` (private: invisible to non-members), an
 archived one `is_archived`, and `conversations.join` makes the bot a member of a public
-channel. Channels never registered accept every post, as before. `revoke()` makes every
+channel. The workspace starts with WORKSPACE_CHANNELS, the bot in each. Channels never
+registered accept every post, as before, but conversations.info does not know them
+(`channel_not_found`), as Slack would not. `revoke()` makes every
 call answer as Slack does once the app is uninstalled (`token_revoked`); `reinstall()`
 undoes it, with a new token when given.
 
@@ -47,8 +50,19 @@ TEAM_ID = "T0TIPOFF1"
 BOT_USER_ID = "U0TIPOFFBOT"
 BOT_ID = "B0TIPOFFBOT"
 
-# Channel names Slack resolves to IDs; an ID passed as a channel is used as is.
-CHANNELS = {"#sales-alerts": "C0SALESALRT", "sales-alerts": "C0SALESALRT"}
+# The workspace's channels (name → ID), the bot a member of each: Slack resolves a name
+# given to chat.postMessage to its ID; an ID passed as a channel is used as is.
+WORKSPACE_CHANNELS = {
+    "sales-alerts": "C0SALESALRT",
+    "sales-hot": "C0SALESHOT1",
+    "enterprise": "C0ENTERPRS1",
+    "sales-leads": "C0SALESLEAD",
+}
+CHANNELS = {
+    **WORKSPACE_CHANNELS,
+    **{f"#{name}": channel for name, channel in WORKSPACE_CHANNELS.items()},
+}
+PARTNER_TEAM_ID = "T0PARTNER9"  # another organisation, met in a Slack Connect channel
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,22 @@ class FakeChannel:
     private: bool = False
     archived: bool = False
     member: bool = False  # whether the bot is in it
+    # Slack Connect: shared with another organisation, or invited to be (pending).
+    ext_shared: bool = False
+    pending_ext_shared: bool = False
+    org_shared: bool = False  # Enterprise Grid: shared with other workspaces of the org
+
+
+@dataclass
+class FakePerson:
+    """A person users.info describes: of `team_id`, on Grid of `enterprise_id`; a guest
+    when `guest` is "multi" (is_restricted) or "single" (is_ultra_restricted)."""
+
+    id: str
+    team_id: str = TEAM_ID
+    enterprise_id: str | None = None
+    guest: str | None = None
+    email: str | None = None
 
 
 @dataclass
@@ -87,8 +117,15 @@ class FakeSlackApi:
         # conversations.open cannot open a DM with.
         self.users: dict[str, str] = {}
         self.unreachable: set[str] = set()
-        # Channels with membership and archiving (`add_channel`), by ID.
-        self.channels: dict[str, FakeChannel] = {}
+        # Channels with membership, archiving and sharing (`add_channel`), by ID.
+        self.channels: dict[str, FakeChannel] = {
+            channel: FakeChannel(channel, name, member=True)
+            for name, channel in WORKSPACE_CHANNELS.items()
+        }
+        # People users.info describes otherwise than as full members of TEAM_ID.
+        self.people: dict[str, FakePerson] = {}
+        # Set for a workspace of an Enterprise Grid organisation: auth.test names it.
+        self.enterprise_id: str | None = None
         # Set by `revoke()`: the error every call with the bot token answers.
         self.revoked: str | None = None
         # Users an admin deactivated: users.info and users.lookupByEmail say "deleted".
@@ -201,12 +238,39 @@ class FakeSlackApi:
         private: bool = False,
         archived: bool = False,
         member: bool = False,
+        ext_shared: bool = False,
+        pending_ext_shared: bool = False,
+        org_shared: bool = False,
     ) -> FakeChannel:
         """A channel with Slack's membership rules (see the module docstring)."""
-        channel = FakeChannel(channel_id, name, private, archived, member)
+        channel = FakeChannel(
+            channel_id,
+            name,
+            private,
+            archived,
+            member,
+            ext_shared,
+            pending_ext_shared,
+            org_shared,
+        )
         with self._lock:
             self.channels[channel_id] = channel
         return channel
+
+    def add_person(
+        self,
+        user_id: str,
+        *,
+        team_id: str = TEAM_ID,
+        enterprise_id: str | None = None,
+        guest: str | None = None,
+        email: str | None = None,
+    ) -> FakePerson:
+        """A person users.info describes as Slack would (see FakePerson)."""
+        person = FakePerson(user_id, team_id, enterprise_id, guest, email)
+        with self._lock:
+            self.people[user_id] = person
+        return person
 
     def revoke(self, error: str = "token_revoked") -> None:
         """The app is uninstalled (or its token revoked): every call answers `error`."""
@@ -279,7 +343,7 @@ class FakeSlackApi:
 
     def _success(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {
+            answer = {
                 "ok": True,
                 "url": "https://tipoff-test.slack.com/",
                 "team": "Tipoff Test",
@@ -289,6 +353,9 @@ class FakeSlackApi:
                 "bot_id": BOT_ID,
                 "is_enterprise_install": False,
             }
+            if self.enterprise_id is not None:  # a workspace of a Grid organisation
+                answer["enterprise_id"] = self.enterprise_id
+            return answer
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return {"ok": False, "error": "internal_error"}
@@ -332,18 +399,17 @@ class FakeSlackApi:
             }
         if method == "users.info":
             user = str(params.get("user", ""))
-            emails = [e for e, u in self.users.items() if u == user]
-            if not emails and user not in self.deactivated:
+            if not user.startswith(("U", "W")):
                 return {"ok": False, "error": "user_not_found"}
-            return {
-                "ok": True,
-                "user": {
-                    "id": user,
-                    "team_id": TEAM_ID,
-                    "deleted": user in self.deactivated,
-                    "profile": {"email": emails[0]} if emails else {},
-                },
-            }
+            return {"ok": True, "user": self._user_object(user)}
+        if method == "conversations.info":
+            with self._lock:
+                channel = self.channels.get(str(params.get("channel", "")))
+            if channel is None or (channel.private and not channel.member):
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "channel": self._conversation(channel)}
+        if method == "conversations.list":
+            return self._conversations_list(params)
         if method == "conversations.open":
             user = str(params.get("users", ""))
             if not user.startswith("U") or user in self.unreachable:
@@ -375,6 +441,116 @@ class FakeSlackApi:
             view = params.get("view") or {}
             return {"ok": True, "view": {"id": "V0WRONGVIEW", "team_id": TEAM_ID, **view}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _user_object(self, user: str) -> dict[str, Any]:
+        """users.info's `user` as Slack documents it. Anyone not described otherwise
+        (`add_person`, `users`, `deactivated`) is a full member of TEAM_ID, as everyone
+        who sends the bot a request is in a workspace of one organisation."""
+        with self._lock:
+            person = self.people.get(user) or FakePerson(user)
+            emails = [e for e, u in self.users.items() if u == user]
+        email = person.email or (emails[0] if emails else None)
+        name = (email or user).split("@")[0]
+        profile: dict[str, Any] = {
+            "avatar_hash": "ge3b51ca72de",
+            "status_text": "",
+            "status_emoji": "",
+            "real_name": name,
+            "display_name": name,
+            "real_name_normalized": name,
+            "display_name_normalized": name,
+            "team": person.team_id,
+        }
+        if email is not None:
+            profile["email"] = email
+        answer: dict[str, Any] = {
+            "id": user,
+            "team_id": person.team_id,
+            "name": name,
+            "deleted": user in self.deactivated,
+            "color": "9f69e7",
+            "real_name": name,
+            "tz": "Europe/London",
+            "tz_label": "Greenwich Mean Time",
+            "tz_offset": 0,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": person.guest is not None,
+            "is_ultra_restricted": person.guest == "single",
+            "is_bot": False,
+            "is_app_user": False,
+            "updated": 1763650800,
+            "has_2fa": False,
+        }
+        if person.enterprise_id is not None:
+            answer["enterprise_user"] = {
+                "id": user,
+                "enterprise_id": person.enterprise_id,
+                "enterprise_name": "Tipoff Test Org",
+                "is_admin": False,
+                "is_owner": False,
+                "teams": [person.team_id],
+            }
+        return answer
+
+    def _conversation(self, channel: FakeChannel) -> dict[str, Any]:
+        """A conversation object as conversations.info and conversations.list give it."""
+        shared = channel.ext_shared or channel.org_shared
+        return {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": not channel.private,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": channel.private,
+            "created": 1449252889,
+            "is_archived": channel.archived,
+            "is_general": False,
+            "unlinked": 0,
+            "name_normalized": channel.name,
+            "is_shared": shared,
+            "is_frozen": False,
+            "is_org_shared": channel.org_shared,
+            "is_pending_ext_shared": channel.pending_ext_shared,
+            "pending_shared": [PARTNER_TEAM_ID] if channel.pending_ext_shared else [],
+            "context_team_id": TEAM_ID,
+            "updated": 1763650800000,
+            "parent_conversation": None,
+            "creator": "U0MAYAREP01",
+            "is_ext_shared": channel.ext_shared,
+            "shared_team_ids": [TEAM_ID, PARTNER_TEAM_ID] if channel.ext_shared else [TEAM_ID],
+            "pending_connected_team_ids": [PARTNER_TEAM_ID] if channel.pending_ext_shared else [],
+            "is_member": channel.member,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+            "previous_names": [],
+        }
+
+    def _conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The channels a bot can see, `limit` a page, the next page's cursor in
+        response_metadata ("" after the last page), as Slack paginates."""
+        types = str(params.get("types") or "public_channel").split(",")
+        exclude_archived = str(params.get("exclude_archived", "")).lower() in ("1", "true")
+        with self._lock:
+            visible = [
+                self._conversation(c)
+                for c in self.channels.values()
+                if ("private_channel" if c.private else "public_channel") in types
+                and (c.member or not c.private)
+                and not (exclude_archived and c.archived)
+            ]
+        start = int(str(params.get("cursor") or "0").removeprefix("next:") or 0)
+        limit = int(params.get("limit") or 100)
+        page = visible[start : start + limit]
+        more = start + limit < len(visible)
+        return {
+            "ok": True,
+            "channels": page,
+            "response_metadata": {"next_cursor": f"next:{start + limit}" if more else ""},
+        }
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

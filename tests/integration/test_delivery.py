@@ -237,6 +237,7 @@ async def test_not_in_a_public_channel_it_joins_the_channel_and_posts(
         assert await deliver_pending_alerts(rt) == DeliveryReport(sent=1)
         row = (await outbox(rt))[alert]
     assert [c.method for c in fake.calls if c.method != "auth.test"] == [
+        "conversations.info",  # not shared with another organisation
         "chat.postMessage",
         "conversations.join",
         "chat.postMessage",

@@ -47,10 +47,18 @@ def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> Non
     assert settings["socket_mode_enabled"] is False
     # Only the events a listener handles: app_home_opened (slack/listeners/home.py),
     # app_uninstalled and tokens_revoked (slack/listeners/install.py), and user_change
-    # (slack/listeners/people.py; needs users:read).
+    # (slack/listeners/people.py; needs users:read), channel_shared and channel_unshared
+    # (slack/listeners/people.py; need channels:read and groups:read).
     assert settings["event_subscriptions"] == {
         "request_url": "https://YOUR-HOST/slack/events",
-        "bot_events": ["app_home_opened", "app_uninstalled", "tokens_revoked", "user_change"],
+        "bot_events": [
+            "app_home_opened",
+            "app_uninstalled",
+            "tokens_revoked",
+            "user_change",
+            "channel_shared",
+            "channel_unshared",
+        ],
     }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert command["should_escape"] is True  # `assign … @rep` must arrive as a user ID
@@ -62,4 +70,6 @@ def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> Non
         "users:read.email",
         "im:write",
         "channels:join",
+        "channels:read",
+        "groups:read",
     ]

@@ -12,13 +12,14 @@ from sqlalchemy import select
 
 from tests import seed
 from tests.conftest import NOW
-from tests.fakes.signing import block_action, interactivity
+from tests.fakes.signing import block_action, interactivity, slash_command
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import Clock, running_runtime, slack_bot, with_slack
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.rescoring import rescore
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
+from tipoff.slack.audience import CACHE_FOR
 from tipoff.store.tables import alerts, feedback
 
 STEP = timedelta(seconds=30)
@@ -86,6 +87,10 @@ async def test_clicks_during_an_outage_are_recorded(
         async with slack_bot(settings, now=NOW, fake=fake) as bot:
             async with bot.runtime.db.transaction() as conn:
                 acme = await seed.hot_acme(conn, NOW)
+            # Maya used Tipoff before the outage: who she is (users.info) is known, and
+            # still stands while Slack cannot be asked again.
+            assert (await bot.send(slash_command("help"))).status_code == 200
+            bot.clock.now = NOW + CACHE_FOR
             fake.fail_next(status=503, times=50)  # every Web API call fails from here on
             shown = [{"type": "section", "text": {"type": "mrkdwn", "text": "Acme is hot"}}]
             click = block_action(

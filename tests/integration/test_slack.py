@@ -34,7 +34,7 @@ from tipoff.feedback import serialize_verdicts
 from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
-from tipoff.slack.bolt_app import OTHER_WORKSPACE
+from tipoff.slack.audience import OUTSIDER_NOTE
 from tipoff.store.tables import alerts, feedback, score_history
 
 CHANNEL = "C0SALESALRT"  # the fake's ID for #sales-alerts
@@ -179,8 +179,9 @@ async def test_looking_up_a_known_account_answers_in_the_ack_with_score_and_evid
             ],
         },
     ]
-    # Answered in the acknowledgement itself: nothing posted, no response_url used.
-    assert [c.method for c in bot.fake.calls] == ["auth.test"]
+    # Answered in the acknowledgement itself: nothing posted, no response_url used (who is
+    # asking is asked of Slack, once).
+    assert [c.method for c in bot.fake.calls] == ["auth.test", "users.info"]
 
 
 async def test_a_lookup_not_ready_in_time_is_acknowledged_and_answered_at_the_response_url(
@@ -638,7 +639,7 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
 async def test_a_command_from_another_workspace_gets_a_short_note(bot: SlackBot) -> None:
     await seed_acme(bot)
     body = ephemeral(await bot.send(slash_command("acme.io", team_id="T0PARTNER9")))
-    assert body == {"response_type": "ephemeral", "text": OTHER_WORKSPACE}
+    assert body == {"response_type": "ephemeral", "text": OUTSIDER_NOTE}
     ours = ephemeral(await bot.send(slash_command("acme.io")))
     assert ours["text"] == "Acme: 90 (hot)"
 

@@ -40,7 +40,7 @@ def result(
             Evidence("second_active_user", "product", 20, "2 people were active in the product in the last 30 days: Maya Chen (VP Engineering) and Sam Ortiz"),
             Evidence("decision_maker", "fit", 15, "Maya Chen (VP Engineering) holds a decision-making title", (1,)),
             Evidence("unsubscribed", "marketing", -12.5, "Sam Ortiz unsubscribed from marketing email 10 days ago"),
-            Evidence("rising", "timing", 5, "Activity is rising: 6 signals in the last 7 days, against 0 in the 21 days before"),
+            Evidence("fading", "timing", -0.4, "Activity is fading: 1 signal in the last 7 days, against 9 in the 21 days before"),
         )  # fmt: skip
     return ScoreResult(
         account_id=42,
@@ -67,7 +67,8 @@ DIMENSIONS = {
     "fields": [
         {"type": "mrkdwn", "text": "*Fit*\n+15"},
         {"type": "mrkdwn", "text": "*Product*\n+50"},
-        {"type": "mrkdwn", "text": "*Marketing*\n+23"},
+        # 22.5 and -0.4 share one rounding: 87.1 shows as 15 + 50 + 22 + 0 = 87.
+        {"type": "mrkdwn", "text": "*Marketing*\n+22"},
         {"type": "mrkdwn", "text": "*Timing*\n0"},
     ],
 }
@@ -283,8 +284,8 @@ def test_a_lookup_shows_score_track_dimensions_evidence_contact_and_trend() -> N
                 "Maya Chen (VP Engineering) and Sam Ortiz (+20)\n"
                 "• Maya Chen (VP Engineering) holds a decision-making title (+15)\n"
                 "• Sam Ortiz unsubscribed from marketing email 10 days ago (-13)\n"
-                "• Activity is rising: 6 signals in the last 7 days, against 0 in the "
-                "21 days before (+5)"
+                "• Activity is fading: 1 signal in the last 7 days, against 9 in the "
+                "21 days before (0)"
             ),
             section(
                 "*Contact first:* Maya Chen (VP Engineering) · maya@acme.com\n"
@@ -302,7 +303,13 @@ def test_a_lookup_of_a_quiet_account_says_what_is_missing() -> None:
     assert message.blocks == [
         header("quiet.io — 0"),
         context("*Low-touch* — nothing for sales to do yet"),
-        DIMENSIONS,
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{name}*\n0"}
+                for name in ("Fit", "Product", "Marketing", "Timing")
+            ],
+        },
         section("*Evidence*\n_No scoring signals yet._"),
         section("*Contact first:* nobody named yet: the signals so far are anonymous."),
         context("*Trend:* first score, no history yet"),
@@ -546,7 +553,7 @@ def test_an_alert_reads_well_in_a_terminal() -> None:
         "Acme Corp is ready — 87\n"
         "=======================\n"
         "Sales-ready — same-day follow-up · acme.com · 250 employees · Software\n"
-        "Fit +15   Product +50   Marketing +23   Timing 0\n"
+        "Fit +15   Product +50   Marketing +22   Timing 0\n"
         "Why now\n"
         "• Maya Chen (VP Engineering) requested a demo 2 days ago (+35)\n"
         "• Maya Chen (VP Engineering) completed a core action yesterday (+30)\n"

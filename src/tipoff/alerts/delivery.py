@@ -21,7 +21,9 @@ else can. What a refusal leads to is decided by tipoff.slack.failures:
 - `not_in_channel` in a public channel given by ID: Tipoff joins it and posts again;
 - a refusal that cannot succeed as it is (channel_not_found, is_archived, missing_scope,
   msg_too_long, invalid_blocks …) marks the alert "failed" with the reason, keeping its
-  content: `tipoff alerts --retry` queues it again once the cause is fixed;
+  content: `tipoff alerts --retry` queues it again once the cause is fixed; so does
+  Tipoff's own refusal to post into a channel shared with another organisation
+  (channel_externally_shared, unless TIPOFF_ALERT_SHARED_CHANNELS; tipoff.slack.audience);
 - a dead token (invalid_auth, token_revoked, account_inactive) pauses all posting
   (tipoff.slack.install); the alert stays pending, and is sent once the token works.
 
@@ -209,6 +211,12 @@ async def _post(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any], channe
                     failure.summary,
                     channel,
                 )
+    await runtime.audience.check_channel(
+        slack,
+        channel,
+        allow_external=runtime.settings.alert_shared_channels,
+        now=runtime.clock(),
+    )
     return await post_message(slack, channel=channel, text=alert.text, blocks=alert.blocks)
 
 

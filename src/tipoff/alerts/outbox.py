@@ -197,6 +197,13 @@ async def post_or_record(
     the next run posts it, and a dead token pauses posting too."""
     assert runtime.slack is not None
     try:
+        # Account names and scores are no more for another organisation than alerts are.
+        await runtime.audience.check_channel(
+            runtime.slack,
+            channel,
+            allow_external=runtime.settings.alert_shared_channels,
+            now=runtime.clock(),
+        )
         await post_message(runtime.slack, channel=channel, **message)
     except SLACK_CALL_ERRORS as exc:
         failure = failure_of(exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -34,6 +34,7 @@ __all__ = [
     "Contact",
     "Evidence",
     "ScoreResult",
+    "WholePoints",
     "decay_factor",
     "score_account",
     "score_of",
@@ -59,17 +60,98 @@ class Contact:
     why: str
 
 
+DIMENSIONS = ("fit", "product", "marketing", "timing")
+
+
+@dataclass(frozen=True, slots=True)
+class WholePoints:
+    """An account's points as people read them: whole, and adding up.
+
+    Rounded once: `total` is the exact sum rounded (as `score_of` rounds), and what that
+    rounding gained or lost is shared out over the four dimensions, then each
+    dimension's points over its evidence lines, by largest remainder. So the dimensions
+    shown add up to the total, each dimension's lines add up to it, and no part is a
+    whole point or more from its exact value. Every renderer reads these and never
+    rounds a part itself: rounded separately, 77.6 + 2.6 showed as 78 + 3 under 80."""
+
+    total: int  # may be below 0; the score is this floored at 0
+    fit: int
+    product: int
+    marketing: int
+    timing: int
+    evidence: tuple[int, ...]  # one per ScoreResult.evidence, in its order
+
+    def dimension(self, name: str) -> int:
+        return int(getattr(self, name))
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreResult:
     account_id: int
     score: int  # points: score_of(raw_points), 0 or more, no upper bound
     raw_points: float  # the sum of the dimensions, unrounded; orders equal scores
-    dimensions: Dimensions
+    dimensions: Dimensions  # exact, to a tenth: what routing compares
     track: Track
     evidence: tuple[Evidence, ...]  # strongest first
     contact: Contact | None
     title_match: bool
     excluded: bool = False
+    # Derived from `evidence` as the result is made, so a stored score read back shows
+    # the same whole points as when it was computed.
+    whole: WholePoints = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "whole", whole_points(self.evidence))
+
+    def evidence_points(self) -> tuple[tuple[Evidence, int], ...]:
+        """Each evidence line with the whole points it shows."""
+        return tuple(zip(self.evidence, self.whole.evidence, strict=True))
+
+
+def whole_points(evidence: Sequence[Evidence]) -> WholePoints:
+    """The whole points shown for `evidence` (see WholePoints). Points are taken to the
+    tenth, as scoring keeps them, and shared in integer tenths: exact, so a total on a
+    half rounds the same way every time. Runs for every account scored: kept cheap."""
+    tenths = [_tenths(e.points) for e in evidence]
+    lines_of: dict[str, list[int]] = {name: [] for name in DIMENSIONS}
+    for i, e in enumerate(evidence):
+        lines_of[e.dimension].append(i)
+    sums = [sum(tenths[i] for i in lines_of[name]) for name in DIMENSIONS]
+    total = _rounded(sum(sums))
+    shown = _share(total, sums)
+    lines = [0] * len(evidence)
+    for whole, mine in zip(shown, lines_of.values(), strict=True):
+        if len(mine) == 1:
+            lines[mine[0]] = whole
+            continue
+        for i, points in zip(mine, _share(whole, [tenths[i] for i in mine]), strict=True):
+            lines[i] = points
+    fit, product, marketing, timing = shown
+    return WholePoints(total, fit, product, marketing, timing, tuple(lines))
+
+
+def _tenths(points: float) -> int:
+    return round(points * 10)
+
+
+def _rounded(tenths: int) -> int:
+    """`tenths` / 10 rounded as Python's round() rounds a float: halves to even."""
+    whole, rest = divmod(tenths, 10)
+    return whole + (rest > 5 or (rest == 5 and whole % 2 == 1))
+
+
+def _share(whole: int, tenths: Sequence[int]) -> list[int]:
+    """`whole` points shared over parts given in tenths, by largest remainder: each part
+    gets its floor, and the points left over go one each to the largest remainders (on
+    a tie, to the larger part, then the earlier). `whole` is the parts' sum rounded, so
+    what is left over is at least 0 and at most the number of parts with a remainder."""
+    shares = [t // 10 for t in tenths]
+    left = whole - sum(shares)
+    if left:
+        order = sorted(range(len(tenths)), key=lambda i: (-(tenths[i] % 10), -abs(tenths[i]), i))
+        for i in order[:left]:
+            shares[i] += 1
+    return shares
 
 
 def score_account(history: AccountHistory, model: ScoringModel, now: datetime) -> ScoreResult:
@@ -138,11 +220,12 @@ def score_tallies(
     if timing_hit is not None:
         hits.append(timing_hit)
 
-    totals = {name: 0.0 for name in ("fit", "product", "marketing", "timing")}
+    # In integer tenths, as whole_points adds them, so the score is its rounded total.
+    totals = {name: 0 for name in DIMENSIONS}
     for hit in hits:
-        totals[hit.dimension] += hit.points
-    dimensions = Dimensions(**{k: round(v, 1) for k, v in totals.items()})
-    raw = round(dimensions.total, 1)
+        totals[hit.dimension] += _tenths(hit.points)
+    dimensions = Dimensions(**{k: v / 10 for k, v in totals.items()})
+    raw = sum(totals.values()) / 10
     score = score_of(raw)
     hits.sort(key=lambda h: (-abs(h.points), h.rule_id))
     return ScoreResult(

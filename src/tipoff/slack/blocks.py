@@ -12,7 +12,6 @@ properties, what a rep typed) is escaped before it goes into mrkdwn, so a name l
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -159,7 +158,7 @@ def alert_message(
     Claim / Snooze controls. `reason` says why it alerts again ("score up 18 since the
     last alert"); a first alert needs none."""
     headline = _headline(account, result)
-    lines = [e for e in result.evidence if e.points != 0][:ALERT_EVIDENCE_LINES]
+    lines = [(e, p) for e, p in result.evidence_points() if e.points != 0][:ALERT_EVIDENCE_LINES]
     blocks: list[Block] = [
         _header(headline),
         _context(_facts(account, result.track)),
@@ -411,7 +410,7 @@ def lookup_message(
     every point, who to contact, and the trend (`history` newest first); with `extras`,
     a suggested opener, the last weeks as a sparkline, and the owner."""
     headline = f"{account.label} — {result.score}"
-    lines = [e for e in result.evidence if e.points != 0 or result.excluded]
+    lines = [(e, p) for e, p in result.evidence_points() if e.points != 0 or result.excluded]
     evidence = _evidence_lines(lines[:LOOKUP_EVIDENCE_LINES])
     if len(lines) > LOOKUP_EVIDENCE_LINES:
         evidence += f"\n_…and {say.plural(len(lines) - LOOKUP_EVIDENCE_LINES, 'smaller signal')}_"
@@ -842,7 +841,7 @@ def _track_name(track: Track) -> str:
 
 
 def _dimensions(result: ScoreResult) -> Block:
-    d = result.dimensions
+    d = result.whole  # shares of the score's one rounding: they add up to it
     return {
         "type": "section",
         "fields": [
@@ -857,10 +856,11 @@ def _dimensions(result: ScoreResult) -> Block:
     }
 
 
-def _evidence_lines(lines: Sequence[Evidence]) -> str:
+def _evidence_lines(lines: Sequence[tuple[Evidence, int]]) -> str:
+    """Evidence lines with their whole points (ScoreResult.evidence_points)."""
     out = []
-    for e in lines:
-        points = f" ({_points(e.points)})" if e.points != 0 else ""
+    for e, whole in lines:
+        points = f" ({_points(whole)})" if e.points != 0 else ""
         out.append(f"• {_clip(escape(e.text), 500)}{points}")
     return "\n".join(out)
 
@@ -874,12 +874,9 @@ def _contact_text(contact: Contact | None) -> str:
     return f"*Contact first:* {who}\n_Why:_ {escape(contact.why)}"
 
 
-def _points(value: float) -> str:
-    """Whole points with a sign, halves rounded away from zero: +35, -15, 0."""
-    whole = math.floor(abs(value) + 0.5)
-    if whole == 0:
-        return "0"
-    return f"+{whole}" if value > 0 else f"-{whole}"
+def _points(value: int) -> str:
+    """Whole points with a sign: +35, -15, 0."""
+    return f"{value:+d}" if value else "0"
 
 
 def _date(at: datetime) -> str:

@@ -4,22 +4,22 @@ HTTP mode: Slack POSTs commands and interactivity to /slack/events; every reques
 carry Slack's signature (Bolt verifies it and answers 401 otherwise). Socket Mode, when an
 app-level token is set: the app dials out to Slack over a WebSocket and needs no public URL.
 
-Tipoff serves one workspace: the one its bot token belongs to (auth.test). In a channel
-shared with another organisation (Slack Connect) its people see alerts and can run
-/tipoff, but their commands are answered with a short note and their clicks store nothing.
+Tipoff serves one organisation: the workspace its bot token belongs to (auth.test) and, on
+Enterprise Grid, that workspace's enterprise. Guests, and people of another organisation
+in a shared channel (Slack Connect), get a short note and their clicks store nothing
+(tipoff.slack.audience).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 
 from tipoff.errors import TipoffError
 from tipoff.runtime import Runtime
+from tipoff.slack.audience import only_our_people
 from tipoff.slack.listeners import register_all
 from tipoff.slack.listeners.commands import SORRY
 
@@ -53,7 +54,7 @@ class SlackEdge:
             logger=logging.getLogger("tipoff.slack.bolt"),
         )
         self.app.error(_log_and_answer)
-        self.app.use(_only_our_workspace)
+        self.app.use(only_our_people(runtime.audience, runtime.clock))
         register_all(self.app, runtime)
         self._http = AsyncSlackRequestHandler(self.app)
         self._socket: AsyncSocketModeHandler | None = None
@@ -119,48 +120,6 @@ def slack_body_problem(body: bytes, content_type: str) -> str | None:
     except (UnicodeDecodeError, ValueError):
         return "the body is not valid UTF-8 form data or JSON"
     return None if isinstance(payload, dict) else "the payload must be a JSON object"
-
-
-OTHER_WORKSPACE = (
-    "Tipoff answers the people of the workspace it is installed in only; "
-    "ask a colleague there to look this up."
-)
-
-
-def requester_team(body: dict[str, Any]) -> str | None:
-    """The workspace of the person behind a request: a click's or submission's
-    `user.team_id` (in a Slack Connect channel it differs from `team.id`), the user of
-    an event about a user, or a command's `team_id`."""
-    user = body.get("user")
-    if isinstance(user, dict) and user.get("team_id"):
-        return str(user["team_id"])
-    event = body.get("event")
-    if isinstance(event, dict) and isinstance(event.get("user"), dict):
-        team = event["user"].get("team_id")
-        return str(team) if team else None
-    team = body.get("team_id")
-    if not team and isinstance(body.get("team"), dict):
-        team = body["team"].get("id")
-    return str(team) if team else None
-
-
-async def _only_our_workspace(
-    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
-) -> BoltResponse | None:
-    """Requests from people of another workspace go no further: a command gets a short
-    note, anything else an empty 200 (Slack must not retry it), and nothing is stored."""
-    ours = context.authorize_result.team_id if context.authorize_result else None
-    theirs = requester_team(body)
-    if ours is None or theirs is None or theirs == ours:
-        await next()
-        return None
-    log.info("ignored a Slack request from workspace %s (Tipoff serves %s)", theirs, ours)
-    if "command" in body:
-        note = {"response_type": "ephemeral", "text": OTHER_WORKSPACE}
-        return BoltResponse(
-            status=200, body=json.dumps(note), headers={"content-type": "application/json"}
-        )
-    return BoltResponse(status=200, body="")
 
 
 async def _log_and_answer(

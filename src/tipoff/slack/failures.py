@@ -9,7 +9,8 @@ a `SlackFailure` with `failure_of` and acts on its `kind`:
 - RATE_LIMITED  429: wait for Retry-After, then try again
 - TRANSIENT     5xx, timeouts, connection errors, Slack's own internal errors: back off
 - NOT_IN_CHANNEL  join the channel (a public one, by ID) and try again
-- PERMANENT     the post cannot succeed as it is: record the reason, stop retrying
+- PERMANENT     the post cannot succeed as it is: record the reason, stop retrying (also
+                Tipoff's own `Refused`, e.g. a channel shared with another organisation)
 - INSTALL       the token no longer works: pause all posting until auth.test succeeds
 """
 
@@ -66,7 +67,20 @@ FIXES: Mapping[str, str] = {
     "SLACK_BOT_TOKEN to the new token",
     "tokens_revoked": "Slack revoked the bot token: reinstall the app and set "
     "SLACK_BOT_TOKEN to the new token",
+    "channel_externally_shared": "the channel is shared with another organisation (Slack "
+    "Connect), which would see contacts' names and emails: point Tipoff at an internal "
+    "channel, or set TIPOFF_ALERT_SHARED_CHANNELS=true to post there anyway",
 }
+
+
+class Refused(SlackClientError):
+    """Tipoff's own refusal of a Slack call, as final as Slack's: `code` is recorded and
+    explained (FIXES) as Slack's codes are. Raised, for instance, rather than post an
+    alert into a channel shared with another organisation (tipoff.slack.audience)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(FIXES.get(code, code))
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,8 @@ SLACK_CALL_ERRORS = (TimeoutError, SlackClientError, aiohttp.ClientError, OSErro
 def failure_of(exc: BaseException) -> SlackFailure:
     """`exc`, raised by a Web API call, as a SlackFailure. Exceptions that are not a Web
     API failure (a bug, a database error) are re-raised by the caller, not passed here."""
+    if isinstance(exc, Refused):
+        return SlackFailure(FailureKind.PERMANENT, exc.code)
     if isinstance(exc, SlackApiError):
         response = exc.response
         data = response.data
