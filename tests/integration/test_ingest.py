@@ -821,7 +821,16 @@ def track_json(**extra: Any) -> dict[str, Any]:
     return {"type": "track", "userId": "u-1", "event": "Session Started", **extra}
 
 
+def nested(levels: int) -> dict[str, Any]:
+    """An object `levels` objects deep, itself the first."""
+    value: dict[str, Any] = {"leaf": True}
+    for _ in range(levels - 1):
+        value = {"more": value}
+    return value
+
+
 BIG = "x" * 33_000
+TOO_DEEP = "nests objects and arrays more than 32 levels deep (counting this one); at most 32 levels are accepted"
 BAD_REQUESTS: list[tuple[str, str, Mapping[str, Any], int, str, str]] = [
     # (id, path, httpx request kwargs, status, code, message fragment)
     ("bad-json", "/v1/track", {"content": b'{"userId": "u", "event": '}, 400, "invalid_json",
@@ -835,6 +844,20 @@ BAD_REQUESTS: list[tuple[str, str, Mapping[str, Any], int, str, str]] = [
     ("deep", "/v1/track",
      {"content": b'{"userId":"u","event":"x","properties":{"v":' + b"[" * 10_000 + b"]" * 10_000
       + b"}}"}, 400, "invalid_json", "nested too deeply"),
+    ("deep-properties", "/v1/track", {"json": track_json(properties=nested(33))}, 400,
+     "invalid_payload", f"properties: {TOO_DEEP}"),
+    ("deep-page", "/v1/page", {"json": {"userId": "u", "properties": {"v": [nested(32)]}}}, 400,
+     "invalid_payload", f"properties: {TOO_DEEP}"),
+    ("deep-traits", "/v1/identify", {"json": {"userId": "u", "traits": nested(33)}}, 400,
+     "invalid_payload", f"traits: {TOO_DEEP}"),
+    ("deep-context-traits", "/v1/track",
+     {"json": track_json(context={"traits": {"email": "a@b.io", **nested(33)}})}, 400,
+     "invalid_payload", f"context.traits: {TOO_DEEP}"),
+    ("deep-group-traits", "/v1/group", {"json": {"userId": "u", "groupId": "g", "traits": nested(33)}},
+     400, "invalid_payload", f"traits: {TOO_DEEP}"),
+    ("deep-batch-item", "/v1/batch",
+     {"json": {"batch": [track_json(), track_json(properties=nested(33))]}}, 400,
+     "invalid_payload", f"batch[1].properties: {TOO_DEEP}"),
     ("no-ids", "/v1/track", {"json": {"event": "x"}}, 400, "invalid_payload",
      "userId or anonymousId is required"),
     ("event-type", "/v1/track", {"json": {"userId": "u", "event": 42}}, 400, "invalid_payload",
@@ -947,6 +970,17 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert answer["code"] == code
     assert fragment in answer["message"], answer["message"]
     assert await snapshot(database) == before
+
+
+async def test_properties_and_traits_nested_32_levels_deep_are_stored(
+    ingest_client: httpx.AsyncClient, database: Database
+) -> None:
+    deepest = nested(32)
+    await ok(await ingest_client.post("/v1/identify", json={"userId": "u-1", "traits": deepest}))
+    await ok(await ingest_client.post("/v1/track", json=track_json(properties=deepest)))
+    (signal,) = await events_named(database, "Session Started")
+    assert signal.properties == deepest
+    assert (await person_of(database, "u-1")).traits == deepest
 
 
 # ------------------------------------------------------------------ scale and races

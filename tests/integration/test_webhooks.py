@@ -17,7 +17,15 @@ from sqlalchemy import select
 
 from tests.conftest import NOW
 from tests.integration.conftest import IngestServer
-from tests.integration.test_ingest import account_by, events_named, fetch, person_of, snapshot
+from tests.integration.test_ingest import (
+    TOO_DEEP,
+    account_by,
+    events_named,
+    fetch,
+    nested,
+    person_of,
+    snapshot,
+)
 from tipoff.settings import Settings
 from tipoff.sources import NewSource, create_source
 from tipoff.store.db import Database
@@ -226,6 +234,19 @@ async def test_segment_actions_with_a_header_instead_of_a_shared_secret(
     assert refused.status_code == 401
     assert "missing X-Tipoff-Secret header" in refused.json()["message"]
     assert len(await events_named(database, "Purchased an Item")) == 1
+
+
+async def test_segment_properties_nested_too_deep_are_400_and_stored_nowhere(
+    ingest_server: IngestServer, segment: NewSource, database: Database
+) -> None:
+    track = fixture("segment_track.json")
+    deep = as_sent({**track, "properties": {**track["properties"], "cart": [nested(32)]}})
+    response = await post_signed(ingest_server, segment, deep)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"code": "invalid_payload", "message": f"properties: {TOO_DEEP}"},
+    )
+    assert await fetch(database, select(events)) == []
 
 
 async def test_a_deletion_notice_is_refused_as_not_acted_on(
@@ -461,6 +482,17 @@ async def test_posthog_identify_merges_the_anonymous_visitor_and_groupidentify_n
         (
             {"event": {"uuid": "u", "event": "x", "distinct_id": "d", "properties": []}},
             "event.properties: must be a JSON object",
+        ),
+        (
+            {"event": {"uuid": "u", "event": "x", "distinct_id": "d", "properties": nested(33)}},
+            f"event.properties: {TOO_DEEP}",
+        ),
+        (
+            {
+                "event": {"uuid": "u", "event": "x", "distinct_id": "d"},
+                "person": {"properties": {"email": "a@b.io", "history": nested(32)}},
+            },
+            f"person.properties: {TOO_DEEP}",
         ),
     ],
 )
