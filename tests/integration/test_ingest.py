@@ -401,6 +401,31 @@ async def test_requests_without_a_valid_key_are_refused(
     assert await snapshot(database) == before
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"userId": "u", "event": ', b"[" * 20_000, b'{"userId": "\xff"}', b"[1, 2]"],
+    ids=["cut-short", "deep", "not-utf8", "array"],
+)
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [({}, "a write key is required"), (basic("unknown-key"), "unknown write key")],
+    ids=["no-key", "unknown-key"],
+)
+async def test_the_write_key_is_checked_before_the_body_is_parsed(
+    ingest_server: IngestServer,
+    ingest_source: NewSource,
+    headers: dict[str, str],
+    message: str,
+    body: bytes,
+) -> None:
+    async with httpx.AsyncClient(base_url=ingest_server.url, timeout=30) as client:
+        for path in ("/v1/track", "/v1/batch"):
+            response = await client.post(path, content=body, headers=headers)
+            assert response.status_code == 401, response.text
+            assert response.json()["code"] == "unauthorized"
+            assert message in response.json()["message"]
+
+
 async def test_a_revoked_key_is_refused(
     ingest_client: httpx.AsyncClient, ingest_source: NewSource, database: Database
 ) -> None:
