@@ -131,6 +131,22 @@ def _basic_user(header: str) -> str:
 async def read_body(request: Request, limit: int, what: str) -> bytes:
     """The body, decompressed, refusing anything over `limit` bytes before and after
     decompression without reading more than `limit` + one chunk into memory."""
+    data = await read_bounded(request, limit, what)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip(data, limit=limit, what=what)
+    if encoding not in ("", "identity"):
+        raise InvalidInput(
+            f"unsupported Content-Encoding {encoding!r}: send the body plain or gzip",
+            code="unsupported_encoding",
+        )
+    return data
+
+
+async def read_bounded(request: Request, limit: int, what: str) -> bytes:
+    """The body as sent, or TooLarge as soon as it is known to be over `limit` bytes: from
+    its Content-Length before reading any of it, else once `limit` + one chunk are read
+    (the rest is never read)."""
     too_large = f"{what} is limited to {limit // 1024} KB ({limit:,} bytes)"
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -140,12 +156,4 @@ async def read_body(request: Request, limit: int, what: str) -> bytes:
         data += chunk
         if len(data) > limit:
             raise TooLarge(f"{too_large}; this body is larger")
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        return gunzip(bytes(data), limit=limit, what=what)
-    if encoding not in ("", "identity"):
-        raise InvalidInput(
-            f"unsupported Content-Encoding {encoding!r}: send the body plain or gzip",
-            code="unsupported_encoding",
-        )
     return bytes(data)
