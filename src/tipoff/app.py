@@ -30,7 +30,7 @@ from tipoff.ingest.webhooks import webhook_routes
 from tipoff.jobs import build_scheduler
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
-from tipoff.slack.bolt_app import SlackEdge
+from tipoff.slack.bolt_app import SlackEdge, signing_secret
 from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
 from tipoff.slack.install import pause_posting, resume_posting
 
@@ -116,10 +116,7 @@ async def slack_events(request: Request) -> Response:
     edge: SlackEdge | None = request.app.state.slack_edge
     if edge is None:
         return JSONResponse(
-            {
-                "code": "slack_not_configured",
-                "message": "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.",
-            },
+            {"code": "slack_not_configured", "message": "Set SLACK_BOT_TOKEN."},
             status_code=404,
         )
     return await edge.handle(request)
@@ -184,12 +181,15 @@ def create_app(
             stack.enter_context(_settled_garbage_collector())
             yield
 
+    # Without a signing secret no request to /slack/events could be verified (Socket Mode
+    # needs none): the route does not exist, rather than checking signatures with no key.
+    slack_http = signing_secret(settings) is not None
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *([Route("/slack/events", slack_events, methods=["POST"])] if slack_http else []),
             *ingest_routes(),
             *webhook_routes(),
         ],

@@ -309,6 +309,10 @@ def _tokens(text: str) -> list[str]:
     return [_spellings(c) for c in re.sub(r"\s+", " ", unicodedata.normalize("NFC", text))]
 
 
+# A JSON object or array, as a stored value is parsed.
+_Json = dict[str, Any] | list[Any]
+
+
 @dataclass(frozen=True, slots=True)
 class Redaction:
     """Finds a person in text and replaces them with REMOVED (see the module docstring)."""
@@ -336,14 +340,36 @@ class Redaction:
 
     def apply(self, value: Any) -> Any:
         """`value` (a string or parsed JSON) with the person erased from every string in
-        it, keys included; other values as they are."""
+        it, keys included; other values as they are.
+
+        The copy is built with an explicit stack, not by recursion: a value stored before
+        ingest capped nesting can be nested deeper than Python's recursion limit, and the
+        erasure must not fail on it."""
         if isinstance(value, str):
             return self.text(value)
-        if isinstance(value, list):
-            return [self.apply(v) for v in value]
-        if isinstance(value, dict):
-            return {self.text(k): self.apply(v) for k, v in value.items()}
-        return value
+        if not isinstance(value, dict | list):
+            return value
+        copy: _Json = {} if isinstance(value, dict) else []
+        stack: list[tuple[_Json, _Json]] = [(value, copy)]
+        while stack:
+            original, erased = stack.pop()
+            if isinstance(original, dict) and isinstance(erased, dict):
+                for key, child in original.items():
+                    erased[self.text(key)] = self._erased_child(child, stack)
+            elif isinstance(original, list) and isinstance(erased, list):
+                erased.extend(self._erased_child(child, stack) for child in original)
+        return copy
+
+    def _erased_child(self, child: Any, stack: list[tuple[_Json, _Json]]) -> Any:
+        """A string erased; an object or array as an empty copy, pushed on `stack` to be
+        filled in; anything else as it is."""
+        if isinstance(child, str):
+            return self.text(child)
+        if isinstance(child, dict | list):
+            copy: _Json = {} if isinstance(child, dict) else []
+            stack.append((child, copy))
+            return copy
+        return child
 
     def text(self, text: str) -> str:
         # Matched in NFC, so a name stored decomposed ("Jose\u0301") is found too; a text

@@ -401,6 +401,31 @@ async def test_requests_without_a_valid_key_are_refused(
     assert await snapshot(database) == before
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"userId": "u", "event": ', b"[" * 20_000, b'{"userId": "\xff"}', b"[1, 2]"],
+    ids=["cut-short", "deep", "not-utf8", "array"],
+)
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [({}, "a write key is required"), (basic("unknown-key"), "unknown write key")],
+    ids=["no-key", "unknown-key"],
+)
+async def test_the_write_key_is_checked_before_the_body_is_parsed(
+    ingest_server: IngestServer,
+    ingest_source: NewSource,
+    headers: dict[str, str],
+    message: str,
+    body: bytes,
+) -> None:
+    async with httpx.AsyncClient(base_url=ingest_server.url, timeout=30) as client:
+        for path in ("/v1/track", "/v1/batch"):
+            response = await client.post(path, content=body, headers=headers)
+            assert response.status_code == 401, response.text
+            assert response.json()["code"] == "unauthorized"
+            assert message in response.json()["message"]
+
+
 async def test_a_revoked_key_is_refused(
     ingest_client: httpx.AsyncClient, ingest_source: NewSource, database: Database
 ) -> None:
@@ -821,7 +846,16 @@ def track_json(**extra: Any) -> dict[str, Any]:
     return {"type": "track", "userId": "u-1", "event": "Session Started", **extra}
 
 
+def nested(levels: int) -> dict[str, Any]:
+    """An object `levels` objects deep, itself the first."""
+    value: dict[str, Any] = {"leaf": True}
+    for _ in range(levels - 1):
+        value = {"more": value}
+    return value
+
+
 BIG = "x" * 33_000
+TOO_DEEP = "nests objects and arrays more than 32 levels deep (counting this one); at most 32 levels are accepted"
 BAD_REQUESTS: list[tuple[str, str, Mapping[str, Any], int, str, str]] = [
     # (id, path, httpx request kwargs, status, code, message fragment)
     ("bad-json", "/v1/track", {"content": b'{"userId": "u", "event": '}, 400, "invalid_json",
@@ -835,6 +869,20 @@ BAD_REQUESTS: list[tuple[str, str, Mapping[str, Any], int, str, str]] = [
     ("deep", "/v1/track",
      {"content": b'{"userId":"u","event":"x","properties":{"v":' + b"[" * 10_000 + b"]" * 10_000
       + b"}}"}, 400, "invalid_json", "nested too deeply"),
+    ("deep-properties", "/v1/track", {"json": track_json(properties=nested(33))}, 400,
+     "invalid_payload", f"properties: {TOO_DEEP}"),
+    ("deep-page", "/v1/page", {"json": {"userId": "u", "properties": {"v": [nested(32)]}}}, 400,
+     "invalid_payload", f"properties: {TOO_DEEP}"),
+    ("deep-traits", "/v1/identify", {"json": {"userId": "u", "traits": nested(33)}}, 400,
+     "invalid_payload", f"traits: {TOO_DEEP}"),
+    ("deep-context-traits", "/v1/track",
+     {"json": track_json(context={"traits": {"email": "a@b.io", **nested(33)}})}, 400,
+     "invalid_payload", f"context.traits: {TOO_DEEP}"),
+    ("deep-group-traits", "/v1/group", {"json": {"userId": "u", "groupId": "g", "traits": nested(33)}},
+     400, "invalid_payload", f"traits: {TOO_DEEP}"),
+    ("deep-batch-item", "/v1/batch",
+     {"json": {"batch": [track_json(), track_json(properties=nested(33))]}}, 400,
+     "invalid_payload", f"batch[1].properties: {TOO_DEEP}"),
     ("no-ids", "/v1/track", {"json": {"event": "x"}}, 400, "invalid_payload",
      "userId or anonymousId is required"),
     ("event-type", "/v1/track", {"json": {"userId": "u", "event": 42}}, 400, "invalid_payload",
@@ -947,6 +995,17 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert answer["code"] == code
     assert fragment in answer["message"], answer["message"]
     assert await snapshot(database) == before
+
+
+async def test_properties_and_traits_nested_32_levels_deep_are_stored(
+    ingest_client: httpx.AsyncClient, database: Database
+) -> None:
+    deepest = nested(32)
+    await ok(await ingest_client.post("/v1/identify", json={"userId": "u-1", "traits": deepest}))
+    await ok(await ingest_client.post("/v1/track", json=track_json(properties=deepest)))
+    (signal,) = await events_named(database, "Session Started")
+    assert signal.properties == deepest
+    assert (await person_of(database, "u-1")).traits == deepest
 
 
 # ------------------------------------------------------------------ scale and races

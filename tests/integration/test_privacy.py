@@ -92,6 +92,33 @@ async def test_forget_removes_the_person_everywhere_and_records_a_hash(runtime: 
     assert found.result.score == 0  # Sam's one session is not enough for any rule
 
 
+async def test_forget_erases_inside_an_event_stored_nested_900_levels_deep(
+    runtime: Runtime,
+) -> None:
+    # Stored before ingest capped nesting at 32 levels: the erasure still reads it whole.
+    nested: Any = {"invited": "dana@acme.io"}
+    for _ in range(450):  # two levels each
+        nested = {"reply": [nested]}
+    async with runtime.db.transaction() as conn:
+        acme = await seed.hot_acme(conn, NOW)
+        sam = (
+            await conn.execute(select(people.c.id).where(people.c.email == "sam@acme.io"))
+        ).scalar_one()
+        await seed.signal(conn, NOW, acme, sam, "Teammate Invited", thread=nested)
+
+    async with runtime.db.transaction() as conn:
+        done = await privacy.forget_person(conn, email="dana@acme.io", requested_by="dpo", now=NOW)
+    assert done.scrubbed["events"] == 1
+    async with runtime.db.transaction() as conn:
+        kept = (
+            await conn.execute(select(events.c.properties).where(events.c.person_id == sam))
+        ).all()
+    thread = next(p["thread"] for (p,) in kept if p)
+    for _ in range(450):
+        (thread,) = thread["reply"]
+    assert thread == {"invited": "[removed]"}
+
+
 async def test_forget_refuses_what_it_cannot_do(runtime: Runtime) -> None:
     async with runtime.db.transaction() as conn:
         with pytest.raises(InvalidInput, match="is not an email address"):

@@ -5,10 +5,12 @@ the fake Web API."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from tests.fakes.signing import (
     SIGNING_SECRET,
     SignedRequest,
     block_action,
+    event_callback,
     interactivity,
     load_payload,
     signed,
@@ -35,6 +38,7 @@ from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
 from tipoff.slack.audience import OUTSIDER_NOTE
+from tipoff.slack.bolt_app import MAX_BODY_BYTES, MAX_NESTING
 from tipoff.store.tables import alerts, feedback, score_history
 
 CHANNEL = "C0SALESALRT"  # the fake's ID for #sales-alerts
@@ -558,6 +562,90 @@ async def test_requests_not_signed_by_slack_are_refused_and_change_nothing(
     assert bot.fake.calls == []  # not even auth.test: refused before anything ran
 
 
+class StreamedBody:
+    """A request body sent in 64 KB chunks as the server asks for them, counting how many
+    it took: what an attacker's endless upload looks like to the server."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, megabytes: int) -> None:
+        self.chunks = megabytes * 1024 * 1024 // self.CHUNK
+        self.sent = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.chunks):
+            self.sent += 1
+            yield b"payload=" + b"x" * (self.CHUNK - 8)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "chunks_read"),
+    [
+        # Signed as Slack signs (for another body): read up to the cap, no further.
+        (slash_command("help").headers, 413, MAX_BODY_BYTES // StreamedBody.CHUNK + 1),
+        # A declared length over the cap: refused before any of it is read.
+        ({**slash_command("help").headers, "Content-Length": str(64 * 1024 * 1024)}, 413, 0),
+        # No signature at all: refused before any of it is read.
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 401, 0),
+    ],
+    ids=["streamed", "declared", "unsigned"],
+)
+async def test_a_huge_body_is_refused_without_being_read(
+    bot: SlackBot, headers: dict[str, str], status: int, chunks_read: int
+) -> None:
+    body = StreamedBody(megabytes=64)
+    response = await bot.http.post("/slack/events", content=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert body.sent <= chunks_read < body.chunks
+    assert bot.fake.calls == []
+
+
+def as_json(request: SignedRequest) -> SignedRequest:
+    return SignedRequest(request.body, {**request.headers, "Content-Type": "application/json"})
+
+
+def nested_payload(levels: int) -> dict[str, Any]:
+    """A block_actions payload carrying one value `levels` objects and arrays deep."""
+    value: Any = "deep"
+    for _ in range(levels - 1):
+        value = [value]
+    return {**load_payload("block_actions"), "state": {"values": value}}
+
+
+@pytest.mark.parametrize(
+    "signed_request",
+    [
+        lambda: as_json(signed("[" * 100_000 + "]" * 100_000)),
+        lambda: signed(urlencode({"payload": "[" * 100_000 + "]" * 100_000})),
+        lambda: signed("{" + '"a":{' * 50_000 + "}" * 50_001),  # read as JSON by its "{"
+        lambda: interactivity(nested_payload(MAX_NESTING + 1)),
+    ],
+    ids=["raw-json", "payload", "raw-object", "just-over"],
+)
+async def test_a_signed_body_nested_too_deep_is_400(
+    bot: SlackBot, signed_request: Callable[[], SignedRequest]
+) -> None:
+    # Signed when the test runs: Slack's signatures are good for five minutes only.
+    response = await bot.send(signed_request())
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "code": "invalid_request",
+            "message": "the payload nests more than 64 levels of objects and arrays",
+        },
+    )
+    assert bot.fake.calls == []
+
+
+async def test_a_payload_as_deep_as_allowed_is_dispatched(bot: SlackBot) -> None:
+    # Bolt finds no listener for this action: its 404, which Slack shows as a failed click.
+    payload = nested_payload(MAX_NESTING - 1)  # the payload itself is one more
+    payload["actions"][0]["action_id"] = "not_ours"
+    assert json.dumps(payload).count("[") >= MAX_NESTING - 2
+    response = await bot.send(interactivity(payload))
+    assert response.status_code == 404, response.text
+
+
 async def test_bolt_takes_token_and_secret_from_settings_never_the_environment(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -691,6 +779,32 @@ async def test_with_an_app_token_the_bot_answers_over_socket_mode(settings: Sett
             # Shutting down closes the WebSocket.
             async with asyncio.timeout(5):
                 await server.closed.wait()
+
+
+@pytest.mark.parametrize("secret", [None, "", "   "], ids=["unset", "empty", "blank"])
+async def test_socket_mode_without_a_signing_secret_serves_no_slack_route(
+    settings: Settings, secret: str | None
+) -> None:
+    def socket_mode_only(s: Settings) -> Settings:
+        return Settings.model_validate(
+            {**s.model_dump(), "slack_app_token": APP_TOKEN, "slack_signing_secret": secret}
+        )
+
+    with running_fake_slack() as fake:
+        async with running_socket_mode() as server:
+            fake.socket_url = server.url
+            async with slack_bot(settings, now=NOW, configure=socket_mode_only, fake=fake) as bot:
+                await seed_acme(bot)
+                # Signed with the empty key, as slack-sdk < 3.43 accepted: an admin's
+                # command and an uninstall, both forged.
+                for forged in (
+                    slash_command("assign acme.io <@U0JONREP002|jon>", secret=""),
+                    event_callback({"type": "app_uninstalled"}, secret=""),
+                    slash_command("help"),
+                ):
+                    response = await bot.send(forged)
+                    assert response.status_code == 404, response.text
+                assert [c.method for c in fake.calls] == ["apps.connections.open"]
 
 
 async def test_a_refused_app_token_stops_start_up_with_a_clear_error(settings: Settings) -> None:

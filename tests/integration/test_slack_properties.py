@@ -151,6 +151,9 @@ def test_a_payload_that_is_not_an_object_is_refused_before_bolt(
         content=unsigned,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
+    assert (response.status_code, response.json()) == (401, {"error": "invalid request"})
+    request = signed(unsigned.decode())
+    response = httpx.post(f"{url}/slack/events", content=request.body, headers=request.headers)
     assert response.status_code == 400
     assert response.json() == {
         "code": "invalid_request",

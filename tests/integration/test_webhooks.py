@@ -17,9 +17,18 @@ from sqlalchemy import select
 
 from tests.conftest import NOW
 from tests.integration.conftest import IngestServer
-from tests.integration.test_ingest import account_by, events_named, fetch, person_of, snapshot
+from tests.integration.test_ingest import (
+    TOO_DEEP,
+    account_by,
+    events_named,
+    fetch,
+    nested,
+    person_of,
+    snapshot,
+)
+from tipoff.ingest.webhooks import NOT_AUTHENTICATED
 from tipoff.settings import Settings
-from tipoff.sources import NewSource, create_source
+from tipoff.sources import NewSource, create_source, revoke_source
 from tipoff.store.db import Database
 from tipoff.store.tables import accounts, events, sources
 
@@ -88,6 +97,15 @@ async def post_signed(server: IngestServer, source: NewSource, body: bytes) -> h
 def assert_ok(response: httpx.Response) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True}
+
+
+def assert_refused(response: httpx.Response, log: pytest.LogCaptureFixture, reason: str) -> None:
+    """`response` is the one 401 every unauthenticated webhook request gets, and the
+    server logged `reason` (the log is the operator's, the answer anyone's)."""
+    assert response.status_code == 401, response.text
+    assert response.json() == {"code": "unauthorized", "message": NOT_AUTHENTICATED}
+    refusals = [r.getMessage() for r in log.records if r.name == "tipoff.ingest.webhooks"]
+    assert any(reason in refusal for refusal in refusals), refusals
 
 
 # ------------------------------------------------------------------ Segment
@@ -159,6 +177,7 @@ async def test_a_bad_or_missing_signature_is_401_and_stores_nothing(
     ingest_server: IngestServer,
     segment: NewSource,
     database: Database,
+    caplog: pytest.LogCaptureFixture,
     headers_for: Any,
     message: str,
 ) -> None:
@@ -169,15 +188,16 @@ async def test_a_bad_or_missing_signature_is_401_and_stores_nothing(
         ingest_server, segment.source.webhook_path, body, headers_for(segment, body)
     )
 
-    assert response.status_code == 401, response.text
-    assert response.json()["code"] == "unauthorized"
-    assert message in response.json()["message"]
-    assert segment.write_key not in response.text
+    assert_refused(response, caplog, message)
+    assert segment.write_key not in caplog.text
     assert await snapshot(database) == before
 
 
 async def test_a_signature_made_before_the_server_key_changed_is_refused(
-    ingest_server: IngestServer, segment: NewSource, database: Database
+    ingest_server: IngestServer,
+    segment: NewSource,
+    database: Database,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The secret is derived from the server key and a stored salt; the database does not
     # hold it, so a server with another key cannot verify (nor can a database reader sign).
@@ -188,13 +208,15 @@ async def test_a_signature_made_before_the_server_key_changed_is_refused(
     runtime.settings = runtime.settings.model_copy(update={"secret_key": None})
     body = as_sent(fixture("segment_track.json"))
     response = await post_signed(ingest_server, segment, body)
-    assert response.status_code == 401
-    assert "no TIPOFF_SECRET_KEY" in response.json()["message"]
+    assert_refused(response, caplog, "no TIPOFF_SECRET_KEY")
     assert await events_named(database, "Purchased an Item") == []
 
 
-async def test_a_batched_actions_request_is_refused_with_the_reason(
-    ingest_server: IngestServer, segment: NewSource, database: Database
+async def test_a_batched_actions_request_is_refused_with_the_reason_logged(
+    ingest_server: IngestServer,
+    segment: NewSource,
+    database: Database,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Webhooks (Actions) with batching signs only the first event of the array it posts.
     first = fixture("segment_track.json")
@@ -205,13 +227,12 @@ async def test_a_batched_actions_request_is_refused_with_the_reason(
         batch,
         {"X-Signature": signature(segment.write_key, as_sent(first))},
     )
-    assert response.status_code == 401
-    assert "turn batching off" in response.json()["message"]
+    assert_refused(response, caplog, "turn batching off")
     assert await fetch(database, select(events)) == []
 
 
 async def test_segment_actions_with_a_header_instead_of_a_shared_secret(
-    ingest_server: IngestServer, database: Database
+    ingest_server: IngestServer, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     actions = await add_source(
         database, "segment-actions", "segment-webhook", auth_header="X-Tipoff-Secret"
@@ -223,9 +244,21 @@ async def test_segment_actions_with_a_header_instead_of_a_shared_secret(
         )
     )
     refused = await post_signed(ingest_server, actions, body)
-    assert refused.status_code == 401
-    assert "missing X-Tipoff-Secret header" in refused.json()["message"]
+    assert_refused(refused, caplog, "missing X-Tipoff-Secret header")
     assert len(await events_named(database, "Purchased an Item")) == 1
+
+
+async def test_segment_properties_nested_too_deep_are_400_and_stored_nowhere(
+    ingest_server: IngestServer, segment: NewSource, database: Database
+) -> None:
+    track = fixture("segment_track.json")
+    deep = as_sent({**track, "properties": {**track["properties"], "cart": [nested(32)]}})
+    response = await post_signed(ingest_server, segment, deep)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"code": "invalid_payload", "message": f"properties: {TOO_DEEP}"},
+    )
+    assert await fetch(database, select(events)) == []
 
 
 async def test_a_deletion_notice_is_refused_as_not_acted_on(
@@ -251,19 +284,57 @@ async def test_a_webhook_secret_is_not_a_write_key_for_the_v1_calls(
     "path", ["/v1/webhooks/999", "/v1/webhooks/abc", "/v1/webhooks/" + "9" * 40]
 )
 async def test_an_unknown_webhook_source_is_401(
-    ingest_server: IngestServer, segment: NewSource, path: str
+    ingest_server: IngestServer, segment: NewSource, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     response = await post(ingest_server, path, b"{}", {})
-    assert response.status_code == 401
-    assert response.json()["message"].startswith("no webhook source")
+    assert_refused(response, caplog, "no webhook source")
 
 
 async def test_an_api_source_has_no_webhook(
-    ingest_server: IngestServer, ingest_source: NewSource
+    ingest_server: IngestServer, ingest_source: NewSource, caplog: pytest.LogCaptureFixture
 ) -> None:
     response = await post(ingest_server, f"/v1/webhooks/{ingest_source.source.id}", b"{}", {})
-    assert response.status_code == 401
-    assert "takes the /v1/* calls" in response.json()["message"]
+    assert_refused(response, caplog, "takes the /v1/* calls")
+
+
+async def test_every_refused_webhook_request_gets_one_answer_that_names_no_source(
+    ingest_server: IngestServer,
+    database: Database,
+    ingest_source: NewSource,
+    segment: NewSource,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Were the answers to differ, anyone could list the webhook sources and their names.
+    rudderstack = await add_source(database, "rudder-prod", "rudderstack-webhook")
+    revoked = await add_source(database, "posthog-old", "posthog-webhook")
+    async with database.transaction() as conn:
+        await revoke_source(conn=conn, name="posthog-old", now=NOW)
+    body = as_sent(fixture("segment_track.json"))
+    paths = {
+        "no such source": "/v1/webhooks/9999",
+        "not an id": "/v1/webhooks/web",
+        "revoked": revoked.source.webhook_path,
+        "api source": f"/v1/webhooks/{ingest_source.source.id}",
+        "header source": rudderstack.source.webhook_path,
+        "signature source": segment.source.webhook_path,
+    }
+    answers = {case: await post(ingest_server, path, body, {}) for case, path in paths.items()}
+    runtime = ingest_server.app.state.runtime
+    runtime.settings = runtime.settings.model_copy(update={"secret_key": None})
+    answers["no TIPOFF_SECRET_KEY"] = await post_signed(ingest_server, segment, body)
+
+    def seen(response: httpx.Response) -> tuple[object, ...]:
+        headers = sorted((k, v) for k, v in response.headers.items() if k != "date")
+        return response.status_code, tuple(headers), response.content
+
+    assert len({seen(answer) for answer in answers.values()}) == 1, {
+        case: answer.text for case, answer in answers.items()
+    }
+    assert_refused(answers["revoked"], caplog, "source 'posthog-old' has been revoked")
+    for name in ("web", "segment", "rudder-prod", "posthog-old"):
+        assert repr(name) not in answers["revoked"].text
+    refusals = [r.getMessage() for r in caplog.records if r.name == "tipoff.ingest.webhooks"]
+    assert len(refusals) == len(answers)
 
 
 # ------------------------------------------------------------------ RudderStack
@@ -319,6 +390,7 @@ async def test_rudderstack_without_its_secret_header_is_401(
     ingest_server: IngestServer,
     rudderstack: NewSource,
     database: Database,
+    caplog: pytest.LogCaptureFixture,
     headers: dict[str, str],
     message: str,
 ) -> None:
@@ -329,8 +401,8 @@ async def test_rudderstack_without_its_secret_header_is_401(
         as_sent(fixture("rudderstack_track.json")),
         headers,
     )
-    assert response.status_code == 401
-    assert message in response.json()["message"]
+    assert_refused(response, caplog, message)
+    assert rudderstack.write_key not in caplog.text
     assert await snapshot(database) == before
 
 
@@ -461,6 +533,17 @@ async def test_posthog_identify_merges_the_anonymous_visitor_and_groupidentify_n
         (
             {"event": {"uuid": "u", "event": "x", "distinct_id": "d", "properties": []}},
             "event.properties: must be a JSON object",
+        ),
+        (
+            {"event": {"uuid": "u", "event": "x", "distinct_id": "d", "properties": nested(33)}},
+            f"event.properties: {TOO_DEEP}",
+        ),
+        (
+            {
+                "event": {"uuid": "u", "event": "x", "distinct_id": "d"},
+                "person": {"properties": {"email": "a@b.io", "history": nested(32)}},
+            },
+            f"person.properties: {TOO_DEEP}",
         ),
     ],
 )

@@ -73,6 +73,23 @@ def test_parsed_json_is_walked_keys_and_all() -> None:
     }
 
 
+def test_json_nested_deeper_than_python_recursion_is_walked() -> None:
+    # Stored before ingest capped nesting: deeper than any recursive walk could go.
+    depth = 5_000
+    stored: object = {"invitee": "jose.nunez@acme.io", "by": "Ann"}
+    for level in range(depth):
+        stored = [stored] if level % 2 else {"José Núñez": stored}
+    erased = JOSE.apply(stored)
+    for level in reversed(range(depth)):
+        if level % 2:
+            assert isinstance(erased, list) and len(erased) == 1
+            erased = erased[0]
+        else:
+            assert isinstance(erased, dict) and list(erased) == ["[removed]"]
+            erased = erased["[removed]"]
+    assert erased == {"invitee": "[removed]", "by": "Ann"}
+
+
 def test_an_alert_clipped_inside_the_name_keeps_nothing_of_it() -> None:
     # A title long enough that the evidence line (at most 500 characters) ends in "José Nú".
     before = "Sam Ortiz () and "

@@ -1,9 +1,9 @@
 """Segment-compatible HTTP Tracking API: `POST /v1/{track,identify,group,alias,page,screen,
 batch}`.
 
-Each handler reads the body within Segment's size limits (gzip accepted), finds the
-source by its write key (HTTP Basic user name, or `writeKey` in the body), validates the
-payload, and stores it in one transaction. `{"success": true}` means committed; anything
+Each handler finds the source by its write key (HTTP Basic user name, checked before the
+body is read; or `writeKey` in the body), reads the body within Segment's size limits (gzip
+accepted), validates the payload, and stores it in one transaction. `{"success": true}` means committed; anything
 else is a JSON error `{code, message}` and has changed nothing.
 """
 
@@ -13,6 +13,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -49,8 +50,7 @@ def ingest_routes() -> list[BaseRoute]:
 
 def _call_endpoint(kind: CallKind) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        body = decode_json(await read_body(request, MAX_EVENT_BYTES, "a single call"))
-        source = await _authenticate(request, write_key_in_body(body))
+        source, body = await _authenticated_body(request, MAX_EVENT_BYTES, "a single call")
         return await store_and_answer(request, source, [parse_call(kind, body)])
 
     endpoint.__name__ = f"segment_{kind}"
@@ -58,9 +58,29 @@ def _call_endpoint(kind: CallKind) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _batch(request: Request) -> Response:
-    body = decode_json(await read_body(request, MAX_BATCH_BYTES, "a batch"))
-    source = await _authenticate(request, write_key_in_body(body))
+    source, body = await _authenticated_body(request, MAX_BATCH_BYTES, "a batch")
     return await store_and_answer(request, source, parse_batch(body))
+
+
+async def _authenticated_body(
+    request: Request, limit: int, what: str
+) -> tuple[Source, dict[str, Any]]:
+    """The source the request's write key belongs to, and its body as a JSON object.
+
+    A key in the Authorization header is checked before the body is read. Segment also
+    allows it as `writeKey` in the body, which must then be parsed to find it; a body
+    that cannot be is then a request without a key (401), whatever else is wrong with
+    it, so that nothing about parsing is answered to a caller not yet authenticated."""
+    header = request.headers.get("authorization")
+    if header:
+        source = await _authenticate(request, _basic_user(header))
+        return source, decode_json(await read_body(request, limit, what))
+    data = await read_body(request, limit, what)
+    try:
+        body = decode_json(data)
+    except InvalidInput:
+        body = {}
+    return await _authenticate(request, write_key_in_body(body)), body
 
 
 async def store_and_answer(
@@ -83,9 +103,7 @@ async def store_and_answer(
     return JSONResponse({"success": True})
 
 
-async def _authenticate(request: Request, body_key: str | None) -> Source:
-    header = request.headers.get("authorization")
-    write_key = _basic_user(header) if header else body_key
+async def _authenticate(request: Request, write_key: str | None) -> Source:
     if not write_key:
         raise Unauthorized(
             "a write key is required: HTTP Basic auth with the key as user name, "
@@ -113,6 +131,22 @@ def _basic_user(header: str) -> str:
 async def read_body(request: Request, limit: int, what: str) -> bytes:
     """The body, decompressed, refusing anything over `limit` bytes before and after
     decompression without reading more than `limit` + one chunk into memory."""
+    data = await read_bounded(request, limit, what)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip(data, limit=limit, what=what)
+    if encoding not in ("", "identity"):
+        raise InvalidInput(
+            f"unsupported Content-Encoding {encoding!r}: send the body plain or gzip",
+            code="unsupported_encoding",
+        )
+    return data
+
+
+async def read_bounded(request: Request, limit: int, what: str) -> bytes:
+    """The body as sent, or TooLarge as soon as it is known to be over `limit` bytes: from
+    its Content-Length before reading any of it, else once `limit` + one chunk are read
+    (the rest is never read)."""
     too_large = f"{what} is limited to {limit // 1024} KB ({limit:,} bytes)"
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -122,12 +156,4 @@ async def read_body(request: Request, limit: int, what: str) -> bytes:
         data += chunk
         if len(data) > limit:
             raise TooLarge(f"{too_large}; this body is larger")
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        return gunzip(bytes(data), limit=limit, what=what)
-    if encoding not in ("", "identity"):
-        raise InvalidInput(
-            f"unsupported Content-Encoding {encoding!r}: send the body plain or gzip",
-            code="unsupported_encoding",
-        )
     return bytes(data)

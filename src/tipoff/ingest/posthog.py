@@ -28,7 +28,7 @@ from tipoff.errors import InvalidInput
 from tipoff.ingest.segment import (
     CallKind,
     Id,
-    JsonObject,
+    Properties,
     SegmentCall,
     SegmentTime,
     Text,
@@ -60,12 +60,12 @@ class PostHogEvent(_Loose):
     uuid: Id
     event: Annotated[Text, StringConstraints(min_length=1, max_length=255)]
     distinct_id: Id
-    properties: JsonObject = {}
+    properties: Properties = {}
     timestamp: SegmentTime | None = None
 
 
 class PostHogPerson(_Loose):
-    properties: JsonObject = {}
+    properties: Properties = {}
 
 
 class PostHogWebhook(_Loose):

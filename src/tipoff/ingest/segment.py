@@ -5,7 +5,7 @@ but a field Tipoff reads must have the type the spec gives it. Errors name the p
 were found (`batch[3].event: field required`) and change nothing.
 
 Limits are Segment's: 32 KB a call (a single call's body, or one batch item as JSON),
-500 KB a batch body, 2,500 items a batch.
+500 KB a batch body, 2,500 items a batch. Properties and traits nest at most 32 levels.
 """
 
 from __future__ import annotations
@@ -30,11 +30,17 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from tipoff.core.nesting import nesting_depth
 from tipoff.errors import InvalidInput, TooLarge
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_EVENTS = 2_500
+# Objects and arrays one inside another in properties and traits, the outer object being
+# the first. Real events nest a few levels (an order's items, a form's fields); what is
+# stored is read back by json, which recurses, and a value a thousand levels deep would
+# fail every reader of its account.
+MAX_NESTING = 32
 # How many problems one error message lists before it says "and N more".
 MAX_REPORTED_ERRORS = 10
 
@@ -93,6 +99,16 @@ def none_to_empty(value: object) -> object:
     return {} if value is None else value
 
 
+def nested_at_most_max(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` unless it nests deeper than MAX_NESTING."""
+    if nesting_depth(value, limit=MAX_NESTING) > MAX_NESTING:
+        raise ValueError(
+            f"nests objects and arrays more than {MAX_NESTING} levels deep (counting this "
+            f"one); at most {MAX_NESTING} levels are accepted"
+        )
+    return value
+
+
 def _whole_number(value: object) -> object:
     # CRMs send head counts as text ("250", "1,200"); a range or a word is not a number.
     if value is None or value == "":
@@ -124,6 +140,8 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 OptionalText = Annotated[Text | None, BeforeValidator(_empty_to_none)]
 SegmentTime = Annotated[datetime, AfterValidator(_utc_in_range)]
 JsonObject = Annotated[dict[str, Any], BeforeValidator(none_to_empty)]
+# A JSON object that is stored: properties.
+Properties = Annotated[JsonObject, AfterValidator(nested_at_most_max)]
 # Room for the " Screen Viewed" suffix inside the 255 characters of an event name.
 ViewName = Annotated[str, StringConstraints(max_length=240), AfterValidator(_no_nul)]
 Employees = Annotated[
@@ -139,10 +157,19 @@ class _Payload(BaseModel):
 # ---------------------------------------------------------------- traits
 
 
-class PersonTraits(BaseModel):
-    """The identify traits Tipoff reads; every other trait is kept as given."""
+class _Traits(BaseModel):
+    """Traits: the ones Tipoff reads are fields; every other trait is kept as given."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shallow_enough(cls, data: Any) -> Any:
+        return nested_at_most_max(data) if isinstance(data, dict) else data
+
+
+class PersonTraits(_Traits):
+    """The identify traits Tipoff reads; every other trait is kept as given."""
 
     email: OptionalText = None
     name: OptionalText = None
@@ -161,10 +188,8 @@ class PersonTraits(BaseModel):
         return self.model_dump(by_alias=True, exclude_unset=True)
 
 
-class AccountTraits(BaseModel):
+class AccountTraits(_Traits):
     """The group traits Tipoff reads; every other trait (plan, …) is kept as given."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
 
     name: OptionalText = None
     domain: OptionalText = None
@@ -274,7 +299,7 @@ class Call(_Payload):
 class Track(Call):
     type: Literal["track"] = "track"
     event: Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul)]
-    properties: JsonObject = Field(default_factory=dict)
+    properties: Properties = Field(default_factory=dict)
 
     @property
     def event_name(self) -> str:
@@ -289,7 +314,7 @@ class Page(Call):
     type: Literal["page"] = "page"
     name: Annotated[ViewName | None, BeforeValidator(_empty_to_none)] = None
     category: OptionalText = None
-    properties: JsonObject = Field(default_factory=dict)
+    properties: Properties = Field(default_factory=dict)
 
     @property
     def event_name(self) -> str:
@@ -304,7 +329,7 @@ class Screen(Call):
     type: Literal["screen"] = "screen"
     name: Annotated[ViewName | None, BeforeValidator(_empty_to_none)] = None
     category: OptionalText = None
-    properties: JsonObject = Field(default_factory=dict)
+    properties: Properties = Field(default_factory=dict)
 
     @property
     def event_name(self) -> str:

@@ -6,11 +6,17 @@ anything is parsed: Segment's `X-Signature` (hex HMAC-SHA1 of the body with the 
 secret), or the header the source was created with. Then the body, one event, goes the
 way of `/v1/*`: the same limits, validation, event names, identity, messageId dedupe
 (PostHog's event `uuid`) and `{code, message}` errors, in one transaction.
+
+A request without that proof gets one answer, whatever was wrong: no such source, a
+revoked or api one, a missing header, a wrong signature, no TIPOFF_SECRET_KEY. Telling
+these apart would let anyone list the webhook sources and learn their names; the reason is
+logged for the operator instead.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from starlette.requests import Request
@@ -31,19 +37,44 @@ from tipoff.sources import (
     webhook_source,
 )
 
+log = logging.getLogger(__name__)
+
+# The one answer to a webhook request without its source's proof (see the module docstring).
+NOT_AUTHENTICATED = (
+    "not authenticated as a webhook source: check the destination's URL and its secret "
+    "against `tipoff sources list` (the server's log says what did not match)"
+)
+
 
 def webhook_routes() -> list[BaseRoute]:
     return [Route("/v1/webhooks/{source_id}", _webhook, methods=["POST"])]
 
 
 async def _webhook(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    async with runtime.db.transaction() as conn:
-        source = await webhook_source(conn=conn, source_id=request.path_params["source_id"])
+    # The body (bounded) is read before any check, for every request alike: a signature
+    # needs it, and whether it was read must not tell one source from another either.
     body = await read_body(request, MAX_EVENT_BYTES, "one webhook event")
-    secret_key = runtime.settings.secret_key
-    verify(source, request, body, server_key=secret_key.get_secret_value() if secret_key else None)
+    source = await _authenticated_source(request, body)
     return await store_and_answer(request, source, webhook_calls(source.kind, decode_json(body)))
+
+
+async def _authenticated_source(request: Request, body: bytes) -> Source:
+    """The live webhook source the URL names, if `request` carries its proof for `body`;
+    otherwise Unauthorized with the one message, and the reason logged."""
+    runtime: Runtime = request.app.state.runtime
+    source_id: str = request.path_params["source_id"]
+    secret_key = runtime.settings.secret_key
+    try:
+        async with runtime.db.transaction() as conn:
+            source = await webhook_source(conn=conn, source_id=source_id)
+        verify(
+            source, request, body, server_key=secret_key.get_secret_value() if secret_key else None
+        )
+    except Unauthorized as refused:
+        # The reasons name sources and headers, never a secret or what was sent as one.
+        log.warning("refused a webhook request (URL id %.40r): %s", source_id, refused.message)
+        raise Unauthorized(NOT_AUTHENTICATED) from None
+    return source
 
 
 def verify(source: Source, request: Request, body: bytes, *, server_key: str | None) -> None:
