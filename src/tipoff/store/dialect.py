@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -55,10 +57,25 @@ def insert_ignoring_conflicts(table: Table, dialect_name: str) -> Insert:
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+# The mode of a SQLite file Tipoff creates: its owner's only. It holds people's names and
+# emails; SQLite gives the -wal and -shm files beside it the same mode.
+SQLITE_FILE_MODE = 0o600
+
+
 def configure_engine(engine: AsyncEngine) -> None:
     """Connection settings a backend needs before Tipoff may trust it."""
     if engine.dialect.name != "sqlite":
         return
+    path = engine.url.database
+    if path and path != ":memory:" and not path.startswith("file:"):
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _private_file(*_: Any) -> None:
+            # Created here, before SQLite would create it with the umask's mode (0644 as
+            # a rule). A file that exists is left as its owner set it; one that cannot be
+            # created (no such folder) is left to SQLite to report, as it always has.
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_FILE_MODE))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
