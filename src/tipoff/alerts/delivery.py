@@ -98,10 +98,12 @@ async def deliver_pending_alerts(
             if await _preview(runtime, row.id):
                 report.previewed += 1
         return report
-    if not rows:
-        return report
+    # Asked even with nothing due: while posting is paused, this is the job that finds
+    # (once every PROBE_EVERY) that the token works again and resumes it.
     if not await may_post(runtime):
         report.paused = True
+        return report
+    if not rows:
         return report
 
     last_post: dict[str, float] = {}
