@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,8 @@ from tipoff.store.tables import (
     scores,
     slack_users,
 )
+
+log = logging.getLogger(__name__)
 
 REMOVED = "[removed]"
 
@@ -138,6 +141,13 @@ async def forget(runtime: Runtime, *, email: str, requested_by: str) -> tuple[Er
     async with runtime.db.transaction() as conn:
         erasure = await forget_person(
             conn, email=email, requested_by=requested_by, now=runtime.clock()
+        )
+    # What the erasure deleted and overwrote was zeroed (secure_delete); the pages as they
+    # were before it still sit in SQLite's -wal file until it is emptied.
+    if not await runtime.db.empty_write_ahead_log():
+        log.warning(
+            "erasure: a reader kept the database's -wal file from being emptied; earlier"
+            " copies of the erased rows stay in it until the next checkpoint"
         )
     return erasure, await update_posted_alerts(runtime, erasure.posted)
 

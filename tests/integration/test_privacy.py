@@ -8,6 +8,7 @@ import json
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,6 +91,40 @@ async def test_forget_removes_the_person_everywhere_and_records_a_hash(runtime: 
     assert found.result is not None
     assert all("Dana" not in e.text for e in found.result.evidence)
     assert found.result.score == 0  # Sam's one session is not enough for any rule
+
+
+async def test_after_forget_the_name_is_gone_from_the_sqlite_files_bytes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # A SQLite file on either run: the bytes on disk are what this is about.
+    path = tmp_path / "erased.db"
+    on_file = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{path}"})
+    async with running_runtime(on_file, now=NOW) as rt:
+        async with rt.db.transaction() as conn:
+            acme = await seed.hot_acme(conn, NOW)  # Dana Lee, VP Engineering, and Sam Ortiz
+            for n in range(60):  # her row among others, as in any real table
+                await seed.person(conn, NOW, acme, f"Person {n}", f"p{n}@acme.io", "Engineer")
+            # Her record rewritten as identify calls do: each leaves an old copy behind.
+            for title in ("Engineer", "Staff Engineer", "VP Engineering"):
+                await conn.execute(
+                    update(people)
+                    .where(people.c.email == "dana@acme.io")
+                    .values(title=title, traits={"name": "Dana Lee", "title": title})
+                )
+        await rescore(rt)  # her name in evidence, contact and the queued alert
+        async with rt.db.engine.connect() as conn:  # as SQLite does every 1,000 pages
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        files = [path, tmp_path / "erased.db-wal", tmp_path / "erased.db-shm"]
+        assert b"Dana Lee" in path.read_bytes()
+
+        await privacy.forget(rt, email="dana@acme.io", requested_by="dpo")
+
+        # While the server still runs (its connections open), and after.
+        for _ in ("running", "stopped"):
+            on_disk = b"".join(f.read_bytes() for f in files if f.exists())
+            assert b"Dana Lee" not in on_disk and b"dana@acme.io" not in on_disk
+            assert b"Sam Ortiz" in on_disk  # the file is the same database, read plainly
+            await rt.db.dispose()
 
 
 async def test_forget_refuses_what_it_cannot_do(runtime: Runtime) -> None:
