@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
+from tipoff.store.dialect import lock_in_order
 from tipoff.store.tables import (
     accounts,
     alerts,
@@ -174,6 +175,11 @@ async def forget_person(
         events.c.person_id == person.id, events.c.account_id.is_not(None)
     )
     quoted_in = {person.account_id, *(await conn.scalars(signalled.distinct()))} - {None}
+    # On PostgreSQL a rescore holds its accounts locked from reading them to committing:
+    # this waits for it (and then rewrites what it wrote), or it skips these accounts.
+    # On SQLite the write lock does the same, and a rescore that read before this commits
+    # leaves these accounts out (rescoring._store_unless_rescored).
+    await lock_in_order(conn, accounts, sorted(quoted_in))
 
     deleted = await conn.execute(delete(events).where(events.c.person_id == person.id))
     await conn.execute(delete(identities).where(identities.c.person_id == person.id))
