@@ -5,7 +5,9 @@ email from every stored value that can quote them (SCRUBBED: evidence, alert mes
 reps' Wrong reasons, traits, other people's event properties) in the rows about the
 accounts they belonged to or had signals on, marks those accounts for rescoring, and records that it happened under a SHA-256 of the email (never the address
 itself), so an auditor can check "was this person erased?" without the record undoing it.
-Alerts already posted to Slack are then updated in place from their erased rows.
+Alerts already posted to Slack are then updated in place from their erased rows; one on its
+way to Slack meanwhile is updated by delivery once posted (tipoff.alerts.delivery), and a
+rescore that read the person before the erasure does not write what it read (rescoring).
 
 The erasure is structural: JSON is read parsed and every string in it is rewritten, so
 how a value was serialised (ASCII-escaped JSON on SQLite, say) does not matter. What is
