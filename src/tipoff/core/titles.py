@@ -54,7 +54,7 @@ def problems(patterns: Sequence[str]) -> list[tuple[int, str]]:
         if why is None:
             fine.append(pattern)
         else:
-            found.append((index, f"{pattern!r} {why}"))
+            found.append((index, f"'{pattern}' {why}"))  # as the model file writes it
     return found
 
 
@@ -75,9 +75,9 @@ def _problem(pattern: str, before: list[str]) -> str | None:
     except re.error as error:
         if "global flags" in str(error):
             return (
-                "cannot be matched with the rule's other patterns: its inline flag applies to"
-                " the whole expression; titles are matched case-insensitively already, and a"
-                " flag for part of a pattern is written (?x:…)"
+                "cannot be matched with the rule's other patterns: an inline flag there must"
+                " apply to a part, as in (?s:…), not the whole expression; titles are"
+                " matched case-insensitively already, so (?i) is not needed"
             )
         return f"cannot be matched with the rule's other patterns before it: {error}"
     if before and _numbered_reference(pattern, alone):
