@@ -12,6 +12,7 @@ import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -31,20 +32,22 @@ from tipoff.jobs import build_scheduler
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.bolt_app import SlackEdge, signing_secret
-from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import pause_posting, resume_posting
+from tipoff.slack.install import CachedTokenCheck
 
 log = logging.getLogger(__name__)
 
 
 # How long /healthz waits for each dependency before calling it unreachable.
 HEALTH_TIMEOUT_SECONDS = 3.0
+# How long /healthz reuses an answer from Slack's auth.test before asking again.
+SLACK_CHECK_EVERY = timedelta(seconds=30)
 
 
 async def healthz(request: Request) -> Response:
     """200 while the database answers (the bot can ingest and queue); Slack being out or
     refusing posts only makes it "degraded", with `reasons` saying why, because alerts
-    wait in the outbox. 503 when the database is out."""
+    wait in the outbox. 503 when the database is out. It changes nothing: whether
+    posting is paused is the delivery job's to decide."""
     runtime: Runtime = request.app.state.runtime
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), runtime.db.transaction() as conn:
@@ -59,25 +62,15 @@ async def healthz(request: Request) -> Response:
         )
     slack = "off"
     reasons: list[str] = []
-    if runtime.slack is not None:
-        try:
-            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
-                await runtime.slack.auth_test()
-            slack = "ok"
-        except Exception as error:
-            failure = failure_of(error) if isinstance(error, SLACK_CALL_ERRORS) else None
-            if failure is not None and failure.kind is FailureKind.INSTALL:
-                await pause_posting(runtime, failure.code, failure.description)
-            else:
-                log.warning("health check: Slack unreachable: %s", type(error).__name__)
-                slack = "unreachable"
-                reasons.append(f"Slack unreachable ({type(error).__name__})")
-        if slack == "ok":
-            # The token works (again): a pause left by an uninstall or a dead token ends.
-            await resume_posting(runtime)
+    token: CachedTokenCheck | None = request.app.state.slack_token
+    if token is not None:
+        checked = await token.check()
+        slack = checked.state.value
         health = await delivery_health(runtime)
         if health.pause is not None:
             slack = "paused"
+        elif checked.detail:
+            reasons.append(checked.detail)
         reasons += health.reasons()
     body: dict[str, Any] = {
         "status": "degraded" if reasons else "ok",
@@ -166,6 +159,11 @@ def create_app(
         rt = runtime if runtime is not None else await Runtime.open(settings)
         app.state.runtime = rt
         app.state.slack_edge = None
+        app.state.slack_token = None
+        if rt.slack is not None:
+            app.state.slack_token = CachedTokenCheck(
+                rt, every=SLACK_CHECK_EVERY, timeout_seconds=HEALTH_TIMEOUT_SECONDS
+            )
         async with contextlib.AsyncExitStack() as stack:
             if owned:
                 stack.push_async_callback(rt.close)

@@ -5,7 +5,9 @@ email from every stored value that can quote them (SCRUBBED: evidence, alert mes
 reps' Wrong reasons, traits, other people's event properties) in the rows about the
 accounts they belonged to or had signals on, marks those accounts for rescoring, and records that it happened under a SHA-256 of the email (never the address
 itself), so an auditor can check "was this person erased?" without the record undoing it.
-Alerts already posted to Slack are then updated in place from their erased rows.
+Alerts already posted to Slack are then updated in place from their erased rows; one on its
+way to Slack meanwhile is updated by delivery once posted (tipoff.alerts.delivery), and a
+rescore that read the person before the erasure does not write what it read (rescoring).
 
 The erasure is structural: JSON is read parsed and every string in it is rewritten, so
 how a value was serialised (ASCII-escaped JSON on SQLite, say) does not matter. What is
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -34,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
+from tipoff.store.dialect import lock_in_order
 from tipoff.store.tables import (
     accounts,
     alerts,
@@ -45,6 +49,8 @@ from tipoff.store.tables import (
     scores,
     slack_users,
 )
+
+log = logging.getLogger(__name__)
 
 REMOVED = "[removed]"
 
@@ -139,6 +145,13 @@ async def forget(runtime: Runtime, *, email: str, requested_by: str) -> tuple[Er
         erasure = await forget_person(
             conn, email=email, requested_by=requested_by, now=runtime.clock()
         )
+    # What the erasure deleted and overwrote was zeroed (secure_delete); the pages as they
+    # were before it still sit in SQLite's -wal file until it is emptied.
+    if not await runtime.db.empty_write_ahead_log():
+        log.warning(
+            "erasure: a reader kept the database's -wal file from being emptied; earlier"
+            " copies of the erased rows stay in it until the next checkpoint"
+        )
     return erasure, await update_posted_alerts(runtime, erasure.posted)
 
 
@@ -164,6 +177,11 @@ async def forget_person(
         events.c.person_id == person.id, events.c.account_id.is_not(None)
     )
     quoted_in = {person.account_id, *(await conn.scalars(signalled.distinct()))} - {None}
+    # On PostgreSQL a rescore holds its accounts locked from reading them to committing:
+    # this waits for it (and then rewrites what it wrote), or it skips these accounts.
+    # On SQLite the write lock does the same, and a rescore that read before this commits
+    # leaves these accounts out (rescoring._store_unless_rescored).
+    await lock_in_order(conn, accounts, sorted(quoted_in))
 
     deleted = await conn.execute(delete(events).where(events.c.person_id == person.id))
     await conn.execute(delete(identities).where(identities.c.person_id == person.id))

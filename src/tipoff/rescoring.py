@@ -266,11 +266,17 @@ async def _read_and_scored(
 
 async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
     """SQLite: stores `decided` under the write lock, leaving out any account another
-    rescorer (a replica, or the other pass) wrote since it was read."""
+    rescorer (a replica, or the other pass) wrote since it was read, and any account an
+    erasure touched since: its score and alert, read before, could name the person
+    erased. (An erasure is rare: the accounts whose signals changed meanwhile are left
+    out with them, and all wait, still due, for the next pass.)"""
     async with pass_.runtime.db.transaction() as conn:
         await lock_for_writing(conn, accounts)
         marks = await queries.scored_marks(conn, decided.ids)
-        await _store(conn, pass_, decided.unchanged_since(marks))
+        decided = decided.unchanged_since(marks)
+        if await queries.erasures_so_far(conn) != decided.erasures_seen:
+            decided = decided.signals_unchanged(await queries.signal_versions(conn, decided.ids))
+        await _store(conn, pass_, decided)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +288,7 @@ class _Batch:
     tallies: dict[int, list[Tally]]
     previous: dict[int, queries.StoredScore]
     memory: dict[int, workflow.Memory]
+    erasures_seen: int  # queries.erasures_so_far in the same snapshot
 
     @property
     def ids(self) -> list[int]:
@@ -300,6 +307,7 @@ async def _read_batch(
         tallies=tallies,
         previous=await queries.stored_scores(conn, ids),
         memory=await workflow.memories(conn, ids, now),
+        erasures_seen=await queries.erasures_so_far(conn),
     )
 
 
@@ -314,6 +322,7 @@ class _Decided:
     score_rows: list[tuple[Any, ...]]  # `_score_row`s, for the backend that read the batch
     history_rows: list[dict[str, Any]]
     alerting: list[tuple[AccountHistory, ScoreResult, str]]
+    erasures_seen: int
 
     @property
     def ids(self) -> list[int]:
@@ -321,7 +330,13 @@ class _Decided:
 
     def unchanged_since(self, marks: dict[int, tuple[int, datetime | None]]) -> _Decided:
         """Without the accounts rescored since they were read (their `marks` differ)."""
-        kept = {i for i, mark in self.read_marks.items() if marks.get(i) == mark}
+        return self._only({i for i, mark in self.read_marks.items() if marks.get(i) == mark})
+
+    def signals_unchanged(self, versions: dict[int, int]) -> _Decided:
+        """Without the accounts whose signal_version moved past the one read."""
+        return self._only({d.id for d in self.due if versions.get(d.id) == d.signal_version})
+
+    def _only(self, kept: set[int]) -> _Decided:
         if len(kept) == len(self.due):
             return self
         return _Decided(
@@ -330,6 +345,7 @@ class _Decided:
             score_rows=[r for r in self.score_rows if r[0] in kept],
             history_rows=[r for r in self.history_rows if r["account_id"] in kept],
             alerting=[a for a in self.alerting if a[1].account_id in kept],
+            erasures_seen=self.erasures_seen,
         )
 
 
@@ -389,7 +405,7 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
             )
         if reason is not None:
             alerting.append((history, result, reason))
-    return _Decided(batch.due, read_marks, score_rows, history_rows, alerting)
+    return _Decided(batch.due, read_marks, score_rows, history_rows, alerting, batch.erasures_seen)
 
 
 async def _store(conn: AsyncConnection, pass_: _Pass, decided: _Decided) -> None:

@@ -302,6 +302,46 @@ async def test_top_level_identify_traits_win_over_context_traits(
     assert (dana.email, dana.title) == ("dana@acme.io", "CTO")
 
 
+async def test_names_and_titles_are_cut_to_255_characters_wherever_stored(
+    ingest_client: httpx.AsyncClient, database: Database
+) -> None:
+    # Cut, not refused: a long job title is no reason to refuse the signals beside it.
+    long = {"name": "N" * 4000, "title": "T" * 4000, "industry": "I" * 4000}
+    await ok(
+        await ingest_client.post(
+            "/v1/batch",
+            json={
+                "batch": [
+                    {
+                        "type": "identify",
+                        "userId": "u-1",
+                        "traits": {"email": "dana@acme.io", **long, "lastName": "L" * 900},
+                    },
+                    {"type": "group", "userId": "u-1", "groupId": "g-1", "traits": long},
+                    {"type": "track", "userId": "u-1", "event": "Demo Requested"},
+                ]
+            },
+        )
+    )
+    dana = await person_of(database, "u-1")
+    account = await account_by(database, group_id="g-1")
+    assert (dana.name, dana.title) == ("N" * 255, "T" * 255)
+    assert (account.name, account.industry) == ("N" * 255, "I" * 255)
+    assert dana.traits == {
+        "email": "dana@acme.io",
+        "name": "N" * 255,
+        "title": "T" * 255,
+        "industry": "I" * 4000,  # not a person's name or title: kept as sent
+        "lastName": "L" * 255,
+    }
+    assert {k: len(v) for k, v in account.traits.items()} == {
+        "name": 255,
+        "title": 4000,  # a group has no title: kept as sent
+        "industry": 255,
+    }
+    assert len(await events_named(database, "Demo Requested")) == 1
+
+
 @pytest.mark.parametrize(
     ("context", "error"),
     [

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from tests import seed
 from tests.conftest import NOW
 from tests.fakes.slack_api import running_fake_slack
-from tests.fakes.slack_bot import with_slack
+from tests.fakes.slack_bot import Clock, with_slack
 from tests.integration.conftest import IngestServer, served
-from tipoff.app import create_app
+from tipoff.app import SLACK_CHECK_EVERY, create_app
 from tipoff.settings import Settings
+from tipoff.slack.failures import FIXES
 from tipoff.sources import NewSource
 from tipoff.store.db import Database
-from tipoff.store.tables import alerts
+from tipoff.store.tables import alerts, slack_workspace
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -84,13 +87,15 @@ async def test_healthz_reports_each_dependency(settings: Settings) -> None:
     with running_fake_slack() as fake:
         app = create_app(with_slack(settings, fake), scheduler=False)
         with served(app) as url:
+            clock = app.state.runtime.clock = Clock(NOW)
             async with httpx.AsyncClient(base_url=url) as http:
                 up = await http.get("/healthz")
                 assert (up.status_code, up.json()) == (
                     200,
                     {"status": "ok", "database": "ok", "slack": "ok"},
                 )
-                fake.stop()  # Slack goes away
+                fake.stop()  # Slack goes away; seen once the last answer is too old
+                clock.now += SLACK_CHECK_EVERY
                 down = await http.get("/healthz")
     # Slack out: still serving (alerts wait in the outbox), but degraded.
     assert (down.status_code, down.json()) == (
@@ -102,6 +107,55 @@ async def test_healthz_reports_each_dependency(settings: Settings) -> None:
             "reasons": ["Slack unreachable (ClientConnectorError)"],
         },
     )
+
+
+async def paused_reason(database: Database) -> str | None:
+    async with database.transaction() as conn:
+        return await conn.scalar(select(slack_workspace.c.paused_reason))
+
+
+async def test_healthz_asks_slack_at_most_every_30_seconds_and_changes_nothing(
+    settings: Settings, database: Database
+) -> None:
+    # The app runs in its own thread and event loop: the test reads and writes the
+    # database through its own handle.
+    with running_fake_slack() as fake:
+        app = create_app(with_slack(settings, fake), scheduler=False)
+        with served(app) as url:
+            clock = app.state.runtime.clock = Clock(NOW)
+            async with httpx.AsyncClient(base_url=url) as http:
+                asked = len(fake.calls_to("auth.test"))  # when the server came up
+                answers = await asyncio.gather(*(http.get("/healthz") for _ in range(20)))
+                assert {a.json()["slack"] for a in answers} == {"ok"}
+                # Anyone may ask, as often as they like; Slack is asked once.
+                assert len(fake.calls_to("auth.test")) == asked + 1
+
+                fake.revoke()  # the token dies; /healthz says so once its answer is too old
+                clock.now += SLACK_CHECK_EVERY - timedelta(seconds=1)
+                assert (await http.get("/healthz")).json()["slack"] == "ok"
+                clock.now += timedelta(seconds=1)
+                refused = (await http.get("/healthz")).json()
+                assert len(fake.calls_to("auth.test")) == asked + 2
+                # … and only says so: pausing posting is the delivery job's to decide.
+                assert await paused_reason(database) is None
+
+                fake.reinstall()
+                async with database.transaction() as conn:
+                    await conn.execute(
+                        slack_workspace.insert().values(
+                            id=1, paused_reason="token_revoked", paused_at=NOW, checked_at=NOW
+                        )
+                    )
+                clock.now += SLACK_CHECK_EVERY
+                still = (await http.get("/healthz")).json()
+                assert await paused_reason(database) == "token_revoked"  # not resumed here
+    assert refused == {
+        "status": "degraded",
+        "database": "ok",
+        "slack": "refused",
+        "reasons": [f"Slack refuses the bot token: token_revoked: {FIXES['token_revoked']}"],
+    }
+    assert (still["status"], still["slack"]) == ("degraded", "paused")
 
 
 async def _health(app: object) -> tuple[int, object]:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import json
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import JSON, String, Text, cast, func, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.util import await_only
 
 from tests import seed
 from tests.conftest import NOW
@@ -117,6 +121,40 @@ async def test_forget_erases_inside_an_event_stored_nested_900_levels_deep(
     for _ in range(450):
         (thread,) = thread["reply"]
     assert thread == {"invited": "[removed]"}
+
+
+async def test_after_forget_the_name_is_gone_from_the_sqlite_files_bytes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # A SQLite file on either run: the bytes on disk are what this is about.
+    path = tmp_path / "erased.db"
+    on_file = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{path}"})
+    async with running_runtime(on_file, now=NOW) as rt:
+        async with rt.db.transaction() as conn:
+            acme = await seed.hot_acme(conn, NOW)  # Dana Lee, VP Engineering, and Sam Ortiz
+            for n in range(60):  # her row among others, as in any real table
+                await seed.person(conn, NOW, acme, f"Person {n}", f"p{n}@acme.io", "Engineer")
+            # Her record rewritten as identify calls do: each leaves an old copy behind.
+            for title in ("Engineer", "Staff Engineer", "VP Engineering"):
+                await conn.execute(
+                    update(people)
+                    .where(people.c.email == "dana@acme.io")
+                    .values(title=title, traits={"name": "Dana Lee", "title": title})
+                )
+        await rescore(rt)  # her name in evidence, contact and the queued alert
+        async with rt.db.engine.connect() as conn:  # as SQLite does every 1,000 pages
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        files = [path, tmp_path / "erased.db-wal", tmp_path / "erased.db-shm"]
+        assert b"Dana Lee" in path.read_bytes()
+
+        await privacy.forget(rt, email="dana@acme.io", requested_by="dpo")
+
+        # While the server still runs (its connections open), and after.
+        for _ in ("running", "stopped"):
+            on_disk = b"".join(f.read_bytes() for f in files if f.exists())
+            assert b"Dana Lee" not in on_disk and b"dana@acme.io" not in on_disk
+            assert b"Sam Ortiz" in on_disk  # the file is the same database, read plainly
+            await rt.db.dispose()
 
 
 async def test_forget_refuses_what_it_cannot_do(runtime: Runtime) -> None:
@@ -341,3 +379,104 @@ async def test_a_posted_alert_slack_will_not_update_is_reported(
     assert (slack.updated, slack.left) == (0, erasure.posted)
     assert slack.failed == ((erasure.posted[0], "message_not_found (HTTP 200)"),)
     assert naming(await stored_text(slack_runtime), "José Núñez", "jose@acme.io") == []
+
+
+# --- forget while rescoring and delivery are under way (issue 19 item 7) ----------------
+
+
+def said_in_slack(fake: FakeSlackApi) -> str:
+    """Every message posted or updated, as sent to Slack."""
+    return json.dumps(
+        [c.params for c in fake.calls if c.method in ("chat.postMessage", "chat.update")]
+    )
+
+
+async def test_a_rescore_that_read_before_forget_and_writes_after_queues_nothing_naming_them(
+    slack_runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    rt = slack_runtime
+    async with rt.db.transaction() as conn:
+        await seed.hot_acme(conn, NOW)  # hot through Dana Lee, VP Engineering
+    erasure: list[asyncio.Future[Any] | None] = []
+
+    def forget_before_the_write(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        """Runs `tipoff forget` once the rescore has read and scored the account and is
+        about to write: on SQLite before it takes the write lock (the lock statement); on
+        PostgreSQL, where it holds the account's row lock from the start, beside it."""
+        if erasure or not statement.startswith(
+            ("UPDATE accounts SET id=accounts.id", "INSERT INTO scores")
+        ):
+            return
+        forgetting = privacy.forget(rt, email="dana@acme.io", requested_by="dpo")
+        if rt.db.dialect == "sqlite":
+            erasure.append(None)
+            await_only(forgetting)  # commits before the rescore goes on
+        else:
+            erasure.append(asyncio.ensure_future(forgetting))  # waits for the row lock
+
+    sa_event.listen(rt.db.engine.sync_engine, "before_cursor_execute", forget_before_the_write)
+    try:
+        await rescore(rt)
+    finally:
+        sa_event.remove(rt.db.engine.sync_engine, "before_cursor_execute", forget_before_the_write)
+    assert erasure, "the rescore never wrote"
+    if erasure[0] is not None:
+        await erasure[0]
+
+    await rescore(rt)  # the account is scored again, without her
+    await deliver_pending_alerts(rt)
+    async with rt.db.transaction() as conn:
+        stored = json.dumps(
+            [[*row] for table in (alerts, scores) for row in await conn.execute(select(table))],
+            default=str,
+        )
+    assert "Dana" not in stored and "Dana" not in said_in_slack(fake)
+
+
+async def test_an_alert_posted_while_forget_runs_is_updated_in_slack_at_once(
+    slack_runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    rt = slack_runtime
+    async with rt.db.transaction() as conn:
+        await seed.hot_acme(conn, NOW)
+    assert (await rescore(rt)).alerts_queued == 1
+    released = fake.hold("chat.postMessage")
+    delivery = asyncio.ensure_future(deliver_pending_alerts(rt))
+    [on_its_way] = await fake.wait_for("chat.postMessage")  # sent, not yet answered
+    _, slack = await privacy.forget(rt, email="dana@acme.io", requested_by="dpo")
+    assert slack.updated == 0  # not posted yet, as far as the database knows
+    released.set()
+    assert (await delivery).sent == 1
+
+    assert "Dana Lee" in json.dumps(on_its_way.params)  # it left before the erasure
+    [update_] = fake.calls_to("chat.update")
+    assert "Dana" not in json.dumps(update_.params) and "[removed]" in json.dumps(update_.params)
+    async with rt.db.transaction() as conn:
+        sent = (await conn.execute(select(alerts.c.channel, alerts.c.ts))).one()
+    assert (update_.params["channel"], update_.params["ts"]) == tuple(sent)
+
+
+async def test_an_alert_claimed_before_forget_and_posted_after_never_names_them(
+    slack_runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    rt = slack_runtime
+    async with rt.db.transaction() as conn:
+        acme = await seed.hot_acme(conn, NOW)
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.id == acme)
+            .values(traits={"owner_email": "kim@ours.com"})
+        )
+    fake.users["kim@ours.com"] = "U0KIMREP01"
+    assert (await rescore(rt)).alerts_queued == 1
+    # Delivery claims the alert, then looks its owner up in Slack before posting to her DM.
+    released = fake.hold("users.lookupByEmail")
+    delivery = asyncio.ensure_future(deliver_pending_alerts(rt))
+    await fake.wait_for("users.lookupByEmail")
+    await privacy.forget(rt, email="dana@acme.io", requested_by="dpo")
+    released.set()
+    assert (await delivery).sent == 1
+
+    [posted] = fake.calls_to("chat.postMessage")
+    assert "[removed]" in json.dumps(posted.params)
+    assert "Dana" not in said_in_slack(fake)

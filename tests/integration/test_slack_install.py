@@ -22,7 +22,7 @@ from tipoff.alerts.sla import SlaReport, check_slas
 from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.failures import FIXES
-from tipoff.slack.install import Pause, current_pause
+from tipoff.slack.install import PROBE_EVERY, Pause, current_pause
 from tipoff.store.tables import alerts, digests, slack_failures
 
 ADMIN = "U0ADMIN001"
@@ -99,10 +99,13 @@ async def test_app_uninstalled_stops_posting_until_a_reinstall(bot: SlackBot) ->
     assert await send_digests(bot.runtime) == []
 
     # Reinstalled with a new token: the admin sets SLACK_BOT_TOKEN; auth.test works again.
+    # /healthz only reports: the delivery job finds it at its next check and resumes.
     bot.fake.reinstall()
+    assert (await health(bot))["slack"] == "paused"
+    bot.clock.now += PROBE_EVERY
+    assert await deliver_pending_alerts(bot.runtime) == DeliveryReport(sent=1)
     assert await health(bot) == {"status": "ok", "database": "ok", "slack": "ok"}
     assert await metric(bot, "tipoff_slack_posting_paused") == 0
-    assert await deliver_pending_alerts(bot.runtime) == DeliveryReport(sent=1)
 
 
 async def test_tokens_revoked_for_the_bot_pauses_posting_and_a_user_token_does_not(

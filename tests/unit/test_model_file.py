@@ -158,3 +158,37 @@ def test_model_check_command(tmp_path: Path) -> None:
         f"line {line_of(DEFAULT_TEXT, 'points: 30')}: signals[0].pionts: unknown key"
         in failed.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["^(\\w+\\s?)+$", "(a+)+b", "(\\w*)*", "(vp|vice president)+", "(?>(\\w+ ?){2,})"],
+)
+def test_a_title_pattern_that_can_take_exponential_time_is_refused_at_its_line(
+    pattern: str,
+) -> None:
+    text = DEFAULT_TEXT.replace("'\\bdirector\\b'", f"'{pattern}'")
+    (found,) = problems(text)
+    assert found.startswith(
+        f"line {line_of(text, pattern)}: fit[0].title_matches[2]: "
+        f"'{pattern}' repeats a part that can itself match in several ways"
+    ), found
+
+
+def test_title_patterns_that_cannot_be_matched_together_are_reported_each_at_its_line() -> None:
+    patterns = (
+        "      - '\\b(?P<role>cto)\\b'\n"
+        "      - '\\b(ciso|(?i)cio)\\b'\n"  # a flag mid-pattern: invalid even alone
+        "      - '(?i)\\bowner\\b'\n"  # fine alone, not after other patterns
+        "      - '(?P<role>cro)'\n"  # the group name the first pattern took
+        "      - '(ab)\\1'\n"  # group 1 is the first pattern's once joined
+    )
+    text = DEFAULT_TEXT.replace("      - '\\bengineering manager\\b'\n", patterns)
+    found = problems(text)
+    at = {line_of(text, name): name for name in ("(ciso", "(?i)\\bowner", "<role>cro", "(ab)")}
+    assert [p.split(": ")[0] for p in found] == [f"line {n}" for n in at]
+    assert [p.split(": ")[1] for p in found] == [f"fit[0].title_matches[{i}]" for i in (6, 7, 8, 9)]
+    assert "is not a valid regular expression: global flags not at the start" in found[0]
+    assert "an inline flag there must apply to a part, as in (?s:…)" in found[1]
+    assert "before it: redefinition of group name 'role'" in found[2]
+    assert "refers to a group by number" in found[3]

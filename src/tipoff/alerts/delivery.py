@@ -5,13 +5,14 @@ takes the due alerts oldest first and, for each one:
 
 1. claims it in a short transaction (its next attempt is pushed a lease ahead), so a
    second delivery run, in this process or another replica, leaves it alone;
-2. posts it with chat.postMessage: to its owner's DM when it has one (an email owner is
+2. posts it with chat.postMessage, as stored at that moment: to its owner's DM when it has one (an email owner is
    looked up with users.lookupByEmail, once), to its channel otherwise or when the DM
    cannot be reached; about one a second into any one channel (Slack's per-channel pace).
    The channel is worked out again now, from the current TIPOFF_ALERT_CHANNEL and model
    routing, so fixing a wrong channel also rescues the alerts queued for it;
 3. records the outcome in its own transaction: "sent" with the channel ID and ts Slack
-   gave, a later next attempt, or "failed" with Slack's reason.
+   gave, a later next attempt, or "failed" with Slack's reason. When `tipoff forget`
+   rewrote the alert while it was on its way, the message is updated in Slack at once.
 
 A crash between 2 and 3 can post that one alert twice (once the lease runs out); nothing
 else can. What a refusal leads to is decided by tipoff.slack.failures:
@@ -44,6 +45,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Row, select, update
 
 from tipoff.core.routing import Track, alert_channel
+from tipoff.privacy import PostedAlert, update_posted_alerts
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import SlackMessage, message_as_text
 from tipoff.slack.failures import (
@@ -100,10 +102,12 @@ async def deliver_pending_alerts(
             if await _preview(runtime, row.id):
                 report.previewed += 1
         return report
-    if not rows:
-        return report
+    # Asked even with nothing due: while posting is paused, this is the job that finds
+    # (once every PROBE_EVERY) that the token works again and resumes it.
     if not await may_post(runtime):
         report.paused = True
+        return report
+    if not rows:
         return report
 
     last_post: dict[str, float] = {}
@@ -120,7 +124,7 @@ async def deliver_pending_alerts(
             continue  # taken by another run, or already sent
         channel = await _destination(runtime, alert)
         try:
-            response = await _post(runtime, runtime.slack, alert, channel)
+            response, posted = await _post(runtime, runtime.slack, alert, channel)
         except SLACK_CALL_ERRORS as exc:
             failure = failure_of(exc)
             if failure.kind is FailureKind.RATE_LIMITED:
@@ -152,7 +156,9 @@ async def deliver_pending_alerts(
             report.failed += 1
         else:
             last_post[place] = time.monotonic()
-            await _mark_sent(runtime, alert, channel=response["channel"], ts=response["ts"])
+            await _mark_sent(
+                runtime, alert, channel=response["channel"], ts=response["ts"], posted=posted
+            )
             report.sent += 1
     return report
 
@@ -191,16 +197,21 @@ async def _destination(runtime: Runtime, alert: Row[Any]) -> str:
     return channel
 
 
-async def _post(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any], channel: str) -> Any:
+async def _post(
+    runtime: Runtime, slack: AsyncWebClient, alert: Row[Any], channel: str
+) -> tuple[Any, SlackMessage]:
     """Posts to the owner's DM when the alert has an owner Slack can reach, else (and when
-    the DM fails) to `channel`, joining it first when Slack says Tipoff is not in it."""
+    the DM fails) to `channel`, joining it first when Slack says Tipoff is not in it.
+    Slack's answer, and the message as posted: as stored at that moment, which is not
+    as claimed when an erasure rewrote it meanwhile (tipoff.privacy)."""
     if alert.owner_user_id or alert.owner_email:
         dm = await _owner_dm(runtime, slack, alert)
         if dm is not None:
             try:
+                message = await _stored_message(runtime, alert.id)
                 return await slack.chat_postMessage(
-                    channel=dm, text=alert.text, blocks=alert.blocks
-                )
+                    channel=dm, text=message.text, blocks=message.blocks
+                ), message
             except SlackApiError as exc:
                 failure = failure_of(exc)
                 if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.INSTALL):
@@ -217,7 +228,20 @@ async def _post(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any], channe
         allow_external=runtime.settings.alert_shared_channels,
         now=runtime.clock(),
     )
-    return await post_message(slack, channel=channel, text=alert.text, blocks=alert.blocks)
+    message = await _stored_message(runtime, alert.id)
+    return await post_message(
+        slack, channel=channel, text=message.text, blocks=message.blocks
+    ), message
+
+
+async def _stored_message(runtime: Runtime, alert_id: int) -> SlackMessage:
+    async with runtime.db.transaction() as conn:
+        row = (
+            await conn.execute(
+                select(alerts.c.text, alerts.c.blocks).where(alerts.c.id == alert_id)
+            )
+        ).one()
+    return SlackMessage(text=row.text, blocks=list(row.blocks))
 
 
 async def _owner_dm(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) -> str | None:
@@ -298,7 +322,12 @@ async def _claim(runtime: Runtime, alert_id: int) -> Row[Any] | None:
         return (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
 
 
-async def _mark_sent(runtime: Runtime, alert: Row[Any], *, channel: str, ts: str) -> None:
+async def _mark_sent(
+    runtime: Runtime, alert: Row[Any], *, channel: str, ts: str, posted: SlackMessage
+) -> None:
+    """Records where Slack shows the alert; and when an erasure rewrote it while it was
+    on its way (`posted` is no longer what is stored), updates it in Slack at once. An
+    erasure that commits after this sees the channel and ts, and updates it itself."""
     async with runtime.db.transaction() as conn:
         await conn.execute(
             update(alerts)
@@ -311,7 +340,23 @@ async def _mark_sent(runtime: Runtime, alert: Row[Any], *, channel: str, ts: str
                 attempts=alert.attempts + 1,
             )
         )
+        # Read after the write: on PostgreSQL it waited for an erasure rewriting the row.
+        stored = (
+            await conn.execute(
+                select(alerts.c.text, alerts.c.blocks).where(alerts.c.id == alert.id)
+            )
+        ).one()
     log.info("alert %s posted to %s as %s", alert.id, channel, ts)
+    if (stored.text, list(stored.blocks)) == (posted.text, posted.blocks):
+        return
+    redrawn = await update_posted_alerts(runtime, [PostedAlert(channel, ts)])
+    for _, error in redrawn.failed:
+        log.error(
+            "alert %s: a person it named was erased while it was being posted, and Slack"
+            " refused the update (%s): Slack shows it as it was before the erasure",
+            alert.id,
+            error,
+        )
 
 
 async def _back_off(runtime: Runtime, alert: Row[Any], channel: str, error: str) -> None:

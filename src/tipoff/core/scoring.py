@@ -7,12 +7,10 @@ sums the signals first (core.tally); `score_tallies` scores sums the database ma
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from tipoff.core import evidence as say
 from tipoff.core.history import AccountHistory, Person
@@ -28,6 +26,7 @@ from tipoff.core.tally import (
     tally,
     tally_plan,
 )
+from tipoff.core.titles import titles_pattern
 from tipoff.model.schema import Decay, FitRule, ScoringModel, SignalRule, Timing
 
 __all__ = [
@@ -251,14 +250,9 @@ def score_of(raw_points: float) -> int:
     return max(0, round(raw_points))
 
 
-@lru_cache(maxsize=64)
-def _title_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-
-
 def _fit_hit(rule: FitRule, history: AccountHistory) -> Evidence | None:
     if rule.title_matches is not None:
-        pattern = _title_pattern(tuple(rule.title_matches))
+        pattern = titles_pattern(tuple(rule.title_matches))
         matched = [p for p in history.people.values() if p.title and pattern.search(p.title)]
         if not matched:
             return None

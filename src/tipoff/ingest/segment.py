@@ -138,6 +138,17 @@ OptionalId = Annotated[Id | None, BeforeValidator(_empty_to_none)]
 MessageId = Annotated[Id, BeforeValidator(_generate_if_missing)]
 Text = Annotated[str, AfterValidator(_no_nul)]
 OptionalText = Annotated[Text | None, BeforeValidator(_empty_to_none)]
+# Names and titles are cut to MAX_TEXT characters, as stored everywhere (traits included):
+# ids are refused when longer, since a cut id would name someone else, but a long job
+# title is no reason to refuse a whole batch of signals.
+MAX_TEXT = 255
+
+
+def _cut(value: str | None) -> str | None:
+    return value[:MAX_TEXT] if value is not None else None
+
+
+Descriptive = Annotated[OptionalText, AfterValidator(_cut)]
 SegmentTime = Annotated[datetime, AfterValidator(_utc_in_range)]
 JsonObject = Annotated[dict[str, Any], BeforeValidator(none_to_empty)]
 # A JSON object that is stored: properties.
@@ -172,10 +183,10 @@ class PersonTraits(_Traits):
     """The identify traits Tipoff reads; every other trait is kept as given."""
 
     email: OptionalText = None
-    name: OptionalText = None
-    first_name: OptionalText = Field(default=None, alias="firstName")
-    last_name: OptionalText = Field(default=None, alias="lastName")
-    title: OptionalText = None
+    name: Descriptive = None
+    first_name: Descriptive = Field(default=None, alias="firstName")
+    last_name: Descriptive = Field(default=None, alias="lastName")
+    title: Descriptive = None
 
     def full_name(self) -> str | None:
         if self.name and self.name.strip():
@@ -184,18 +195,19 @@ class PersonTraits(_Traits):
         return " ".join(parts) or None
 
     def as_json(self) -> dict[str, Any]:
-        """The traits exactly as sent (original keys, unknown traits included)."""
+        """The traits as sent (original keys, unknown traits included), names and title
+        cut to MAX_TEXT characters."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
 
 class AccountTraits(_Traits):
     """The group traits Tipoff reads; every other trait (plan, …) is kept as given."""
 
-    name: OptionalText = None
+    name: Descriptive = None
     domain: OptionalText = None
     website: OptionalText = None
     employees: Employees = None
-    industry: OptionalText = None
+    industry: Descriptive = None
     plan: OptionalText = None
 
     def as_json(self) -> dict[str, Any]:

@@ -11,15 +11,19 @@ from functools import cached_property
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from tipoff.core import titles
 from tipoff.core.event_names import EventNameMap, split_key
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
@@ -128,6 +132,27 @@ class Range(_Strict):
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
 
+def _titles_score(patterns: list[str]) -> list[str]:
+    """Each problem of a rule's `title_matches` (tipoff.core.titles), at its pattern."""
+    found = titles.problems(patterns)
+    if found:
+        raise ValidationError.from_exception_data(
+            "title_matches",
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError("title_pattern", "{why}", {"why": why}),
+                    loc=(index,),
+                    input=patterns[index],
+                )
+                for index, why in found
+            ],
+        )
+    return patterns
+
+
+TitlePatterns = Annotated[list[str], AfterValidator(_titles_score)]
+
+
 class FitRule(_Strict):
     """Points for who the account is: exactly one of `title_matches` (any person at the
     account whose title matches one of these case-insensitive regular expressions),
@@ -136,21 +161,9 @@ class FitRule(_Strict):
     id: RuleId
     points: float
     says: str = Field(min_length=1, max_length=200)
-    title_matches: list[str] | None = None
+    title_matches: TitlePatterns | None = None
     employees: Range | None = None
     industry_in: list[str] | None = None
-
-    @field_validator("title_matches")
-    @classmethod
-    def _patterns_compile(cls, patterns: list[str] | None) -> list[str] | None:
-        for pattern in patterns or []:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise ValueError(
-                    f"{pattern!r} is not a valid regular expression: {error}"
-                ) from None
-        return patterns
 
     @model_validator(mode="after")
     def _one_condition(self) -> FitRule:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 from sqlalchemy import select, update
 
@@ -133,3 +134,57 @@ async def check_token(runtime: Runtime) -> bool:
         return False
     await resume_posting(runtime)
     return True
+
+
+class TokenState(Enum):
+    """What auth.test said of the bot token, as /healthz reports it."""
+
+    OK = "ok"
+    REFUSED = "refused"  # Slack says the token is dead: the next post pauses posting
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    state: TokenState
+    detail: str  # why it is not OK, for /healthz's reasons; "" when it is
+
+
+class CachedTokenCheck:
+    """auth.test asked at most once every `every` (a clock passed in), its answer shared by
+    every caller meanwhile and by the callers that arrive while it is asked: what /healthz
+    reports, so that anyone who can reach it cannot make Tipoff call Slack at will.
+    It only reads: pausing and resuming posting is the delivery job's (`may_post`)."""
+
+    def __init__(self, runtime: Runtime, *, every: timedelta, timeout_seconds: float) -> None:
+        self._runtime = runtime
+        self._every = every
+        self._timeout = timeout_seconds
+        self._lock = asyncio.Lock()
+        self._last: tuple[datetime, TokenCheck] | None = None
+
+    async def check(self) -> TokenCheck:
+        async with self._lock:
+            now = self._runtime.clock()
+            # A clock moved back (or forward past `every`) asks again.
+            if self._last is not None and timedelta(0) <= now - self._last[0] < self._every:
+                return self._last[1]
+            answer = await self._ask()
+            self._last = (self._runtime.clock(), answer)
+            return answer
+
+    async def _ask(self) -> TokenCheck:
+        assert self._runtime.slack is not None
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._runtime.slack.auth_test()
+        except Exception as error:  # any failure to answer is "unreachable", with its reason
+            failure = failure_of(error) if isinstance(error, SLACK_CALL_ERRORS) else None
+            if failure is not None and failure.kind is FailureKind.INSTALL:
+                return TokenCheck(
+                    TokenState.REFUSED,
+                    f"Slack refuses the bot token: {failure.description}",
+                )
+            log.warning("health check: Slack unreachable: %s", type(error).__name__)
+            return TokenCheck(TokenState.UNREACHABLE, f"Slack unreachable ({type(error).__name__})")
+        return TokenCheck(TokenState.OK, "")

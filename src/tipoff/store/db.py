@@ -19,7 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from tipoff.store.dialect import bound_lock_waits, configure_engine, transient_conflict
+from tipoff.store.dialect import (
+    bound_lock_waits,
+    configure_engine,
+    empty_write_ahead_log,
+    transient_conflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +140,10 @@ class Database:
 
         async with self.engine.connect() as connection:
             return await connection.run_sync(current), head
+
+    async def empty_write_ahead_log(self) -> bool:
+        """See `dialect.empty_write_ahead_log`."""
+        return await empty_write_ahead_log(self.engine)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -55,10 +57,25 @@ def insert_ignoring_conflicts(table: Table, dialect_name: str) -> Insert:
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+# The mode of a SQLite file Tipoff creates: its owner's only. It holds people's names and
+# emails; SQLite gives the -wal and -shm files beside it the same mode.
+SQLITE_FILE_MODE = 0o600
+
+
 def configure_engine(engine: AsyncEngine) -> None:
     """Connection settings a backend needs before Tipoff may trust it."""
     if engine.dialect.name != "sqlite":
         return
+    path = engine.url.database
+    if path and path != ":memory:" and not path.startswith("file:"):
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _private_file(*_: Any) -> None:
+            # Created here, before SQLite would create it with the umask's mode (0644 as
+            # a rule). A file that exists is left as its owner set it; one that cannot be
+            # created (no such folder) is left to SQLite to report, as it always has.
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_FILE_MODE))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,12 +86,27 @@ def configure_engine(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten rows are zeroed on disk, not left in free space: an erased
+        # person's name must not stay readable in the file (tipoff.privacy).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         try:
             cursor.execute("SELECT pow(2, 1)")
         except Exception:  # built without its math functions: rescoring's decay needs pow
             dbapi_connection.create_function("pow", 2, math.pow, deterministic=True)
         cursor.close()
+
+
+async def empty_write_ahead_log(engine: AsyncEngine) -> bool:
+    """SQLite: copies every committed page from the -wal file into the database and empties
+    the -wal file (a TRUNCATE checkpoint), so no earlier version of a page, with erased
+    data in it, stays on disk there. It waits for readers as a writer does
+    (busy_timeout); False when one kept it from finishing. Nothing to do elsewhere."""
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as conn:
+        busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()[0]
+    return not busy
 
 
 def upsert(table: Table, dialect_name: str, *, key: list[str], update: list[str]) -> Insert:

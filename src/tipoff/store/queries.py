@@ -31,7 +31,7 @@ from tipoff.store.dialect import (
     text_property_sql,
     utc_from_db,
 )
-from tipoff.store.tables import accounts, scores
+from tipoff.store.tables import accounts, erasures, scores
 from tipoff.store.tables import score_history as history_table
 
 # Segment calls that say something happened; identify/group/alias only describe.
@@ -493,6 +493,24 @@ async def current_score(conn: AsyncConnection, account_id: int) -> CurrentScore 
         scored_at=row.scored_at,
         up_to_date=row.scored_version >= row.signal_version,
     )
+
+
+async def erasures_so_far(conn: AsyncConnection) -> int:
+    """How many erasures (`tipoff forget`) have been made: a rescorer that reads it with
+    its batch and again before writing knows whether one came in between."""
+    return int((await conn.execute(select(func.count()).select_from(erasures))).scalar_one())
+
+
+async def signal_versions(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, int]:
+    """Each account's signal_version: it changes with every signal stored and every
+    erasure that touched the account."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(account_ids):
+        result = await conn.execute(
+            select(accounts.c.id, accounts.c.signal_version).where(accounts.c.id.in_(chunk))
+        )
+        found.update({r.id: r.signal_version for r in result})
+    return found
 
 
 async def stored_scores(

@@ -2,7 +2,7 @@
 
 Slack sends both without needing a working token (Bolt skips its auth.test for them).
 Posting resumes when auth.test accepts the bot token again (tipoff.slack.install): after
-a reinstall and a new SLACK_BOT_TOKEN, the next delivery run or /healthz finds it works.
+a reinstall and a new SLACK_BOT_TOKEN, the delivery job finds it works (once a minute).
 """
 
 from __future__ import annotations
