@@ -7,6 +7,7 @@ import json
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 from tests.integration.test_cli import tipoff
@@ -234,3 +235,42 @@ def test_imported_history_scores_and_unknown_events_are_named(tmp_path: Path) ->
     evidence = " ".join(e["text"] for e in found["evidence"])
     assert "Dana Lee (VP Engineering) requested a demo 3 days ago" in evidence
     assert query(tmp_path, "SELECT count(*) FROM alerts") == [(1,)]
+
+
+def test_the_model_maps_the_event_names_of_the_source_imported_under(tmp_path: Path) -> None:
+    default = resources.files("tipoff.model").joinpath("default.yml").read_text("utf-8")
+    model = tmp_path / "model.yml"
+    model.write_text(
+        default + "source_event_names:\n  hubspot:\n    demo_request_submitted: Demo Requested\n"
+        '    "page_seen /pricing": Pricing Page Viewed\n',
+        encoding="utf-8",
+    )
+    env = {**database(tmp_path), "TIPOFF_MODEL": str(model)}
+    csv = tmp_path / "hubspot.csv"
+    csv.write_text(
+        "email,event,timestamp,path\n"
+        "maya@acme.io,demo_request_submitted,2026-10-01,\n"
+        "maya@acme.io,page_seen,2026-10-02,/pricing/teams\n"
+        "maya@acme.io,page_seen,2026-10-03,/docs\n"
+    )
+    result = tipoff(tmp_path, "signals", "import", str(csv), "--source", "hubspot", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [row[3] for row in query(tmp_path, SIGNALS)] == [
+        "Demo Requested",
+        "Pricing Page Viewed",
+        "page_seen",
+    ]
+    # Only the name left as it was is one the model does not score.
+    warning = " ".join(result.stderr.split())
+    assert "1 event name(s) are not in the model" in warning
+    assert "'page_seen' (1 row)" in warning
+    assert "demo_request_submitted" not in warning
+
+    # Under another source the hubspot names are stored as sent.
+    other = tipoff(tmp_path, "signals", "import", str(csv), "--source", "warehouse", env=env)
+    assert other.returncode == 0, other.stderr
+    assert [row[3] for row in query(tmp_path, SIGNALS)][3:] == [
+        "demo_request_submitted",
+        "page_seen",
+        "page_seen",
+    ]

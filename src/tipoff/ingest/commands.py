@@ -81,7 +81,12 @@ def signals_import(
         rt: Runtime, progress: ImportProgress
     ) -> tuple[signals_csv.SignalImport, list[tuple[str, int]]]:
         done = await signals_csv.import_signals(
-            rt.db, path, source_name=source, now=rt.clock(), progress=progress
+            rt.db,
+            path,
+            source_name=source,
+            event_names=rt.model.event_name_map(source),
+            now=rt.clock(),
+            progress=progress,
         )
         return done, signals_csv.unscored_events(done.events, rt.model.events)
 

@@ -39,12 +39,13 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
 from tipoff.errors import InvalidInput, TooLarge
 from tipoff.ingest import csvfile
 from tipoff.ingest.csvfile import BadRow
-from tipoff.ingest.segment import parse_batch
-from tipoff.ingest.service import ingest_messages
+from tipoff.ingest.segment import SegmentCall, parse_batch
+from tipoff.ingest.service import ingest_messages, stored_event_name
 from tipoff.model.schema import EventVocabulary
 from tipoff.sources import import_source
 from tipoff.store.db import Database
@@ -94,7 +95,7 @@ class SignalRow:
 @dataclass(frozen=True, slots=True)
 class SignalImport:
     result: csvfile.ImportResult
-    events: Counter[str]  # rows per event name (the first _MAX_EVENT_NAMES names)
+    events: Counter[str]  # rows per event name as stored (the first _MAX_EVENT_NAMES names)
 
 
 def parse_row(line: int, row: Mapping[str, str], now: datetime) -> SignalRow | BadRow:
@@ -197,19 +198,19 @@ def segment_items(row: SignalRow, group_ids: Mapping[str, str]) -> list[dict[str
     return items
 
 
-def check_limits(row: SignalRow) -> BadRow | None:
+def check_limits(row: SignalRow) -> SegmentCall | BadRow:
     """The row's calls checked as `/v1/batch` checks its items (types, Segment's 32 KB an
-    event), or what is wrong, named by call rather than batch position."""
+    event): its track call, or what is wrong, named by call rather than batch position."""
     items = segment_items(row, {})
     try:
-        parse_batch({"batch": items})
+        *_, track = parse_batch({"batch": items})
     except (InvalidInput, TooLarge) as error:
         kinds = [item["type"] for item in items]
         problem = re.sub(
             r"batch\[(\d+)\]", lambda m: f"the {kinds[int(m.group(1))]} call", error.message
         )
         return BadRow(row.line, problem)
-    return None
+    return track
 
 
 def unscored_events(events: Counter[str], vocabulary: EventVocabulary) -> list[tuple[str, int]]:
@@ -222,19 +223,27 @@ async def import_signals(
     path: Path,
     *,
     source_name: str,
+    event_names: EventNameMap,
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> SignalImport:
     """Checks the whole file, then writes it a batch at a time, one transaction a batch.
-    Raises BadCsvFile (nothing written) when any row is bad. `progress` is `import_csv`'s."""
+    Raises BadCsvFile (nothing written) when any row is bad. `event_names` is the model's
+    map for the source; `progress` is `import_csv`'s."""
     events: Counter[str] = Counter()
     source_id: int | None = None  # created before the first batch: a bad file creates nothing
 
     async def check(batch: list[SignalRow]) -> list[BadRow]:
+        bad: list[BadRow] = []
         for row in batch:
-            if row.event in events or len(events) < _MAX_EVENT_NAMES:
-                events[row.event] += 1
-        return [bad for row in batch if (bad := check_limits(row)) is not None]
+            checked = check_limits(row)
+            if isinstance(checked, BadRow):
+                bad.append(checked)
+                continue
+            event = stored_event_name(checked, event_names) or row.event
+            if event in events or len(events) < _MAX_EVENT_NAMES:
+                events[event] += 1
+        return bad
 
     async def write(batch: list[SignalRow]) -> tuple[int, int]:
         nonlocal source_id
@@ -243,7 +252,7 @@ async def import_signals(
                 source_id = await import_source(conn, source_name, category=None, now=now)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                return await _write(db, source_id, batch, now)
+                return await _write(db, source_id, event_names, batch, now)
             except IntegrityError:
                 # A running server created the same person or account meanwhile (a unique
                 # index); the batch rolled back, and running it again finds them.
@@ -258,7 +267,7 @@ async def import_signals(
 
 
 async def _write(
-    db: Database, source_id: int, batch: list[SignalRow], now: datetime
+    db: Database, source_id: int, event_names: EventNameMap, batch: list[SignalRow], now: datetime
 ) -> tuple[int, int]:
     async with db.transaction() as conn:
         groups = await csvfile.known_domains(
@@ -273,10 +282,18 @@ async def _write(
         # People first, so that each signal finds its person placed.
         if people:
             await ingest_messages(
-                conn, source_id=source_id, messages=parse_batch({"batch": people}), received_at=now
+                conn,
+                source_id=source_id,
+                event_names=event_names,
+                messages=parse_batch({"batch": people}),
+                received_at=now,
             )
         stored = await ingest_messages(
-            conn, source_id=source_id, messages=parse_batch({"batch": tracks}), received_at=now
+            conn,
+            source_id=source_id,
+            event_names=event_names,
+            messages=parse_batch({"batch": tracks}),
+            received_at=now,
         )
     return stored.accepted, stored.duplicates
 

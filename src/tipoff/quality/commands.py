@@ -255,7 +255,12 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         async def work(rt: Runtime, progress: ImportProgress) -> ImportResult:
             async with rt.db.transaction() as conn:
                 return await outcomes.import_outcomes(
-                    conn, path, source_name=source, now=rt.clock(), progress=progress
+                    conn,
+                    path,
+                    source_name=source,
+                    event_names=rt.model.event_name_map(source),
+                    now=rt.clock(),
+                    progress=progress,
                 )
 
         result = run_file_import(path, "Importing outcomes", work)

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import normalize_domain
 from tipoff.ingest.csvfile import (
     BadRow,
@@ -89,6 +90,7 @@ async def import_outcomes(
     path: Path,
     *,
     source_name: str,
+    event_names: EventNameMap,
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
@@ -105,14 +107,18 @@ async def import_outcomes(
         ]
 
     async def write(batch: list[OutcomeRow]) -> tuple[int, int]:
-        return await _write(conn, source_id, batch, now)
+        return await _write(conn, source_id, event_names, batch, now)
 
     rows = Pass(COLUMNS, lambda line, row: parse_row(line, row, now), write, check)
     return await import_csv(path, rows, progress=progress)
 
 
 async def _write(
-    conn: AsyncConnection, source_id: int, batch: list[OutcomeRow], now: datetime
+    conn: AsyncConnection,
+    source_id: int,
+    event_names: EventNameMap,
+    batch: list[OutcomeRow],
+    now: datetime,
 ) -> tuple[int, int]:
     groups = await known_domains(conn, {r.domain for r in batch})
     placements: list[SegmentCall] = [
@@ -145,6 +151,10 @@ async def _write(
         )
         for r in batch
     ]
-    await ingest_messages(conn, source_id=source_id, messages=placements, received_at=now)
-    result = await ingest_messages(conn, source_id=source_id, messages=outcomes, received_at=now)
+    await ingest_messages(
+        conn, source_id=source_id, event_names=event_names, messages=placements, received_at=now
+    )
+    result = await ingest_messages(
+        conn, source_id=source_id, event_names=event_names, messages=outcomes, received_at=now
+    )
     return result.accepted, result.duplicates
