@@ -17,7 +17,7 @@ from tests.fakes.signing import SIGNING_SECRET
 from tests.fakes.slack_api import BOT_TOKEN, running_fake_slack
 from tipoff.quality.changes import model_text
 from tipoff.store.db import Database
-from tipoff.store.tables import alerts
+from tipoff.store.tables import accounts, alerts
 
 
 def tipoff(
@@ -168,6 +168,37 @@ async def test_rescore_score_and_top(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "No account matches 'globex'" in unknown.stderr
     typo = tipoff(tmp_path, "score", "acme.con")
     assert typo.returncode == 1 and "Did you mean: Acme (acme.io)?" in typo.stderr
+
+
+async def test_an_account_without_name_or_domain_is_found_by_the_label_top_shows(
+    tmp_path: Path,
+) -> None:
+    await seeded(tmp_path)  # Acme, account 1
+    now = datetime.now(UTC)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tipoff.db'}")
+    async with db.transaction() as conn:
+        # A group that never said its name or domain (PostHog's `$group_0: "org_42"`).
+        unnamed = (
+            await conn.execute(
+                accounts.insert().values(
+                    group_id="org_42", traits={}, created_at=now, updated_at=now,
+                    signal_version=1, scored_version=0,
+                )
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+        await seed.signal(conn, now - timedelta(days=1), unnamed, None, "Demo Requested")
+    await db.dispose()
+    assert tipoff(tmp_path, "rescore").returncode == 0
+
+    top = tipoff(tmp_path, "top")
+    assert f"Account {unnamed}" in top.stdout
+    for typed in (f"Account {unnamed}", f"account {unnamed}", f" ACCOUNT  {unnamed} "):
+        found = tipoff(tmp_path, "score", typed)
+        assert found.returncode == 0, found.stderr
+        assert f"Account {unnamed} (no domain) — " in found.stdout
+    # Only the account so labelled: Acme is not "Account 1", and no account is 99.
+    for other in ("Account 1", "Account 99"):
+        assert tipoff(tmp_path, "score", other).returncode == 1
 
 
 @pytest.mark.parametrize("slack", [False, True], ids=["without Slack", "with Slack"])
