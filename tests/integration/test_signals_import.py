@@ -120,7 +120,8 @@ def test_bad_rows_are_listed_with_their_lines_and_nothing_is_stored(tmp_path: Pa
     ):
         assert line in message, line
     assert "line 23:" not in message  # the listing stops at 20
-    assert stored(tmp_path) == (0, 0, 0, 0)  # no source, person, account or event
+    # Checked before any database is opened: none is left behind, not even an empty one.
+    assert not (tmp_path / "tipoff.db").exists()
 
     quoted = tmp_path / "quoted.csv"
     quoted.write_text("email,event,timestamp\n" + good.rsplit(",", 1)[0] + '\n"maya@acme.io,x\n')
@@ -141,7 +142,16 @@ def test_bad_rows_are_listed_with_their_lines_and_nothing_is_stored(tmp_path: Pa
     assert "line 1: the header lacks column(s): email or user_id, event, timestamp" in " ".join(
         result.stderr.split()
     )
-    assert stored(tmp_path) == (0, 0, 0, 0)
+    assert not (tmp_path / "tipoff.db").exists()
+
+    # Into an existing database, a bad file changes nothing either.
+    good_file = tmp_path / "good.csv"
+    good_file.write_text("email,event,timestamp,account_domain,note\n" + good)
+    assert tipoff(tmp_path, "signals", "import", str(good_file), env=env).returncode == 0
+    before = stored(tmp_path)
+    result = tipoff(tmp_path, "signals", "import", str(csv), "--source", "other", env=env)
+    assert result.returncode == 1
+    assert stored(tmp_path) == before
 
 
 def test_importing_again_or_an_overlapping_export_adds_nothing_twice(tmp_path: Path) -> None:

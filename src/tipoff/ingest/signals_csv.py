@@ -18,8 +18,8 @@ again, or an export that overlaps it, under the same source adds nothing. Two ro
 in all of those are one signal; give times rather than dates, or a column telling them
 apart, for repeats.
 
-The file is checked whole before anything is written (`ingest.csvfile`); it is then
-written a batch at a time, each batch committed on its own so that a running `tipoff
+The file is checked whole (`check_signals`) before any database is opened
+(`ingest.csvfile`); it is then written (`import_signals`) a batch at a time, each batch committed on its own so that a running `tipoff
 serve` keeps taking ingest meanwhile. An interrupted import is finished by running it
 again: what was stored is skipped.
 """
@@ -31,7 +31,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,9 +65,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "title": ("title", "job_title"),
     "message_id": ("message_id", "messageid"),
 }
-COLUMNS = csvfile.Columns(
-    names={header: column for column, headers in HEADERS.items() for header in headers},
-    required=(("email", "user_id"), ("event",), ("timestamp",)),
+COLUMNS = csvfile.Columns.named(
+    HEADERS, required=(("email", "user_id"), ("event",), ("timestamp",))
 )
 DEFAULT_SOURCE = "csv-import"
 # Segment's limits on ids and event names (`ingest.segment`).
@@ -93,8 +92,9 @@ class SignalRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SignalImport:
-    result: csvfile.ImportResult
+class CheckedSignals:
+    file: csvfile.CheckedFile
+    now: datetime  # what the rows' times were checked against (none in the future)
     events: Counter[str]  # rows per event name as stored (the first _MAX_EVENT_NAMES names)
 
 
@@ -218,20 +218,23 @@ def unscored_events(events: Counter[str], vocabulary: EventVocabulary) -> list[t
     return [(n, c) for n, c in events.most_common() if vocabulary.category_of(n) is None]
 
 
-async def import_signals(
-    db: Database,
+def _rows(
+    now: datetime, check: Callable[[list[SignalRow]], Awaitable[list[BadRow]]] | None = None
+) -> csvfile.Pass[SignalRow]:
+    return csvfile.Pass(COLUMNS, lambda line, row: parse_row(line, row, now), check)
+
+
+async def check_signals(
     path: Path,
     *,
-    source_name: str,
     event_names: EventNameMap,
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
-) -> SignalImport:
-    """Checks the whole file, then writes it a batch at a time, one transaction a batch.
-    Raises BadCsvFile (nothing written) when any row is bad. `event_names` is the model's
-    map for the source; `progress` is `import_csv`'s."""
+) -> CheckedSignals:
+    """Checks every row of the file, opening no database. Raises BadCsvFile when any row
+    is bad. `event_names` is the model's map for the source the rows are imported under;
+    `progress` is `csvfile.check_csv`'s."""
     events: Counter[str] = Counter()
-    source_id: int | None = None  # created before the first batch: a bad file creates nothing
 
     async def check(batch: list[SignalRow]) -> list[BadRow]:
         bad: list[BadRow] = []
@@ -244,6 +247,23 @@ async def import_signals(
             if event in events or len(events) < _MAX_EVENT_NAMES:
                 events[event] += 1
         return bad
+
+    checked = await csvfile.check_csv(path, _rows(now, check), progress=progress)
+    return CheckedSignals(file=checked, now=now, events=events)
+
+
+async def import_signals(
+    db: Database,
+    checked: CheckedSignals,
+    *,
+    source_name: str,
+    event_names: EventNameMap,
+    progress: Callable[[int, int], None] | None = None,
+) -> csvfile.ImportResult:
+    """Writes a file `check_signals` found clean, a batch at a time, one transaction a
+    batch, under the source `source_name` (created before the first batch)."""
+    now = checked.now
+    source_id: int | None = None
 
     async def write(batch: list[SignalRow]) -> tuple[int, int]:
         nonlocal source_id
@@ -261,9 +281,7 @@ async def import_signals(
                 log.info("import raced ingest (attempt %d); retrying the batch", attempt)
         raise AssertionError("unreachable")
 
-    rows = csvfile.Pass(COLUMNS, lambda line, row: parse_row(line, row, now), write, check)
-    result = await csvfile.import_csv(path, rows, progress=progress)
-    return SignalImport(result=result, events=events)
+    return await csvfile.write_csv(checked.file, _rows(now), write, progress=progress)
 
 
 async def _write(
