@@ -17,7 +17,7 @@ from tests.fakes.signing import SIGNING_SECRET
 from tests.fakes.slack_api import BOT_TOKEN, running_fake_slack
 from tipoff.quality.changes import model_text
 from tipoff.store.db import Database
-from tipoff.store.tables import accounts, alerts
+from tipoff.store.tables import alerts
 
 
 def tipoff(
@@ -178,14 +178,7 @@ async def test_an_account_without_name_or_domain_is_found_by_the_label_top_shows
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tipoff.db'}")
     async with db.transaction() as conn:
         # A group that never said its name or domain (PostHog's `$group_0: "org_42"`).
-        unnamed = (
-            await conn.execute(
-                accounts.insert().values(
-                    group_id="org_42", traits={}, created_at=now, updated_at=now,
-                    signal_version=1, scored_version=0,
-                )
-            )
-        ).inserted_primary_key[0]  # fmt: skip
+        unnamed = await seed.unnamed_account(conn, now, "org_42")
         await seed.signal(conn, now - timedelta(days=1), unnamed, None, "Demo Requested")
     await db.dispose()
     assert tipoff(tmp_path, "rescore").returncode == 0

@@ -35,7 +35,7 @@ from tipoff.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
 from tipoff.slack.bolt_app import OTHER_WORKSPACE
-from tipoff.store.tables import accounts, alerts, feedback, score_history
+from tipoff.store.tables import alerts, feedback, score_history
 
 CHANNEL = "C0SALESALRT"  # the fake's ID for #sales-alerts
 
@@ -211,14 +211,7 @@ async def test_an_account_without_name_or_domain_is_found_as_it_is_shown(bot: Sl
     acme = await seed_acme(bot)
     async with bot.runtime.db.transaction() as conn:
         # A group that never said its name or domain: shown as "Account <id>".
-        unnamed = (
-            await conn.execute(
-                accounts.insert().values(
-                    group_id="org_42", traits={}, created_at=NOW, updated_at=NOW,
-                    signal_version=1, scored_version=0,
-                )
-            )
-        ).inserted_primary_key[0]  # fmt: skip
+        unnamed = await seed.unnamed_account(conn, NOW, "org_42")
         await seed.signal(conn, NOW - timedelta(days=1), unnamed, None, "Demo Requested")
     body = ephemeral(await bot.send(slash_command(f"account {unnamed}")))
     assert body["blocks"][0]["text"]["text"].startswith(f"Account {unnamed} — ")
