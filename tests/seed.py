@@ -43,6 +43,21 @@ async def account(
     return int(result.inserted_primary_key[0])
 
 
+async def unnamed_account(conn: AsyncConnection, now: datetime, group_id: str) -> int:
+    """An account known only by its group: no name, no domain (shown as "Account <id>")."""
+    result = await conn.execute(
+        accounts.insert().values(
+            group_id=group_id,
+            traits={},
+            created_at=now,
+            updated_at=now,
+            signal_version=1,
+            scored_version=0,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
 async def person(
     conn: AsyncConnection, now: datetime, account_id: int, name: str, email: str, title: str
 ) -> int:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.core import history
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.store.dialect import lock_for_writing, locks_rows
 from tipoff.store.tables import accounts, alerts, feedback
@@ -235,4 +236,4 @@ async def account_label(*, conn: AsyncConnection, account_id: int) -> str | None
     ).one_or_none()
     if row is None:
         return None
-    return str(row.name or row.domain or f"Account {account_id}")
+    return history.account_label(account_id, row.name, row.domain)

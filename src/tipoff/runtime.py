@@ -25,6 +25,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def configured_model(settings: Settings) -> ScoringModel:
+    """The model file TIPOFF_MODEL names, else the bundled default. Raises ModelFileError
+    with the file's problems."""
+    return load_model(settings.model_path) if settings.model_path else load_default_model()
+
+
 @dataclass
 class Runtime:
     """The composition root's products: settings, database, model, Slack Web API client.
@@ -65,7 +71,7 @@ class Runtime:
         when it is a change (the operating-system user otherwise)."""
         # The model is checked before anything starts: a broken file stops start-up with
         # its list of problems instead of scoring with half a model.
-        model = load_model(settings.model_path) if settings.model_path else load_default_model()
+        model = configured_model(settings)
         db = Database(settings.database_url)
         try:
             if not create and db.sqlite_file is not None and not db.sqlite_file.exists():

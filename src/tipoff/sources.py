@@ -135,7 +135,7 @@ async def create_source(
     is the secret), by default DEFAULT_AUTH_HEADER for RudderStack and PostHog; a
     segment-webhook without one checks X-Signature, with a secret derived from
     `server_key` (TIPOFF_SECRET_KEY), which it then requires."""
-    name = _valid_name(name)
+    name = valid_name(name)
     if category is not None and category not in CATEGORIES:
         raise InvalidInput(
             f"unknown category {category!r}: expected one of {', '.join(CATEGORIES)}"
@@ -180,7 +180,7 @@ async def import_source(
 ) -> int:
     """The id of the source a file import stores its rows under: the source of that name
     (one created with a write key too), else a new one that only imports files."""
-    name = _valid_name(name)
+    name = valid_name(name)
     existing = await _find(conn, name)
     if existing is not None:
         if existing.revoked:
@@ -289,7 +289,8 @@ async def _find(conn: AsyncConnection, name: str) -> Source | None:
     return None if row is None else _source(row)
 
 
-def _valid_name(name: str) -> str:
+def valid_name(name: str) -> str:
+    """`name` as a source is named (trimmed), or InvalidInput saying what is wrong."""
     name = name.strip()
     if not name:
         raise InvalidInput("a source needs a name")

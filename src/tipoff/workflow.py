@@ -26,6 +26,7 @@ from sqlalchemy import CompoundSelect, Select, and_, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from tipoff.core.history import account_label
 from tipoff.core.routing import Track
 from tipoff.core.workflow import LastAlert
 from tipoff.errors import InvalidInput, NotFound
@@ -267,7 +268,7 @@ async def _label(conn: AsyncConnection, account_id: int) -> str:
     ).one_or_none()
     if row is None:
         raise NotFound(f"No account with id {account_id}: it may have been merged or deleted.")
-    return str(row.name or row.domain or f"Account {account_id}")
+    return account_label(account_id, row.name, row.domain)
 
 
 async def claim(
@@ -483,7 +484,7 @@ async def _lines(conn: AsyncConnection, where: Any, *, limit: int) -> list[Owned
         lines.append(
             OwnedAccount(
                 r.id,
-                str(r.name or r.domain or f"Account {r.id}"),
+                account_label(r.id, r.name, r.domain),
                 r.domain,
                 r.score,
                 r.track,

@@ -170,6 +170,30 @@ async def test_rescore_score_and_top(tmp_path: Path) -> None:
     assert typo.returncode == 1 and "Did you mean: Acme (acme.io)?" in typo.stderr
 
 
+async def test_an_account_without_name_or_domain_is_found_by_the_label_top_shows(
+    tmp_path: Path,
+) -> None:
+    await seeded(tmp_path)  # Acme, account 1
+    now = datetime.now(UTC)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tipoff.db'}")
+    async with db.transaction() as conn:
+        # A group that never said its name or domain (PostHog's `$group_0: "org_42"`).
+        unnamed = await seed.unnamed_account(conn, now, "org_42")
+        await seed.signal(conn, now - timedelta(days=1), unnamed, None, "Demo Requested")
+    await db.dispose()
+    assert tipoff(tmp_path, "rescore").returncode == 0
+
+    top = tipoff(tmp_path, "top")
+    assert f"Account {unnamed}" in top.stdout
+    for typed in (f"Account {unnamed}", f"account {unnamed}", f" ACCOUNT  {unnamed} "):
+        found = tipoff(tmp_path, "score", typed)
+        assert found.returncode == 0, found.stderr
+        assert f"Account {unnamed} (no domain) — " in found.stdout
+    # Only the account so labelled: Acme is not "Account 1", and no account is 99.
+    for other in ("Account 1", "Account 99"):
+        assert tipoff(tmp_path, "score", other).returncode == 1
+
+
 @pytest.mark.parametrize("slack", [False, True], ids=["without Slack", "with Slack"])
 async def test_forget_updates_or_lists_the_alerts_posted_in_slack(
     tmp_path: Path, slack: bool

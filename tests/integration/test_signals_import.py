@@ -7,6 +7,7 @@ import json
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 from tests.integration.test_cli import tipoff
@@ -119,7 +120,8 @@ def test_bad_rows_are_listed_with_their_lines_and_nothing_is_stored(tmp_path: Pa
     ):
         assert line in message, line
     assert "line 23:" not in message  # the listing stops at 20
-    assert stored(tmp_path) == (0, 0, 0, 0)  # no source, person, account or event
+    # Checked before any database is opened: none is left behind, not even an empty one.
+    assert not (tmp_path / "tipoff.db").exists()
 
     quoted = tmp_path / "quoted.csv"
     quoted.write_text("email,event,timestamp\n" + good.rsplit(",", 1)[0] + '\n"maya@acme.io,x\n')
@@ -140,7 +142,16 @@ def test_bad_rows_are_listed_with_their_lines_and_nothing_is_stored(tmp_path: Pa
     assert "line 1: the header lacks column(s): email or user_id, event, timestamp" in " ".join(
         result.stderr.split()
     )
-    assert stored(tmp_path) == (0, 0, 0, 0)
+    assert not (tmp_path / "tipoff.db").exists()
+
+    # Into an existing database, a bad file changes nothing either.
+    good_file = tmp_path / "good.csv"
+    good_file.write_text("email,event,timestamp,account_domain,note\n" + good)
+    assert tipoff(tmp_path, "signals", "import", str(good_file), env=env).returncode == 0
+    before = stored(tmp_path)
+    result = tipoff(tmp_path, "signals", "import", str(csv), "--source", "other", env=env)
+    assert result.returncode == 1
+    assert stored(tmp_path) == before
 
 
 def test_importing_again_or_an_overlapping_export_adds_nothing_twice(tmp_path: Path) -> None:
@@ -234,3 +245,42 @@ def test_imported_history_scores_and_unknown_events_are_named(tmp_path: Path) ->
     evidence = " ".join(e["text"] for e in found["evidence"])
     assert "Dana Lee (VP Engineering) requested a demo 3 days ago" in evidence
     assert query(tmp_path, "SELECT count(*) FROM alerts") == [(1,)]
+
+
+def test_the_model_maps_the_event_names_of_the_source_imported_under(tmp_path: Path) -> None:
+    default = resources.files("tipoff.model").joinpath("default.yml").read_text("utf-8")
+    model = tmp_path / "model.yml"
+    model.write_text(
+        default + "source_event_names:\n  hubspot:\n    demo_request_submitted: Demo Requested\n"
+        '    "page_seen /pricing": Pricing Page Viewed\n',
+        encoding="utf-8",
+    )
+    env = {**database(tmp_path), "TIPOFF_MODEL": str(model)}
+    csv = tmp_path / "hubspot.csv"
+    csv.write_text(
+        "email,event,timestamp,path\n"
+        "maya@acme.io,demo_request_submitted,2026-10-01,\n"
+        "maya@acme.io,page_seen,2026-10-02,/pricing/teams\n"
+        "maya@acme.io,page_seen,2026-10-03,/docs\n"
+    )
+    result = tipoff(tmp_path, "signals", "import", str(csv), "--source", "hubspot", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [row[3] for row in query(tmp_path, SIGNALS)] == [
+        "Demo Requested",
+        "Pricing Page Viewed",
+        "page_seen",
+    ]
+    # Only the name left as it was is one the model does not score.
+    warning = " ".join(result.stderr.split())
+    assert "1 event name(s) are not in the model" in warning
+    assert "'page_seen' (1 row)" in warning
+    assert "demo_request_submitted" not in warning
+
+    # Under another source the hubspot names are stored as sent.
+    other = tipoff(tmp_path, "signals", "import", str(csv), "--source", "warehouse", env=env)
+    assert other.returncode == 0, other.stderr
+    assert [row[3] for row in query(tmp_path, SIGNALS)][3:] == [
+        "demo_request_submitted",
+        "page_seen",
+        "page_seen",
+    ]

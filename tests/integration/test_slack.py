@@ -212,6 +212,19 @@ async def test_a_lookup_by_name_finds_the_same_account(bot: SlackBot) -> None:
     assert body["blocks"][0]["text"]["text"] == "Acme — 90"
 
 
+async def test_an_account_without_name_or_domain_is_found_as_it_is_shown(bot: SlackBot) -> None:
+    acme = await seed_acme(bot)
+    async with bot.runtime.db.transaction() as conn:
+        # A group that never said its name or domain: shown as "Account <id>".
+        unnamed = await seed.unnamed_account(conn, NOW, "org_42")
+        await seed.signal(conn, NOW - timedelta(days=1), unnamed, None, "Demo Requested")
+    body = ephemeral(await bot.send(slash_command(f"account {unnamed}")))
+    assert body["blocks"][0]["text"]["text"].startswith(f"Account {unnamed} — ")
+    # Acme is shown by its name, so "Account <its id>" is not how anyone finds it.
+    other = ephemeral(await bot.send(slash_command(f"Account {acme}")))
+    assert "Acme" not in str(other["blocks"][0])
+
+
 @pytest.mark.parametrize(
     "typed_as_slack_sends_it",
     [

@@ -523,6 +523,36 @@ async def test_posthog_identify_merges_the_anonymous_visitor_and_groupidentify_n
     assert await events_named(database, "$groupidentify") == []
 
 
+async def test_a_posthog_group_keyed_by_domain_is_that_domains_account(
+    ingest_server: IngestServer, posthog: NewSource, database: Database
+) -> None:
+    # A group type keyed by the company's domain and never sent a $groupidentify.
+    visit = fixture("posthog_pageview_pricing.json")
+    visit["event"]["properties"]["$group_0"] = "globex.com"
+    visit["event"]["properties"]["$groups"] = {"company": "globex.com"}
+    visit["person"]["properties"] = {
+        "email": "ceo@globex.com",
+        "name": "Hank Scorpio",
+        "title": "CEO",
+    }
+    anonymous = json.loads(json.dumps(visit))
+    anonymous["event"]["uuid"] = "01932a1c-6f5e-7a3b-9c1d-2e4f6a8b0c99"
+    anonymous["event"]["distinct_id"] = "0192f1a0-bbbb-7ccc-8ddd-abcdefabcdef"
+    anonymous["event"]["properties"]["$group_0"] = "www.Globex.com"
+    anonymous["person"] = None
+    for body in (anonymous, visit):
+        assert_ok(await post_posthog(ingest_server, posthog, body))
+
+    globex = await account_by(database, domain="globex.com")
+    assert [(a.id, a.domain) for a in await fetch(database, select(accounts))] == [
+        (globex.id, "globex.com")
+    ]  # one company, not an unnamed "Account 2" beside an empty globex.com
+    ceo = await person_of(database, visit["event"]["distinct_id"])
+    assert (ceo.title, ceo.account_id) == ("CEO", globex.id)
+    visits = await events_named(database, "Pricing Page Viewed")
+    assert [v.account_id for v in visits] == [globex.id, globex.id]
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tipoff.alerts.outbox import Posted, post_or_record
+from tipoff.core.history import account_label
 from tipoff.core.routing import Track, alert_channel
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
@@ -181,9 +182,7 @@ async def _build(runtime: Runtime, now: datetime) -> dict[str, Digest]:
 
     def line(account_id: int, score: int, track: str, change: int = 0) -> blocks.DigestLine:
         a = info[account_id]
-        return blocks.DigestLine(
-            str(a.name or a.domain or f"Account {account_id}"), score, track, change
-        )
+        return blocks.DigestLine(account_label(account_id, a.name, a.domain), score, track, change)
 
     out: dict[str, Digest] = {}
     latest: dict[int, tuple[int, str]] = {}

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# "Account 7", as an account with neither name nor domain is shown, in any case and spacing.
+_ID_LABEL = re.compile(r"account\s*#?\s*([0-9]{1,18})", re.IGNORECASE)
+
+
+def account_label(account_id: int, name: str | None, domain: str | None) -> str:
+    """How an account is shown everywhere: its name, else its domain, else "Account 7"
+    (its id), which lookups accept as typed (`id_in_label`)."""
+    return name or domain or f"Account {account_id}"
+
+
+def id_in_label(text: str) -> int | None:
+    """The id that `text` names when it is an id label ("Account 7", "account 7"), else
+    None."""
+    match = _ID_LABEL.fullmatch(text.strip())
+    return int(match.group(1)) if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,4 +69,4 @@ class AccountHistory:
 
     @property
     def label(self) -> str:
-        return self.name or self.domain or f"Account {self.id}"
+        return account_label(self.id, self.name, self.domain)

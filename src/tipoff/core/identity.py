@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Mailbox providers: an address there says nothing about the person's employer, so such
 # a domain never forms an account of its own.
 PERSONAL_EMAIL_DOMAINS = frozenset(
@@ -36,6 +38,27 @@ def normalize_domain(value: str | None) -> str | None:
         value = value.removeprefix(prefix)
     value = value.split("/", 1)[0].split(":", 1)[0].removeprefix("www.").strip(".")
     return value if "." in value and " " not in value else None
+
+
+# A host name as a company's domain is written: dot-separated labels of letters, digits
+# and hyphens, ending in a top-level domain of letters.
+_HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_MAX_DOMAIN = 253
+
+
+def domain_key(group_id: str) -> str | None:
+    """The company domain a group's key is, when the key is one ("globex.com",
+    "www.Globex.com", "https://globex.com/"), else None: an id ("org_42", "1.5"), an
+    email address, a mailbox provider's domain."""
+    domain = normalize_domain(group_id)
+    if (
+        domain is None
+        or len(domain) > _MAX_DOMAIN
+        or domain in PERSONAL_EMAIL_DOMAINS
+        or not _HOSTNAME.fullmatch(domain)
+    ):
+        return None
+    return domain
 
 
 def company_domain(email: str | None) -> str | None:

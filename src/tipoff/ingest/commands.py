@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
+from tipoff.errors import TipoffError
 from tipoff.ingest import signals_csv
 from tipoff.ingest.csvfile import ImportResult
-from tipoff.runtime import Runtime
+from tipoff.model import ModelFileError, ScoringModel
+from tipoff.runtime import Runtime, configured_model, utc_now
+from tipoff.sources import valid_name
 
+C = TypeVar("C")
 T = TypeVar("T")
 
 ImportProgress = Callable[[int, int], None]
@@ -22,27 +28,42 @@ signals_app = typer.Typer(help="Signals from files: backfill history.", no_args_
 
 
 def run_file_import(
-    path: Path, label: str, work: Callable[[Runtime, ImportProgress], Awaitable[T]]
+    path: Path,
+    label: str,
+    check: Callable[[ScoringModel, datetime, ImportProgress], Coroutine[Any, Any, C]],
+    write: Callable[[Runtime, C, ImportProgress], Awaitable[T]],
 ) -> T:
-    """Runs `work` (an import of `path`) with a progress bar on stderr, which stays quiet
-    when stderr is not a terminal. A missing file is an error before anything opens."""
-    from tipoff.cli import err, with_runtime
+    """Imports `path` with a progress bar on stderr (quiet when stderr is not a terminal).
+
+    `check` reads the whole file with the model and the time, and opens no database; only
+    a file it finds clean is given to `write`, with the runtime (a new SQLite database is
+    created then). So a missing or bad file is a one-line error (exit 1) that neither
+    changes a database nor leaves a new, empty one behind."""
+    from tipoff.cli import err, load_settings, with_runtime
 
     if not path.is_file():
-        err.print(f"[red]{path}: no such file[/red]")
+        err.print(f"{path}: no such file", style="red", markup=False, highlight=False)
         raise typer.Exit(1)
+    settings = load_settings()
+    try:
+        model = configured_model(settings)
+    except ModelFileError as error:
+        err.print(str(error), style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
 
-    async def run(rt: Runtime) -> T:
-        columns = (TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
-        with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task(label, total=None)
+    columns = (TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
 
-            return await work(rt, progress)
-
-    return with_runtime(run, create=True)
+        try:
+            checked = asyncio.run(check(model, utc_now(), progress))
+        except TipoffError as error:
+            err.print(error.message, style="red", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        return with_runtime(lambda rt: write(rt, checked, progress), create=True)
 
 
 def import_summary(result: ImportResult, what: str) -> str:
@@ -77,16 +98,28 @@ def signals_import(
     alone is midnight UTC."""
     from tipoff.cli import err, out
 
-    async def work(
-        rt: Runtime, progress: ImportProgress
-    ) -> tuple[signals_csv.SignalImport, list[tuple[str, int]]]:
-        done = await signals_csv.import_signals(
-            rt.db, path, source_name=source, now=rt.clock(), progress=progress
+    async def check(
+        model: ScoringModel, now: datetime, progress: ImportProgress
+    ) -> signals_csv.CheckedSignals:
+        valid_name(source)
+        return await signals_csv.check_signals(
+            path, event_names=model.event_name_map(source), now=now, progress=progress
         )
-        return done, signals_csv.unscored_events(done.events, rt.model.events)
 
-    done, unscored = run_file_import(path, "Importing signals", work)
-    out.print(import_summary(done.result, "signal"), markup=False, highlight=False)
+    async def write(
+        rt: Runtime, checked: signals_csv.CheckedSignals, progress: ImportProgress
+    ) -> tuple[ImportResult, list[tuple[str, int]]]:
+        done = await signals_csv.import_signals(
+            rt.db,
+            checked,
+            source_name=source,
+            event_names=rt.model.event_name_map(source),
+            progress=progress,
+        )
+        return done, signals_csv.unscored_events(checked.events, rt.model.events)
+
+    done, unscored = run_file_import(path, "Importing signals", check, write)
+    out.print(import_summary(done, "signal"), markup=False, highlight=False)
     if unscored:
         shown = ", ".join(
             f"{name!r} ({rows:,} row{'s' * (rows != 1)})" for name, rows in unscored[:10]
@@ -98,7 +131,7 @@ def signals_import(
             "in the model file to score them.",
             highlight=False,
         )
-    if done.result.imported:
+    if done.imported:
         out.print("Accounts are rescored by `tipoff serve`, or now by `tipoff rescore`.")
 
 

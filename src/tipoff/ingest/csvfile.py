@@ -1,14 +1,16 @@
 """Importing a CSV file: every row checked first, then written, both passes streamed.
 
 `tipoff signals import` and `tipoff outcomes import` read their files this way. The first
-pass reads the whole file and reports every bad row with its line number; one bad row and
-nothing is written. Only a clean file is read again and written, a batch at a time,
+pass (`check_csv`) reads the whole file and reports every bad row with its line number; one
+bad row and nothing is written. It needs no database, so a bad file neither opens nor
+creates one. Only a clean file is read again (`write_csv`) and written, a batch at a time,
 through the caller's `write` (the same ingest service as the HTTP API). Memory stays flat
 however long the file is: neither pass holds more than a batch of rows.
 
 Files are UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one).
 Header names are matched case-insensitively, with spaces and hyphens read as underscores
-("User ID" is `user_id`); each import says which names it accepts.
+("User ID" is `user_id`); each import says which names it accepts, several for a column
+when vendors' exports name it differently (`Columns.named`).
 """
 
 from __future__ import annotations
@@ -75,18 +77,36 @@ class Columns:
     names: Mapping[str, str]
     required: tuple[tuple[str, ...], ...]
 
+    @classmethod
+    def named(
+        cls, headers: Mapping[str, tuple[str, ...]], required: tuple[tuple[str, ...], ...]
+    ) -> Columns:
+        """Columns from each column's accepted header names (normalised), its own first:
+        {"date": ("date", "close_date", "closedate")}."""
+        return cls(
+            names={header: column for column, names in headers.items() for header in names},
+            required=required,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Pass(Generic[R]):
-    """What one import does with its rows. `parse` is pure and cheap, since it runs in
-    both passes; `check` runs in the first pass only, on each batch of rows that parsed,
-    and returns their problems (a lookup in the database, a limit); `write` stores a
-    batch in the second pass, returning (signals stored, duplicates skipped)."""
+    """How one import reads its rows. `parse` is pure and cheap, since it runs in both
+    passes; `check` runs in the first pass only, on each batch of rows that parsed, and
+    returns their problems (a limit, a count to keep); it opens no database."""
 
     columns: Columns
     parse: Callable[[int, dict[str, str]], R | BadRow]
-    write: Callable[[list[R]], Awaitable[tuple[int, int]]]
     check: Callable[[list[R]], Awaitable[list[BadRow]]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """A file `check_csv` found clean: `rows` rows, read again by `write_csv`."""
+
+    path: Path
+    rows: int
+    size: int  # bytes, as read when checked: progress counts it once per pass
 
 
 def normalise_header(name: str) -> str:
@@ -116,20 +136,24 @@ def parse_time(column: str, raw: str, now: datetime) -> datetime | str:
     return at
 
 
-async def import_csv(
-    path: Path, rows: Pass[R], *, progress: Callable[[int, int], None] | None = None
-) -> ImportResult:
-    """Checks the whole file, then writes it. Raises BadCsvFile (nothing written) when any
-    row is bad, InvalidInput when the file is not UTF-8 CSV or has no rows. `progress`
-    gets (bytes done, bytes to do) over both passes: the file's size counts twice."""
-    size = _size(path)
+def _reporter(
+    progress: Callable[[int, int], None] | None, size: int, offset: int
+) -> Callable[[int], None] | None:
+    """(bytes done, bytes to do) over both passes: the file's size counts twice."""
+    if progress is None:
+        return None
     total = 2 * size or 1
+    return lambda position: progress(offset + position, total)
 
-    def report(offset: int) -> Callable[[int], None] | None:
-        if progress is None:
-            return None
-        return lambda position: progress(offset + position, total)
 
+async def check_csv(
+    path: Path, rows: Pass[R], *, progress: Callable[[int, int], None] | None = None
+) -> CheckedFile:
+    """The first pass: every row parsed and checked. Raises BadCsvFile when any row is
+    bad, InvalidInput when the file is not UTF-8 CSV or has no rows. `progress` gets
+    (bytes done, bytes to do) over both passes."""
+    size = _size(path)
+    report = _reporter(progress, size, 0)
     bad: list[BadRow] = []
     bad_count = 0
     count = 0
@@ -143,7 +167,7 @@ async def import_csv(
 
     def parsed() -> Iterator[R]:
         nonlocal count
-        for line, row in _read(path, rows.columns, report(0), reject):
+        for line, row in _read(path, rows.columns, report, reject):
             count += 1
             found = rows.parse(line, row)
             if isinstance(found, BadRow):
@@ -158,6 +182,19 @@ async def import_csv(
         raise BadCsvFile(str(path), sorted(bad, key=lambda b: b.line), bad_count)
     if count == 0:
         raise InvalidInput(f"{path}: no rows to import")
+    return CheckedFile(path=path, rows=count, size=size)
+
+
+async def write_csv(
+    checked: CheckedFile,
+    rows: Pass[R],
+    write: Callable[[list[R]], Awaitable[tuple[int, int]]],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """The second pass: the checked file read again and given to `write` a batch at a
+    time; `write` stores a batch and returns (signals stored, duplicates skipped)."""
+    path = checked.path
 
     def changed(found: list[BadRow]) -> NoReturn:
         raise InvalidInput(
@@ -166,7 +203,9 @@ async def import_csv(
         )
 
     def parsed_again() -> Iterator[R]:
-        for line, row in _read(path, rows.columns, report(size), changed):
+        for line, row in _read(
+            path, rows.columns, _reporter(progress, checked.size, checked.size), changed
+        ):
             found = rows.parse(line, row)
             if isinstance(found, BadRow):
                 changed([found])
@@ -175,11 +214,12 @@ async def import_csv(
 
     imported = duplicates = 0
     for batch in _batches(parsed_again()):
-        stored, skipped = await rows.write(batch)
+        stored, skipped = await write(batch)
         imported, duplicates = imported + stored, duplicates + skipped
     if progress is not None:
+        total = 2 * checked.size or 1
         progress(total, total)
-    return ImportResult(rows=count, imported=imported, duplicates=duplicates)
+    return ImportResult(rows=checked.rows, imported=imported, duplicates=duplicates)
 
 
 async def known_domains(conn: AsyncConnection, domains: set[str]) -> dict[str, str]:

@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tipoff.errors import InvalidInput, TooLarge, Unauthorized
-from tipoff.ingest.event_names import apply_event_names
 from tipoff.ingest.segment import (
     CALL_KINDS,
     MAX_BATCH_BYTES,
@@ -86,17 +85,15 @@ async def _authenticated_body(
 async def store_and_answer(
     request: Request, source: Source, messages: list[SegmentCall]
 ) -> Response:
-    """Stores `source`'s calls (its event names mapped by the model) and answers 200 once
-    they are committed: every ingest route ends here."""
+    """Stores `source`'s calls and answers 200 once they are committed: every ingest
+    route ends here."""
     runtime: Runtime = request.app.state.runtime
-    source_id = source.id
-    messages = apply_event_names(messages, runtime.model.event_name_map(source.name))
     result = await store_calls(
-        runtime, source_id=source_id, messages=messages, received_at=runtime.clock()
+        runtime, source=source, messages=messages, received_at=runtime.clock()
     )
     log.debug(
         "ingest source=%s accepted=%d duplicates=%d",
-        source_id,
+        source.id,
         result.accepted,
         result.duplicates,
     )

@@ -4,7 +4,9 @@ The rules (DESIGN.md, "Identity"):
 - `identify` ties a userId/anonymousId to a person with traits; one email is one person,
   so a second id arriving with a known email merges into that email's person;
 - `group` ties the person to the account keyed by groupId, and gives it traits; an account
-  that already has the group's domain but no groupId becomes the group's account;
+  that already has the group's domain but no groupId becomes the group's account. A
+  groupId that is itself a domain (PostHog groups keyed "globex.com") is that domain's
+  account, whichever group holds it;
 - otherwise a person belongs to the account of their email's domain, created if needed;
   personal-mail domains never form an account; a group placement outranks a domain one;
 - `alias` merges the person of previousId into the person of userId;
@@ -28,7 +30,12 @@ from typing import Any, TypeVar
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, company_domain, normalize_domain
+from tipoff.core.identity import (
+    PERSONAL_EMAIL_DOMAINS,
+    company_domain,
+    domain_key,
+    normalize_domain,
+)
 from tipoff.core.identity import normalize_email as _normalize_email
 from tipoff.ingest.segment import (
     AccountTraits,
@@ -142,12 +149,15 @@ class IdentityResolver:
             if isinstance(call, Alias):
                 keys.update({(USER_ID, call.previous_id), (ANONYMOUS_ID, call.previous_id)})
             elif isinstance(call, Group):
-                group_ids.add(call.group_id)
                 domain = account_domain(call.traits)
                 if domain is not None:
                     domains.add(domain)
-            if call.context_group_id:
-                group_ids.add(call.context_group_id)
+            group_id = call.group_id if isinstance(call, Group) else None
+            for key in (group_id, call.context_group_id):
+                if key:
+                    group_ids.add(key)
+                    if (keyed := domain_key(key)) is not None:
+                        domains.add(keyed)  # a group keyed by its domain
             traits = call.user_traits
             email = normalize_email(traits.email) if traits is not None else None
             if email is not None:
@@ -237,11 +247,20 @@ class IdentityResolver:
         return person
 
     async def account_for_group(self, group_id: str, *, domain: str | None = None) -> AccountState:
-        """The group's account: found by groupId, else the account of `domain` if no group
-        has claimed it yet, else a new one."""
+        """The group's account: found by groupId; else, for a groupId that is a domain,
+        that domain's account (taking the groupId if it has none); else the account of
+        `domain` (the group's traits') if no group has claimed it yet; else a new one."""
         account = await self._account_by_group(group_id)
         if account is not None:
             return account
+        keyed = domain_key(group_id)
+        if keyed is not None:
+            owner = await self._account_by_domain(keyed)
+            if owner is not None:
+                if owner.group_id is None:
+                    await self._set_group_id(owner, group_id)
+                return owner
+            return self._create_account(group_id=group_id, domain=keyed)
         if domain is not None:
             owner = await self._account_by_domain(domain)
             if owner is not None and owner.group_id is None:

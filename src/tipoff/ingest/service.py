@@ -1,5 +1,9 @@
 """Ingest: validated Segment calls in, signals and identities stored.
 
+Every way in ends here (`/v1/*`, the webhooks, PostHog, `signals import`, `outcomes
+import`), so the model file's event names (`core.event_names`) are applied here, once: a
+signal is stored under Tipoff's name for it, and the scoring rules read it like any other.
+
 One call of `ingest_messages` is one unit of work on one connection: either everything
 in it is written or (on any exception) nothing is. Its cost grows with the number of
 calls only through one bulk insert; lookups grow with the number of distinct people,
@@ -11,17 +15,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.core.event_names import EventNameMap
 from tipoff.ingest.identity import AccountState, IdentityResolver, PersonState
-from tipoff.ingest.segment import Alias, Group, Identify, SegmentCall
+from tipoff.ingest.segment import Alias, Group, Identify, Page, Screen, SegmentCall, Track
 from tipoff.runtime import Runtime
+from tipoff.sources import Source
 from tipoff.store.dialect import sqlite_utc_text
 from tipoff.store.tables import events
 
@@ -29,6 +36,12 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 1000
 T = TypeVar("T")
+
+# Where a call says which page it happened on: PostHog's properties, Segment's page
+# properties (and a CSV row's `path` or `url` column), then the page in Segment's
+# context. A path before a full URL.
+_PATH_PROPERTIES = ("$pathname", "path")
+_URL_PROPERTIES = ("$current_url", "url")
 
 
 @dataclass(frozen=True)
@@ -40,11 +53,12 @@ class IngestResult:
 async def store_calls(
     runtime: Runtime,
     *,
-    source_id: int,
+    source: Source,
     messages: Sequence[SegmentCall],
     received_at: datetime,
 ) -> IngestResult:
-    """`ingest_messages` in a transaction of its own, committed when this returns.
+    """`ingest_messages` of `source`'s calls, its event names mapped by the runtime's
+    model, in a transaction of its own, committed when this returns.
 
     Requests for the same people and accounts race, within one process and between
     replicas: two may create the same person at once (the second insert hits a unique
@@ -53,15 +67,21 @@ async def store_calls(
     the winner's rows (`Database.run_retrying`); so a caller gets either the committed
     result or an error that is no race."""
 
+    event_names = runtime.model.event_name_map(source.name)
+
     async def ingest(conn: AsyncConnection) -> IngestResult:
         return await ingest_messages(
-            conn, source_id=source_id, messages=messages, received_at=received_at
+            conn,
+            source_id=source.id,
+            event_names=event_names,
+            messages=messages,
+            received_at=received_at,
         )
 
     retried = runtime.metrics.transactions_retried
     return await runtime.db.run_retrying(
         ingest,
-        what=f"ingest of {len(messages)} call(s) from source {source_id}",
+        what=f"ingest of {len(messages)} call(s) from source {source.id}",
         integrity_races=True,
         on_retry=lambda code: retried.labels(code).inc(),
     )
@@ -71,15 +91,17 @@ async def ingest_messages(
     conn: AsyncConnection,
     *,
     source_id: int,
+    event_names: EventNameMap,
     messages: Sequence[SegmentCall],
     received_at: datetime,
 ) -> IngestResult:
-    """Store `messages` (in order) as `source_id`'s, received at `received_at` (aware UTC).
+    """Store `messages` (in order) as `source_id`'s, received at `received_at` (aware UTC),
+    each signal under the name `event_names` (the model's map for that source) gives it.
 
     A message whose messageId the source has sent before (or that repeats one earlier in
     `messages`) is skipped entirely: a retried request changes nothing.
     """
-    fresh = await _unseen(conn, source_id, messages)
+    fresh = apply_event_names(await _unseen(conn, source_id, messages), event_names)
     resolver = IdentityResolver(conn, now=received_at)
     await resolver.preload(fresh)
 
@@ -206,3 +228,54 @@ async def _unseen(
             seen.add(message.message_id)
             fresh.append(message)
     return fresh
+
+
+def apply_event_names(calls: list[SegmentCall], names: EventNameMap) -> list[SegmentCall]:
+    """`calls`, each signal whose name `names` maps renamed (the rest unchanged)."""
+    if not names:
+        return calls
+    renamed = calls
+    for index, call in enumerate(calls):
+        target = stored_event_name(call, names)
+        if target is not None and target != call.event_name:
+            if renamed is calls:
+                renamed = list(calls)
+            renamed[index] = call.renamed(target)
+    return renamed
+
+
+def stored_event_name(call: SegmentCall, names: EventNameMap) -> str | None:
+    """The name the signal `call` is stored under (None for a call that is no signal)."""
+    event = call.event_name
+    if event is None:
+        return None
+    path = page_path(call) if names.reads_path(event) else None
+    return names.target(event, path) or event
+
+
+def page_path(call: SegmentCall) -> str | None:
+    """The path of the page a signal happened on, if the call says."""
+    if not isinstance(call, Track | Page | Screen):
+        return None
+    found = _path_in(call.properties)
+    if found is None:
+        page = call.context.get("page")
+        found = _path_in(page) if isinstance(page, Mapping) else None
+    return found
+
+
+def _path_in(values: Mapping[str, Any]) -> str | None:
+    for key in _PATH_PROPERTIES:
+        value = values.get(key)
+        if isinstance(value, str) and value.startswith("/"):
+            return value
+    for key in _URL_PROPERTIES:
+        value = values.get(key)
+        if isinstance(value, str) and value:
+            try:
+                path = urlsplit(value).path
+            except ValueError:  # not a URL (an unbalanced "[" in the host, …)
+                continue
+            if path:
+                return path
+    return None

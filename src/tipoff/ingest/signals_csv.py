@@ -18,8 +18,8 @@ again, or an export that overlaps it, under the same source adds nothing. Two ro
 in all of those are one signal; give times rather than dates, or a column telling them
 apart, for repeats.
 
-The file is checked whole before anything is written (`ingest.csvfile`); it is then
-written a batch at a time, each batch committed on its own so that a running `tipoff
+The file is checked whole (`check_signals`) before any database is opened
+(`ingest.csvfile`); it is then written (`import_signals`) a batch at a time, each batch committed on its own so that a running `tipoff
 serve` keeps taking ingest meanwhile. An interrupted import is finished by running it
 again: what was stored is skipped.
 """
@@ -31,7 +31,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,12 +39,13 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
 from tipoff.errors import InvalidInput, TooLarge
 from tipoff.ingest import csvfile
 from tipoff.ingest.csvfile import BadRow
-from tipoff.ingest.segment import parse_batch
-from tipoff.ingest.service import ingest_messages
+from tipoff.ingest.segment import SegmentCall, parse_batch
+from tipoff.ingest.service import ingest_messages, stored_event_name
 from tipoff.model.schema import EventVocabulary
 from tipoff.sources import import_source
 from tipoff.store.db import Database
@@ -64,9 +65,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "title": ("title", "job_title"),
     "message_id": ("message_id", "messageid"),
 }
-COLUMNS = csvfile.Columns(
-    names={header: column for column, headers in HEADERS.items() for header in headers},
-    required=(("email", "user_id"), ("event",), ("timestamp",)),
+COLUMNS = csvfile.Columns.named(
+    HEADERS, required=(("email", "user_id"), ("event",), ("timestamp",))
 )
 DEFAULT_SOURCE = "csv-import"
 # Segment's limits on ids and event names (`ingest.segment`).
@@ -92,9 +92,10 @@ class SignalRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SignalImport:
-    result: csvfile.ImportResult
-    events: Counter[str]  # rows per event name (the first _MAX_EVENT_NAMES names)
+class CheckedSignals:
+    file: csvfile.CheckedFile
+    now: datetime  # what the rows' times were checked against (none in the future)
+    events: Counter[str]  # rows per event name as stored (the first _MAX_EVENT_NAMES names)
 
 
 def parse_row(line: int, row: Mapping[str, str], now: datetime) -> SignalRow | BadRow:
@@ -197,19 +198,19 @@ def segment_items(row: SignalRow, group_ids: Mapping[str, str]) -> list[dict[str
     return items
 
 
-def check_limits(row: SignalRow) -> BadRow | None:
+def check_limits(row: SignalRow) -> SegmentCall | BadRow:
     """The row's calls checked as `/v1/batch` checks its items (types, Segment's 32 KB an
-    event), or what is wrong, named by call rather than batch position."""
+    event): its track call, or what is wrong, named by call rather than batch position."""
     items = segment_items(row, {})
     try:
-        parse_batch({"batch": items})
+        *_, track = parse_batch({"batch": items})
     except (InvalidInput, TooLarge) as error:
         kinds = [item["type"] for item in items]
         problem = re.sub(
             r"batch\[(\d+)\]", lambda m: f"the {kinds[int(m.group(1))]} call", error.message
         )
         return BadRow(row.line, problem)
-    return None
+    return track
 
 
 def unscored_events(events: Counter[str], vocabulary: EventVocabulary) -> list[tuple[str, int]]:
@@ -217,24 +218,52 @@ def unscored_events(events: Counter[str], vocabulary: EventVocabulary) -> list[t
     return [(n, c) for n, c in events.most_common() if vocabulary.category_of(n) is None]
 
 
-async def import_signals(
-    db: Database,
+def _rows(
+    now: datetime, check: Callable[[list[SignalRow]], Awaitable[list[BadRow]]] | None = None
+) -> csvfile.Pass[SignalRow]:
+    return csvfile.Pass(COLUMNS, lambda line, row: parse_row(line, row, now), check)
+
+
+async def check_signals(
     path: Path,
     *,
-    source_name: str,
+    event_names: EventNameMap,
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
-) -> SignalImport:
-    """Checks the whole file, then writes it a batch at a time, one transaction a batch.
-    Raises BadCsvFile (nothing written) when any row is bad. `progress` is `import_csv`'s."""
+) -> CheckedSignals:
+    """Checks every row of the file, opening no database. Raises BadCsvFile when any row
+    is bad. `event_names` is the model's map for the source the rows are imported under;
+    `progress` is `csvfile.check_csv`'s."""
     events: Counter[str] = Counter()
-    source_id: int | None = None  # created before the first batch: a bad file creates nothing
 
     async def check(batch: list[SignalRow]) -> list[BadRow]:
+        bad: list[BadRow] = []
         for row in batch:
-            if row.event in events or len(events) < _MAX_EVENT_NAMES:
-                events[row.event] += 1
-        return [bad for row in batch if (bad := check_limits(row)) is not None]
+            checked = check_limits(row)
+            if isinstance(checked, BadRow):
+                bad.append(checked)
+                continue
+            event = stored_event_name(checked, event_names) or row.event
+            if event in events or len(events) < _MAX_EVENT_NAMES:
+                events[event] += 1
+        return bad
+
+    checked = await csvfile.check_csv(path, _rows(now, check), progress=progress)
+    return CheckedSignals(file=checked, now=now, events=events)
+
+
+async def import_signals(
+    db: Database,
+    checked: CheckedSignals,
+    *,
+    source_name: str,
+    event_names: EventNameMap,
+    progress: Callable[[int, int], None] | None = None,
+) -> csvfile.ImportResult:
+    """Writes a file `check_signals` found clean, a batch at a time, one transaction a
+    batch, under the source `source_name` (created before the first batch)."""
+    now = checked.now
+    source_id: int | None = None
 
     async def write(batch: list[SignalRow]) -> tuple[int, int]:
         nonlocal source_id
@@ -243,7 +272,7 @@ async def import_signals(
                 source_id = await import_source(conn, source_name, category=None, now=now)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                return await _write(db, source_id, batch, now)
+                return await _write(db, source_id, event_names, batch, now)
             except IntegrityError:
                 # A running server created the same person or account meanwhile (a unique
                 # index); the batch rolled back, and running it again finds them.
@@ -252,13 +281,11 @@ async def import_signals(
                 log.info("import raced ingest (attempt %d); retrying the batch", attempt)
         raise AssertionError("unreachable")
 
-    rows = csvfile.Pass(COLUMNS, lambda line, row: parse_row(line, row, now), write, check)
-    result = await csvfile.import_csv(path, rows, progress=progress)
-    return SignalImport(result=result, events=events)
+    return await csvfile.write_csv(checked.file, _rows(now), write, progress=progress)
 
 
 async def _write(
-    db: Database, source_id: int, batch: list[SignalRow], now: datetime
+    db: Database, source_id: int, event_names: EventNameMap, batch: list[SignalRow], now: datetime
 ) -> tuple[int, int]:
     async with db.transaction() as conn:
         groups = await csvfile.known_domains(
@@ -273,10 +300,18 @@ async def _write(
         # People first, so that each signal finds its person placed.
         if people:
             await ingest_messages(
-                conn, source_id=source_id, messages=parse_batch({"batch": people}), received_at=now
+                conn,
+                source_id=source_id,
+                event_names=event_names,
+                messages=parse_batch({"batch": people}),
+                received_at=now,
             )
         stored = await ingest_messages(
-            conn, source_id=source_id, messages=parse_batch({"batch": tracks}), received_at=now
+            conn,
+            source_id=source_id,
+            event_names=event_names,
+            messages=parse_batch({"batch": tracks}),
+            received_at=now,
         )
     return stored.accepted, stored.duplicates
 

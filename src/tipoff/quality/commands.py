@@ -17,12 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from tipoff.ingest.commands import ImportProgress, import_summary, run_file_import
-from tipoff.ingest.csvfile import ImportResult
+from tipoff.ingest.csvfile import CheckedFile
 from tipoff.model import ModelFileError, ScoringModel, load_model
 from tipoff.quality import backtest as backtests
 from tipoff.quality import calibrate as calibration
 from tipoff.quality import changes, dataset, outcomes, report
 from tipoff.runtime import Runtime
+from tipoff.sources import valid_name
 
 T = TypeVar("T")
 
@@ -242,7 +243,11 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
     @outcomes_app.command("import")
     def outcomes_import(
         path: Annotated[
-            Path, typer.Argument(help="CSV: domain, outcome, date[, opportunity_id, amount].")
+            Path,
+            typer.Argument(
+                help="CSV: domain, outcome or deal stage, date[, created_date, opportunity_id, "
+                "amount]; a HubSpot or Salesforce deal export as it is."
+            ),
         ],
         source: Annotated[
             str, typer.Option(help="The source the outcomes are stored under.")
@@ -250,17 +255,39 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
     ) -> None:
         """Import opportunities opened and deals won or lost from a CSV file.
 
-        Every row is checked first; one bad row and nothing is imported."""
+        Every row is checked first; one bad row and nothing is imported. Deal
+        stages read as Closed Won, Closed Lost or open (an opportunity). A domain
+        Tipoff has not seen yet becomes a new account."""
 
-        async def work(rt: Runtime, progress: ImportProgress) -> ImportResult:
+        async def check(
+            model: ScoringModel, now: datetime, progress: ImportProgress
+        ) -> tuple[CheckedFile, datetime]:
+            valid_name(source)
+            return await outcomes.check_outcomes(path, now=now, progress=progress), now
+
+        async def write(
+            rt: Runtime, checked: tuple[CheckedFile, datetime], progress: ImportProgress
+        ) -> outcomes.OutcomeImport:
+            file, now = checked
             async with rt.db.transaction() as conn:
                 return await outcomes.import_outcomes(
-                    conn, path, source_name=source, now=rt.clock(), progress=progress
+                    conn,
+                    file,
+                    source_name=source,
+                    event_names=rt.model.event_name_map(source),
+                    now=now,
+                    progress=progress,
                 )
 
-        result = run_file_import(path, "Importing outcomes", work)
+        done = run_file_import(path, "Importing outcomes", check, write)
         out, _ = _console()
-        out.print(import_summary(result, "outcome"), markup=False, highlight=False)
+        new = done.new_accounts
+        out.print(
+            import_summary(done.result, "outcome")
+            + (f" {new:,} account(s) new to Tipoff were created by domain." if new else ""),
+            markup=False,
+            highlight=False,
+        )
 
     app.add_typer(outcomes_app, name="outcomes")
 

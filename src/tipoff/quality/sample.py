@@ -206,7 +206,11 @@ async def load_sample(
         )  # fmt: skip
         assert source.inserted_primary_key is not None
         await ingest_messages(
-            conn, source_id=int(source.inserted_primary_key[0]), messages=calls, received_at=now
+            conn,
+            source_id=int(source.inserted_primary_key[0]),
+            event_names=model.event_name_map("sample"),
+            messages=calls,
+            received_at=now,
         )
         ids = [
             int(i)

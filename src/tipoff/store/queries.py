@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.history import AccountHistory, Person, Signal, account_label, id_in_label
 from tipoff.core.identity import normalize_domain
 from tipoff.core.routing import Track
 from tipoff.core.tally import Tally, tally_plan
@@ -50,7 +50,7 @@ class AccountRow:
 
     @property
     def label(self) -> str:
-        return self.name or self.domain or f"Account {self.id}"
+        return account_label(self.id, self.name, self.domain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +88,9 @@ _ACCOUNT_COLUMNS = (
 
 
 async def find_accounts(conn: AsyncConnection, text: str, *, limit: int = 5) -> list[AccountRow]:
-    """Accounts a person may mean by `text`: an exact domain or name first, then partial
-    matches on either, best first."""
+    """Accounts a person may mean by `text`: an exact domain or name first, then the
+    account an id label names ("Account 7", as one without name or domain is shown), then
+    partial matches on name or domain, best first."""
     needle = text.strip()
     if not needle:
         return []
@@ -114,6 +115,20 @@ async def find_accounts(conn: AsyncConnection, text: str, *, limit: int = 5) -> 
         by_name = list(await conn.execute(same_name.order_by(accounts.c.id).limit(limit)))
     if by_name:
         return [_account_row(r) for r in by_name]
+    labelled = id_in_label(needle)
+    if labelled is not None:
+        # The label shown for an account with neither name nor domain: that account.
+        unnamed = (
+            await conn.execute(
+                select(*_ACCOUNT_COLUMNS).where(
+                    accounts.c.id == labelled,
+                    func.coalesce(accounts.c.name, "") == "",
+                    func.coalesce(accounts.c.domain, "") == "",
+                )
+            )
+        ).first()
+        if unnamed is not None:
+            return [_account_row(unnamed)]
     pattern = f"%{needle.lower().replace('%', '').replace('_', '')}%"
     partial = await conn.execute(
         select(*_ACCOUNT_COLUMNS)
