@@ -55,8 +55,8 @@ SCRUBBED: tuple[tuple[Column[Any], tuple[str, ...]], ...] = (
     (scores.c.account_id, ("evidence", "contact")),
     (alerts.c.account_id, ("text", "blocks", "last_error", "owner_email")),
     (feedback.c.account_id, ("reason",)),  # what a rep typed when saying Wrong
-    (accounts.c.id, ("traits",)),
-    (people.c.account_id, ("name", "title", "traits")),  # "Assistant to José Núñez"
+    (accounts.c.id, ("traits", "trait_times")),  # the times' keys are the traits' keys
+    (people.c.account_id, ("name", "title", "traits", "trait_times")),  # "Assistant to José Núñez"
     (events.c.account_id, ("properties",)),  # other people's: an invitee's email
 )
 

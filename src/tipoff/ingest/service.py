@@ -94,14 +94,18 @@ async def ingest_messages(
         elif isinstance(call, Group):
             person, account = await resolver.group(call)
             if call.user_traits is not None:
-                person = await resolver.apply_traits(person, call.user_traits)
+                person = await resolver.apply_traits(
+                    person, call.user_traits, at=call.occurred_at(received_at)
+                )
         elif isinstance(call, Alias):
             person = await resolver.alias(call)
             account = person.account
         else:
             person = await resolver.resolve(call.user_id, call.anonymous_id)
             if call.user_traits is not None:
-                person = await resolver.apply_traits(person, call.user_traits)
+                person = await resolver.apply_traits(
+                    person, call.user_traits, at=call.occurred_at(received_at)
+                )
             group_id = call.context_group_id
             account = await resolver.account_for_group(group_id) if group_id else person.account
         attributed.append((call, person, account))

@@ -1,0 +1,195 @@
+"""No acknowledged change is lost to a concurrent writer (issue 23).
+
+Two `tipoff serve` replicas on one database (PostgreSQL when the suite runs against it,
+several processes on one SQLite file otherwise) are sent, in each round and at the same
+instant, two `identify` calls for one person and two `group` calls for one account, one
+of each pair through each replica, each pair naming different trait keys. Every call is
+answered 200, so every key must be stored. Before trait merging was atomic, one of the
+two writes of a round vanished in most rounds on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from tests.conftest import NOW
+from tests.integration.test_ingest import account_by, fetch, iso, ok, person_of
+from tests.processes import Server, add_source, tipoff_env
+from tipoff.store.db import Database
+from tipoff.store.tables import accounts, identities, people
+
+ROUNDS = 30
+
+
+def round_calls(n: int) -> list[tuple[int, dict[str, Any]]]:
+    """Round `n`: (replica, call) for the two identify and two group calls sent at once."""
+    user, group = f"user-{n}", f"group-{n}"
+    return [
+        (0, {"type": "identify", "userId": user, "traits": {"left": n, "email": f"u{n}@c{n}.io"}}),
+        (1, {"type": "identify", "userId": user, "traits": {"right": n, "email": f"u{n}@c{n}.io"}}),
+        (0, {"type": "group", "userId": user, "groupId": group, "traits": {"plan": f"p{n}"}}),
+        (1, {"type": "group", "userId": user, "groupId": group, "traits": {"employees": n + 10}}),
+    ]
+
+
+async def send_rounds(urls: list[str], write_key: str) -> list[tuple[int, dict[str, Any]]]:
+    """Every round's calls, each round's four at once; returns the calls answered 200."""
+    acknowledged: list[tuple[int, dict[str, Any]]] = []
+    async with httpx.AsyncClient(auth=(write_key, ""), timeout=60) as client:
+        for n in range(ROUNDS):
+            calls = round_calls(n)
+            # The people and accounts exist before their round: each call then updates a
+            # stored row, the case a read-merge-write loses.
+            first = await client.post(
+                f"{urls[0]}/v1/batch",
+                json={
+                    "batch": [
+                        {"type": "identify", "userId": f"user-{n}", "traits": {"seen": True}},
+                        {
+                            "type": "group",
+                            "userId": f"user-{n}",
+                            "groupId": f"group-{n}",
+                            "traits": {"name": f"Company {n}"},
+                        },
+                    ]
+                },
+            )
+            assert first.status_code == 200, first.text
+            answers = await asyncio.gather(
+                *(
+                    client.post(f"{urls[replica]}/v1/{call['type']}", json=call)
+                    for replica, call in calls
+                )
+            )
+            for (replica, call), answer in zip(calls, answers, strict=True):
+                assert answer.status_code == 200, answer.text
+                acknowledged.append((replica, call))
+    return acknowledged
+
+
+async def stored_traits(db_url: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Person traits by userId and account traits by groupId."""
+    db = Database(db_url)
+    try:
+        async with db.transaction() as conn:
+            person_rows = await conn.execute(
+                select(identities.c.external_id, people.c.traits).join(
+                    people, people.c.id == identities.c.person_id
+                )
+            )
+            by_user = {r.external_id: dict(r.traits) for r in person_rows}
+            account_rows = await conn.execute(select(accounts.c.group_id, accounts.c.traits))
+            by_group = {r.group_id: dict(r.traits) for r in account_rows if r.group_id}
+    finally:
+        await db.dispose()
+    return by_user, by_group
+
+
+def test_concurrent_trait_writes_through_two_replicas_keep_every_key(
+    tmp_path: Path, db_url: str
+) -> None:
+    env = tipoff_env(DATABASE_URL=db_url, TIPOFF_RESCORE_PROCESSES="0")
+    key = add_source(tmp_path, env)
+    replicas = [Server(tmp_path, env), Server(tmp_path, env)]
+    try:
+        acknowledged = asyncio.run(send_rounds([r.url for r in replicas], key))
+    finally:
+        for replica in replicas:
+            replica.stop()
+    by_user, by_group = asyncio.run(stored_traits(db_url))
+    lost = []
+    for _, call in acknowledged:
+        stored = (
+            by_user[call["userId"]] if call["type"] == "identify" else by_group[call["groupId"]]
+        )
+        lost.extend(
+            f"{call['type']} {call.get('groupId') or call['userId']}: {k}"
+            for k, v in call["traits"].items()
+            if stored.get(k) != v
+        )
+    assert not lost, f"{len(lost)} acknowledged trait keys lost: {lost}"
+
+
+# ------------------------------------------------------------------ per key, the newest call
+
+
+def identify(title: str, at: datetime, **traits: Any) -> dict[str, Any]:
+    return {
+        "type": "identify",
+        "userId": "u-1",
+        "timestamp": iso(at),
+        "traits": {"email": "maya@acme.io", "title": title, **traits},
+    }
+
+
+def group(employees: int, at: datetime, **traits: Any) -> dict[str, Any]:
+    return {
+        "type": "group",
+        "userId": "u-1",
+        "groupId": "g-acme",
+        "timestamp": iso(at),
+        "traits": {"name": "Acme", "employees": employees, **traits},
+    }
+
+
+async def test_a_call_arriving_after_a_newer_one_does_not_undo_it(
+    ingest_client: httpx.AsyncClient, database: Database
+) -> None:
+    newer, older = NOW - timedelta(hours=1), NOW - timedelta(days=2)
+    for call in (
+        identify("CTO", newer, plan="pro"),
+        group(500, newer, industry="Software"),
+        # A backfill, a delayed retry or the other replica's slower request: older calls
+        # written after the newer ones.
+        identify("Engineer", older, plan="free", phone="555-0100"),
+        group(20, older, industry="Retail", region="EMEA"),
+    ):
+        await ok(await ingest_client.post(f"/v1/{call['type']}", json=call))
+
+    maya = await person_of(database, "u-1")
+    assert maya.title == "CTO"  # the column fit scoring reads follows the newest call too
+    assert maya.traits == {
+        "email": "maya@acme.io",
+        "title": "CTO",
+        "plan": "pro",
+        "phone": "555-0100",  # a key only the older call gave is kept
+    }
+    acme = await account_by(database, group_id="g-acme")
+    assert (acme.employees, acme.industry) == (500, "Software")
+    assert acme.traits == {
+        "name": "Acme",
+        "employees": 500,
+        "industry": "Software",
+        "region": "EMEA",
+    }
+
+
+async def test_a_call_sent_again_changes_nothing(
+    ingest_client: httpx.AsyncClient, database: Database
+) -> None:
+    first, second = (
+        identify("Engineer", NOW - timedelta(days=2)),
+        identify("CTO", NOW - timedelta(hours=1)),
+    )
+    for call in (first, second):
+        await ok(await ingest_client.post("/v1/identify", json=call))
+    before = await fetch(database, select(people))
+    # Sent again without a messageId: not recognised as a duplicate, yet older than what
+    # is stored, so nothing changes.
+    await ok(await ingest_client.post("/v1/identify", json=first))
+    assert await fetch(database, select(people)) == before
+    assert (await person_of(database, "u-1")).title == "CTO"
+
+
+async def test_the_same_time_twice_the_later_call_wins_as_before(
+    ingest_client: httpx.AsyncClient, database: Database
+) -> None:
+    at = NOW - timedelta(hours=1)
+    for title in ("Engineer", "CTO"):
+        await ok(await ingest_client.post("/v1/identify", json=identify(title, at)))
+    assert (await person_of(database, "u-1")).title == "CTO"
