@@ -10,6 +10,7 @@ two writes of a round vanished in most rounds on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,16 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from tests import seed
 from tests.conftest import NOW
+from tests.fakes.signing import block_action, interactivity, slash_command
+from tests.fakes.slack_bot import slack_bot
 from tests.integration.test_ingest import account_by, fetch, iso, ok, person_of
+from tests.integration.test_rep_workflow import configured, date
 from tests.processes import Server, add_source, tipoff_env
+from tipoff.settings import Settings
 from tipoff.store.db import Database
-from tipoff.store.tables import accounts, identities, people
+from tipoff.store.tables import account_owners, accounts, feedback, identities, people
 
 ROUNDS = 30
 
@@ -193,3 +199,108 @@ async def test_the_same_time_twice_the_later_call_wins_as_before(
     for title in ("Engineer", "CTO"):
         await ok(await ingest_client.post("/v1/identify", json=identify(title, at)))
     assert (await person_of(database, "u-1")).title == "CTO"
+
+
+# ------------------------------------------------------------------ two reps, one Claim
+
+CLAIM_ROUNDS = 12
+MAYA, JON = "U0MAYAREP01", "U0JONREP002"
+CHANNEL = "C0SALESALRT"
+
+
+async def test_two_reps_claiming_at_once_through_two_replicas_leave_one_owner(
+    settings: Settings,
+) -> None:
+    """Each round, Maya presses Claim on an account through one app instance while Jon
+    presses it through another on the same database: one of them owns it, and the other
+    is told, only to them, who does."""
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(slack_bot(settings, now=NOW))
+        second = await stack.enter_async_context(slack_bot(settings, now=NOW, fake=first.fake))
+        async with first.runtime.db.transaction() as conn:
+            ids = [
+                await seed.account(conn, NOW, f"c{n}.io", f"Company {n}")
+                for n in range(CLAIM_ROUNDS)
+            ]
+        for n, account in enumerate(ids):
+            ts = f"1763650800.{n:06d}"
+            clicks = [
+                block_action("workflow_claim", account_id=account, channel=CHANNEL, ts=ts),
+                block_action(
+                    "workflow_claim",
+                    account_id=account,
+                    channel=CHANNEL,
+                    ts=ts,
+                    user_id=JON,
+                    user_name="jon.rep",
+                ),
+            ]
+            # Alternate which replica each rep goes through.
+            bots = (first, second) if n % 2 else (second, first)
+            answers = await asyncio.gather(
+                *(bot.send(interactivity(c)) for bot, c in zip(bots, clicks, strict=True))
+            )
+            assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        told = await first.fake.wait_for("chat.postEphemeral", count=2 * CLAIM_ROUNDS)
+
+        async with first.runtime.db.transaction() as conn:
+            owners = (await conn.execute(select(account_owners))).all()
+            claims = (
+                await conn.execute(
+                    select(feedback.c.account_id).where(feedback.c.verdict == "claim")
+                )
+            ).all()
+    assert sorted(o.account_id for o in owners) == ids  # exactly one owner each
+    assert sorted(c.account_id for c in claims) == ids  # and one claim recorded each
+    owner_of = {o.account_id: o.slack_user_id for o in owners}
+    for n, account in enumerate(ids):
+        winner = owner_of[account]
+        loser = JON if winner == MAYA else MAYA
+        label = f"Company {n}"
+        said = {
+            (c.params["user"], c.params["text"]) for c in told if label + "*" in c.params["text"]
+        }
+        assert said == {
+            (winner, f"*{label}* is yours now: its alerts will come to your DM."),
+            (loser, f"<@{winner}> already has *{label}* (since {date(NOW)}): ask them first."),
+        }
+
+
+ADMIN = "U0ADMIN0001"
+
+
+async def test_an_assignment_and_a_claim_at_once_leave_the_assigned_owner(
+    settings: Settings,
+) -> None:
+    """An admin's `/tipoff assign` through one app instance while a rep claims the same
+    account through another: both are answered, and the assignment, which replaces any
+    owner, is what stays."""
+    admins = configured(admins=ADMIN)
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(slack_bot(settings, now=NOW, configure=admins))
+        second = await stack.enter_async_context(
+            slack_bot(settings, now=NOW, configure=admins, fake=first.fake)
+        )
+        async with first.runtime.db.transaction() as conn:
+            ids = [
+                await seed.account(conn, NOW, f"c{n}.io", f"Company {n}")
+                for n in range(CLAIM_ROUNDS)
+            ]
+        for n, account in enumerate(ids):
+            claim = block_action(
+                "workflow_claim", account_id=account, channel=CHANNEL, ts=f"1763650800.{n:06d}"
+            )
+            assign = slash_command(f"assign c{n}.io <@{JON}|jon.rep>", user_id=ADMIN)
+            bots = (first, second) if n % 2 else (second, first)
+            clicked, assigned = await asyncio.gather(
+                bots[0].send(interactivity(claim)), bots[1].send(assign)
+            )
+            assert clicked.status_code == 200, clicked.text
+            assert assigned.status_code == 200, assigned.text
+            assert assigned.json()["text"] == f"Company {n} is now owned by <@{JON}>"
+        await first.fake.wait_for("chat.postEphemeral", count=CLAIM_ROUNDS)
+        async with first.runtime.db.transaction() as conn:
+            owners = (await conn.execute(select(account_owners))).all()
+    assert sorted((o.account_id, o.slack_user_id, o.via) for o in owners) == [
+        (account, JON, "assign") for account in ids
+    ]
