@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests import seed
@@ -25,9 +26,14 @@ from tests.fakes.slack_bot import slack_bot
 from tests.integration.test_ingest import account_by, fetch, iso, ok, person_of
 from tests.integration.test_rep_workflow import configured, date
 from tests.processes import Server, add_source, tipoff_env
+from tipoff.errors import Unauthorized
+from tipoff.ingest.segment import parse_call
+from tipoff.ingest.service import store_calls
+from tipoff.runtime import Runtime
 from tipoff.settings import Settings
+from tipoff.sources import create_source, revoke_source
 from tipoff.store.db import Database
-from tipoff.store.tables import account_owners, accounts, feedback, identities, people
+from tipoff.store.tables import account_owners, accounts, events, feedback, identities, people
 
 ROUNDS = 30
 
@@ -304,3 +310,21 @@ async def test_an_assignment_and_a_claim_at_once_leave_the_assigned_owner(
     assert sorted((o.account_id, o.slack_user_id, o.via) for o in owners) == [
         (account, JON, "assign") for account in ids
     ]
+
+
+# ------------------------------------------------------------------ revocation against ingest
+
+
+async def test_a_request_whose_source_is_revoked_before_it_is_stored_stores_nothing(
+    runtime: Runtime,
+) -> None:
+    """A request authenticated a moment before `tipoff sources revoke` committed, and
+    stored after: refused like any request with a revoked key, and nothing is kept."""
+    async with runtime.db.transaction() as conn:
+        added = await create_source(conn=conn, name="web", now=NOW)
+        await revoke_source(conn=conn, name="web", now=NOW)
+    call = parse_call("identify", {"userId": "u-1", "traits": {"title": "CTO"}})
+    with pytest.raises(Unauthorized, match="the write key of source 'web' has been revoked"):
+        await store_calls(runtime, source_id=added.source.id, messages=[call], received_at=NOW)
+    assert await fetch(runtime.db, select(people)) == []
+    assert await fetch(runtime.db, select(events)) == []

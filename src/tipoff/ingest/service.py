@@ -19,11 +19,12 @@ from typing import Any, TypeVar
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.errors import Unauthorized
 from tipoff.ingest.identity import AccountState, IdentityResolver, PersonState
 from tipoff.ingest.segment import Alias, Group, Identify, SegmentCall
 from tipoff.runtime import Runtime
-from tipoff.store.dialect import sqlite_utc_text
-from tipoff.store.tables import events
+from tipoff.store.dialect import locks_rows, sqlite_utc_text
+from tipoff.store.tables import events, sources
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,11 @@ async def store_calls(
     result or an error that is no race."""
 
     async def ingest(conn: AsyncConnection) -> IngestResult:
-        return await ingest_messages(
+        result = await ingest_messages(
             conn, source_id=source_id, messages=messages, received_at=received_at
         )
+        await _refuse_if_revoked(conn, source_id)
+        return result
 
     retried = runtime.metrics.transactions_retried
     return await runtime.db.run_retrying(
@@ -180,6 +183,21 @@ async def _insert_events(
         await conn.execute(
             insert(events), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
         )
+
+
+async def _refuse_if_revoked(conn: AsyncConnection, source_id: int) -> None:
+    """Unauthorized, undoing the request, when its source was revoked after the request
+    was authenticated. Asked once the request has written (on SQLite, then, under the
+    write lock a revocation needs too), and on PostgreSQL with the source's row locked
+    FOR SHARE, so a revocation waits until this request is stored: once `tipoff sources
+    revoke` has answered, nothing more is stored from the source."""
+    query = select(sources.c.name, sources.c.revoked_at).where(sources.c.id == source_id)
+    if locks_rows(conn.dialect.name):
+        query = query.with_for_update(read=True)
+    source = (await conn.execute(query)).one_or_none()
+    if source is None or source.revoked_at is not None:
+        name = source.name if source is not None else source_id
+        raise Unauthorized(f"the write key of source {name!r} has been revoked")
 
 
 def _unchanged(value: T) -> T:
