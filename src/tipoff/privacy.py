@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
+from tipoff.store.dialect import locks_rows
 from tipoff.store.tables import (
     accounts,
     alerts,
@@ -227,6 +228,11 @@ async def _scrub(
     if not account_ids:
         return []
     read = select(key, *(table.c[c] for c in columns)).where(account_column.in_(account_ids))
+    if table is people and locks_rows(conn.dialect.name):
+        # Ingest may be writing a colleague's traits right now: read them once that write
+        # is in, and locked, so rewriting them keeps it. (The accounts are locked since
+        # their signal_version went up; SQLite's write lock is this transaction's.)
+        read = read.with_for_update(key_share=True)
     rows = await conn.stream(read.execution_options(yield_per=_BATCH))
     changes: list[tuple[Any, dict[str, Any]]] = []
     async for batch in rows.partitions():

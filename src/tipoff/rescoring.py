@@ -266,17 +266,23 @@ async def _read_and_scored(
 
 async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
     """SQLite: stores `decided` under the write lock, leaving out any account another
-    rescorer (a replica, or the other pass) wrote since it was read."""
+    rescorer (a replica, or the other pass) wrote since it was read, and, when someone
+    was erased since (`tipoff forget`), any account whose signals changed: its score and
+    alert would quote the person erased. (An account left out stays due.)"""
     async with pass_.runtime.db.transaction() as conn:
         await lock_for_writing(conn, accounts)
         marks = await queries.scored_marks(conn, decided.ids)
-        await _store(conn, pass_, decided.unchanged_since(marks))
+        signals = None
+        if await queries.erasure_mark(conn) != decided.erasures_read:
+            signals = await queries.signal_versions(conn, decided.ids)
+        await _store(conn, pass_, decided.unchanged_since(marks, signals))
 
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
     """Accounts to rescore and everything read about them in one snapshot."""
 
+    erasures_read: int  # queries.erasure_mark before anything else was read
     due: list[queries.Due]
     histories: dict[int, AccountHistory]
     tallies: dict[int, list[Tally]]
@@ -292,9 +298,11 @@ async def _read_batch(
     conn: AsyncConnection, model: ScoringModel, due: list[queries.Due], now: datetime
 ) -> _Batch:
     ids = [d.id for d in due]
+    erasures_read = await queries.erasure_mark(conn)
     # The sums first: the longest read, and the one to overlap with scoring.
     tallies = await queries.load_tallies(conn, ids, model, now)
     return _Batch(
+        erasures_read=erasures_read,
         due=due,
         histories=await queries.load_accounts(conn, ids),
         tallies=tallies,
@@ -314,14 +322,22 @@ class _Decided:
     score_rows: list[tuple[Any, ...]]  # `_score_row`s, for the backend that read the batch
     history_rows: list[dict[str, Any]]
     alerting: list[tuple[AccountHistory, ScoreResult, str]]
+    erasures_read: int = 0  # the batch's
 
     @property
     def ids(self) -> list[int]:
         return [d.id for d in self.due]
 
-    def unchanged_since(self, marks: dict[int, tuple[int, datetime | None]]) -> _Decided:
-        """Without the accounts rescored since they were read (their `marks` differ)."""
+    def unchanged_since(
+        self,
+        marks: dict[int, tuple[int, datetime | None]],
+        signal_versions: dict[int, int] | None = None,
+    ) -> _Decided:
+        """Without the accounts rescored since they were read (their `marks` differ),
+        nor, given their `signal_versions` now, those whose signals changed since."""
         kept = {i for i, mark in self.read_marks.items() if marks.get(i) == mark}
+        if signal_versions is not None:
+            kept &= {d.id for d in self.due if signal_versions.get(d.id) == d.signal_version}
         if len(kept) == len(self.due):
             return self
         return _Decided(
@@ -330,6 +346,7 @@ class _Decided:
             score_rows=[r for r in self.score_rows if r[0] in kept],
             history_rows=[r for r in self.history_rows if r["account_id"] in kept],
             alerting=[a for a in self.alerting if a[1].account_id in kept],
+            erasures_read=self.erasures_read,
         )
 
 
@@ -389,7 +406,7 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
             )
         if reason is not None:
             alerting.append((history, result, reason))
-    return _Decided(batch.due, read_marks, score_rows, history_rows, alerting)
+    return _Decided(batch.due, read_marks, score_rows, history_rows, alerting, batch.erasures_read)
 
 
 async def _store(conn: AsyncConnection, pass_: _Pass, decided: _Decided) -> None:

@@ -10,6 +10,7 @@ two writes of a round vanished in most rounds on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests import seed
 from tests.conftest import NOW
@@ -26,14 +27,25 @@ from tests.fakes.slack_bot import slack_bot
 from tests.integration.test_ingest import account_by, fetch, iso, ok, person_of
 from tests.integration.test_rep_workflow import configured, date
 from tests.processes import Server, add_source, tipoff_env
+from tipoff import privacy, rescoring
 from tipoff.errors import Unauthorized
 from tipoff.ingest.segment import parse_call
 from tipoff.ingest.service import store_calls
+from tipoff.rescoring import RescoreSummary, rescore
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.sources import create_source, revoke_source
 from tipoff.store.db import Database
-from tipoff.store.tables import account_owners, accounts, events, feedback, identities, people
+from tipoff.store.tables import (
+    account_owners,
+    accounts,
+    alerts,
+    events,
+    feedback,
+    identities,
+    people,
+    scores,
+)
 
 ROUNDS = 30
 
@@ -328,3 +340,64 @@ async def test_a_request_whose_source_is_revoked_before_it_is_stored_stores_noth
         await store_calls(runtime, source_id=added.source.id, messages=[call], received_at=NOW)
     assert await fetch(runtime.db, select(people)) == []
     assert await fetch(runtime.db, select(events)) == []
+
+
+# ------------------------------------------------------------------ stored scores against forget
+
+
+async def test_a_score_read_before_an_erasure_is_not_stored_after_it(runtime: Runtime) -> None:
+    """On SQLite a rescore reads and scores an account without the write lock, and
+    stores it after: when `tipoff forget` erased one of its people in between, that
+    score (evidence "Dana Lee (VP Engineering) …") and its alert would bring her back.
+    The account is left out instead, and the next pass scores it without her."""
+    async with runtime.db.transaction() as conn:
+        await seed.hot_acme(conn, NOW)  # Dana Lee (VP Engineering) and Sam Ortiz
+    pass_ = rescoring._Pass(runtime, False, rescoring.BATCH_SIZE, NOW, RescoreSummary())
+    async with runtime.db.transaction() as conn:
+        due = await pass_.due_after(conn, 0)
+        batch = await rescoring._read_batch(conn, runtime.model, due, NOW)
+    decided = await rescoring._scored(batch, pass_)
+    assert "Dana Lee" in json.dumps([r.evidence for _, r, _ in decided.alerting], default=str)
+
+    async with runtime.db.transaction() as conn:
+        await privacy.forget_person(conn, email="dana@acme.io", requested_by="dpo", now=NOW)
+    await rescoring._store_unless_rescored(pass_, decided)
+
+    async with runtime.db.transaction() as conn:
+        stored = json.dumps(
+            [
+                [tuple(r) for r in await conn.execute(select(scores))],
+                [tuple(r) for r in await conn.execute(select(alerts))],
+            ],
+            default=str,
+        )
+    assert "Dana" not in stored and "dana@acme.io" not in stored
+    assert (await rescore(runtime)).scored == 1  # still due: scored now, without her
+
+
+async def test_forget_does_not_write_over_a_trait_stored_while_it_ran(runtime: Runtime) -> None:
+    """Sam's traits name Dana, so erasing Dana rewrites them. A trait ingest gives Sam
+    at the same moment (its transaction still open when the erasure reads Sam's row)
+    is kept: the erasure rewrites Sam's row as stored once that write is in."""
+    async with runtime.db.transaction() as conn:
+        await seed.hot_acme(conn, NOW)
+        await conn.execute(
+            update(people)
+            .where(people.c.email == "sam@acme.io")
+            .values(traits={"manager": "Dana Lee"})
+        )
+    async with runtime.db.engine.connect() as ingest:
+        meanwhile = await ingest.begin()
+        await ingest.execute(
+            update(people)
+            .where(people.c.email == "sam@acme.io")
+            .values(traits={"manager": "Dana Lee", "plan": "pro"})
+        )
+        erasing = asyncio.create_task(
+            privacy.forget(runtime, email="dana@acme.io", requested_by="dpo")
+        )
+        await asyncio.sleep(0.5)  # the erasure reaches Sam's row, and waits for it
+        await meanwhile.commit()
+        await erasing
+    (sam,) = await fetch(runtime.db, select(people.c.traits))
+    assert sam.traits == {"manager": "[removed]", "plan": "pro"}

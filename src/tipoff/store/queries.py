@@ -31,7 +31,7 @@ from tipoff.store.dialect import (
     text_property_sql,
     utc_from_db,
 )
-from tipoff.store.tables import accounts, scores
+from tipoff.store.tables import accounts, erasures, scores
 from tipoff.store.tables import score_history as history_table
 
 # Segment calls that say something happened; identify/group/alias only describe.
@@ -455,6 +455,23 @@ async def scored_marks(
         )
         found.update({r.id: (r.scored_version, r.scored_at) for r in result})
     return found
+
+
+async def signal_versions(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, int]:
+    """signal_version per account: what ingest and erasures bump."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(account_ids):
+        result = await conn.execute(
+            select(accounts.c.id, accounts.c.signal_version).where(accounts.c.id.in_(chunk))
+        )
+        found.update({r.id: r.signal_version for r in result})
+    return found
+
+
+async def erasure_mark(conn: AsyncConnection) -> int:
+    """The newest erasure's id (0: none yet): a different one later means someone was
+    erased in between."""
+    return int(await conn.scalar(select(func.coalesce(func.max(erasures.c.id), 0))) or 0)
 
 
 @dataclass(frozen=True, slots=True)
