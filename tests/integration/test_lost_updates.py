@@ -29,6 +29,7 @@ from tests.integration.test_rep_workflow import configured, date
 from tests.processes import Server, add_source, tipoff_env
 from tipoff import privacy, rescoring
 from tipoff.errors import Unauthorized
+from tipoff.ingest.identity import IdentityResolver
 from tipoff.ingest.segment import parse_call
 from tipoff.ingest.service import store_calls
 from tipoff.rescoring import RescoreSummary, rescore
@@ -401,3 +402,39 @@ async def test_forget_does_not_write_over_a_trait_stored_while_it_ran(runtime: R
         await erasing
     (sam,) = await fetch(runtime.db, select(people.c.traits))
     assert sam.traits == {"manager": "[removed]", "plan": "pro"}
+
+
+# ------------------------------------------------------------------ an account's domain
+
+
+async def test_a_domain_given_meanwhile_by_another_request_stays(runtime: Runtime) -> None:
+    """Two `group` calls for one account without a domain, naming different domains: the
+    one stored first keeps its domain, the other does not replace it. Which is first is
+    the backends' business: on SQLite the second request has only read when the first
+    commits; on PostgreSQL it has locked the account by then, and the first waits."""
+    async with runtime.db.transaction() as conn:
+        added = await create_source(conn=conn, name="web", now=NOW)
+    source = added.source.id
+
+    def group_call(domain: str) -> Any:
+        traits = {"domain": domain}
+        return parse_call("group", {"userId": "u-1", "groupId": "g-1", "traits": traits})
+
+    await store_calls(runtime, source_id=source, messages=[group_call("")], received_at=NOW)
+    async with runtime.db.engine.connect() as conn:
+        transaction = await conn.begin()
+        first = group_call("first.io")
+        resolver = IdentityResolver(conn, now=NOW)
+        await resolver.preload([first])  # the account, without a domain
+        second = asyncio.create_task(
+            store_calls(
+                runtime, source_id=source, messages=[group_call("second.io")], received_at=NOW
+            )
+        )
+        await asyncio.sleep(0.5)  # SQLite: stored; PostgreSQL: waiting for the account
+        await resolver.group(first)
+        await resolver.flush()
+        await transaction.commit()
+        await second
+    (account,) = await fetch(runtime.db, select(accounts.c.domain))
+    assert account.domain == ("second.io" if runtime.db.dialect == "sqlite" else "first.io")
