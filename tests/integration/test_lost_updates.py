@@ -1,11 +1,17 @@
-"""No acknowledged change is lost to a concurrent writer (issue 23).
+"""No acknowledged change is lost to a concurrent writer (issue 23), on the test's
+backend: PostgreSQL when the suite runs against it, a SQLite file otherwise.
 
-Two `tipoff serve` replicas on one database (PostgreSQL when the suite runs against it,
-several processes on one SQLite file otherwise) are sent, in each round and at the same
-instant, two `identify` calls for one person and two `group` calls for one account, one
-of each pair through each replica, each pair naming different trait keys. Every call is
-answered 200, so every key must be stored. Before trait merging was atomic, one of the
-two writes of a round vanished in most rounds on PostgreSQL."""
+- Two `tipoff serve` replicas (several processes on one SQLite file) are sent, in each
+  round and at the same instant, two `identify` calls for one person and two `group`
+  calls for one account, one of each pair through each replica, each naming a different
+  trait key. Every call is answered 200, so every key must be stored. Before each
+  request merged its keys into the row as stored when it writes, 35 (SQLite) and 50
+  (PostgreSQL) of the 120 keys were lost, in every run.
+- Per key, the newest call's value wins, in whatever order calls are written.
+- Two reps pressing Claim at once through two app instances: one owner, the other told.
+- A revocation, an erasure or another request landing between a request's read and its
+  write does not get undone by that write.
+"""
 
 from __future__ import annotations
 
