@@ -444,3 +444,39 @@ async def test_a_domain_given_meanwhile_by_another_request_stays(runtime: Runtim
         await second
     (account,) = await fetch(runtime.db, select(accounts.c.domain))
     assert account.domain == ("second.io" if runtime.db.dialect == "sqlite" else "first.io")
+
+
+async def test_a_group_placement_made_meanwhile_outranks_an_email_domain(
+    runtime: Runtime,
+) -> None:
+    """A person's email would place them in their domain's account; a `group` call for
+    them, stored while that request had only read, placed them in the group's. The group
+    placement stays, as it would have had the calls come one after the other."""
+    async with runtime.db.transaction() as conn:
+        added = await create_source(conn=conn, name="web", now=NOW)
+    source = added.source.id
+    seen = parse_call("identify", {"userId": "u-1", "traits": {"plan": "pro"}})
+    await store_calls(runtime, source_id=source, messages=[seen], received_at=NOW)
+    async with runtime.db.engine.connect() as conn:
+        transaction = await conn.begin()
+        email = parse_call("identify", {"userId": "u-1", "traits": {"email": "li@hooli.com"}})
+        resolver = IdentityResolver(conn, now=NOW)
+        await resolver.preload([email])
+        grouped = asyncio.create_task(
+            store_calls(
+                runtime,
+                source_id=source,
+                messages=[parse_call("group", {"userId": "u-1", "groupId": "g-pied-piper"})],
+                received_at=NOW,
+            )
+        )
+        await asyncio.sleep(0.5)  # SQLite: stored; PostgreSQL: waiting for the person
+        await resolver.identify(email)
+        await resolver.flush()
+        await transaction.commit()
+        await grouped
+    li = await person_of(runtime.db, "u-1")
+    (pied_piper,) = await fetch(
+        runtime.db, select(accounts.c.id).where(accounts.c.group_id == "g-pied-piper")
+    )
+    assert (li.account_id, li.account_via, li.email) == (pied_piper.id, "group", "li@hooli.com")
