@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
-from tipoff.store.dialect import lock_in_order
+from tipoff.store.dialect import lock_in_order, locks_rows
 from tipoff.store.tables import (
     accounts,
     alerts,
@@ -61,8 +61,8 @@ SCRUBBED: tuple[tuple[Column[Any], tuple[str, ...]], ...] = (
     (scores.c.account_id, ("evidence", "contact")),
     (alerts.c.account_id, ("text", "blocks", "last_error", "owner_email")),
     (feedback.c.account_id, ("reason",)),  # what a rep typed when saying Wrong
-    (accounts.c.id, ("traits",)),
-    (people.c.account_id, ("name", "title", "traits")),  # "Assistant to José Núñez"
+    (accounts.c.id, ("traits", "trait_times")),  # the times' keys are the traits' keys
+    (people.c.account_id, ("name", "title", "traits", "trait_times")),  # "Assistant to José Núñez"
     (events.c.account_id, ("properties",)),  # other people's: an invitee's email
 )
 
@@ -245,6 +245,11 @@ async def _scrub(
     if not account_ids:
         return []
     read = select(key, *(table.c[c] for c in columns)).where(account_column.in_(account_ids))
+    if table is people and locks_rows(conn.dialect.name):
+        # Ingest may be writing a colleague's traits right now: read them once that write
+        # is in, and locked, so rewriting them keeps it. (The accounts are locked since
+        # their signal_version went up; SQLite's write lock is this transaction's.)
+        read = read.with_for_update(key_share=True)
     rows = await conn.stream(read.execution_options(yield_per=_BATCH))
     changes: list[tuple[Any, dict[str, Any]]] = []
     async for batch in rows.partitions():

@@ -434,6 +434,9 @@ async def assign(runtime: Runtime, *, account_id: int, slack_user_id: str, assig
     """Makes `slack_user_id` the owner (replacing any); returns the account's label."""
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
+        # After a claim being stored at the same moment, not beside it: on PostgreSQL both
+        # would insert an owner row and one would fail.
+        await serialize_verdicts(conn, account_id)
         label = await _label(conn, account_id)
         await conn.execute(account_owners.delete().where(account_owners.c.account_id == account_id))
         await conn.execute(

@@ -22,7 +22,7 @@ than by the number of events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -37,6 +37,7 @@ from tipoff.core.identity import (
     normalize_domain,
 )
 from tipoff.core.identity import normalize_email as _normalize_email
+from tipoff.core.traits import ACCOUNT_COLUMNS, PERSON_COLUMNS, Stored, Writes, merged, micros
 from tipoff.ingest.segment import (
     AccountTraits,
     Alias,
@@ -45,7 +46,7 @@ from tipoff.ingest.segment import (
     PersonTraits,
     SegmentCall,
 )
-from tipoff.store.dialect import insert_returning_ids, lock_in_order
+from tipoff.store.dialect import insert_returning_ids, lock_for_writing, lock_in_order
 from tipoff.store.tables import accounts, events, identities, people
 
 USER_ID = "user_id"
@@ -74,6 +75,9 @@ class AccountState:
     employees: int | None = None
     industry: str | None = None
     traits: dict[str, Any] = field(default_factory=dict)
+    times: dict[str, int] = field(default_factory=dict)  # trait_times
+    # What this request gives the row, merged at flush into the row as stored then.
+    writes: Writes = field(default_factory=Writes)
     changed: bool = False  # name/employees/industry/traits to write at flush
 
 
@@ -89,8 +93,12 @@ class PersonState:
     account: AccountState | None = None
     account_via: str | None = None
     traits: dict[str, Any] = field(default_factory=dict)
+    times: dict[str, int] = field(default_factory=dict)  # trait_times
+    # What this request gives the row, merged at flush into the row as stored then.
+    writes: Writes = field(default_factory=Writes)
     merged_into: PersonState | None = None
     changed: bool = False  # name/title/traits/account to write at flush
+    placed: bool = False  # this request gave the person their account
     # Earlier events of this person may lack an account that they now have.
     backfill: bool = False
 
@@ -189,10 +197,13 @@ class IdentityResolver:
 
     async def identify(self, call: Identify) -> PersonState:
         person = await self.resolve(call.user_id, call.anonymous_id)
-        return await self.apply_traits(person, call.traits)
+        return await self.apply_traits(person, call.traits, at=call.occurred_at(self._now))
 
-    async def apply_traits(self, person: PersonState, traits: PersonTraits) -> PersonState:
-        """Give `person` what `traits` say (email, name, title, the rest kept as sent) and
+    async def apply_traits(
+        self, person: PersonState, traits: PersonTraits, *, at: datetime
+    ) -> PersonState:
+        """Give `person` what `traits` say (email, name, title, the rest kept as sent),
+        as of `at` (when the call happened: a newer call's value of a key wins), and
         place them by their email's domain; returns the person they turn out to be (the
         one who already had that email, if another did)."""
         email = normalize_email(traits.email)
@@ -203,21 +214,17 @@ class IdentityResolver:
                 person = owner.current()
             else:
                 await self._set_email(person, email)
-        changed = False
+        when = micros(at)
+        writes = Writes(traits={key: (value, when) for key, value in traits.as_json().items()})
         name = _clip(traits.full_name())
-        if name is not None and name != person.name:
-            person.name, changed = name, True
+        if name is not None:
+            writes.columns["name"] = (name, when)
         title = _clip(traits.title.strip() if traits.title else None)
-        if title is not None and title != person.title:
-            person.title, changed = title, True
-        merged = {**person.traits, **traits.as_json()}
-        if merged != person.traits:
-            person.traits, changed = merged, True
-        if changed:
-            person.changed = True
-            if person.account is not None:
-                # Titles count towards fit: the account's score may move.
-                self.touch(person.account)
+        if title is not None:
+            writes.columns["title"] = (title, when)
+        if _write(person, writes, PERSON_COLUMNS) and person.account is not None:
+            # Titles count towards fit: the account's score may move.
+            self.touch(person.account)
         await self._place_by_email(person)
         return person
 
@@ -225,7 +232,7 @@ class IdentityResolver:
         person = await self.resolve(call.user_id, call.anonymous_id)
         domain = account_domain(call.traits)
         account = await self.account_for_group(call.group_id, domain=domain)
-        await self._apply_account_traits(account, call.traits, domain)
+        await self._apply_account_traits(account, call.traits, domain, call.occurred_at(self._now))
         self._assign(person, account, VIA_GROUP)
         return person, account
 
@@ -289,9 +296,17 @@ class IdentityResolver:
         is a race that `ingest.service.store_calls` runs again.)"""
         conn, now = self._conn, self._now
 
+        # Changed rows are read again below, under this lock, and each request's writes
+        # merged into what is stored then: a read from earlier in the request may be out
+        # of date by now (another replica wrote the row), and writing it back would undo
+        # that write. SQLite: its one write lock, taken now; PostgreSQL: the rows'.
+        await lock_for_writing(conn, accounts)
         await self._lock(
             accounts,
-            [a.id for a in self._touched.values() if a.id is not None],
+            [
+                *(a.id for a in self._touched.values() if a.id is not None),
+                *(a.id for a in self._accounts.values() if a.changed and a.id is not None),
+            ],
             self._locked_accounts,
         )
 
@@ -311,6 +326,7 @@ class IdentityResolver:
                         "employees": a.employees,
                         "industry": a.industry,
                         "traits": a.traits,
+                        "trait_times": a.times,
                         "created_at": now,
                         "updated_at": now,
                         "signal_version": 0,
@@ -335,9 +351,11 @@ class IdentityResolver:
                 person.id, person.changed = person_id, False
                 self._people[person_id] = person
 
-        changed_people = sorted(
-            (p for p in self._people.values() if p.changed and p.merged_into is None),
-            key=_id_of,
+        changed_people = await self._people_to_write(
+            sorted(
+                (p for p in self._people.values() if p.changed and p.merged_into is None),
+                key=_id_of,
+            )
         )
         if changed_people:
             await conn.execute(
@@ -347,25 +365,17 @@ class IdentityResolver:
                     name=bindparam("b_name"),
                     title=bindparam("b_title"),
                     traits=bindparam("b_traits", type_=people.c.traits.type),
+                    trait_times=bindparam("b_trait_times", type_=people.c.trait_times.type),
                     account_id=bindparam("b_account_id"),
                     account_via=bindparam("b_account_via"),
                     updated_at=bindparam("b_updated_at", type_=people.c.updated_at.type),
                 ),
-                [
-                    {
-                        "b_id": p.id,
-                        "b_name": p.name,
-                        "b_title": p.title,
-                        "b_traits": p.traits,
-                        "b_account_id": _id(p.account),
-                        "b_account_via": p.account_via,
-                        "b_updated_at": now,
-                    }
-                    for p in changed_people
-                ],
+                [{**row, "b_updated_at": now} for row in changed_people],
             )
 
-        changed_accounts = sorted((a for a in self._accounts.values() if a.changed), key=_id_of)
+        changed_accounts = await self._accounts_to_write(
+            sorted((a for a in self._accounts.values() if a.changed), key=_id_of)
+        )
         if changed_accounts:
             await conn.execute(
                 update(accounts)
@@ -375,19 +385,10 @@ class IdentityResolver:
                     employees=bindparam("b_employees"),
                     industry=bindparam("b_industry"),
                     traits=bindparam("b_traits", type_=accounts.c.traits.type),
+                    trait_times=bindparam("b_trait_times", type_=accounts.c.trait_times.type),
                     updated_at=bindparam("b_updated_at", type_=accounts.c.updated_at.type),
                 ),
-                [
-                    {
-                        "b_id": a.id,
-                        "b_name": a.name,
-                        "b_employees": a.employees,
-                        "b_industry": a.industry,
-                        "b_traits": a.traits,
-                        "b_updated_at": now,
-                    }
-                    for a in changed_accounts
-                ],
+                [{**row, "b_updated_at": now} for row in changed_accounts],
             )
 
         if self._new_identities:
@@ -427,13 +428,91 @@ class IdentityResolver:
             )
 
         for p in (*self._people.values(), *born):
-            p.changed = p.backfill = False
+            p.changed = p.backfill = p.placed = False
+            p.writes = Writes()
         for a in self._accounts.values():
             a.changed = False
+            a.writes = Writes()
         self._new_people.clear()
         self._new_accounts.clear()
         self._new_identities.clear()
         self._touched.clear()
+
+    async def _people_to_write(self, changed: list[PersonState]) -> list[dict[str, Any]]:
+        """The UPDATE parameters of the `changed` people (sorted by id) whose row this
+        request changes: its writes merged into the row as stored now. Their rows are
+        locked first, in id order (nothing on SQLite, whose write lock `flush` holds)."""
+        if not changed:
+            return []
+        await self._lock(people, [_id_of(p) for p in changed], self._locked_people)
+        fresh = {row.id: row for row in await self._fresh(people, [_id_of(p) for p in changed])}
+        rows = []
+        for p in changed:
+            row = fresh.get(p.id)
+            if row is None:
+                continue  # erased meanwhile: the events insert fails, and the request reruns
+            stored = _row_stored(row, PERSON_COLUMNS)
+            final = merged(stored, p.writes, PERSON_COLUMNS)
+            account_id, via = row.account_id, row.account_via
+            # A group placement outranks a domain one, also one made meanwhile elsewhere.
+            if p.placed and not (via == VIA_GROUP and p.account_via == VIA_DOMAIN):
+                account_id, via = _id(p.account), p.account_via
+            if final == stored and (account_id, via) == (row.account_id, row.account_via):
+                continue
+            rows.append(
+                {
+                    "b_id": p.id,
+                    "b_name": final.columns["name"],
+                    "b_title": final.columns["title"],
+                    "b_traits": final.traits,
+                    "b_trait_times": final.times,
+                    "b_account_id": account_id,
+                    "b_account_via": via,
+                }
+            )
+        return rows
+
+    async def _accounts_to_write(self, changed: list[AccountState]) -> list[dict[str, Any]]:
+        """The UPDATE parameters of the `changed` accounts (sorted by id, locked by
+        `flush`) whose row this request changes: its writes merged into the row as
+        stored now."""
+        if not changed:
+            return []
+        fresh = {row.id: row for row in await self._fresh(accounts, [_id_of(a) for a in changed])}
+        rows = []
+        for a in changed:
+            row = fresh.get(a.id)
+            if row is None:
+                continue
+            stored = _row_stored(row, ACCOUNT_COLUMNS)
+            final = merged(stored, a.writes, ACCOUNT_COLUMNS)
+            if final == stored:
+                continue
+            rows.append(
+                {
+                    "b_id": a.id,
+                    "b_name": final.columns["name"],
+                    "b_employees": final.columns["employees"],
+                    "b_industry": final.columns["industry"],
+                    "b_traits": final.traits,
+                    "b_trait_times": final.times,
+                }
+            )
+        return rows
+
+    async def _fresh(self, table: Any, ids: Sequence[int]) -> list[Any]:
+        """The rows of `table` (people or accounts) with these ids, as stored now: what
+        traits set, and a person's account."""
+        columns = [table.c.id, table.c.traits, table.c.trait_times]
+        columns += [
+            table.c[name] for name in (PERSON_COLUMNS if table is people else ACCOUNT_COLUMNS)
+        ]
+        if table is people:
+            columns += [people.c.account_id, people.c.account_via]
+        rows: list[Any] = []
+        for chunk in _chunks(sorted(ids)):
+            rows.extend(await self._conn.execute(select(*columns).where(table.c.id.in_(chunk))))
+        return rows
 
     async def _lock(self, table: Any, ids: Iterable[int], locked: set[int]) -> None:
         """Locks the rows of `table` with these ids not yet locked by this request, by id
@@ -460,6 +539,7 @@ class IdentityResolver:
             return
         before = person.account
         person.account, person.account_via, person.changed = account, via, True
+        person.placed = True
         self.touch(account)
         if before is None:
             # Their events so far have no account. (One new in this request has none
@@ -469,28 +549,25 @@ class IdentityResolver:
             self.touch(before)  # it lost a person: its fit may change
 
     async def _apply_account_traits(
-        self, account: AccountState, traits: AccountTraits, domain: str | None
+        self, account: AccountState, traits: AccountTraits, domain: str | None, at: datetime
     ) -> None:
-        changed = False
+        when = micros(at)
+        writes = Writes(traits={key: (value, when) for key, value in traits.as_json().items()})
         name = _clip(traits.name.strip() if traits.name else None)
-        if name and name != account.name:
-            account.name, changed = name, True
-        if traits.employees is not None and traits.employees != account.employees:
-            account.employees, changed = traits.employees, True
+        if name:
+            writes.columns["name"] = (name, when)
+        if traits.employees is not None:
+            writes.columns["employees"] = (traits.employees, when)
         industry = _clip(traits.industry.strip() if traits.industry else None)
-        if industry and industry != account.industry:
-            account.industry, changed = industry, True
+        if industry:
+            writes.columns["industry"] = (industry, when)
         if (
             domain is not None
             and account.domain is None
             and await self._account_by_domain(domain) is None
         ):
             await self._set_domain(account, domain)
-        merged = {**account.traits, **traits.as_json()}
-        if merged != account.traits:
-            account.traits, changed = merged, True
-        if changed:
-            account.changed = account.id is not None
+        if _write(account, writes, ACCOUNT_COLUMNS):
             self.touch(account)
 
     async def _merge(self, *, survivor: PersonState, loser: PersonState) -> None:
@@ -508,15 +585,21 @@ class IdentityResolver:
         for account in (loser.account, survivor.account):
             if account is not None:
                 self.touch(account)
-        survivor.traits = {**loser.traits, **survivor.traits}
-        survivor.name = survivor.name or loser.name
-        survivor.title = survivor.title or loser.title
         survivor.changed = True
         loser.merged_into = survivor
 
-        if loser.id is not None:
-            await self._persist(survivor)
+        if loser.id is None:
+            _hand_over(_stored(loser, PERSON_COLUMNS), survivor)
+        else:
             conn = self._conn
+            # What the loser has now, not when this request read it: read under the lock
+            # (SQLite's one write lock; the row's on PostgreSQL) that keeps it so.
+            await lock_for_writing(conn, people)
+            await self._lock(people, [loser.id], self._locked_people)
+            rows = await self._fresh(people, [loser.id])
+            had = _row_stored(rows[0], PERSON_COLUMNS) if rows else Stored()
+            _hand_over(merged(had, loser.writes, PERSON_COLUMNS), survivor)
+            await self._persist(survivor)
             await conn.execute(
                 update(identities)
                 .where(identities.c.person_id == loser.id)
@@ -586,9 +669,10 @@ class IdentityResolver:
         self._by_group[group_id] = account
         self.touch(account)
         if account.id is not None:
+            # Only while it has none: one given meanwhile by another request stays.
             await self._conn.execute(
                 update(accounts)
-                .where(accounts.c.id == account.id)
+                .where(accounts.c.id == account.id, accounts.c.group_id.is_(None))
                 .values(group_id=group_id, updated_at=self._now)
             )
 
@@ -597,9 +681,10 @@ class IdentityResolver:
         self._by_domain[domain] = account
         self.touch(account)
         if account.id is not None:
+            # Only while it has none: one given meanwhile by another request stays.
             await self._conn.execute(
                 update(accounts)
-                .where(accounts.c.id == account.id)
+                .where(accounts.c.id == account.id, accounts.c.domain.is_(None))
                 .values(domain=domain, updated_at=self._now)
             )
 
@@ -611,6 +696,7 @@ class IdentityResolver:
             "account_id": _id(p.account) if p.account is not None else None,
             "account_via": p.account_via if p.account is not None else None,
             "traits": p.traits,
+            "trait_times": p.times,
             "created_at": self._now,
             "updated_at": self._now,
         }
@@ -691,6 +777,7 @@ class IdentityResolver:
                 employees=row.employees,
                 industry=row.industry,
                 traits=dict(row.traits or {}),
+                times=dict(row.trait_times or {}),
             )
             self._accounts[row.id] = account
             if account.domain is not None:
@@ -713,6 +800,7 @@ class IdentityResolver:
                 account=self._accounts[row.account_id] if row.account_id is not None else None,
                 account_via=row.account_via,
                 traits=dict(row.traits or {}),
+                times=dict(row.trait_times or {}),
             )
             self._people[row.id] = person
             if person.email is not None:
@@ -729,6 +817,46 @@ class IdentityResolver:
         for chunk in _chunks(values):
             rows.extend(await self._conn.execute(select(table).where(column.in_(chunk))))
         return rows
+
+
+def _stored(state: PersonState | AccountState, columns: Mapping[str, tuple[str, ...]]) -> Stored:
+    """What this request knows of a row (as read, with its writes so far)."""
+    return Stored(state.traits, state.times, {name: getattr(state, name) for name in columns})
+
+
+def _row_stored(row: Any, columns: Mapping[str, tuple[str, ...]]) -> Stored:
+    return Stored(
+        dict(row.traits or {}),
+        dict(row.trait_times or {}),
+        {name: getattr(row, name) for name in columns},
+    )
+
+
+def _write(
+    state: PersonState | AccountState, writes: Writes, columns: Mapping[str, tuple[str, ...]]
+) -> bool:
+    """Adds `writes` to what the request writes to the row at flush, and to its view of
+    the row; True when that changes a value (not only the time a value was given)."""
+    before = _stored(state, columns)
+    after = merged(before, writes, columns)
+    state.writes.add(writes)
+    if after == before:
+        return False
+    state.traits, state.times = after.traits, after.times
+    for name, value in after.columns.items():
+        setattr(state, name, value)
+    state.changed = True
+    return after.traits != before.traits or after.columns != before.columns
+
+
+def _hand_over(had: Stored, survivor: PersonState) -> None:
+    """A merged person's traits go to the survivor: where both have a key, the newer
+    value stays (on a tie, or with no times, the survivor's)."""
+    handed = Writes.of_stored(had, PERSON_COLUMNS)
+    survivor.writes.add(handed, ties_keep_own=True)
+    after = merged(_stored(survivor, PERSON_COLUMNS), handed, PERSON_COLUMNS, ties_win=False)
+    survivor.traits, survivor.times = after.traits, after.times
+    survivor.name, survivor.title = after.columns["name"], after.columns["title"]
 
 
 def _id(account: AccountState | None) -> int | None:

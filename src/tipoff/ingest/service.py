@@ -25,12 +25,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.event_names import EventNameMap
+from tipoff.errors import Unauthorized
 from tipoff.ingest.identity import AccountState, IdentityResolver, PersonState
 from tipoff.ingest.segment import Alias, Group, Identify, Page, Screen, SegmentCall, Track
 from tipoff.runtime import Runtime
 from tipoff.sources import Source
-from tipoff.store.dialect import sqlite_utc_text
-from tipoff.store.tables import events
+from tipoff.store.dialect import locks_rows, sqlite_utc_text
+from tipoff.store.tables import events, sources
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,15 @@ async def store_calls(
     event_names = runtime.model.event_name_map(source.name)
 
     async def ingest(conn: AsyncConnection) -> IngestResult:
-        return await ingest_messages(
+        result = await ingest_messages(
             conn,
             source_id=source.id,
             event_names=event_names,
             messages=messages,
             received_at=received_at,
         )
+        await _refuse_if_revoked(conn, source.id)
+        return result
 
     retried = runtime.metrics.transactions_retried
     return await runtime.db.run_retrying(
@@ -116,14 +119,18 @@ async def ingest_messages(
         elif isinstance(call, Group):
             person, account = await resolver.group(call)
             if call.user_traits is not None:
-                person = await resolver.apply_traits(person, call.user_traits)
+                person = await resolver.apply_traits(
+                    person, call.user_traits, at=call.occurred_at(received_at)
+                )
         elif isinstance(call, Alias):
             person = await resolver.alias(call)
             account = person.account
         else:
             person = await resolver.resolve(call.user_id, call.anonymous_id)
             if call.user_traits is not None:
-                person = await resolver.apply_traits(person, call.user_traits)
+                person = await resolver.apply_traits(
+                    person, call.user_traits, at=call.occurred_at(received_at)
+                )
             group_id = call.context_group_id
             account = await resolver.account_for_group(group_id) if group_id else person.account
         attributed.append((call, person, account))
@@ -198,6 +205,21 @@ async def _insert_events(
         await conn.execute(
             insert(events), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
         )
+
+
+async def _refuse_if_revoked(conn: AsyncConnection, source_id: int) -> None:
+    """Unauthorized, undoing the request, when its source was revoked after the request
+    was authenticated. Asked once the request has written (on SQLite, then, under the
+    write lock a revocation needs too), and on PostgreSQL with the source's row locked
+    FOR SHARE, so a revocation waits until this request is stored: once `tipoff sources
+    revoke` has answered, nothing more is stored from the source."""
+    query = select(sources.c.name, sources.c.revoked_at).where(sources.c.id == source_id)
+    if locks_rows(conn.dialect.name):
+        query = query.with_for_update(read=True)
+    source = (await conn.execute(query)).one_or_none()
+    if source is None or source.revoked_at is not None:
+        name = source.name if source is not None else source_id
+        raise Unauthorized(f"the write key of source {name!r} has been revoked")
 
 
 def _unchanged(value: T) -> T:

@@ -65,6 +65,11 @@ accounts = Table(
     Column("employees", Integer, nullable=True),
     Column("industry", String(255), nullable=True),
     Column("traits", JSON, nullable=False, default=dict),
+    # When each trait key was given (key -> microseconds since the epoch, UTC): a newer
+    # call's value wins, whichever arrives or is written last (core/traits.py).
+    # (A server default, not a Python one, so that rows written under an older schema,
+    # as the migration tests do, are written without it.)
+    Column("trait_times", JSON, nullable=False, server_default="{}"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # Ingest bumps signal_version; a rescore records the version it scored. An account
@@ -87,6 +92,7 @@ people = Table(
     # call outranks the email's domain.
     Column("account_via", String(10), nullable=True),
     Column("traits", JSON, nullable=False, default=dict),
+    Column("trait_times", JSON, nullable=False, server_default="{}"),  # as accounts.trait_times
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
