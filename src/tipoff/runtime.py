@@ -71,6 +71,7 @@ class Runtime:
                     " demo` writes a sample one, tipoff-demo.db), or start one with"
                     " `tipoff serve`."
                 )
+            await db.check_connection()
             if migrate:
                 await db.migrate()
             else:

@@ -36,7 +36,8 @@ class YamlFileError(Exception):
         self.source = source
         self.problems = problems
         listing = "\n".join(f"  {problem}" for problem in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in the {self.what}\n{listing}")
+        count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        super().__init__(f"{source}: {count} in the {self.what}\n{listing}")
 
 
 E = TypeVar("E", bound=YamlFileError)

@@ -64,7 +64,7 @@ def test_bad_rows_are_reported_with_their_lines_and_nothing_is_imported(tmp_path
     )
     assert result.returncode == 1
     message = " ".join(result.stderr.split())
-    assert "5 bad row(s); nothing was imported." in message
+    assert "5 bad rows; nothing was imported." in message
     for line in (
         "line 3: no account with domain nowhere.com",
         "line 4: outcome 'maybe' is not one of: opportunity, won, lost",
@@ -81,7 +81,7 @@ def test_bad_rows_are_reported_with_their_lines_and_nothing_is_imported(tmp_path
         tmp_path, "outcomes", "import", str(header), env={"DATABASE_URL": f"sqlite:///{path}"}
     )
     assert missing.returncode == 1
-    assert "line 1: the header lacks column(s): domain, outcome, date" in " ".join(
+    assert "line 1: the header lacks columns: domain, outcome, date" in " ".join(
         missing.stderr.split()
     )
 
@@ -98,7 +98,7 @@ def test_outcomes_attach_to_accounts_with_their_dates_once(tmp_path: Path) -> No
     env = {"DATABASE_URL": f"sqlite:///{path}"}
     first = tipoff(tmp_path, "outcomes", "import", str(csv), env=env)
     assert first.returncode == 0, first.stderr
-    assert "Imported 3 outcome(s) from 3 row(s)." in first.stdout
+    assert "Imported 3 outcomes from 3 rows." in first.stdout
     assert [row[:3] for row in outcome_events(path)] == [
         ("acme.io", "Opportunity Created", "2026-10-01 00:00:00.000000"),
         ("acme.io", "Deal Won", "2026-11-02 08:30:00.000000"),
@@ -108,7 +108,7 @@ def test_outcomes_attach_to_accounts_with_their_dates_once(tmp_path: Path) -> No
 
     again = tipoff(tmp_path, "outcomes", "import", str(csv), env=env)
     assert again.returncode == 0, again.stderr
-    assert "Imported 0 outcome(s) from 3 row(s); 3 already imported." in again.stdout
+    assert "Imported 0 outcomes from 3 rows; 3 already imported." in again.stdout
     assert len(outcome_events(path)) == 3
     with closing(sqlite3.connect(path)) as conn, conn:
         # The outcomes did not create accounts: they went to the two that exist.

@@ -84,8 +84,12 @@ def fill(template: str, *, who: str, when: str, several: bool = False, **values:
     return text[0].upper() + text[1:]
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def plural(count: int, noun: str, nouns: str | None = None, *, grouped: bool = False) -> str:
+    """ "1 day", "3 days"; `nouns` where adding "s" is wrong ("1 person", "2 people");
+    `grouped` writes thousands with commas ("48,210 signals"). The one place Tipoff
+    makes a count agree with its noun."""
+    number = f"{count:,}" if grouped else str(count)
+    return f"{number} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def duration(delta: timedelta) -> str:

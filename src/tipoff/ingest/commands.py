@@ -1,18 +1,23 @@
 """CLI commands that import files: `tipoff signals import`, and the file-import edge that
-`tipoff outcomes import` shares with it (a progress bar, one summary line)."""
+`tipoff outcomes import` shares with it (a progress bar, one summary line). Services are
+imported by the commands that call them (see `tipoff.cli`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 
-from tipoff.ingest import signals_csv
-from tipoff.ingest.csvfile import ImportResult
-from tipoff.runtime import Runtime
+from tipoff.core.evidence import plural
+from tipoff.names import CSV_IMPORT_SOURCE
+from tipoff.terminal import program, styled
+
+if TYPE_CHECKING:
+    from tipoff.ingest import signals_csv
+    from tipoff.ingest.csvfile import ImportResult
+    from tipoff.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -26,11 +31,12 @@ def run_file_import(
 ) -> T:
     """Runs `work` (an import of `path`) with a progress bar on stderr, which stays quiet
     when stderr is not a terminal. A missing file is an error before anything opens."""
-    from tipoff.cli import err, with_runtime
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tipoff.cli import err, fail, with_runtime
 
     if not path.is_file():
-        err.print(f"[red]{path}: no such file[/red]")
-        raise typer.Exit(1)
+        raise fail(f"{path}: no such file")
 
     async def run(rt: Runtime) -> T:
         columns = (TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
@@ -47,7 +53,8 @@ def run_file_import(
 
 def import_summary(result: ImportResult, what: str) -> str:
     return (
-        f"Imported {result.imported:,} {what}(s) from {result.rows:,} row(s)"
+        f"Imported {plural(result.imported, what, grouped=True)}"
+        f" from {plural(result.rows, 'row', grouped=True)}"
         + (f"; {result.duplicates:,} already imported" if result.duplicates else "")
         + "."
     )
@@ -67,7 +74,7 @@ def signals_import(
         typer.Option(
             help="The source the signals are stored under; re-imports de-duplicate within it."
         ),
-    ] = signals_csv.DEFAULT_SOURCE,
+    ] = CSV_IMPORT_SOURCE,
 ) -> None:
     """Backfill signals from a CSV file (a HubSpot or Marketo export, a warehouse query).
 
@@ -76,6 +83,7 @@ def signals_import(
     row and nothing is imported. Times without an offset are UTC; a date
     alone is midnight UTC."""
     from tipoff.cli import err, out
+    from tipoff.ingest import signals_csv
 
     async def work(
         rt: Runtime, progress: ImportProgress
@@ -86,20 +94,28 @@ def signals_import(
         return done, signals_csv.unscored_events(done.events, rt.model.events)
 
     done, unscored = run_file_import(path, "Importing signals", work)
-    out.print(import_summary(done.result, "signal"), markup=False, highlight=False)
+    out.print(import_summary(done.result, "signal"))
     if unscored:
         shown = ", ".join(
-            f"{name!r} ({rows:,} row{'s' * (rows != 1)})" for name, rows in unscored[:10]
+            f"{name!r} ({plural(rows, 'row', grouped=True)})" for name, rows in unscored[:10]
         )
         more = f" and {len(unscored) - 10} more" if len(unscored) > 10 else ""
+        several = len(unscored) != 1
         err.print(
-            f"[yellow]{len(unscored)} event name(s) are not in the model, so they score "
-            f"nothing:[/yellow] {shown}{more}. They are stored: list them under `events` "
-            "in the model file to score them.",
-            highlight=False,
+            styled(
+                (
+                    f"{plural(len(unscored), 'event name')} {'are' if several else 'is'} not"
+                    f" in the model, so {'they score' if several else 'it scores'} nothing:",
+                    "yellow",
+                ),
+                f" {shown}{more}. {'They are' if several else 'It is'} stored: list"
+                f" {'them' if several else 'it'} under `events` in the model file to score"
+                f" {'them' if several else 'it'}.",
+            )
         )
     if done.result.imported:
-        out.print("Accounts are rescored by `tipoff serve`, or now by `tipoff rescore`.")
+        tipoff = program()
+        out.print(f"Accounts are rescored by `{tipoff} serve`, or now by `{tipoff} rescore`.")
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tipoff.errors import DatabaseUnreachable
 from tipoff.store.dialect import bound_lock_waits, configure_engine, transient_conflict
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,28 @@ class Database:
                     on_retry(code)
             await asyncio.sleep(random.uniform(0, _FIRST_BACKOFF_CEILING * 2 ** (attempt - 1)))
         raise AssertionError("unreachable: the last run returns or raises")
+
+    async def check_connection(self) -> None:
+        """Connects once; raises DatabaseUnreachable, saying where and why, when that
+        fails (no server there, a name that does not resolve, a refused login, a
+        database that does not exist), rather than the driver's own error."""
+        try:
+            async with self.engine.connect():
+                pass
+        except (OSError, DBAPIError) as error:
+            cause = error.orig if isinstance(error, DBAPIError) else error
+            if isinstance(cause, ConnectionRefusedError):
+                reason = "connection refused (nothing listens at that host and port)"
+            elif isinstance(cause, OSError) and cause.strerror:
+                reason = cause.strerror
+            else:
+                reason = str(cause) or type(cause).__name__
+            where = self.url.render_as_string(hide_password=True)
+            raise DatabaseUnreachable(
+                f"Cannot connect to the database at {where}: {reason.splitlines()[0]}."
+                " Check DATABASE_URL, and that the database server is running and"
+                " reachable from here."
+            ) from None
 
     async def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest migration, or up to `revision` (idempotent)."""
