@@ -40,7 +40,7 @@ def replace_sample_database(path: Path, *, force: bool = False) -> None:
         and not is_sample_database(path)
     ):
         raise Conflict(
-            f"{path} is not a database `tipoff demo` wrote, so it is left alone: name a"
+            f"{path} is not a sample database a Tipoff demo wrote, so it is left alone: name a"
             " new file with --database, or add --force to replace it."
         )
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
