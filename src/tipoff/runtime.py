@@ -6,16 +6,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING
 
 from tipoff.errors import NoDatabase, SchemaOutOfDate
-from tipoff.metrics import Metrics
 from tipoff.model import ScoringModel, load_default_model, load_model
 from tipoff.quality import changes
 from tipoff.settings import Settings
-from tipoff.slack.pacing import paced_client
 from tipoff.store.db import Database
+
+if TYPE_CHECKING:
+    # Imported when used: a command that reads the database (`tipoff score`) starts
+    # without loading Slack's SDK or the metrics registry.
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from tipoff.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ class Runtime:
     model: ScoringModel
     slack: AsyncWebClient | None
     clock: Callable[[], datetime] = field(default=utc_now)
-    metrics: Metrics = field(default_factory=Metrics)
+    _metrics: Metrics | None = field(default=None, repr=False)
     # conversations.open answers (Slack user ID → DM channel ID): a DM's ID never changes,
     # so each owner's DM is opened once per process rather than once per alert.
     dm_channels: dict[str, str] = field(default_factory=dict)
@@ -91,6 +95,8 @@ class Runtime:
             raise
         slack = None
         if settings.slack_bot_token is not None:
+            from tipoff.slack.pacing import paced_client
+
             slack = paced_client(
                 token=settings.slack_bot_token.get_secret_value(),
                 base_url=settings.slack_api_url,
@@ -102,6 +108,15 @@ class Runtime:
             "on" if slack else "off (alerts print to the console)",
         )
         return cls(settings=settings, db=db, model=model, slack=slack)
+
+    @property
+    def metrics(self) -> Metrics:
+        """The process's Prometheus metrics, made on first use."""
+        if self._metrics is None:
+            from tipoff.metrics import Metrics
+
+            self._metrics = Metrics()
+        return self._metrics
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tipoff.errors import DatabaseUnreachable
 from tipoff.store.dialect import bound_lock_waits, configure_engine, transient_conflict
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ _FIRST_BACKOFF_CEILING = 0.01
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "tipoff.store:migrations")
     return config
@@ -139,6 +143,8 @@ class Database:
     async def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest migration, or up to `revision` (idempotent)."""
 
+        from alembic import command
+
         def upgrade(sync_connection: Connection) -> None:
             config = alembic_config()
             config.attributes["connection"] = sync_connection
@@ -149,15 +155,41 @@ class Database:
 
     async def schema_revisions(self) -> tuple[str | None, str]:
         """The migration the database is at (None: it has no Tipoff schema yet) and the
-        newest one this Tipoff ships."""
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert head is not None
+        newest one this Tipoff ships. Read without Alembic (see `schema_head`): every
+        command checks this before it starts."""
 
         def current(sync_connection: Connection) -> str | None:
-            return MigrationContext.configure(sync_connection).get_current_revision()
+            if not inspect(sync_connection).has_table("alembic_version"):
+                return None
+            found = sync_connection.execute(text("SELECT version_num FROM alembic_version"))
+            return found.scalar()
 
         async with self.engine.connect() as connection:
-            return await connection.run_sync(current), head
+            return await connection.run_sync(current), schema_head()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*["']?([^"'\s]+)["']?\s*$""", re.M)
+
+
+@functools.cache
+def schema_head() -> str:
+    """The newest migration this Tipoff ships: the one no other migration revises. Read
+    from the `revision = ...` and `down_revision = ...` lines of the migration files
+    (Alembic's own reading imports Alembic and every migration, which takes longer than
+    the lookup a command then makes); tests/integration/test_migrations.py checks that
+    Alembic finds the same head."""
+    versions = resources.files("tipoff.store.migrations").joinpath("versions")
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in versions.iterdir():
+        if not script.name.endswith(".py"):
+            continue
+        for key, value in _REVISION.findall(script.read_text("utf-8")):
+            (revisions if key == "revision" else revised).add(value)
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
