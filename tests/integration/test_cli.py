@@ -314,3 +314,13 @@ async def test_alerts_lists_failed_and_stuck_alerts_and_retry_queues_them_again(
         ("pending", None, 1), ("pending", None, 1), ("sent", None, 0), ("pending", None, 1),
         ("pending", None, 0),
     ]  # fmt: skip
+
+
+async def test_score_finds_the_account_of_an_email_address(tmp_path: Path) -> None:
+    # As `/tipoff dana@acme.io` does (Slack sends it as a mailto link): the address
+    # names its company by its domain.
+    await seeded(tmp_path)
+    for asked in ("dana@acme.io", " Someone.Else@ACME.io "):
+        found = tipoff(tmp_path, "score", asked)
+        assert found.returncode == 0, found.stderr
+        assert "Acme (acme.io) — 85, hot" in found.stdout

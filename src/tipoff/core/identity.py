@@ -38,6 +38,14 @@ def normalize_domain(value: str | None) -> str | None:
     return value if "." in value and " " not in value else None
 
 
+def account_search_text(text: str) -> str:
+    """What someone typed to name an account, as the account search reads it: an email
+    address names its company by its domain (kim@acme.com → acme.com), as Slack's
+    `/tipoff` reads a mailto link; anything else is searched as typed."""
+    email = normalize_email(text)
+    return email.rpartition("@")[2] if email is not None else text.strip()
+
+
 def company_domain(email: str | None) -> str | None:
     """The employer's domain of an address, or None for personal mailboxes."""
     normalized = normalize_email(email)

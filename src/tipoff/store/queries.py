@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.history import AccountHistory, Person, Signal
-from tipoff.core.identity import normalize_domain
+from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.routing import Track
 from tipoff.core.tally import Tally, tally_plan
 from tipoff.model.schema import ScoringModel
@@ -90,7 +90,7 @@ _ACCOUNT_COLUMNS = (
 async def find_accounts(conn: AsyncConnection, text: str, *, limit: int = 5) -> list[AccountRow]:
     """Accounts a person may mean by `text`: an exact domain or name first, then partial
     matches on either, best first."""
-    needle = text.strip()
+    needle = account_search_text(text)
     if not needle:
         return []
     domain = normalize_domain(needle)
