@@ -59,10 +59,13 @@ def validate_yaml(text: str, model: type[M], *, source: str, error: type[E]) -> 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            YamlProblem(_dotted(err["loc"]), _line_of(root, err["loc"]), _message(err))
-            for err in exc.errors(include_url=False)
-        ]
+        problems = sorted(
+            (
+                YamlProblem(_dotted(err["loc"]), _line_of(root, err["loc"]), _message(err))
+                for err in exc.errors(include_url=False)
+            ),
+            key=lambda problem: problem.line or 0,  # in the order the file is read
+        )
         raise error(source, problems) from None
 
 
