@@ -442,6 +442,7 @@ def sources_add(
 @sources_app.command("list")
 def sources_list() -> None:
     """List sources with their key hints and status."""
+    from rich.measure import Measurement
     from rich.table import Table
 
     from tipoff import sources
@@ -454,15 +455,8 @@ def sources_list() -> None:
     if not found:
         out.print(f"No sources yet. Create one with `{program()} sources add NAME`.")
         return
-    table = Table(title="Sources")
-    # Short columns are never wrapped, so a narrow terminal breaks the long ones (name,
-    # URL, proof) between words; those fold rather than cut, being what users copy.
-    for column in ("Name", "Kind", "Category", "Key", "URL", "Proof", "Created", "Status"):
-        short = column in ("Kind", "Category", "Key", "Created", "Status")
-        table.add_column(column, no_wrap=short, overflow="fold", min_width=None)
-    for source in found:
-        status = f"revoked {source.revoked_at:%Y-%m-%d}" if source.revoked_at else "active"
-        table.add_row(
+    rows = [
+        (
             source.name,
             source.kind,
             source.category or "",
@@ -470,9 +464,25 @@ def sources_list() -> None:
             source.webhook_path or "/v1/*",
             source.authentication,
             f"{source.created_at:%Y-%m-%d}",
-            status,
+            f"revoked {source.revoked_at:%Y-%m-%d}" if source.revoked_at else "active",
         )
-    out.print(table)
+        for source in found
+    ]
+    table = Table(title="Sources")
+    for column in ("Name", "Kind", "Category", "Key", "URL", "Proof", "Created", "Status"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    unbounded = Measurement.get(out, out.options.update_width(10_000), table)
+    if unbounded.maximum <= out.width:
+        out.print(table)
+        return
+    # Too narrow for the table without breaking words (the URL and header are what users
+    # copy from here): a few short lines per source instead.
+    for name, kind, category, key, url, proof, created, status in rows:
+        out.print(f"{name} — {kind}{f', {category}' if category else ''}, {status}")
+        out.print(f"  key {key}, created {created}")
+        out.print(f"  sends to {url}; proof: {proof}")
 
 
 @sources_app.command("revoke")

@@ -104,3 +104,23 @@ def test_the_calibrate_hint_names_the_extra_to_install(tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "pip install 'tipoff[calibrate]'" in result.stderr
+
+
+def test_sources_list_breaks_no_word_in_80_columns(tmp_path: Path) -> None:
+    key = {"TIPOFF_SECRET_KEY": "k" * 43}
+    for args in (
+        ["hubspot-marketing-automation", "--category", "marketing"],
+        ["segment", "--kind", "segment-webhook"],
+        ["posthog", "--kind", "posthog-webhook"],
+    ):
+        assert tipoff(tmp_path, "sources", "add", *args, env=key).returncode == 0
+    assert tipoff(tmp_path, "sources", "revoke", "posthog").returncode == 0
+    for columns in ("80", "200"):
+        listed = tipoff(tmp_path, "sources", "list", env={"COLUMNS": columns})
+        assert listed.returncode == 0, listed.stderr
+        lines = listed.stdout.splitlines()
+        assert max(len(line) for line in lines) <= int(columns)
+        words = {word.strip(",;") for line in lines for word in line.replace("│", " ").split()}
+        for whole in ("hubspot-marketing-automation", "segment-webhook", "/v1/webhooks/2",
+                      "X-Tipoff-Secret", "X-Signature", "marketing", "revoked", "active"):  # fmt: skip
+            assert whole in words, (whole, listed.stdout)
