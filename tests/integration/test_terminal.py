@@ -3,6 +3,7 @@ in it never reach the terminal. Run as a user runs it, on a real SQLite file."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -124,3 +125,40 @@ def test_sources_list_breaks_no_word_in_80_columns(tmp_path: Path) -> None:
         for whole in ("hubspot-marketing-automation", "segment-webhook", "/v1/webhooks/2",
                       "X-Tipoff-Secret", "X-Signature", "marketing", "revoked", "active"):  # fmt: skip
             assert whole in words, (whole, listed.stdout)
+
+
+async def test_hints_name_the_command_as_it_was_run(tmp_path: Path) -> None:
+    # As the README's setup runs it: .venv/bin/tipoff, not on PATH.
+    script = Path(sys.executable).parent / "tipoff"
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "tipoff").symlink_to(script)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [".venv/bin/tipoff", *args],
+            cwd=tmp_path,
+            env={
+                **{
+                    k: v
+                    for k, v in os.environ.items()
+                    if not k.startswith(("SLACK_", "TIPOFF_", "DATABASE_URL"))
+                },
+                "PATH": "/usr/bin:/bin",  # tipoff is not on PATH
+                "COLUMNS": "200",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    missing = run("top")
+    assert missing.returncode == 1
+    said = " ".join(missing.stderr.split())
+    assert "(`.venv/bin/tipoff demo` writes a sample one" in said
+    assert "`tipoff " not in said
+
+    await hostile(tmp_path)
+    unknown = run("score", "nothing-like-it")
+    assert "`.venv/bin/tipoff top` lists scored accounts" in " ".join(unknown.stderr.split())
+    assert "`.venv/bin/tipoff rescore`" in run("top").stdout  # nothing scored yet
