@@ -487,7 +487,7 @@ def sources_list() -> None:
 
 @sources_app.command("revoke")
 def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revoke.")]) -> None:
-    """Stop accepting a source's write key."""
+    """Stop accepting a source's write key or webhook secret (for good)."""
     from tipoff import sources
 
     async def revoke(rt: Runtime) -> tuple[sources.Source, bool]:
