@@ -79,6 +79,7 @@ async def test_demo_replaces_only_a_demo_database(tmp_path: Path) -> None:
 
     forced = tipoff(tmp_path, "demo", "--database", str(real), "--force")
     assert forced.returncode == 0, forced.stderr
+    assert real.stat().st_mode & 0o777 == 0o600  # names and emails: the owner's only
     with closing(sqlite3.connect(real)) as conn:
         assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (33,)
     again = tipoff(tmp_path, "quality-demo", "--database", str(real))  # a demo's: replaced

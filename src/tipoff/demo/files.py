@@ -8,6 +8,7 @@ so even a demo that stopped half way leaves a file the next one may replace."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -45,6 +46,8 @@ def replace_sample_database(path: Path, *, force: bool = False) -> None:
         )
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
+    # Readable by its owner only, as a database of names and emails should be.
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     with closing(sqlite3.connect(path)) as db:
         db.execute(f"PRAGMA application_id = {SAMPLE_APPLICATION_ID}")
         db.commit()
