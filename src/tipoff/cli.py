@@ -1,33 +1,38 @@
-"""`tipoff`: the command line. Each command parses, calls one service, prints."""
+"""`tipoff`: the command line. Each command parses, calls one service, prints.
+
+Everything is printed through `tipoff.terminal` (data as text, never markup). Services are
+imported inside the commands that call them, so `tipoff --help` and a lookup start
+without loading the HTTP server, Slack's SDK or the statistics libraries."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import json
-import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from tipoff import privacy, rescoring, sources
+from tipoff import names
+from tipoff.core.evidence import plural
 from tipoff.errors import Conflict, TipoffError
 from tipoff.ingest import commands as ingest_commands
-from tipoff.logs import configure_logging
-from tipoff.model import ModelFileError, load_model
-from tipoff.quality import changes
 from tipoff.quality import commands as quality_commands
-from tipoff.runtime import Runtime
-from tipoff.settings import Settings
+from tipoff.terminal import Terminal, program, styled, with_program
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tipoff import privacy, rescoring, sources
+    from tipoff.alerts import outbox
+    from tipoff.quality import changes
+    from tipoff.runtime import Runtime
+    from tipoff.settings import Settings
 
 T = TypeVar("T")
 
@@ -47,18 +52,28 @@ sources_app = typer.Typer(
 )
 app.add_typer(sources_app, name="sources")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Terminal()
+err = Terminal(stderr=True)
+
+
+def fail(message: str, *, code: int = 1) -> typer.Exit:
+    """Prints `message` (red, on stderr, its `tipoff …` hints as the user runs Tipoff)
+    and returns the Exit to raise: `raise fail(...)`."""
+    err.print(with_program(message), style="red")
+    return typer.Exit(code)
 
 
 def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from tipoff.settings import Settings, describe_problems
+
     try:
         return Settings()
     except ValidationError as error:
-        err.print("[red]Configuration error[/red] (environment or .env):")
-        for problem in error.errors(include_url=False, include_input=False):
-            field = ".".join(str(p) for p in problem["loc"]) or "settings"
-            err.print(f"  {field.upper()}: {problem['msg'].removeprefix('Value error, ')}")
+        err.print("Configuration error (environment or .env):", style="red")
+        for problem in describe_problems(error):
+            err.print(f"  {problem}")
         raise typer.Exit(2) from None
 
 
@@ -66,11 +81,13 @@ def load_settings() -> Settings:
 async def open_runtime(settings: Settings, **options: Any) -> AsyncIterator[Runtime]:
     """The runtime for one command (`options` go to `Runtime.open`); a broken model file
     is listed and exits 2."""
+    from tipoff.model import ModelFileError
+    from tipoff.runtime import Runtime
+
     try:
         runtime = await Runtime.open(settings, **options)
     except ModelFileError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        raise fail(str(error), code=2) from None
     try:
         yield runtime
     finally:
@@ -93,13 +110,14 @@ def with_runtime(
     try:
         return asyncio.run(run())
     except TipoffError as error:
-        err.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(1) from None
+        raise fail(error.message) from None
 
 
 async def configured_model_not_live(rt: Runtime) -> changes.ModelChange | None:
     """The live model, when TIPOFF_MODEL names another (which only `serve` and `model
     apply` may put live)."""
+    from tipoff.quality import changes
+
     return await changes.live_model_if_other(rt.db, changes.model_text(rt.settings.model_path))
 
 
@@ -109,8 +127,12 @@ async def warn_unless_live(rt: Runtime, answer: Callable[[], Awaitable[T]]) -> T
     live = await configured_model_not_live(rt)
     if live is not None:
         err.print(
-            f"[yellow]Note:[/yellow] TIPOFF_MODEL ('{rt.model.name}') is not the live model"
-            f" ('{live.model_name}'); scores computed now use it, stored ones the live model."
+            styled(
+                ("Note:", "yellow"),
+                f" TIPOFF_MODEL ('{rt.model.name}') is not the live model"
+                f" ('{live.model_name}'); scores computed now use it, stored ones the live"
+                " model.",
+            )
         )
     return await answer()
 
@@ -124,31 +146,56 @@ def serve(
     import uvicorn
 
     from tipoff.app import create_app
+    from tipoff.logs import configure_logging
 
     settings = load_settings()
     configure_logging()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, log_level="info")
+
+    async def run() -> None:
+        # Opened here rather than in the app's lifespan, so that a database that cannot
+        # be reached or a broken model file is one line and an exit, not a traceback.
+        async with open_runtime(settings, migrate=True, note_model_change=True) as runtime:
+            config = uvicorn.Config(
+                create_app(settings, runtime=runtime),
+                host=host,
+                port=port,
+                log_config=None,
+                log_level="info",
+            )
+            await uvicorn.Server(config).serve()
+
+    try:
+        asyncio.run(run())
+    except TipoffError as error:
+        raise fail(error.message) from None
 
 
 @app.command()
 def demo(
     database: Annotated[
-        Path, typer.Option(help="SQLite file to create (replaced if it exists).")
+        Path,
+        typer.Option(
+            help="SQLite file to write. One an earlier demo wrote is replaced; any other "
+            "existing file only with --force."
+        ),
     ] = Path("tipoff-demo.db"),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace --database even if the demo did not write it.")
+    ] = False,
 ) -> None:
     """Replay the bundled sample history into a fresh SQLite file; never posts to Slack.
 
     The history goes through the real ingest API; then every account is rescored and the
     alerts and the top accounts are printed."""
+    from tipoff.demo.files import replace_sample_database
     from tipoff.demo.replay import run_demo
+    from tipoff.model import ModelFileError
 
-    for leftover in (
-        database,
-        database.with_name(database.name + "-wal"),
-        database.with_name(database.name + "-shm"),
-    ):
-        leftover.unlink(missing_ok=True)
     base = load_settings()
+    try:
+        replace_sample_database(database, force=force)
+    except TipoffError as error:
+        raise fail(error.message) from None
     # The demo's alerts are samples: they print to the console even where Slack is set up.
     settings = base.model_copy(
         update={
@@ -161,21 +208,16 @@ def demo(
     try:
         report = asyncio.run(run_demo(settings, out))
     except ModelFileError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        raise fail(str(error), code=2) from None
     tracks = ", ".join(f"{count} {track}" for track, count in sorted(report.summary.tracks.items()))
     out.print(
-        f"Scored {report.summary.scored} accounts ({tracks}); {report.summary.alerts_queued} alerts queued."
+        f"Scored {plural(report.summary.scored, 'account')} ({tracks});"
+        f" {plural(report.summary.alerts_queued, 'alert')} queued."
     )
     out.print(top_table(report.top))
-    program = os.path.relpath(sys.argv[0]) if sys.argv[0].endswith("tipoff") else "tipoff"
     example = report.top[0].account.domain if report.top else "acme.com"
     out.print(f"The demo database is {database}. Look around with, e.g.:")
-    out.print(
-        f"  DATABASE_URL=sqlite:///{database} {program} score {example}",
-        markup=False,
-        highlight=False,
-    )
+    out.print(f"  DATABASE_URL=sqlite:///{database} {program()} score {example}")
 
 
 @app.command("rescore")
@@ -185,6 +227,7 @@ def rescore_command(
     ] = False,
 ) -> None:
     """Rescore accounts once (changed ones, or --all) and queue any alerts."""
+    from tipoff import rescoring
 
     async def work(rt: Runtime) -> rescoring.RescoreSummary:
         live = await configured_model_not_live(rt)
@@ -202,33 +245,43 @@ def rescore_command(
         ", ".join(f"{track} {count}" for track, count in sorted(summary.tracks.items())) or "none"
     )
     out.print(
-        f"Rescored {summary.scored} accounts ({tracks}); queued {summary.alerts_queued} alerts."
+        f"Rescored {plural(summary.scored, 'account')} ({tracks});"
+        f" queued {plural(summary.alerts_queued, 'alert')}."
     )
 
 
 @app.command()
 def score(
-    account: Annotated[str, typer.Argument(help="A domain (acme.com) or a company name.")],
+    account: Annotated[
+        str,
+        typer.Argument(
+            help="A domain (acme.com), a company name, or someone's email address (their"
+            " company's domain)."
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for other tools.")] = False,
 ) -> None:
     """Show an account's score, with its dimensions and evidence.
 
     That is the stored score while it is current (no signal since, at most a
     full-rescore interval old), else the score computed now."""
+    from tipoff import rescoring
+
     found = with_runtime(lambda rt: warn_unless_live(rt, lambda: rescoring.lookup(rt, account)))
     if found.account is None or found.result is None:
         if found.matches:
-            err.print(f"'{account}' matches {len(found.matches)} accounts; name one:")
+            err.print(f"'{account}' matches {plural(len(found.matches), 'account')}; name one:")
             for match in found.matches:
                 err.print(f"  {match.label}  ({match.domain or 'no domain'})")
         elif found.suggestions:
-            names = ", ".join(
+            suggested = ", ".join(
                 f"{s.label} ({s.domain})" if s.domain else s.label for s in found.suggestions
             )
-            err.print(f"No account matches '{account}'. Did you mean: {names}?")
+            err.print(f"No account matches '{account}'. Did you mean: {suggested}?")
         else:
             err.print(
-                f"No account matches '{account}'. Try its domain (acme.com) or part of its name; `tipoff top` lists scored accounts."
+                f"No account matches '{account}'. Try its domain (acme.com) or part of its"
+                f" name; `{program()} top` lists scored accounts."
             )
         raise typer.Exit(1)
     result, history = found.result, found.account
@@ -237,7 +290,12 @@ def score(
         return
     d = result.whole  # shares of the score's one rounding: they add up to it
     out.print(
-        f"[bold]{history.label}[/bold] ({history.domain or 'no domain'}) — [bold]{result.score}[/bold], {result.track.value}"
+        styled(
+            (history.label, "bold"),
+            f" ({history.domain or 'no domain'}) — ",
+            (str(result.score), "bold"),
+            f", {result.track.value}",
+        )
     )
     out.print(
         f"Fit {d.fit:+d} · Product {d.product:+d} · Marketing {d.marketing:+d} · Timing {d.timing:+d}"
@@ -279,14 +337,18 @@ def top_command(
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many accounts.")] = 10,
 ) -> None:
     """List the highest-scoring accounts as of their last rescore."""
+    from tipoff import rescoring
+
     rows = with_runtime(lambda rt: warn_unless_live(rt, lambda: rescoring.top(rt, limit=limit)))
     if not rows:
-        out.print("No scored accounts yet. Send signals to /v1/… and run `tipoff rescore`.")
+        out.print(f"No scored accounts yet. Send signals to /v1/… and run `{program()} rescore`.")
         return
     out.print(top_table(rows))
 
 
 def top_table(rows: list[Any]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Top accounts")
     table.add_column("#", justify="right")
     table.add_column("Account")
@@ -300,13 +362,13 @@ def top_table(rows: list[Any]) -> Table:
     return table
 
 
-class SourceCategory(StrEnum):
+class SourceCategory(StrEnum):  # names.SOURCE_CATEGORIES
     product = "product"
     marketing = "marketing"
     outcome = "outcome"
 
 
-class SourceKind(StrEnum):  # sources.KINDS
+class SourceKind(StrEnum):  # names.SOURCE_KINDS
     api = "api"
     segment_webhook = "segment-webhook"
     rudderstack_webhook = "rudderstack-webhook"
@@ -333,11 +395,14 @@ def sources_add(
         str | None,
         typer.Option(
             help="A webhook source's secret comes in this header (RudderStack and PostHog: "
-            f"{sources.DEFAULT_AUTH_HEADER} by default; Segment: X-Signature unless given)."
+            f"{names.DEFAULT_AUTH_HEADER} by default; Segment: {names.SIGNATURE_HEADER}"
+            " unless given)."
         ),
     ] = None,
 ) -> None:
     """Create a source and print its write key or webhook secret (shown once)."""
+    from tipoff import sources
+
     settings = load_settings()
     server_key = settings.secret_key.get_secret_value() if settings.secret_key else None
 
@@ -357,27 +422,30 @@ def sources_add(
     source = created.source
     if source.webhook_path is None:
         out.print(f"Created source '{source.name}'. Its write key (shown only now):")
-        out.print(created.write_key, markup=False, highlight=False)
+        out.print(created.write_key)
         out.print(
             "Send it as the HTTP Basic user name (Segment's writeKey) to /v1/track, /v1/batch …"
         )
         return
     out.print(f"Created {source.kind} source '{source.name}'. Its secret (shown only now):")
-    out.print(created.write_key, markup=False, highlight=False)
-    out.print(f"Webhook URL: https://YOUR-HOST{source.webhook_path}", markup=False, highlight=False)
+    out.print(created.write_key)
+    out.print(f"Webhook URL: https://YOUR-HOST{source.webhook_path}")
     if source.auth_header is None:
-        out.print("Enter the secret as the destination's Shared Secret (it signs X-Signature).")
-    else:
         out.print(
-            f"Add the header {source.auth_header} with the secret as its value.",
-            markup=False,
-            highlight=False,
+            f"Enter the secret as the destination's Shared Secret (it signs"
+            f" {names.SIGNATURE_HEADER})."
         )
+    else:
+        out.print(f"Add the header {source.auth_header} with the secret as its value.")
 
 
 @sources_app.command("list")
 def sources_list() -> None:
     """List sources with their key hints and status."""
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    from tipoff import sources
 
     async def listing(rt: Runtime) -> list[sources.Source]:
         async with rt.db.transaction() as conn:
@@ -385,15 +453,10 @@ def sources_list() -> None:
 
     found = with_runtime(listing)
     if not found:
-        out.print("No sources yet. Create one with `tipoff sources add NAME`.")
+        out.print(f"No sources yet. Create one with `{program()} sources add NAME`.")
         return
-    table = Table(title="Sources")
-    # Folded, never cut short: the URL and header are what the user copies from here.
-    for column in ("Name", "Kind", "Category", "Key", "URL", "Proof", "Created", "Status"):
-        table.add_column(column, overflow="fold")
-    for source in found:
-        status = f"revoked {source.revoked_at:%Y-%m-%d}" if source.revoked_at else "active"
-        table.add_row(
+    rows = [
+        (
             source.name,
             source.kind,
             source.category or "",
@@ -401,21 +464,47 @@ def sources_list() -> None:
             source.webhook_path or "/v1/*",
             source.authentication,
             f"{source.created_at:%Y-%m-%d}",
-            status,
+            f"revoked {source.revoked_at:%Y-%m-%d}" if source.revoked_at else "active",
         )
-    out.print(table)
+        for source in found
+    ]
+    table = Table(title="Sources")
+    for column in ("Name", "Kind", "Category", "Key", "URL", "Proof", "Created", "Status"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    unbounded = Measurement.get(out, out.options.update_width(10_000), table)
+    if unbounded.maximum <= out.width:
+        out.print(table)
+        return
+    # Too narrow for the table without breaking words (the URL and header are what users
+    # copy from here): a few short lines per source instead.
+    for name, kind, category, key, url, proof, created, status in rows:
+        out.print(f"{name} — {kind}{f', {category}' if category else ''}, {status}")
+        out.print(f"  key {key}, created {created}")
+        out.print(f"  sends to {url}; proof: {proof}")
 
 
 @sources_app.command("revoke")
 def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revoke.")]) -> None:
-    """Stop accepting a source's write key."""
+    """Stop accepting a source's write key or webhook secret (for good)."""
+    from tipoff import sources
 
-    async def revoke(rt: Runtime) -> sources.Source:
+    async def revoke(rt: Runtime) -> tuple[sources.Source, bool]:
+        now = rt.clock()
         async with rt.db.transaction() as conn:
-            return await sources.revoke_source(conn=conn, name=name, now=rt.clock())
+            revoked = await sources.revoke_source(conn=conn, name=name, now=now)
+        return revoked, revoked.revoked_at == now
 
-    revoked = with_runtime(revoke)
-    out.print(f"Revoked source '{revoked.name}': its write key is no longer accepted.")
+    revoked, now_revoked = with_runtime(revoke)
+    if now_revoked:
+        out.print(f"Revoked source '{revoked.name}': its write key is no longer accepted.")
+    else:
+        assert revoked.revoked_at is not None
+        out.print(
+            f"Source '{revoked.name}' was already revoked on"
+            f" {revoked.revoked_at:%Y-%m-%d %H:%M} UTC; nothing changed."
+        )
 
 
 @app.command("alerts")
@@ -433,13 +522,17 @@ def alerts_command(
     """List failed or stuck alerts, and whether posting is paused; --retry queues them.
 
     Each alert shows Slack's reason, its age and attempts. Retry once the cause is fixed."""
+    from rich.table import Table
+
     from tipoff.alerts import outbox
     from tipoff.slack.install import current_pause
 
+    tipoff = program()
     if retry:
         if bool(ids) == all_:
-            err.print("[red]Name the alerts to retry (tipoff alerts --retry 12 15) or --all.[/red]")
-            raise typer.Exit(2)
+            raise fail(
+                f"Name the alerts to retry ({tipoff} alerts --retry 12 15) or --all.", code=2
+            )
 
         async def requeue(rt: Runtime) -> list[int]:
             return await outbox.retry_alerts(rt, None if all_ else ids)
@@ -449,13 +542,12 @@ def alerts_command(
             out.print("No failed or stuck alerts to retry.")
             return
         out.print(
-            f"Queued {len(requeued)} alert(s) again: {', '.join(map(str, requeued))}. "
-            "`tipoff serve` posts them on its next delivery run."
+            f"Queued {plural(len(requeued), 'alert')} again: {', '.join(map(str, requeued))}. "
+            f"`{tipoff} serve` posts them on its next delivery run."
         )
         return
     if ids or all_:
-        err.print("[red]Alert IDs and --all go with --retry.[/red]")
-        raise typer.Exit(2)
+        raise fail("Alert IDs and --all go with --retry.", code=2)
 
     async def listing(
         rt: Runtime,
@@ -471,13 +563,14 @@ def alerts_command(
     pause, troubled, refused, now, unposted = with_runtime(listing)
     if unposted:
         out.print(
-            f"Slack is not configured (SLACK_BOT_TOKEN is not set): {unposted} alert(s) wait"
-            " in the outbox, and `tipoff serve` posts them once it is."
+            f"Slack is not configured (SLACK_BOT_TOKEN is not set):"
+            f" {plural(unposted, 'alert')} {'waits' if unposted == 1 else 'wait'}"
+            f" in the outbox, and `{tipoff} serve` posts them once it is."
         )
     if pause is not None:
         out.print(
             f"Slack posting is PAUSED since {pause.since:%Y-%m-%d %H:%M} UTC ({pause.reason}): "
-            f"{pause.detail}"
+            f"{with_program(pause.detail)}"
         )
     if not troubled and not refused:
         out.print("No failed or stuck alerts.")
@@ -498,8 +591,8 @@ def alerts_command(
             )
         out.print(table)
         for reason in dict.fromkeys(a.detail for a in troubled if a.status == "failed"):
-            out.print(f"  {reason}")
-        out.print("Fix the cause, then `tipoff alerts --retry ID …` or `--retry --all`.")
+            out.print(f"  {with_program(reason)}")
+        out.print(f"Fix the cause, then `{tipoff} alerts --retry ID …` or `--retry --all`.")
     if refused:
         out.print("Refused by Slack in the last day (not retried):")
         for post in refused:
@@ -524,6 +617,7 @@ def forget(
     by: Annotated[str | None, typer.Option(help="Who asked for the erasure (recorded).")] = None,
 ) -> None:
     """Erase a person: signals, identities, name and email wherever stored or posted."""
+    from tipoff import privacy
 
     async def erase(rt: Runtime) -> tuple[privacy.Erasure, privacy.SlackUpdate]:
         return await privacy.forget(rt, email=email, requested_by=by or getpass.getuser())
@@ -531,11 +625,11 @@ def forget(
     done, slack = with_runtime(erase)
     rows = ", ".join(f"{table} {count}" for table, count in done.scrubbed.items()) or "none"
     out.print(
-        f"Erased {email}: {done.events_deleted} signals deleted; their name and email "
-        f"removed from stored rows ({rows}); their account is rescored on the next run."
+        f"Erased {email}: {plural(done.events_deleted, 'signal')} deleted; their name and"
+        f" email removed from stored rows ({rows}); their account is rescored on the next run."
     )
     if slack.updated:
-        out.print(f"Updated {slack.updated} alert(s) posted in Slack.")
+        out.print(f"Updated {plural(slack.updated, 'alert')} posted in Slack.")
     if slack.left:
         why = dict(slack.failed)
         lines = [f"  {m.channel} {m.ts}" + (f": {why[m]}" if m in why else "") for m in slack.left]
@@ -545,20 +639,29 @@ def forget(
             else "Slack is not configured (SLACK_BOT_TOKEN), so they were not updated"
         )
         err.print(
-            f"{len(slack.left)} alert(s) posted in Slack still name them: {cause}. "
-            "Delete these messages in Slack (channel, ts):\n" + "\n".join(lines),
-            markup=False,
+            f"{plural(len(slack.left), 'alert')} posted in Slack still"
+            f" {'names' if len(slack.left) == 1 else 'name'} them: {cause}. "
+            "Delete these messages in Slack (channel, ts):\n" + "\n".join(lines)
         )
         raise typer.Exit(1)
+
+
+# Retention longer than this is no retention: and a date this far back is about as far
+# as Python's dates go.
+MAX_RETENTION_DAYS = 36_500
 
 
 @app.command()
 def prune(
     older_than_days: Annotated[
-        int, typer.Option(min=1, help="Delete signals older than this many days.")
+        int,
+        typer.Option(
+            min=1, max=MAX_RETENTION_DAYS, help="Delete signals older than this many days."
+        ),
     ],
 ) -> None:
     """Delete signals older than N days (retention); their accounts are rescored."""
+    from tipoff import privacy
 
     async def run(rt: Runtime) -> int:
         async with rt.db.transaction() as conn:
@@ -566,21 +669,25 @@ def prune(
                 conn, older_than=rt.clock() - timedelta(days=older_than_days)
             )
 
-    out.print(f"Deleted {with_runtime(run)} signals older than {older_than_days} days.")
+    deleted = with_runtime(run)
+    out.print(f"Deleted {plural(deleted, 'signal')} older than {plural(older_than_days, 'day')}.")
 
 
 @model_app.command("check")
 def model_check(path: Annotated[Path, typer.Argument(help="The model YAML file.")]) -> None:
     """Validate a model file and list every mistake with its line."""
+    from tipoff.model import ModelFileError, load_model
+
     try:
         model = load_model(path)
     except ModelFileError as error:
-        err.print(f"[red]{path}: {len(error.problems)} problem(s)[/red]")
+        err.print(f"{path}: {plural(len(error.problems), 'problem')}", style="red")
         for problem in error.problems:
             err.print(f"  {problem}")
         raise typer.Exit(1) from None
     out.print(
-        f"{path}: OK — model '{model.name}', {len(model.fit)} fit rules, {len(model.signals)} signal rules."
+        f"{path}: OK — model '{model.name}', {plural(len(model.fit), 'fit rule')},"
+        f" {plural(len(model.signals), 'signal rule')}."
     )
 
 

@@ -8,6 +8,7 @@ TipoffError
 │   └── NoDatabase    a command that reads found no database to read
 ├── Conflict          the thing exists already
 │   └── SchemaOutOfDate  the database's schema is not the one this Tipoff needs
+└── DatabaseUnreachable  no connection to the database could be made (HTTP 503)
 """
 
 from __future__ import annotations
@@ -58,3 +59,8 @@ class Conflict(TipoffError):
 
 class SchemaOutOfDate(Conflict):
     code = "schema_out_of_date"
+
+
+class DatabaseUnreachable(TipoffError):
+    code = "database_unreachable"
+    status = 503

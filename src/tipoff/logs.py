@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
+
+from tipoff.controls import escape_controls
 
 _SECRET_SHAPES = re.compile(
     r"xox[abpre]-[A-Za-z0-9-]+"  # Slack bot/user/app tokens
@@ -25,9 +28,25 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class OneLinePerRecord(logging.Formatter):
+    """Writes control characters in a message as escapes (`\x1b`, `\n`): data logged
+    (a name, an event, a CSV cell) can neither drive the terminal that shows the log nor
+    forge a line of its own. A traceback keeps its line breaks, its other controls
+    escaped likewise."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return escape_controls(super().formatException(ei), keep="\n")
+
+    def formatStack(self, stack_info: str) -> str:
+        return escape_controls(super().formatStack(stack_info), keep="\n")
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(OneLinePerRecord("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -6,17 +6,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING
 
 from tipoff.errors import NoDatabase, SchemaOutOfDate
-from tipoff.metrics import Metrics
 from tipoff.model import ScoringModel, load_default_model, load_model
 from tipoff.quality import changes
 from tipoff.settings import Settings
-from tipoff.slack.audience import Audience
-from tipoff.slack.pacing import paced_client
 from tipoff.store.db import Database
+
+if TYPE_CHECKING:
+    # Imported when used: a command that reads the database (`tipoff score`) starts
+    # without loading Slack's SDK or the metrics registry.
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from tipoff.metrics import Metrics
+    from tipoff.slack.audience import Audience
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +46,11 @@ class Runtime:
     model: ScoringModel
     slack: AsyncWebClient | None
     clock: Callable[[], datetime] = field(default=utc_now)
-    metrics: Metrics = field(default_factory=Metrics)
+    _metrics: Metrics | None = field(default=None, repr=False)
     # conversations.open answers (Slack user ID → DM channel ID): a DM's ID never changes,
     # so each owner's DM is opened once per process rather than once per alert.
     dm_channels: dict[str, str] = field(default_factory=dict)
-    # Who Slack's people are (guests, other organisations) and which channels are shared
-    # with another organisation, each asked once for a few minutes.
-    audience: Audience = field(default_factory=Audience)
+    _audience: Audience | None = field(default=None, repr=False)
 
     @classmethod
     async def open(
@@ -81,6 +83,7 @@ class Runtime:
                     " demo` writes a sample one, tipoff-demo.db), or start one with"
                     " `tipoff serve`."
                 )
+            await db.check_connection()
             if migrate:
                 await db.migrate()
             else:
@@ -100,6 +103,8 @@ class Runtime:
             raise
         slack = None
         if settings.slack_bot_token is not None:
+            from tipoff.slack.pacing import paced_client
+
             slack = paced_client(
                 token=settings.slack_bot_token.get_secret_value(),
                 base_url=settings.slack_api_url,
@@ -111,6 +116,26 @@ class Runtime:
             "on" if slack else "off (alerts print to the console)",
         )
         return cls(settings=settings, db=db, model=model, slack=slack)
+
+    @property
+    def metrics(self) -> Metrics:
+        """The process's Prometheus metrics, made on first use."""
+        if self._metrics is None:
+            from tipoff.metrics import Metrics
+
+            self._metrics = Metrics()
+        return self._metrics
+
+    @property
+    def audience(self) -> Audience:
+        """Who Slack's people are (guests, other organisations) and which channels are
+        shared with another organisation, each asked once for a few minutes; made on first
+        use (it loads Slack's SDK, which a lookup from the command line does without)."""
+        if self._audience is None:
+            from tipoff.slack.audience import Audience
+
+            self._audience = Audience()
+        return self._audience
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -115,6 +116,7 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(
         default=None,
         ge=1,
+        le=36_500,  # a hundred years: further back than Python's dates go is no retention
         validation_alias="TIPOFF_RETENTION_DAYS",
         description="Delete signals older than this many days (daily); keep all when unset.",
     )
@@ -179,3 +181,65 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         """True when alerts go to Slack; otherwise they are printed and stay queued."""
         return self.slack_bot_token is not None
+
+
+def describe_problems(error: ValidationError) -> list[str]:
+    """Each problem in `error` (from `Settings()`) as what to set and how: the variable's
+    name, then what its value must be, in words rather than the validator's
+    ("TIPOFF_SECRET_KEY must be at least 32 characters long (…)"). Values are never
+    repeated: they may be secrets."""
+    return [_describe(problem) for problem in error.errors(include_url=False, include_input=False)]
+
+
+# What a value must be, by pydantic's error type: {ctx} fields fill the placeholders.
+_MUST_BE = {
+    "greater_than": "must be a number greater than {gt}",
+    "greater_than_equal": "must be a number of at least {ge}",
+    "less_than": "must be a number below {lt}",
+    "less_than_equal": "must be a number of at most {le}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "too_short": "must be at least {min_length} characters long",
+    "string_too_short": "must be at least {min_length} characters long",
+    "too_long": "must be at most {max_length} characters long",
+    "string_too_long": "must be at most {max_length} characters long",
+}
+_PATTERNS = {"TIPOFF_DIGEST_AT": "must be a time of day as HH:MM (24-hour), e.g. 09:00"}
+_HOW = {
+    "TIPOFF_SECRET_KEY": "make one with"
+    " python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+}
+
+
+def _describe(problem: Any) -> str:
+    variable, meaning = _variable(str(problem["loc"][0])) if problem["loc"] else ("", None)
+    kind = problem["type"]
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    if kind == "value_error":
+        return f"{variable}: {message}" if variable else message
+    if kind == "string_pattern_mismatch" and variable in _PATTERNS:
+        must = _PATTERNS[variable]
+    elif kind in _MUST_BE:
+        limits = {
+            k: f"{v:g}" if isinstance(v, float) else v for k, v in problem.get("ctx", {}).items()
+        }
+        must = _MUST_BE[kind].format(**limits)
+    else:
+        must = f"is not valid ({message[0].lower()}{message[1:]})"
+    said = f"{variable} {must}"
+    if variable in _HOW:
+        said += f"; {_HOW[variable]}"
+    if meaning:
+        said += f". It is: {meaning[0].lower()}{meaning[1:].rstrip('.')}"
+    return said + "."
+
+
+def _variable(loc: str) -> tuple[str, str | None]:
+    """The environment variable an error's location names, and what the setting is for."""
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias if isinstance(field.validation_alias, str) else None
+        if loc in (name, alias):
+            return alias or name.upper(), field.description
+    return loc.upper(), None

@@ -32,15 +32,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from tipoff.names import DEFAULT_AUTH_HEADER as DEFAULT_AUTH_HEADER
+from tipoff.names import SIGNATURE_HEADER as SIGNATURE_HEADER
+from tipoff.names import SOURCE_CATEGORIES as CATEGORIES
+from tipoff.names import SOURCE_KINDS as KINDS
 from tipoff.store.tables import sources
 
-CATEGORIES = ("product", "marketing", "outcome")
 MAX_NAME_LENGTH = 100
-KINDS = ("api", "segment-webhook", "rudderstack-webhook", "posthog-webhook")
-# Segment signs; RudderStack and PostHog add a header the user types in, so they default
-# to one (Segment can use a header too, for a Webhooks (Actions) mapping without a secret).
-SIGNATURE_HEADER = "X-Signature"
-DEFAULT_AUTH_HEADER = "X-Tipoff-Secret"
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
 # Headers HTTP clients, proxies or the vendors set themselves: a secret there is lost.
 _RESERVED_HEADERS = frozenset(

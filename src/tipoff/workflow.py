@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import CompoundSelect, Select, and_, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -414,6 +413,10 @@ async def lapse_deactivated_owners(runtime: Runtime) -> list[str]:
                 ).scalars()
             )
         )
+    # Imported here: rescoring (and so `tipoff score`) imports this module without
+    # needing Slack's SDK.
+    from slack_sdk.errors import SlackApiError
+
     lapsed = []
     for user_id in owners:
         try:

@@ -36,7 +36,8 @@ class YamlFileError(Exception):
         self.source = source
         self.problems = problems
         listing = "\n".join(f"  {problem}" for problem in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in the {self.what}\n{listing}")
+        count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        super().__init__(f"{source}: {count} in the {self.what}\n{listing}")
 
 
 E = TypeVar("E", bound=YamlFileError)
@@ -58,10 +59,13 @@ def validate_yaml(text: str, model: type[M], *, source: str, error: type[E]) -> 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            YamlProblem(_dotted(err["loc"]), _line_of(root, err["loc"]), _message(err))
-            for err in exc.errors(include_url=False)
-        ]
+        problems = sorted(
+            (
+                YamlProblem(_dotted(err["loc"]), _line_of(root, err["loc"]), _message(err))
+                for err in exc.errors(include_url=False)
+            ),
+            key=lambda problem: problem.line or 0,  # in the order the file is read
+        )
         raise error(source, problems) from None
 
 

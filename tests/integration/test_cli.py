@@ -141,7 +141,7 @@ async def test_rescore_score_and_top(tmp_path: Path) -> None:
     await seeded(tmp_path)
     rescored = tipoff(tmp_path, "rescore")
     assert rescored.returncode == 0, rescored.stderr
-    assert "Rescored 1 accounts (hot 1); queued 1 alerts." in rescored.stdout
+    assert "Rescored 1 account (hot 1); queued 1 alert." in rescored.stdout
 
     as_json = tipoff(tmp_path, "score", "acme.io", "--json")
     assert as_json.returncode == 0, as_json.stderr
@@ -226,12 +226,12 @@ async def test_forget_updates_or_lists_the_alerts_posted_in_slack(
     assert "Dana" not in stored and "[removed]" in stored
     if slack:
         assert result.returncode == 0, result.stderr
-        assert "Updated 1 alert(s) posted in Slack." in said
+        assert "Updated 1 alert posted in Slack." in said
         assert [u.params["ts"] for u in updates] == ["1763650000.000001"]
         assert "Dana" not in json.dumps(updates[0].params)
     else:
         assert result.returncode == 1 and updates == []
-        assert "1 alert(s) posted in Slack still name them: Slack is not configured" in " ".join(
+        assert "1 alert posted in Slack still names them: Slack is not configured" in " ".join(
             result.stderr.split()
         )
         assert "C0SALESALRT 1763650000.000001" in result.stderr
@@ -279,7 +279,7 @@ async def test_alerts_says_queued_alerts_wait_for_slack_to_be_configured(tmp_pat
     listed = tipoff(tmp_path, "alerts")
     assert listed.returncode == 0, listed.stderr
     said = " ".join(listed.stdout.split())
-    assert "Slack is not configured (SLACK_BOT_TOKEN is not set): 1 alert(s) wait" in said
+    assert "Slack is not configured (SLACK_BOT_TOKEN is not set): 1 alert waits" in said
 
 
 async def test_alerts_lists_failed_and_stuck_alerts_and_retry_queues_them_again(
@@ -294,6 +294,8 @@ async def test_alerts_lists_failed_and_stuck_alerts_and_retry_queues_them_again(
             ("failed", "channel_not_found", "channel_not_found: fix it", 1, timedelta(hours=3)),
             ("pending", None, "internal_error (HTTP 200)", 4, timedelta(minutes=40)),
             ("sent", None, None, 1, timedelta(hours=5)),
+            ("pending", None, None, 0, timedelta(minutes=30)),  # never tried: stuck
+            ("pending", None, None, 0, timedelta(minutes=1)),  # just queued
         ]:
             await conn.execute(
                 alerts.insert().values(
@@ -311,20 +313,38 @@ async def test_alerts_lists_failed_and_stuck_alerts_and_retry_queues_them_again(
     assert [[cell.strip() for cell in row] for row in rows] == [
         ["1", "failed", "channel_not_found", "Acme", "#gone", "1", "3h 0m"],
         ["2", "stuck", "internal_error", "Acme", "#gone", "4", "40m"],
+        ["4", "stuck", "not tried yet", "Acme", "#gone", "0", "30m"],
     ]
     assert "channel_not_found: fix it" in listed.stdout
 
     bad = tipoff(tmp_path, "alerts", "--retry", "3")
-    assert bad.returncode == 1 and "alert 3 is not waiting (sent)" in bad.stderr
+    assert bad.returncode == 1 and "alert 3 is not failed or stuck (sent)" in bad.stderr
+    # One ID and --all agree on what may be retried: what the listing shows.
+    fresh = tipoff(tmp_path, "alerts", "--retry", "5")
+    assert fresh.returncode == 1, fresh.stdout
+    assert "alert 5 is not failed or stuck (queued, not stuck)" in fresh.stderr
     assert tipoff(tmp_path, "alerts", "--retry").returncode == 2
 
     retried = tipoff(tmp_path, "alerts", "--retry", "--all")
     assert retried.returncode == 0, retried.stderr
-    assert "Queued 2 alert(s) again: 1, 2." in retried.stdout
+    assert "Queued 3 alerts again: 1, 2, 4." in retried.stdout
     stored = (
         sqlite3.connect(tmp_path / "tipoff.db")
         .execute("SELECT status, failure_reason, next_attempt_at <= ? FROM alerts ORDER BY id",
                  (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))
         .fetchall()
     )  # fmt: skip
-    assert stored == [("pending", None, 1), ("pending", None, 1), ("sent", None, 0)]
+    assert stored == [
+        ("pending", None, 1), ("pending", None, 1), ("sent", None, 0), ("pending", None, 1),
+        ("pending", None, 0),
+    ]  # fmt: skip
+
+
+async def test_score_finds_the_account_of_an_email_address(tmp_path: Path) -> None:
+    # As `/tipoff dana@acme.io` does (Slack sends it as a mailto link): the address
+    # names its company by its domain.
+    await seeded(tmp_path)
+    for asked in ("dana@acme.io", " Someone.Else@ACME.io "):
+        found = tipoff(tmp_path, "score", asked)
+        assert found.returncode == 0, found.stderr
+        assert "Acme (acme.io) — 85, hot" in found.stdout

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, inspect, text
 
 from tests import seed
 from tests.conftest import NOW
-from tipoff.store.db import Database, alembic_config
+from tipoff.store.db import Database, alembic_config, schema_head
 from tipoff.store.tables import metadata
 
 
@@ -145,3 +145,7 @@ async def test_scores_capped_at_100_become_points_where_they_are_compared(db_url
         }
     finally:
         await db.dispose()
+
+
+def test_the_schema_head_read_without_alembic_is_alembics() -> None:
+    assert schema_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()

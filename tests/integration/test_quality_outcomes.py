@@ -64,7 +64,7 @@ def test_bad_rows_are_reported_with_their_lines_and_nothing_is_imported(tmp_path
     )
     assert result.returncode == 1
     message = " ".join(result.stderr.split())
-    assert "5 bad row(s); nothing was imported." in message
+    assert "5 bad rows; nothing was imported." in message
     for line in (
         "line 3: domain gmail.com is a mailbox provider, not a company",
         "line 4: outcome 'maybe' is not one of: opportunity, won, lost",
@@ -82,7 +82,7 @@ def test_bad_rows_are_reported_with_their_lines_and_nothing_is_imported(tmp_path
     )
     assert missing.returncode == 1
     assert (
-        "line 1: the header lacks column(s): domain, outcome or stage, date or created_date"
+        "line 1: the header lacks columns: domain, outcome or stage, date or created_date"
         in " ".join(missing.stderr.split())
     )
 
@@ -99,7 +99,7 @@ def test_outcomes_attach_to_accounts_with_their_dates_once(tmp_path: Path) -> No
     env = {"DATABASE_URL": f"sqlite:///{path}"}
     first = tipoff(tmp_path, "outcomes", "import", str(csv), env=env)
     assert first.returncode == 0, first.stderr
-    assert "Imported 3 outcome(s) from 3 row(s)." in first.stdout
+    assert "Imported 3 outcomes from 3 rows." in first.stdout
     assert [row[:3] for row in outcome_events(path)] == [
         ("acme.io", "Opportunity Created", "2026-10-01 00:00:00.000000"),
         ("acme.io", "Deal Won", "2026-11-02 08:30:00.000000"),
@@ -109,7 +109,7 @@ def test_outcomes_attach_to_accounts_with_their_dates_once(tmp_path: Path) -> No
 
     again = tipoff(tmp_path, "outcomes", "import", str(csv), env=env)
     assert again.returncode == 0, again.stderr
-    assert "Imported 0 outcome(s) from 3 row(s); 3 already imported." in again.stdout
+    assert "Imported 0 outcomes from 3 rows; 3 already imported." in again.stdout
     assert len(outcome_events(path)) == 3
     with closing(sqlite3.connect(path)) as conn, conn:
         # The outcomes did not create accounts: they went to the two that exist.
@@ -139,8 +139,8 @@ def test_a_hubspot_deal_export_imports_as_is_and_new_domains_become_accounts(
     result = tipoff(tmp_path, "outcomes", "import", str(csv), env=env)
     assert result.returncode == 0, result.stderr
     said = " ".join(result.stdout.split())
-    assert "Imported 6 outcome(s) from 4 row(s)." in said
-    assert "2 account(s) new to Tipoff were created by domain." in said
+    assert "Imported 6 outcomes from 4 rows." in said
+    assert "2 accounts new to Tipoff were created by domain." in said
     assert [row[:3] for row in outcome_events(path)] == [
         # A closed deal: opened at its create date, won or lost at its close date.
         ("acme.io", "Opportunity Created", "2026-10-01 08:00:00.000000"),
@@ -159,7 +159,7 @@ def test_a_hubspot_deal_export_imports_as_is_and_new_domains_become_accounts(
 
     again = tipoff(tmp_path, "outcomes", "import", str(csv), env=env)
     assert again.returncode == 0, again.stderr
-    assert "Imported 0 outcome(s) from 4 row(s); 6 already imported." in again.stdout
+    assert "Imported 0 outcomes from 4 rows; 6 already imported." in again.stdout
     assert "new to Tipoff" not in again.stdout
     assert len(accounts_by_domain(path)) == 4
 
@@ -177,7 +177,7 @@ def test_a_salesforce_opportunity_export_imports_as_is(tmp_path: Path) -> None:
         tmp_path, "outcomes", "import", str(csv), env={"DATABASE_URL": f"sqlite:///{path}"}
     )
     assert result.returncode == 0, result.stderr
-    assert "Imported 2 outcome(s) from 2 row(s)." in result.stdout
+    assert "Imported 2 outcomes from 2 rows." in result.stdout
     assert "new to Tipoff" not in result.stdout
     assert [row[:3] for row in outcome_events(path)] == [
         ("acme.io", "Deal Won", "2026-10-30 00:00:00.000000"),
@@ -201,7 +201,7 @@ def test_stages_and_dates_a_deal_cannot_be_read_from_are_bad_rows(tmp_path: Path
     assert result.returncode == 1
     message = " ".join(result.stderr.split())
     for line in (
-        "4 bad row(s); nothing was imported.",
+        "4 bad rows; nothing was imported.",
         "line 2: stage 'Closed - Churned' is closed but neither Closed Won nor Closed Lost",
         "line 3: stage is empty",
         "line 4: date is empty: a closed deal needs its close date",
@@ -229,5 +229,5 @@ def test_in_an_empty_folder_a_bad_file_leaves_no_database_and_a_good_one_starts_
 
     result = tipoff(tmp_path, "outcomes", "import", str(good))
     assert result.returncode == 0, result.stderr
-    assert "1 account(s) new to Tipoff were created by domain." in result.stdout
+    assert "1 account new to Tipoff was created by domain." in result.stdout
     assert outcome_events(tmp_path / "tipoff.db")[0][:2] == ("acme.io", "Deal Won")

@@ -52,7 +52,7 @@ def test_an_export_becomes_signals_of_people_at_their_accounts(tmp_path: Path) -
     )
     result = tipoff(tmp_path, "signals", "import", str(csv), env=database(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "Imported 3 signal(s) from 3 row(s)." in result.stdout
+    assert "Imported 3 signals from 3 rows." in result.stdout
     assert query(tmp_path, SIGNALS) == [
         (
             "Zoë Núñez",
@@ -100,7 +100,7 @@ def test_bad_rows_are_listed_with_their_lines_and_nothing_is_stored(tmp_path: Pa
     result = tipoff(tmp_path, "signals", "import", str(csv), env=env)
     assert result.returncode == 1
     message = result.stderr
-    assert f"{csv}: 40 bad row(s); nothing was imported." in message
+    assert f"{csv}: 40 bad rows; nothing was imported." in message
     for line in (
         "line 3: email 'not-an-email' is not an email address",
         "line 4: needs an email or a user_id",
@@ -109,13 +109,13 @@ def test_bad_rows_are_listed_with_their_lines_and_nothing_is_stored(tmp_path: Pa
         "2026-10-01T09:30:00+02:00",
         "line 7: timestamp 2099-01-01 is in the future",
         "line 8: domain gmail.com is a mailbox provider, not a company",
-        "line 9: has 3 field(s); the header has 5",
+        "line 9: has 3 fields; the header has 5",
         "line 10: event is longer than 255 characters",
         # Segment's limit, as /v1/batch applies it.
         "line 11: the track call is 40,",
         "bytes: one event is limited to 32 KB (32,768 bytes)",
-        "line 12: has 6 field(s); the header has 5",
-        "line 22: has 6 field(s)",
+        "line 12: has 6 fields; the header has 5",
+        "line 22: has 6 fields",
         "… and 20 more",
     ):
         assert line in message, line
@@ -139,7 +139,7 @@ def test_bad_rows_are_listed_with_their_lines_and_nothing_is_stored(tmp_path: Pa
     header.write_text("mail,what,when\nmaya@acme.io,Signed Up,2026-10-01\n")
     result = tipoff(tmp_path, "signals", "import", str(header), env=env)
     assert result.returncode == 1
-    assert "line 1: the header lacks column(s): email or user_id, event, timestamp" in " ".join(
+    assert "line 1: the header lacks columns: email or user_id, event, timestamp" in " ".join(
         result.stderr.split()
     )
     assert not (tmp_path / "tipoff.db").exists()
@@ -166,7 +166,7 @@ def test_importing_again_or_an_overlapping_export_adds_nothing_twice(tmp_path: P
     assert tipoff(tmp_path, "signals", "import", str(first), env=env).returncode == 0
     again = tipoff(tmp_path, "signals", "import", str(first), env=env)
     assert again.returncode == 0, again.stderr
-    assert "Imported 0 signal(s) from 3 row(s); 3 already imported." in again.stdout
+    assert "Imported 0 signals from 3 rows; 3 already imported." in again.stdout
 
     # A later export: other column order and header case, one row already imported, one
     # new; the user id alone finds the person the first file made.
@@ -178,7 +178,7 @@ def test_importing_again_or_an_overlapping_export_adds_nothing_twice(tmp_path: P
     )
     later = tipoff(tmp_path, "signals", "import", str(overlapping), env=env)
     assert later.returncode == 0, later.stderr
-    assert "Imported 1 signal(s) from 2 row(s); 1 already imported." in later.stdout
+    assert "Imported 1 signal from 2 rows; 1 already imported." in later.stdout
     assert [row[:4] for row in query(tmp_path, SIGNALS)] == [
         (None, "maya@acme.io", "acme.io", "Session Started"),
         (None, "maya@acme.io", "acme.io", "Session Started"),
@@ -229,10 +229,10 @@ def test_imported_history_scores_and_unknown_events_are_named(tmp_path: Path) ->
     )
     result = tipoff(tmp_path, "signals", "import", str(csv), env=env)
     assert result.returncode == 0, result.stderr
-    assert "Imported 9 signal(s) from 9 row(s)." in result.stdout
+    assert "Imported 9 signals from 9 rows." in result.stdout
     warning = " ".join(result.stderr.split())
     assert (
-        "1 event name(s) are not in the model, so they score nothing: 'Form Submitted' (2 rows)"
+        "1 event name is not in the model, so it scores nothing: 'Form Submitted' (2 rows)"
         in warning
     )
 
@@ -272,7 +272,7 @@ def test_the_model_maps_the_event_names_of_the_source_imported_under(tmp_path: P
     ]
     # Only the name left as it was is one the model does not score.
     warning = " ".join(result.stderr.split())
-    assert "1 event name(s) are not in the model" in warning
+    assert "1 event name is not in the model" in warning
     assert "'page_seen' (1 row)" in warning
     assert "demo_request_submitted" not in warning
 

@@ -106,7 +106,7 @@ ACME_EVIDENCE = (
     "• 2 people were active in the product in the last 30 days: Dana Lee (VP Engineering) "
     "and Sam Ortiz (Software Engineer) (+20)\n"
     "• Dana Lee (VP Engineering) holds a decision-making title (+15)\n"
-    "• Activity is rising: 4 signals in the last 7 days, against 0 in the 21 days before (+5)"
+    "• Activity is rising: 4 signals a week in the last 7 days, against 0 a week in the 21 days before (+5)"
 )
 
 

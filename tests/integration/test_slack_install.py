@@ -137,7 +137,7 @@ async def test_a_failed_alert_is_reported_in_healthz_metrics_and_the_admins_app_
     assert await deliver_pending_alerts(bot.runtime) == DeliveryReport(failed=1)
 
     fix = FIXES["channel_not_found"]
-    reason = f"1 alert(s) failed: channel_not_found ({fix}); then `tipoff alerts --retry --all`"
+    reason = f"1 alert failed: channel_not_found ({fix}); then `tipoff alerts --retry --all`"
     assert await health(bot) == {
         "status": "degraded",
         "database": "ok",
@@ -206,8 +206,8 @@ async def test_a_refused_reminder_and_digest_are_recorded_once_not_retried_every
     ]
     body = await health(bot)
     assert body["reasons"] == [
-        f"1 digest(s) refused in the last day: is_archived ({FIXES['is_archived']})",
-        f"1 reminder(s) refused in the last day: is_archived ({FIXES['is_archived']})",
+        f"1 digest refused in the last day: is_archived ({FIXES['is_archived']})",
+        f"1 reminder refused in the last day: is_archived ({FIXES['is_archived']})",
     ]
     assert (
         await metric(bot, "tipoff_slack_posts_refused", kind="reminder", reason="is_archived") == 1

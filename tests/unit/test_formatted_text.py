@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tipoff.core.identity import account_search_text
 from tipoff.slack.formatted_text import (
     ChannelMention,
     Link,
@@ -95,3 +96,18 @@ def test_link_domains() -> None:
     assert Link("mailto:Kim@Acme.COM?subject=hi", "Kim").domain == "acme.com"
     assert Link("mailto:nobody", None).domain is None
     assert Link("http://[::1", None).domain is None  # a URL urllib cannot read
+
+
+@pytest.mark.parametrize(
+    ("typed", "searched"),
+    [
+        ("kim@acme.com", "acme.com"),
+        (" Kim.Lee@ACME.com ", "acme.com"),
+        ("Acme Corp", "Acme Corp"),
+        ("acme.com", "acme.com"),
+        ("@maya", "@maya"),
+    ],
+)
+def test_an_email_address_names_its_company_in_a_search(typed: str, searched: str) -> None:
+    # The command line's `tipoff score kim@acme.com` reads it as /tipoff's mailto link does.
+    assert account_search_text(typed) == searched

@@ -60,6 +60,41 @@ def test_unknown_event_in_a_rule_names_the_event() -> None:
     assert "rule 'demo_request' uses 'Demo Booked', which is not listed under `events`" in found
 
 
+def test_references_that_do_not_resolve_are_each_at_their_line_with_every_other_problem() -> None:
+    text = (
+        "# A model file with a comment above it\n"
+        "version: 1\n"
+        "name: broken\n"
+        "events:\n"
+        "  product: [Signed Up, Session Started]\n"
+        "signals:\n"
+        "  - id: sessions\n"
+        "    events: [Session Started, Sesion Started]\n"
+        "    points: 10\n"
+        "    says: started sessions\n"
+        "  - id: signup\n"
+        "    events: [Signed Up]\n"
+        "    pionts: 5\n"
+        "    says: signed up\n"
+        "  - id: sessions\n"
+        "    events: [Signed Up]\n"
+        "    points: 5\n"
+        "    says: signed up again\n"
+        "event_names:\n"
+        "  sign_up: Signed Up\n"
+        "  login: Logged In\n"
+    )
+    assert problems(text) == [
+        "line 8: signals[0].events[1]: rule 'sessions' uses 'Sesion Started', which is not"
+        " listed under `events` (product, marketing or outcome)",
+        "line 11: signals[1].points: Field required",
+        "line 13: signals[1].pionts: unknown key (a typo?)",
+        "line 15: signals[2].id: rule ids must be unique; repeated: sessions",
+        "line 21: event_names.login: 'login' maps to 'Logged In', which is not listed under"
+        " `events` (product, marketing or outcome)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

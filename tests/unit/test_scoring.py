@@ -305,9 +305,31 @@ def test_fading_activity_costs_points() -> None:
     signals = [Signal("Session Started", ago(day), 2) for day in range(8, 20)]  # 12 in weeks 2–3
     result = score_account(account(*signals, people=(SAM,)), MODEL, NOW)
     assert by_rule(result)["fading"] == -10
-    assert "Activity is fading: 0 signals in the last 7 days, against 12 in the 21 days before" in [
-        e.text for e in result.evidence
-    ]
+    assert (
+        "Activity is fading: 0 signals a week in the last 7 days, against 4 a week in the 21 days before"
+        in [e.text for e in result.evidence]
+    )
+
+
+def test_rising_activity_compares_weekly_rates() -> None:
+    # 4 signals in the last week against 6 in the three before: 4 a week against 2, so
+    # rising (at least 1.5 times the baseline's rate), though 4 is fewer than 6.
+    recent = [Signal("Session Started", ago(day), 2) for day in (1, 2, 3, 4)]
+    before = [Signal("Session Started", ago(day), 2) for day in (9, 11, 13, 15, 17, 19)]
+    result = score_account(account(*recent, *before, people=(SAM,)), MODEL, NOW)
+    assert by_rule(result)["rising"] == 5
+    assert (
+        "Activity is rising: 4 signals a week in the last 7 days, against 2 a week in the 21 days before"
+        in [e.text for e in result.evidence]
+    )
+    # 3 in the week against 2 in the three before: 3 a week against 0.7.
+    recent = [Signal("Session Started", ago(day), 2) for day in (1, 2, 3)]
+    before = [Signal("Session Started", ago(day), 2) for day in (9, 20)]
+    result = score_account(account(*recent, *before, people=(SAM,)), MODEL, NOW)
+    assert (
+        "Activity is rising: 3 signals a week in the last 7 days, against 0.7 a week in the 21 days before"
+        in [e.text for e in result.evidence]
+    )
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Row, select, update
 
+from tipoff.controls import strip_controls
 from tipoff.core.routing import Track, alert_channel
 from tipoff.privacy import PostedAlert, update_posted_alerts
 from tipoff.runtime import Runtime
@@ -430,10 +431,15 @@ async def _preview(runtime: Runtime, alert_id: int) -> bool:
             return False
         alert = (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
     body = message_as_text(SlackMessage(text=alert.text, blocks=list(alert.blocks)))
+    # Names and titles in the body are data: no escape sequence of theirs reaches the
+    # terminal (tipoff.controls).
     print(
-        f"\n[tipoff] alert #{alert.id} for {alert.target} "
-        "(Slack is not configured: it stays queued)\n"
-        f"{body}\n",
+        strip_controls(
+            f"\n[tipoff] alert #{alert.id} for {alert.target} "
+            "(Slack is not configured: it stays queued)\n"
+            f"{body}\n",
+            keep="\n",
+        ),
         flush=True,
     )
     return True

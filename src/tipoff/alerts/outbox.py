@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, func, or_, select, update
 
+from tipoff.core.evidence import plural
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.slack.failures import FIXES, SLACK_CALL_ERRORS, FailureKind, failure_of
@@ -68,15 +69,17 @@ class DeliveryHealth:
         for reason, count in sorted(self.failed.items()):
             fix = FIXES.get(reason)
             said.append(
-                f"{count} alert(s) failed: {reason}" + (f" ({fix})" if fix else "")
+                f"{plural(count, 'alert')} failed: {reason}" + (f" ({fix})" if fix else "")
                 + "; then `tipoff alerts --retry --all`"
             )  # fmt: skip
         if self.stuck:
-            said.append(f"{self.stuck} alert(s) waiting over {_minutes(STUCK_AFTER)} minutes")
+            said.append(
+                f"{plural(self.stuck, 'alert')} waiting over {_minutes(STUCK_AFTER)} minutes"
+            )
         for (kind, reason), count in sorted(self.refused.items()):
             fix = FIXES.get(reason)
             said.append(
-                f"{count} {kind}(s) refused in the last day: {reason}" + (f" ({fix})" if fix else "")
+                f"{plural(count, kind)} refused in the last day: {reason}" + (f" ({fix})" if fix else "")
             )  # fmt: skip
         return said
 
@@ -119,13 +122,19 @@ async def pending_count(runtime: Runtime) -> int:
         ).scalar_one()
 
 
+def _troubled(now: datetime) -> ColumnElement[bool]:
+    """An alert `tipoff alerts` lists and `--retry` queues again: failed, or stuck
+    (pending for over STUCK_AFTER, or tried and not yet accepted)."""
+    stuck = (alerts.c.status == "pending") & or_(
+        alerts.c.created_at <= now - STUCK_AFTER, alerts.c.attempts > 0
+    )
+    return or_(alerts.c.status == "failed", stuck)
+
+
 async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[TroubledAlert]:
     """Failed alerts, then stuck ones (pending for over STUCK_AFTER, or tried and not yet
     accepted), oldest first."""
     now = runtime.clock()
-    stuck = (alerts.c.status == "pending") & or_(
-        alerts.c.created_at <= now - STUCK_AFTER, alerts.c.attempts > 0
-    )
     async with runtime.db.transaction() as conn:
         rows = (
             await conn.execute(
@@ -141,7 +150,7 @@ async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[Trouble
                     accounts.c.domain,
                 )
                 .join(accounts, accounts.c.id == alerts.c.account_id)
-                .where(or_(alerts.c.status == "failed", stuck))
+                .where(_troubled(now))
                 .order_by((alerts.c.status != "failed"), alerts.c.created_at, alerts.c.id)
                 .limit(limit)
             )
@@ -243,44 +252,48 @@ async def record_refusal(
 
 
 async def retry_alerts(runtime: Runtime, ids: Sequence[int] | None) -> list[int]:
-    """Queues failed (and stuck) alerts to be posted on the next delivery run: the ones
-    in `ids`, or every one when `ids` is None. The channel is worked out again then, so
-    a fixed TIPOFF_ALERT_CHANNEL applies. An id that is not a failed or pending alert is
-    an error and nothing is requeued."""
+    """Queues failed and stuck alerts (those `troubled_alerts` lists) to be posted on
+    the next delivery run: the ones in `ids`, or every one when `ids` is None. The
+    channel is worked out again then, so a fixed TIPOFF_ALERT_CHANNEL applies. An id
+    that is not a failed or stuck alert is an error and nothing is requeued: a sent
+    alert is done, and one queued moments ago is posted on the next run anyway."""
     now = runtime.clock()
-    waiting = alerts.c.status.in_(("failed", "pending"))
+    troubled = _troubled(now)
     async with runtime.db.transaction() as conn:
         if ids is not None:
             if not ids:
                 raise InvalidInput("name the alerts to retry, or use --all")
-            found: dict[int, str] = {
-                row.id: row.status
+            found: dict[int, tuple[str, bool]] = {
+                row.id: (row.status, row.troubled)
                 for row in await conn.execute(
-                    select(alerts.c.id, alerts.c.status).where(alerts.c.id.in_(list(ids)))
+                    select(alerts.c.id, alerts.c.status, troubled.label("troubled")).where(
+                        alerts.c.id.in_(list(ids))
+                    )
                 )
             }
             missing = [i for i in ids if i not in found]
             if missing:
                 raise NotFound(f"no alert {', '.join(map(str, missing))}")
-            done = [i for i in ids if found[i] not in ("failed", "pending")]
+            done = [i for i in ids if not found[i][1]]
             if done:
+                states = ", ".join(
+                    "queued, not stuck" if found[i][0] == "pending" else found[i][0] for i in done
+                )
                 raise InvalidInput(
-                    f"alert {', '.join(map(str, done))} is not waiting "
-                    f"({', '.join(found[i] for i in done)}): nothing to retry"
+                    f"alert {', '.join(map(str, done))} is not failed or stuck ({states}):"
+                    " nothing to retry"
                 )
             chosen: ColumnElement[bool] = alerts.c.id.in_(list(ids))
         else:
-            chosen = (alerts.c.status == "failed") | (
-                (alerts.c.status == "pending") & (alerts.c.attempts > 0)
-            )
+            chosen = troubled
         requeued = list(
-            (await conn.execute(select(alerts.c.id).where(chosen, waiting).order_by(alerts.c.id)))
+            (await conn.execute(select(alerts.c.id).where(chosen, troubled).order_by(alerts.c.id)))
             .scalars()
             .all()
         )
         await conn.execute(
             update(alerts)
-            .where(chosen, waiting)
+            .where(chosen, troubled)
             .values(status="pending", next_attempt_at=now, failure_reason=None, failed_at=None)
         )
     if requeued:

@@ -84,8 +84,23 @@ def fill(template: str, *, who: str, when: str, several: bool = False, **values:
     return text[0].upper() + text[1:]
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def plural(count: float, noun: str, nouns: str | None = None, *, grouped: bool = False) -> str:
+    """ "1 day", "3 days", "1.7 signals"; `nouns` where adding "s" is wrong ("1 person",
+    "2 people"); `grouped` writes thousands with commas ("48,210 signals"). The one place
+    Tipoff makes a count agree with its noun."""
+    return f"{number(count, grouped=grouped)} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def number(value: float, *, grouped: bool = False) -> str:
+    """A count as written: whole numbers without a decimal point ("4", not "4.0")."""
+    if isinstance(value, int) or value.is_integer():
+        return f"{int(value):,}" if grouped else str(int(value))
+    return f"{value:,}" if grouped else str(value)
+
+
+def per_week(count: int, days: float) -> float:
+    """`count` events in `days` as a weekly rate, to one decimal: 4.0, 1.7, 0.0."""
+    return round(count * 7 / days, 1)
 
 
 def duration(delta: timedelta) -> str:

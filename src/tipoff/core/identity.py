@@ -61,6 +61,14 @@ def domain_key(group_id: str) -> str | None:
     return domain
 
 
+def account_search_text(text: str) -> str:
+    """What someone typed to name an account, as the account search reads it: an email
+    address names its company by its domain (kim@acme.com → acme.com), as Slack's
+    `/tipoff` reads a mailto link; anything else is searched as typed."""
+    email = normalize_email(text)
+    return email.rpartition("@")[2] if email is not None else text.strip()
+
+
 def company_domain(email: str | None) -> str | None:
     """The employer's domain of an address, or None for personal mailboxes."""
     normalized = normalize_email(email)

@@ -381,17 +381,19 @@ def _timing_hit(
     expected = baseline * timing.recent_days / timing.baseline_days
     window = say.span(timing.recent_days)
     before = say.span(timing.baseline_days)
+    # Said as weekly rates, as they are compared: 4 in 7 days against 6 in the 21 before
+    # is rising (4 a week against 2), though 4 is fewer than 6.
+    now_rate = say.per_week(recent, timing.recent_days)
+    then_rate = say.per_week(baseline, timing.baseline_days)
+    compared = (
+        f"{say.plural(now_rate, 'signal')} a week in the last {window},"
+        f" against {say.number(then_rate)} a week in the {before} before"
+    )
     if recent >= timing.min_events and recent >= timing.rising_ratio * expected:
-        text = (
-            f"Activity is rising: {say.plural(recent, 'signal')} in the last {window}, "
-            f"against {baseline} in the {before} before"
-        )
+        text = f"Activity is rising: {compared}"
         return Evidence("rising", "timing", timing.rising_points, text, at=last)
     if baseline >= timing.min_events and recent <= timing.fading_ratio * expected:
-        text = (
-            f"Activity is fading: {say.plural(recent, 'signal')} in the last {window}, "
-            f"against {baseline} in the {before} before"
-        )
+        text = f"Activity is fading: {compared}"
         return Evidence("fading", "timing", timing.fading_points, text, at=last)
     return None
 

@@ -1,5 +1,6 @@
 """CLI commands that import files: `tipoff signals import`, and the file-import edge that
-`tipoff outcomes import` shares with it (a progress bar, one summary line)."""
+`tipoff outcomes import` shares with it (a progress bar, one summary line). Services are
+imported by the commands that call them (see `tipoff.cli`)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 
-from tipoff.errors import TipoffError
-from tipoff.ingest import signals_csv
-from tipoff.ingest.csvfile import ImportResult
-from tipoff.model import ModelFileError, ScoringModel
-from tipoff.runtime import Runtime, configured_model, utc_now
-from tipoff.sources import valid_name
+from tipoff.core.evidence import plural
+from tipoff.names import CSV_IMPORT_SOURCE
+from tipoff.terminal import program, styled
+
+if TYPE_CHECKING:
+    from tipoff.ingest import signals_csv
+    from tipoff.ingest.csvfile import ImportResult
+    from tipoff.model import ScoringModel
+    from tipoff.runtime import Runtime
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -39,17 +42,20 @@ def run_file_import(
     a file it finds clean is given to `write`, with the runtime (a new SQLite database is
     created then). So a missing or bad file is a one-line error (exit 1) that neither
     changes a database nor leaves a new, empty one behind."""
-    from tipoff.cli import err, load_settings, with_runtime
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tipoff.cli import err, fail, load_settings, with_runtime
+    from tipoff.errors import TipoffError
+    from tipoff.model import ModelFileError
+    from tipoff.runtime import configured_model, utc_now
 
     if not path.is_file():
-        err.print(f"{path}: no such file", style="red", markup=False, highlight=False)
-        raise typer.Exit(1)
+        raise fail(f"{path}: no such file")
     settings = load_settings()
     try:
         model = configured_model(settings)
     except ModelFileError as error:
-        err.print(str(error), style="red", markup=False, highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(str(error), code=2) from None
 
     columns = (TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
     with Progress(*columns, console=err, transient=True) as bar:
@@ -61,14 +67,14 @@ def run_file_import(
         try:
             checked = asyncio.run(check(model, utc_now(), progress))
         except TipoffError as error:
-            err.print(error.message, style="red", markup=False, highlight=False)
-            raise typer.Exit(1) from None
+            raise fail(error.message) from None
         return with_runtime(lambda rt: write(rt, checked, progress), create=True)
 
 
 def import_summary(result: ImportResult, what: str) -> str:
     return (
-        f"Imported {result.imported:,} {what}(s) from {result.rows:,} row(s)"
+        f"Imported {plural(result.imported, what, grouped=True)}"
+        f" from {plural(result.rows, 'row', grouped=True)}"
         + (f"; {result.duplicates:,} already imported" if result.duplicates else "")
         + "."
     )
@@ -88,7 +94,7 @@ def signals_import(
         typer.Option(
             help="The source the signals are stored under; re-imports de-duplicate within it."
         ),
-    ] = signals_csv.DEFAULT_SOURCE,
+    ] = CSV_IMPORT_SOURCE,
 ) -> None:
     """Backfill signals from a CSV file (a HubSpot or Marketo export, a warehouse query).
 
@@ -97,6 +103,8 @@ def signals_import(
     row and nothing is imported. Times without an offset are UTC; a date
     alone is midnight UTC."""
     from tipoff.cli import err, out
+    from tipoff.ingest import signals_csv
+    from tipoff.sources import valid_name
 
     async def check(
         model: ScoringModel, now: datetime, progress: ImportProgress
@@ -119,20 +127,28 @@ def signals_import(
         return done, signals_csv.unscored_events(checked.events, rt.model.events)
 
     done, unscored = run_file_import(path, "Importing signals", check, write)
-    out.print(import_summary(done, "signal"), markup=False, highlight=False)
+    out.print(import_summary(done, "signal"))
     if unscored:
         shown = ", ".join(
-            f"{name!r} ({rows:,} row{'s' * (rows != 1)})" for name, rows in unscored[:10]
+            f"{name!r} ({plural(rows, 'row', grouped=True)})" for name, rows in unscored[:10]
         )
         more = f" and {len(unscored) - 10} more" if len(unscored) > 10 else ""
+        several = len(unscored) != 1
         err.print(
-            f"[yellow]{len(unscored)} event name(s) are not in the model, so they score "
-            f"nothing:[/yellow] {shown}{more}. They are stored: list them under `events` "
-            "in the model file to score them.",
-            highlight=False,
+            styled(
+                (
+                    f"{plural(len(unscored), 'event name')} {'are' if several else 'is'} not"
+                    f" in the model, so {'they score' if several else 'it scores'} nothing:",
+                    "yellow",
+                ),
+                f" {shown}{more}. {'They are' if several else 'It is'} stored: list"
+                f" {'them' if several else 'it'} under `events` in the model file to score"
+                f" {'them' if several else 'it'}.",
+            )
         )
     if done.imported:
-        out.print("Accounts are rescored by `tipoff serve`, or now by `tipoff rescore`.")
+        tipoff = program()
+        out.print(f"Accounts are rescored by `{tipoff} serve`, or now by `{tipoff} rescore`.")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO, Generic, NoReturn, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.core.evidence import plural
 from tipoff.errors import InvalidInput
 from tipoff.store.tables import accounts
 
@@ -52,7 +53,9 @@ class BadCsvFile(InvalidInput):
     def __init__(self, path: str, bad: list[BadRow], count: int) -> None:
         shown = "\n".join(f"  line {b.line}: {b.problem}" for b in bad[:MAX_REPORTED])
         more = f"\n  … and {count - MAX_REPORTED} more" if count > MAX_REPORTED else ""
-        super().__init__(f"{path}: {count} bad row(s); nothing was imported.\n{shown}{more}")
+        super().__init__(
+            f"{path}: {plural(count, 'bad row')}; nothing was imported.\n{shown}{more}"
+        )
         self.bad = bad
         self.count = count
 
@@ -303,7 +306,9 @@ def _rows(
         if not any(fields):
             continue  # a blank line, or one of only commas
         if len(fields) != len(keys):
-            reject([BadRow(start, f"has {len(fields)} field(s); the header has {len(keys)}")])
+            reject(
+                [BadRow(start, f"has {plural(len(fields), 'field')}; the header has {len(keys)}")]
+            )
             continue
         if any("\x00" in field for field in fields):
             reject([BadRow(start, "contains a NUL character")])
@@ -325,7 +330,10 @@ def _header_keys(header: list[str], columns: Columns) -> list[str] | BadRow:
         keys.append(column)
     missing = [" or ".join(c) for c in columns.required if not any(n in named for n in c)]
     if missing:
-        return BadRow(1, f"the header lacks column(s): {', '.join(missing)}")
+        return BadRow(
+            1,
+            f"the header lacks {'a column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}",
+        )
     return keys
 
 

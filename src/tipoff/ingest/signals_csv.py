@@ -47,6 +47,7 @@ from tipoff.ingest.csvfile import BadRow
 from tipoff.ingest.segment import SegmentCall, parse_batch
 from tipoff.ingest.service import ingest_messages, stored_event_name
 from tipoff.model.schema import EventVocabulary
+from tipoff.names import CSV_IMPORT_SOURCE
 from tipoff.sources import import_source
 from tipoff.store.db import Database
 
@@ -68,7 +69,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
 COLUMNS = csvfile.Columns.named(
     HEADERS, required=(("email", "user_id"), ("event",), ("timestamp",))
 )
-DEFAULT_SOURCE = "csv-import"
+DEFAULT_SOURCE = CSV_IMPORT_SOURCE
 # Segment's limits on ids and event names (`ingest.segment`).
 _MAX_ID = 255
 # Distinct event names counted for the "not in the model" warning; past this, rows of

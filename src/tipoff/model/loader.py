@@ -19,10 +19,24 @@ class ModelFileError(YamlFileError):
 
 def load_model(path: Path) -> ScoringModel:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as error:
         raise ModelFileError(
             str(path), [ModelProblem("", None, f"cannot read: {error.strerror}")]
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ModelFileError(
+            str(path),
+            [
+                ModelProblem(
+                    "",
+                    line,
+                    f"not UTF-8 text (byte 0x{data[error.start]:02x}): save the file as UTF-8",
+                )
+            ],
         ) from None
     return parse_model(text, source=str(path))
 

@@ -8,13 +8,14 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -22,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
 from tipoff.core import titles
 from tipoff.core.event_names import EventNameMap, split_key
@@ -151,6 +153,17 @@ def _titles_score(patterns: list[str]) -> list[str]:
 
 
 TitlePatterns = Annotated[list[str], AfterValidator(_titles_score)]
+
+_PYDANTIC_ERROR_TYPES = frozenset(get_args(ErrorType))
+
+
+def _raisable(error: Any) -> Any:
+    """`error` (one of `ValidationError.errors()`) as `from_exception_data` takes it again:
+    pydantic's own kinds as they are, ours (`title_pattern`, …) as the custom errors they were."""
+    if error["type"] in _PYDANTIC_ERROR_TYPES:
+        return error
+    custom = PydanticCustomError(error["type"], "{why}", {"why": error["msg"]})
+    return InitErrorDetails(type=custom, loc=error["loc"], input=error["input"])
 
 
 class FitRule(_Strict):
@@ -366,24 +379,6 @@ class ScoringModel(_Strict):
     event_names: dict[EventName, EventName] = {}
     source_event_names: dict[str, dict[EventName, EventName]] = {}
 
-    @model_validator(mode="after")
-    def _event_names_map_into_the_vocabulary(self) -> ScoringModel:
-        sections = [("event_names", self.event_names)] + [
-            (f"source_event_names.{source}", names)
-            for source, names in self.source_event_names.items()
-        ]
-        for where, names in sections:
-            for key, target in names.items():
-                name, _ = split_key(key)
-                if name.startswith("/"):
-                    raise ValueError(f"{where}: {key!r} needs an event name before its path")
-                if self.events.category_of(target) is None:
-                    raise ValueError(
-                        f"{where}: {key!r} maps to {target!r}, which is not listed under "
-                        "`events` (product, marketing or outcome)"
-                    )
-        return self
-
     @cached_property
     def compiled_event_names(self) -> dict[str | None, EventNameMap]:
         maps: dict[str | None, EventNameMap] = {None: EventNameMap.build(self.event_names)}
@@ -396,25 +391,32 @@ class ScoringModel(_Strict):
         maps = self.compiled_event_names
         return maps.get(source, maps[None])
 
-    @model_validator(mode="after")
-    def _rules_refer_to_known_events(self) -> ScoringModel:
-        ids = [rule.id for rule in self.fit] + [rule.id for rule in self.signals]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"rule ids must be unique; repeated: {', '.join(duplicates)}")
-        for rule in self.signals:
-            categories = {self.events.category_of(e) for e in rule.events or []}
-            if None in categories:
-                unknown = [e for e in rule.events or [] if self.events.category_of(e) is None]
-                raise ValueError(
-                    f"rule {rule.id!r} uses {', '.join(map(repr, unknown))}, which is not "
-                    "listed under `events` (product, marketing or outcome)"
-                )
-            if Category.OUTCOME in categories:
-                raise ValueError(f"rule {rule.id!r} scores an outcome event")
-            if len(categories) > 1:
-                raise ValueError(f"rule {rule.id!r} mixes product and marketing events")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _references_resolve(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ScoringModel]
+    ) -> ScoringModel:
+        """What one part of the file says about another (a rule's events and a mapping's
+        target are listed under `events`; rule ids are unique) is checked on every part
+        that is valid itself, so each such problem is reported at its own line together
+        with every other problem, rather than once the rest of the file is right."""
+        try:
+            model: ScoringModel | None = handler(data)
+            errors: list[Any] = []
+        except ValidationError as error:
+            model, errors = None, [_raisable(e) for e in error.errors()]
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError("reference", "{message}", {"message": message}),
+                loc=loc,
+                input=data,
+            )
+            for loc, message in _reference_problems(*_valid_parts(model, data))
+        ]
+        if errors or problems:
+            raise ValidationError.from_exception_data(cls.__name__, [*errors, *problems])
+        assert model is not None
+        return model
 
     @field_validator("routing")
     @classmethod
@@ -456,3 +458,113 @@ def _most_points(fit: list[FitRule], signals: list[SignalRule], timing: Timing) 
         else:
             most += rule.points
     return most
+
+
+Loc = tuple[str | int, ...]
+
+
+def _valid_parts(
+    model: ScoringModel | None, data: Any
+) -> tuple[
+    EventVocabulary | None,
+    list[tuple[Loc, str]],
+    list[tuple[int, SignalRule]],
+    list[tuple[Loc, str, str]],
+]:
+    """The parts the references are between, each only where it is valid by itself: the
+    vocabulary, rule ids (with where they are), signal rules (by index) and event-name
+    mappings (where, key, target)."""
+    if model is not None:
+        vocabulary: EventVocabulary | None = model.events
+        fit: list[tuple[int, FitRule]] = list(enumerate(model.fit))
+        signals = list(enumerate(model.signals))
+        names: dict[str, Any] = model.event_names
+        by_source: dict[str, Any] = model.source_event_names
+    else:
+        data = data if isinstance(data, dict) else {}
+        vocabulary = _valid(EventVocabulary, data.get("events"))
+        fit = _valid_items(FitRule, data.get("fit"))
+        signals = _valid_items(SignalRule, data.get("signals"))
+        names = data.get("event_names") if isinstance(data.get("event_names"), dict) else {}
+        raw = data.get("source_event_names")
+        by_source = raw if isinstance(raw, dict) else {}
+    ids: list[tuple[Loc, str]] = [(("fit", i, "id"), rule.id) for i, rule in fit]
+    ids += [(("signals", i, "id"), rule.id) for i, rule in signals]
+    mappings: list[tuple[Loc, Any, Any]] = [
+        (("event_names", key), key, target) for key, target in names.items()
+    ]
+    for source, mapped in by_source.items():
+        if isinstance(mapped, dict):
+            mappings += [
+                (("source_event_names", source, key), key, target) for key, target in mapped.items()
+            ]
+    text = [
+        (loc, k.strip(), t.strip())
+        for loc, k, t in mappings
+        if isinstance(k, str) and isinstance(t, str)
+    ]
+    return vocabulary, ids, signals, text
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _valid(model: type[M], data: Any) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _valid_items(model: type[M], data: Any) -> list[tuple[int, M]]:
+    items = data if isinstance(data, list) else []
+    return [(i, valid) for i, item in enumerate(items) if (valid := _valid(model, item))]
+
+
+def _reference_problems(
+    vocabulary: EventVocabulary | None,
+    ids: list[tuple[Loc, str]],
+    signals: list[tuple[int, SignalRule]],
+    mappings: list[tuple[Loc, str, str]],
+) -> list[tuple[Loc, str]]:
+    """Each reference that does not resolve, at its own place in the file."""
+    problems: list[tuple[Loc, str]] = []
+    seen: set[str] = set()
+    for loc, rule_id in ids:
+        if rule_id in seen:
+            problems.append((loc, f"rule ids must be unique; repeated: {rule_id}"))
+        seen.add(rule_id)
+    for loc, key, _ in mappings:
+        if split_key(key)[0].startswith("/"):
+            problems.append((loc, f"{key!r} needs an event name before its path"))
+    if vocabulary is None:
+        return problems  # the vocabulary's own problems are reported; nothing to check against
+    for loc, key, target in mappings:
+        if vocabulary.category_of(target) is None:
+            problems.append(
+                (
+                    loc,
+                    f"{key!r} maps to {target!r}, which is not listed under `events`"
+                    " (product, marketing or outcome)",
+                )
+            )
+    for i, rule in signals:
+        events = rule.events or []
+        categories = {vocabulary.category_of(e) for e in events}
+        for j, event in enumerate(events):
+            if vocabulary.category_of(event) is None:
+                problems.append(
+                    (
+                        ("signals", i, "events", j),
+                        f"rule {rule.id!r} uses {event!r}, which is not listed under `events`"
+                        " (product, marketing or outcome)",
+                    )
+                )
+        categories.discard(None)
+        if Category.OUTCOME in categories:
+            problems.append((("signals", i, "events"), f"rule {rule.id!r} scores an outcome event"))
+        elif len(categories) > 1:
+            problems.append(
+                (("signals", i, "events"), f"rule {rule.id!r} mixes product and marketing events")
+            )
+    return problems

@@ -1,29 +1,31 @@
 """CLI commands of the quality loop: report, backtest, calibrate, outcomes import, model
-apply/history, and a sample database to try them on."""
+apply/history, and a sample database to try them on. Services are imported by the
+commands that call them (see `tipoff.cli`)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from tipoff.ingest.commands import ImportProgress, import_summary, run_file_import
-from tipoff.ingest.csvfile import CheckedFile
-from tipoff.model import ModelFileError, ScoringModel, load_model
-from tipoff.quality import backtest as backtests
-from tipoff.quality import calibrate as calibration
-from tipoff.quality import changes, dataset, outcomes, report
-from tipoff.runtime import Runtime
-from tipoff.sources import valid_name
+from tipoff.core.evidence import plural
+from tipoff.names import CRM_IMPORT_SOURCE
+from tipoff.terminal import Terminal, program, styled
+
+if TYPE_CHECKING:
+    from tipoff.ingest.commands import ImportProgress
+    from tipoff.ingest.csvfile import CheckedFile
+    from tipoff.model import ScoringModel
+    from tipoff.quality import backtest as backtests
+    from tipoff.quality import calibrate as calibration
+    from tipoff.quality import changes, dataset, report
+    from tipoff.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -52,7 +54,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     return day.replace(tzinfo=UTC)
 
 
-def _console() -> tuple[Console, Console]:
+def _console() -> tuple[Terminal, Terminal]:
     from tipoff.cli import err, out
 
     return out, err
@@ -60,6 +62,8 @@ def _console() -> tuple[Console, Console]:
 
 @contextmanager
 def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     _, err = _console()
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err, transient=True) as bar:
@@ -68,6 +72,8 @@ def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
 
 
 async def _load(runtime: Runtime, since: datetime) -> dataset.QualityData:
+    from tipoff.quality import dataset
+
     async with runtime.db.transaction() as conn:
         return await dataset.load(
             conn, since=since, lookback=timedelta(days=runtime.model.lookback_days)
@@ -75,28 +81,38 @@ async def _load(runtime: Runtime, since: datetime) -> dataset.QualityData:
 
 
 def _load_candidate(path: Path) -> ScoringModel:
+    from tipoff.model import ModelFileError, load_model
+
     _, err = _console()
     try:
         return load_model(path)
     except ModelFileError as error:
-        err.print(f"[red]{path}: {len(error.problems)} problem(s)[/red]")
+        err.print(f"{path}: {plural(len(error.problems), 'problem')}", style="red")
         for problem in error.problems:
             err.print(f"  {problem}")
         raise typer.Exit(1) from None
 
 
-def print_report(result: report.Report, console: Console) -> None:
+def print_report(result: report.Report, console: Terminal) -> None:
+    from tipoff.quality import report
+
     console.print(
-        f"[bold]Model quality since {result.since:%Y-%m-%d}[/bold] "
-        f"(model '{result.model_name}', as of {result.now:%Y-%m-%d %H:%M} UTC)"
+        styled(
+            (f"Model quality since {result.since:%Y-%m-%d}", "bold"),
+            f" (model '{result.model_name}', as of {result.now:%Y-%m-%d %H:%M} UTC)",
+        )
     )
     for title, lines in report.report_sections(result):
-        console.print(f"\n[bold]{title}[/bold]")
+        console.print(f"\n{title}", style="bold")
         for line in lines:
-            console.print(f"  {line}", markup=False, highlight=False)
+            console.print(f"  {line}")
 
 
-def print_backtest(result: backtests.Backtest, console: Console) -> None:
+def print_backtest(result: backtests.Backtest, console: Terminal) -> None:
+    from rich.table import Table
+
+    from tipoff.quality import backtest as backtests
+
     table = Table(
         title=f"Backtest {result.since:%Y-%m-%d} → {result.now:%Y-%m-%d} (replayed daily)"
     )
@@ -111,7 +127,19 @@ def print_backtest(result: backtests.Backtest, console: Console) -> None:
         ("Alerted only by the current model", result.leaving),
     ):
         names = ", ".join(result.labels[i] for i in ids) or "none"
-        console.print(f"{title} ({len(ids)}): {names}", markup=False, highlight=False)
+        console.print(f"{title} ({len(ids)}): {names}")
+
+
+def run_command(work: Coroutine[Any, Any, T]) -> T:
+    """Runs a command's own `work` (one that opens its Runtime itself), with a
+    TipoffError as one line and exit 1, as `cli.with_runtime` does."""
+    from tipoff.cli import fail
+    from tipoff.errors import TipoffError
+
+    try:
+        return asyncio.run(work)
+    except TipoffError as error:
+        raise fail(error.message) from None
 
 
 def with_connection(work: Callable[[Runtime], Awaitable[T]], *, create: bool = False) -> T:
@@ -128,6 +156,7 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
     @app.command("report")
     def report_command(since: SinceOption = DEFAULT_SINCE, days: DaysOption = 30) -> None:
         """How the model has done: alerts, precision from Right/Wrong, lift, time to claim."""
+        from tipoff.quality import report
 
         async def work(rt: Runtime) -> report.Report:
             now = rt.clock()
@@ -148,6 +177,8 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
 
         History is replayed day by day under both models, side by side. Writes nothing
         and sends nothing."""
+        from tipoff.quality import backtest as backtests
+
         candidate = _load_candidate(model)
 
         async def work(rt: Runtime) -> backtests.Backtest:
@@ -177,14 +208,22 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         """Fit the rules' points to outcomes and feedback into a candidate model file.
 
         The candidate is then backtested against the current model on held-out time."""
+        from rich.table import Table
+
+        from tipoff.quality import backtest as backtests
+        from tipoff.quality import calibrate as calibration
+        from tipoff.quality import changes
+
         out, err = _console()
         settings = load_settings()
         try:
             import scipy  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
         except ImportError:
             err.print(
-                "[red]Calibration needs the optional statistics libraries:[/red] "
-                "pip install 'tipoff[calibrate]'"
+                styled(
+                    ("Calibration needs the optional statistics libraries:", "red"),
+                    " pip install 'tipoff[calibrate]'",
+                )
             )
             raise typer.Exit(2) from None
 
@@ -219,8 +258,8 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         text, result, fitted, ranks = with_connection(work)
         out_path.write_text(text, encoding="utf-8")
         out.print(
-            f"Fitted on {fitted.examples} labelled moments ({fitted.positives} converted or "
-            f"Right) before {result.since:%Y-%m-%d}; wrote {out_path}."
+            f"Fitted on {plural(fitted.examples, 'labelled moment')} ({fitted.positives}"
+            f" converted or Right) before {result.since:%Y-%m-%d}; wrote {out_path}."
         )
         table = Table(title="New points (same rules)")
         for column in ("rule", "current", "candidate"):
@@ -236,8 +275,10 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
             f"current {ranks[0].auc:.3f}, candidate {ranks[1].auc:.3f} "
             f"({ranks[0].positives} converted, {ranks[0].negatives} not)"
         )
+        tipoff = program()
         out.print(
-            f"Check it with `tipoff model check {out_path}`; put it live with `tipoff model apply {out_path}`."
+            f"Check it with `{tipoff} model check {out_path}`; put it live with"
+            f" `{tipoff} model apply {out_path}`."
         )
 
     @outcomes_app.command("import")
@@ -251,13 +292,16 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         ],
         source: Annotated[
             str, typer.Option(help="The source the outcomes are stored under.")
-        ] = "crm-import",
+        ] = CRM_IMPORT_SOURCE,
     ) -> None:
         """Import opportunities opened and deals won or lost from a CSV file.
 
         Every row is checked first; one bad row and nothing is imported. Deal
         stages read as Closed Won, Closed Lost or open (an opportunity). A domain
         Tipoff has not seen yet becomes a new account."""
+        from tipoff.ingest.commands import import_summary, run_file_import
+        from tipoff.quality import outcomes
+        from tipoff.sources import valid_name
 
         async def check(
             model: ScoringModel, now: datetime, progress: ImportProgress
@@ -284,9 +328,12 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         new = done.new_accounts
         out.print(
             import_summary(done.result, "outcome")
-            + (f" {new:,} account(s) new to Tipoff were created by domain." if new else ""),
-            markup=False,
-            highlight=False,
+            + (
+                f" {plural(new, 'account', grouped=True)} new to Tipoff"
+                f" {'were' if new != 1 else 'was'} created by domain."
+                if new
+                else ""
+            )
         )
 
     app.add_typer(outcomes_app, name="outcomes")
@@ -303,6 +350,8 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         The change is logged (who, when, the file's text). Point TIPOFF_MODEL at the file
         so `tipoff serve` keeps it."""
         from tipoff import rescoring
+        from tipoff.quality import changes
+        from tipoff.runtime import Runtime
 
         _load_candidate(path)  # checked first: a broken file changes nothing
         settings = load_settings().model_copy(update={"model_path": path})
@@ -315,20 +364,26 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
             finally:
                 await runtime.close()
 
-        (latest,), summary = asyncio.run(work())
+        (latest,), summary = run_command(work())
         out, err = _console()
         out.print(
             f"Model '{latest.model_name}' (sha256 {latest.content_hash[:12]}) is live since "
             f"{latest.changed_at:%Y-%m-%d %H:%M} UTC, by {latest.changed_by}."
         )
-        out.print(f"Rescored {summary.scored} accounts; queued {summary.alerts_queued} alerts.")
+        out.print(
+            f"Rescored {plural(summary.scored, 'account')};"
+            f" queued {plural(summary.alerts_queued, 'alert')}."
+        )
         configured = load_settings().model_path
         if configured is None or configured.resolve() != path.resolve():
             # Every tipoff process scores with TIPOFF_MODEL; one started with another
             # model logs that one back as the live model.
             err.print(
-                f"[yellow]TIPOFF_MODEL does not point at {path}:[/yellow] set it (in .env) "
-                "before restarting `tipoff serve`, or the server will put its model back."
+                styled(
+                    (f"TIPOFF_MODEL does not point at {path}:", "yellow"),
+                    f" set it (in .env) before restarting `{program()} serve`, or the server"
+                    " will put its model back.",
+                )
             )
 
     @model_app.command("history")
@@ -336,6 +391,9 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(min=1, max=500, help="How many changes.")] = 20,
     ) -> None:
         """Which models went live, when, and who changed them."""
+        from rich.table import Table
+
+        from tipoff.quality import changes
 
         async def work(rt: Runtime) -> list[changes.ModelChange]:
             return await changes.model_history(rt.db, limit=limit)
@@ -356,17 +414,31 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
     @app.command("quality-demo")
     def quality_demo(
         database: Annotated[
-            Path, typer.Option(help="SQLite file to create (replaced if it exists).")
+            Path,
+            typer.Option(
+                help="SQLite file to write. One an earlier demo wrote is replaced; any"
+                " other existing file only with --force."
+            ),
         ] = Path("tipoff-quality-demo.db"),
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="Replace --database even if a demo did not write it."),
+        ] = False,
     ) -> None:
         """Write a sample database to try report, backtest and calibrate on.
 
         It is the demo history extended with six months of synthetic accounts, outcomes,
         alerts and reps' verdicts."""
+        from tipoff.cli import fail
+        from tipoff.demo.files import replace_sample_database
+        from tipoff.errors import TipoffError
         from tipoff.quality.sample import load_sample
+        from tipoff.runtime import Runtime
 
-        for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-            leftover.unlink(missing_ok=True)
+        try:
+            replace_sample_database(database, force=force)
+        except TipoffError as error:
+            raise fail(error.message) from None
         settings = load_settings().model_copy(
             update={"database_url": f"sqlite+aiosqlite:///{database}"}
         )
@@ -378,18 +450,14 @@ def register(app: typer.Typer, model_app: typer.Typer) -> None:
             finally:
                 await runtime.close()
             return (
-                f"Wrote {database}: {summary.accounts} accounts, {summary.events} signals, "
-                f"{summary.conversions} converted, {summary.alerts} alerts, "
-                f"{summary.verdicts} verdicts."
+                f"Wrote {database}: {plural(summary.accounts, 'account')},"
+                f" {plural(summary.events, 'signal')}, {summary.conversions} converted,"
+                f" {plural(summary.alerts, 'alert')}, {plural(summary.verdicts, 'verdict')}."
             )
 
         out, _ = _console()
-        out.print(asyncio.run(work()))
-        out.print(
-            f"Try: DATABASE_URL=sqlite:///{database} tipoff report --since 180d",
-            markup=False,
-            highlight=False,
-        )
+        out.print(run_command(work()))
+        out.print(f"Try: DATABASE_URL=sqlite:///{database} {program()} report --since 180d")
 
 
 def load_model_text(text: str) -> ScoringModel:
@@ -399,6 +467,6 @@ def load_model_text(text: str) -> ScoringModel:
 
 
 def load_current_model(path: Path | None) -> ScoringModel:
-    from tipoff.model import load_default_model
+    from tipoff.model import load_default_model, load_model
 
     return load_model(path) if path else load_default_model()

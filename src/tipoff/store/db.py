@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tipoff.errors import DatabaseUnreachable
 from tipoff.store.dialect import (
     bound_lock_waits,
     configure_engine,
     empty_write_ahead_log,
     transient_conflict,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ _FIRST_BACKOFF_CEILING = 0.01
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "tipoff.store:migrations")
     return config
@@ -118,8 +123,32 @@ class Database:
             await asyncio.sleep(random.uniform(0, _FIRST_BACKOFF_CEILING * 2 ** (attempt - 1)))
         raise AssertionError("unreachable: the last run returns or raises")
 
+    async def check_connection(self) -> None:
+        """Connects once; raises DatabaseUnreachable, saying where and why, when that
+        fails (no server there, a name that does not resolve, a refused login, a
+        database that does not exist), rather than the driver's own error."""
+        try:
+            async with self.engine.connect():
+                pass
+        except (OSError, DBAPIError) as error:
+            cause = error.orig if isinstance(error, DBAPIError) else error
+            if isinstance(cause, ConnectionRefusedError):
+                reason = "connection refused (nothing listens at that host and port)"
+            elif isinstance(cause, OSError) and cause.strerror:
+                reason = cause.strerror
+            else:
+                reason = str(cause) or type(cause).__name__
+            where = self.url.render_as_string(hide_password=True)
+            raise DatabaseUnreachable(
+                f"Cannot connect to the database at {where}: {reason.splitlines()[0]}."
+                " Check DATABASE_URL, and that the database server is running and"
+                " reachable from here."
+            ) from None
+
     async def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest migration, or up to `revision` (idempotent)."""
+
+        from alembic import command
 
         def upgrade(sync_connection: Connection) -> None:
             config = alembic_config()
@@ -131,15 +160,17 @@ class Database:
 
     async def schema_revisions(self) -> tuple[str | None, str]:
         """The migration the database is at (None: it has no Tipoff schema yet) and the
-        newest one this Tipoff ships."""
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert head is not None
+        newest one this Tipoff ships. Read without Alembic (see `schema_head`): every
+        command checks this before it starts."""
 
         def current(sync_connection: Connection) -> str | None:
-            return MigrationContext.configure(sync_connection).get_current_revision()
+            if not inspect(sync_connection).has_table("alembic_version"):
+                return None
+            found = sync_connection.execute(text("SELECT version_num FROM alembic_version"))
+            return found.scalar()
 
         async with self.engine.connect() as connection:
-            return await connection.run_sync(current), head
+            return await connection.run_sync(current), schema_head()
 
     async def empty_write_ahead_log(self) -> bool:
         """See `dialect.empty_write_ahead_log`."""
@@ -147,3 +178,27 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*["']?([^"'\s]+)["']?\s*$""", re.M)
+
+
+@functools.cache
+def schema_head() -> str:
+    """The newest migration this Tipoff ships: the one no other migration revises. Read
+    from the `revision = ...` and `down_revision = ...` lines of the migration files
+    (Alembic's own reading imports Alembic and every migration, which takes longer than
+    the lookup a command then makes); tests/integration/test_migrations.py checks that
+    Alembic finds the same head."""
+    versions = resources.files("tipoff.store.migrations").joinpath("versions")
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in versions.iterdir():
+        if not script.name.endswith(".py"):
+            continue
+        for key, value in _REVISION.findall(script.read_text("utf-8")):
+            (revisions if key == "revision" else revised).add(value)
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()

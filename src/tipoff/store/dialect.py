@@ -9,10 +9,9 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import DateTime, Row, Select, Table, event, false, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -45,11 +44,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _dialect_insert(table: Table, dialect_name: str) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's own INSERT (with ON CONFLICT). Imported when used: the PostgreSQL
+    dialect's modules take longer to import than a lookup on SQLite takes to run."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
 def insert_ignoring_conflicts(table: Table, dialect_name: str) -> Insert:
     """`INSERT … ON CONFLICT DO NOTHING` for the connection's dialect."""
-    if dialect_name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    return _dialect_insert(table, dialect_name).on_conflict_do_nothing()
 
 
 # How long a SQLite statement waits for another connection's write lock, unless a unit
@@ -111,7 +124,7 @@ async def empty_write_ahead_log(engine: AsyncEngine) -> bool:
 
 def upsert(table: Table, dialect_name: str, *, key: list[str], update: list[str]) -> Insert:
     """`INSERT … ON CONFLICT (key) DO UPDATE SET update = excluded.update`."""
-    insert = postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
+    insert = _dialect_insert(table, dialect_name)
     return insert.on_conflict_do_update(
         index_elements=key, set_={name: insert.excluded[name] for name in update}
     )

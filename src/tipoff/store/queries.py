@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.history import AccountHistory, Person, Signal, account_label, id_in_label
-from tipoff.core.identity import normalize_domain
+from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.routing import Track
 from tipoff.core.tally import Tally, tally_plan
 from tipoff.model.schema import ScoringModel
@@ -88,10 +88,10 @@ _ACCOUNT_COLUMNS = (
 
 
 async def find_accounts(conn: AsyncConnection, text: str, *, limit: int = 5) -> list[AccountRow]:
-    """Accounts a person may mean by `text`: an exact domain or name first, then the
-    account an id label names ("Account 7", as one without name or domain is shown), then
-    partial matches on name or domain, best first."""
-    needle = text.strip()
+    """Accounts a person may mean by `text` (an email address: its company's domain): an
+    exact domain or name first, then the account an id label names ("Account 7", as one
+    without name or domain is shown), then partial matches on name or domain, best first."""
+    needle = account_search_text(text)
     if not needle:
         return []
     domain = normalize_domain(needle)
