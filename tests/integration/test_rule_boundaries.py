@@ -24,12 +24,13 @@ from tests.conftest import NOW
 from tests.fakes.signing import interactivity, view_submission
 from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.alerts.delivery import PACE_SECONDS, deliver_pending_alerts
-from tipoff.alerts.sla import check_slas
+from tipoff.alerts.sla import SlaReport, check_slas
 from tipoff.model import loader
 from tipoff.rescoring import rescore
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
-from tipoff.store.tables import accounts, alerts, people, scores
+from tipoff.slack.install import pause_posting
+from tipoff.store.tables import accounts, alerts, people, scores, snoozes
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -360,12 +361,13 @@ def test_the_default_pace_is_slacks_one_message_a_second() -> None:
 # --- the SLA clock: working hours only ---------------------------------------------------
 
 
-async def posted_at(bot: SlackBot, at: datetime) -> None:
+async def posted_at(bot: SlackBot, at: datetime) -> int:
     """A hot account alerted and posted at `at` (hot: a reminder after 4 working hours)."""
     bot.clock.now = at
-    await add_account(bot.runtime, Spec("Acme", HOT_SPEC, VP), at=at)
+    account = await add_account(bot.runtime, Spec("Acme", HOT_SPEC, VP), at=at)
     assert (await rescore(bot.runtime)).alerts_queued == 1
     assert (await deliver_pending_alerts(bot.runtime)).sent == 1
+    return account
 
 
 async def reminded_at(bot: SlackBot, before: datetime, due: datetime) -> None:
@@ -407,3 +409,36 @@ async def test_an_alert_posted_on_a_weekend_counts_from_monday(bot: SlackBot) ->
     await posted_at(bot, saturday + 12 * HOUR)
     # Nothing all weekend, nor on Monday before 13:00.
     await reminded_at(bot, MONDAY + 13 * HOUR - SECOND, MONDAY + 13 * HOUR)
+
+
+async def test_a_snoozed_account_is_reminded_once_its_snooze_ends_exactly(bot: SlackBot) -> None:
+    acme = await posted_at(bot, MONDAY + 9 * HOUR)
+    until = MONDAY + 14 * HOUR  # an hour after the reminder was due
+    async with bot.runtime.db.transaction() as conn:
+        await conn.execute(
+            snoozes.insert().values(
+                account_id=acme, slack_user_id="U0MAYAREP01", until=until, created_at=NOW
+            )
+        )
+    await reminded_at(bot, until - SECOND, until)
+
+
+async def test_no_reminder_is_posted_while_posting_is_paused(bot: SlackBot) -> None:
+    await posted_at(bot, MONDAY + 9 * HOUR)
+    bot.fake.revoke()
+    await pause_posting(bot.runtime, "token_revoked", "the app was uninstalled")
+    bot.clock.now = MONDAY + 13 * HOUR
+    assert await check_slas(bot.runtime) == SlaReport()
+    assert len(bot.fake.calls_to("chat.postMessage")) == 1  # the alert only
+
+
+async def test_a_bundle_gets_no_reminder(settings: Settings, tmp_path: Path) -> None:
+    # Its accounts are listed for anyone to claim; a reminder in its thread would name one.
+    configure = with_model(tmp_path, **{"  bundle_over: 15\n": "  bundle_over: 2\n"})
+    async with slack_bot(settings, now=MONDAY + 9 * HOUR, configure=configure) as bot:
+        for n in range(3):
+            await add_account(bot.runtime, Spec(f"Hot {n}", HOT_SPEC, VP), at=bot.clock.now)
+        assert (await rescore(bot.runtime)).alerts_queued == 3
+        assert (await deliver_pending_alerts(bot.runtime)).sent == 1
+        bot.clock.now = MONDAY + 7 * DAY
+        assert await check_slas(bot.runtime) == SlaReport()

@@ -1,0 +1,93 @@
+"""Edges of the pure core that `make mutate` found unpinned: working hours across a date
+line, the weekly score history at a week's exact end, the sparkline's scale for tiny
+thresholds, evidence details that are blank, not text or NUL-escaped, and event-name maps
+that are empty or keyed at the root page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tipoff.core.event_names import EventNameMap
+from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.scoring import score_account
+from tipoff.core.workflow import add_working_hours, sparkline, weekly_scores
+from tipoff.model import load_default_model
+from tipoff.model.schema import WorkingHours
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
+MODEL = load_default_model()
+
+
+def test_working_hours_in_a_zone_whose_date_is_behind_utc() -> None:
+    # Monday 16:30 in Los Angeles is already Tuesday 00:30 UTC: its last half hour of
+    # Monday counts, then 30 minutes from Tuesday's opening.
+    la = WorkingHours(time_zone="America/Los_Angeles")
+    monday_1630 = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
+    assert add_working_hours(monday_1630, 1, la) == datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
+
+
+def test_weekly_scores_read_history_in_time_order_up_to_each_weeks_exact_end() -> None:
+    # Stored newest first; scores that go down and up, so time order is not score order.
+    history = [
+        (NOW - timedelta(weeks=1), 30, "low-touch"),  # exactly the end of last week
+        (NOW - timedelta(weeks=2, days=1), 70, "sales-ready"),
+        (NOW - timedelta(weeks=3), 40, "low-touch"),
+    ]
+    assert weekly_scores(history, 55, NOW, weeks=4) == [40, 70, 30, 55]
+
+
+def test_the_sparkline_scale_for_a_hot_at_of_zero() -> None:
+    # hot_at 0 still gives a scale, of 0 to 2 (as for hot_at 1): 0 is the lowest bar.
+    assert sparkline([0, 1, 2, 9], hot_at=0) == "▁▃▆█"
+    assert sparkline([0, 1, 2, 9], hot_at=1) == "▁▃▆█"
+
+
+def person() -> Person:
+    return Person(2, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+
+
+def integration_text(properties: dict[str, object]) -> str:
+    sam = person()
+    history = AccountHistory(
+        id=7,
+        domain="acme.io",
+        name="Acme",
+        employees=250,
+        industry="Software",
+        people={sam.id: sam},
+        signals=(Signal("Integration Connected", NOW - timedelta(days=1), sam.id, properties),),
+    )
+    result = score_account(history, MODEL, NOW)
+    (line,) = [e.text for e in result.evidence if e.rule_id == "integration"]
+    return line
+
+
+def test_an_evidence_detail_is_non_empty_text_only() -> None:
+    said = "Sam Ortiz (Software Engineer) connected {} yesterday"
+    assert integration_text({"integration": "Datadog"}) == said.format("Datadog")
+    assert integration_text({"integration": ""}) == said.format("an integration")
+    assert integration_text({"integration": 5}) == said.format("an integration")
+    assert integration_text({"integration": ["Datadog"]}) == said.format("an integration")
+    assert integration_text({}) == said.format("an integration")
+
+
+def test_properties_holding_a_nul_give_no_detail() -> None:
+    # As in the database, where PostgreSQL cannot read NUL-escaped JSON as text.
+    said = "Sam Ortiz (Software Engineer) connected {} yesterday"
+    assert integration_text({"integration": "Data\x00dog"}) == said.format("an integration")
+    assert integration_text({"integration": "Datadog", "note": "\x00"}) == said.format(
+        "an integration"
+    )
+
+
+def test_an_event_name_map_is_empty_only_without_keys() -> None:
+    assert not EventNameMap.build({})
+    assert EventNameMap.build({"signup": "Signed Up"})
+    assert EventNameMap.build({"$pageview /pricing": "Pricing Page Viewed"})
+
+
+def test_a_key_at_the_root_page_is_that_page_only() -> None:
+    names = EventNameMap.build({"$pageview /": "Signed Up"})
+    assert names.target("$pageview", "/") == "Signed Up"
+    assert names.target("$pageview", "/pricing") is None
+    assert names.target("$pageview", "//pricing") is None
