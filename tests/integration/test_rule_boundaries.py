@@ -361,10 +361,10 @@ def test_the_default_pace_is_slacks_one_message_a_second() -> None:
 # --- the SLA clock: working hours only ---------------------------------------------------
 
 
-async def posted_at(bot: SlackBot, at: datetime) -> int:
+async def posted_at(bot: SlackBot, at: datetime, name: str = "Acme") -> int:
     """A hot account alerted and posted at `at` (hot: a reminder after 4 working hours)."""
     bot.clock.now = at
-    account = await add_account(bot.runtime, Spec("Acme", HOT_SPEC, VP), at=at)
+    account = await add_account(bot.runtime, Spec(name, HOT_SPEC, VP), at=at)
     assert (await rescore(bot.runtime)).alerts_queued == 1
     assert (await deliver_pending_alerts(bot.runtime)).sent == 1
     return account
@@ -421,6 +421,21 @@ async def test_a_snoozed_account_is_reminded_once_its_snooze_ends_exactly(bot: S
             )
         )
     await reminded_at(bot, until - SECOND, until)
+
+
+async def test_a_snooze_keeps_only_its_own_account_quiet(bot: SlackBot) -> None:
+    acme = await posted_at(bot, MONDAY + 9 * HOUR)
+    await posted_at(bot, MONDAY + 9 * HOUR, "Initech")
+    async with bot.runtime.db.transaction() as conn:
+        await conn.execute(
+            snoozes.insert().values(
+                account_id=acme, slack_user_id="U0MAYAREP01", until=MONDAY + DAY, created_at=NOW
+            )
+        )
+    bot.clock.now = MONDAY + 13 * HOUR
+    assert (await check_slas(bot.runtime)).reminded == 1
+    reminder = bot.fake.calls_to("chat.postMessage")[-1].params["text"]
+    assert "*Initech*" in reminder
 
 
 async def test_no_reminder_is_posted_while_posting_is_paused(bot: SlackBot) -> None:

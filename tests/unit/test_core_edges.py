@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.scoring import score_account
+from tipoff.core.tally import per_model
 from tipoff.core.workflow import add_working_hours, sparkline, weekly_scores
-from tipoff.model import load_default_model
+from tipoff.model import ScoringModel, load_default_model
 from tipoff.model.schema import WorkingHours
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
@@ -91,3 +92,102 @@ def test_a_key_at_the_root_page_is_that_page_only() -> None:
     assert names.target("$pageview", "/") == "Signed Up"
     assert names.target("$pageview", "/pricing") is None
     assert names.target("$pageview", "//pricing") is None
+
+
+def test_per_model_builds_once_per_model_object_and_keeps_at_most_16() -> None:
+    built: list[ScoringModel] = []
+
+    @per_model
+    def plan(model: ScoringModel) -> tuple[str, int]:
+        built.append(model)
+        return (model.name, len(built))
+
+    models = [MODEL.model_copy(update={"name": f"m{n}"}) for n in range(17)]
+    first = plan(models[0])
+    assert first == ("m0", 1)
+    assert plan(models[0]) is first  # remembered, not built again
+    assert plan(models[1]) == ("m1", 2)  # another model object: its own
+    for model in models[2:16]:
+        plan(model)
+    assert len(built) == 16
+    assert plan(models[5]) == ("m5", 6)  # 16 kept
+    plan(models[16])  # the 17th: the cache starts over
+    assert len(built) == 17
+    assert plan(models[5]) == ("m5", 18)
+    assert built[-1] is models[5]
+
+
+def windowed_model(*rules: dict[str, object]) -> ScoringModel:
+    return ScoringModel.model_validate(
+        {
+            "name": "windowed",
+            "events": {"product": ["Core Action Completed"], "marketing": ["Content Downloaded"]},
+            "signals": list(rules),
+        }
+    )
+
+
+def scored_evidence(model: ScoringModel, *signals: Signal) -> dict[str, tuple[float, str]]:
+    sam = person()
+    history = AccountHistory(id=7, domain="acme.io", name="Acme", employees=250,
+                             people={sam.id: sam}, signals=signals)  # fmt: skip
+    return {e.rule_id: (e.points, e.text) for e in score_account(history, model, NOW).evidence}
+
+
+def test_a_decaying_each_rule_with_a_window_earns_for_signals_inside_it_only() -> None:
+    model = windowed_model(
+        {
+            "id": "content",
+            "events": ["Content Downloaded"],
+            "each": True,
+            "points": 4,
+            "cap": 20,
+            "window_days": 7,
+            "says": "downloaded {count} guides",
+        }
+    )
+    day = timedelta(days=1)
+    recent = Signal("Content Downloaded", NOW - day, 2)
+    assert scored_evidence(model, recent)["content"][0] == 4
+    # Ten days old: outside the window, earns nothing, even beside a recent one.
+    assert (
+        scored_evidence(model, recent, Signal("Content Downloaded", NOW - 10 * day, 2))["content"][
+            0
+        ]
+        == 4
+    )
+    # Exactly seven days old: outside too (a window holds signals younger than it).
+    assert scored_evidence(model, recent, Signal("Content Downloaded", NOW - 7 * day, 2))[
+        "content"
+    ] == (4, "Sam Ortiz (Software Engineer) downloaded 1 guides yesterday")
+
+
+def test_an_unknown_event_among_the_signals_does_not_stop_the_count() -> None:
+    model = windowed_model(
+        {"id": "core", "events": ["Core Action Completed"], "points": 30, "says": "did it"}
+    )
+    signals = (
+        Signal("Something Else", NOW - timedelta(hours=1), 2),
+        Signal("Core Action Completed", NOW - timedelta(hours=2), 2),
+    )
+    assert scored_evidence(model, *signals)["core"] == (
+        30,
+        "Sam Ortiz (Software Engineer) did it 2 hours ago",
+    )
+
+
+def test_a_models_only_detail_property_is_read() -> None:
+    model = windowed_model(
+        {
+            "id": "content",
+            "events": ["Content Downloaded"],
+            "points": 4,
+            "says": "downloaded {detail}",
+            "detail_property": "title",
+        }
+    )
+    signal = Signal("Content Downloaded", NOW - timedelta(days=1), 2, {"title": "the guide"})
+    assert scored_evidence(model, signal)["content"] == (
+        4,
+        "Sam Ortiz (Software Engineer) downloaded the guide yesterday",
+    )
