@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests import seed
 from tests.conftest import NOW
@@ -436,6 +436,19 @@ async def test_a_snooze_keeps_only_its_own_account_quiet(bot: SlackBot) -> None:
     assert (await check_slas(bot.runtime)).reminded == 1
     reminder = bot.fake.calls_to("chat.postMessage")[-1].params["text"]
     assert "*Initech*" in reminder
+
+
+async def test_an_account_without_a_name_is_reminded_by_its_domain(bot: SlackBot) -> None:
+    acme = await posted_at(bot, MONDAY + 9 * HOUR)
+    async with bot.runtime.db.transaction() as conn:
+        await conn.execute(update(accounts).where(accounts.c.id == acme).values(name=None))
+    bot.clock.now = MONDAY + 13 * HOUR
+    assert (await check_slas(bot.runtime)).reminded == 1
+    assert (
+        bot.fake.calls_to("chat.postMessage")[-1]
+        .params["text"]
+        .startswith("⏰ Still unclaimed after 4 working hours: who takes *acme.io*?")
+    )
 
 
 async def test_no_reminder_is_posted_while_posting_is_paused(bot: SlackBot) -> None:
