@@ -270,6 +270,33 @@ async def test_after_a_wrong_the_account_is_quiet_for_exactly_wrong_cooldown_day
     assert (await alert_rows(bot.runtime))[-1]["reason"] == "new signal: demo_request"
 
 
+async def test_after_the_cooldown_a_score_up_exactly_jump_points_alerts(bot: SlackBot) -> None:
+    # Both alerted hot at 80. After the 72 h cooldown, no new strong signal (every new
+    # line is under strong_signal_points, 20): one is up 15 (jump_points), one up 14.
+    up_15 = await add_account(bot.runtime, Spec("Up Fifteen", HOT_SPEC, VP))
+    up_14 = await add_account(bot.runtime, Spec("Up Fourteen", HOT_SPEC, VP))
+    assert (await rescore(bot.runtime)).alerts_queued == 2
+    bot.clock.now = NOW + 72 * HOUR
+    await add_signals(bot.runtime, up_15, "Teammate Invited", "Billing Page Viewed")  # 5 + 10
+    await add_signals(bot.runtime, up_14, "Billing Page Viewed", EMAIL, EMAIL)  # 10 + 2 + 2
+    assert (await rescore(bot.runtime)).alerts_queued == 1
+    assert (await tracks(bot.runtime))["Up Fifteen"] == (95, "hot")
+    assert (await tracks(bot.runtime))["Up Fourteen"] == (94, "hot")
+    newest = (await alert_rows(bot.runtime))[-1]
+    assert (newest["name"], newest["reason"]) == ("Up Fifteen", "score up 15 since the last alert")
+
+
+async def test_an_excluded_domain_never_alerts(runtime: Runtime) -> None:
+    # example.com is in the default model's exclude list, subdomains too.
+    async with runtime.db.transaction() as conn:
+        account = await seed.account(conn, NOW, "sales.example.com", "Our Own", employees=250)
+        person = await seed.person(conn, NOW, account, "Dana Lee", "dana@example.com", VP)
+        for event in HOT_SPEC:
+            await seed.signal(conn, NOW - DAY, account, person, event)
+    assert (await rescore(runtime)).alerts_queued == 0
+    assert await tracks(runtime) == {"Our Own": (0, "low-touch")}
+
+
 async def test_moving_up_into_hot_alerts_inside_the_cooldown(bot: SlackBot) -> None:
     ready = await add_account(bot.runtime, Spec("Initech", READY_SPEC))
     assert (await rescore(bot.runtime)).alerts_queued == 1  # 60: sales-ready
