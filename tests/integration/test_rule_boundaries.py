@@ -62,6 +62,15 @@ def with_model(tmp_path: Path, **replace: str) -> Any:
     return configure
 
 
+def with_settings(**values: Any) -> Any:
+    """A `configure` for slack_bot: some settings changed."""
+
+    def configure(settings: Settings) -> Settings:
+        return Settings.model_validate({**settings.model_dump(), **values})
+
+    return configure
+
+
 @dataclass(frozen=True)
 class Spec:
     """An account whose signals all arrive a day before `at` (inside the 7-day grace
@@ -225,6 +234,32 @@ async def test_bundle_over_is_the_models_limit_per_channel(
             ("entered sales-ready", "bundled"),
             ("entered sales-ready", "bundled"),
         ]
+
+
+async def test_a_bundle_lists_hot_first_then_by_score_and_is_filed_under_the_best(
+    settings: Settings, tmp_path: Path
+) -> None:
+    configure = with_model(tmp_path, **{"  bundle_over: 15\n": "  bundle_over: 2\n",
+                                        "  bundle_top: 5\n": "  bundle_top: 3\n"})  # fmt: skip
+    async with slack_bot(settings, now=NOW, configure=configure) as bot:
+        await add_account(bot.runtime, Spec("Ready Sixty", READY_SPEC))  # 60
+        await add_account(bot.runtime, Spec("Ready Sixty Five", (*READY_SPEC, ONBOARDING)))
+        hot = await add_account(bot.runtime, Spec("Hot Eighty", HOT_SPEC, VP))
+        await add_account(bot.runtime, Spec("Ready Sixty Too", READY_SPEC))
+        assert (await rescore(bot.runtime)).alerts_queued == 4
+
+        (bundle,) = [r for r in await alert_rows(bot.runtime) if r["reason"] == "bundle"]
+        assert (bundle["account_id"], bundle["track"], bundle["score"]) == (hot, "hot", 80)
+        lines = [b["text"]["text"] for b in bundle["blocks"][2:5]]
+        assert [line.split(" — ")[1].split(" · ")[0] for line in lines] == [
+            "*80* hot",
+            "*65* sales-ready",
+            "*60* sales-ready",
+        ]
+        assert lines[2].startswith("*Ready Sixty*")  # of equal scores, the older account
+        assert bundle["blocks"][5]["elements"][0]["text"] == (
+            "…and 1 more: Ready Sixty Too (60). All of them: `/tipoff top`"
+        )
 
 
 # --- no noise: the cooldown after an alert, the quiet after a Wrong, moving up into hot ---
@@ -475,6 +510,37 @@ async def test_a_snooze_keeps_only_its_own_account_quiet(bot: SlackBot) -> None:
     assert (await check_slas(bot.runtime)).reminded == 1
     reminder = bot.fake.calls_to("chat.postMessage")[-1].params["text"]
     assert "*Initech*" in reminder
+
+
+async def test_every_unclaimed_alert_is_reminded_and_escalated_in_one_run(
+    settings: Settings,
+) -> None:
+    configure = with_settings(escalation_channel="#sales-leads")
+    async with slack_bot(settings, now=MONDAY + 9 * HOUR, configure=configure) as bot:
+        await posted_at(bot, MONDAY + 9 * HOUR, "Acme")
+        await posted_at(bot, MONDAY + 9 * HOUR, "Initech")
+        bot.clock.now = MONDAY + 13 * HOUR
+        assert await check_slas(bot.runtime) == SlaReport(reminded=2)
+        bot.clock.now = MONDAY + 17 * HOUR
+        assert await check_slas(bot.runtime) == SlaReport(escalated=2)
+        texts = [c.params["text"] for c in bot.fake.calls_to("chat.postMessage")[2:]]
+        assert [t.split("*")[1] for t in texts] == ["Acme", "Initech", "Acme", "Initech"]
+
+
+async def test_a_track_without_an_sla_gets_no_reminder_and_the_others_still_do(
+    settings: Settings, tmp_path: Path
+) -> None:
+    configure = with_model(
+        tmp_path, **{"    sales-ready: {remind_after_hours: 8, escalate_after_hours: 8}\n": ""}
+    )
+    async with slack_bot(settings, now=MONDAY + 9 * HOUR, configure=configure) as bot:
+        await add_account(bot.runtime, Spec("Initech", READY_SPEC), at=bot.clock.now)
+        await add_account(bot.runtime, Spec("Acme", HOT_SPEC, VP), at=bot.clock.now)
+        assert (await rescore(bot.runtime)).alerts_queued == 2
+        assert (await deliver_pending_alerts(bot.runtime)).sent == 2  # Initech's first
+        bot.clock.now = MONDAY + 4 * DAY
+        assert await check_slas(bot.runtime) == SlaReport(reminded=1)
+        assert "*Acme*" in bot.fake.calls_to("chat.postMessage")[-1].params["text"]
 
 
 async def test_an_account_without_a_name_is_reminded_by_its_domain(bot: SlackBot) -> None:
