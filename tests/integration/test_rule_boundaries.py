@@ -250,6 +250,7 @@ async def test_a_bundle_lists_hot_first_then_by_score_and_is_filed_under_the_bes
 
         (bundle,) = [r for r in await alert_rows(bot.runtime) if r["reason"] == "bundle"]
         assert (bundle["account_id"], bundle["track"], bundle["score"]) == (hot, "hot", 80)
+        assert bundle["evidence_rules"] == []  # a bundle has no evidence of its own
         lines = [b["text"]["text"] for b in bundle["blocks"][2:5]]
         assert [line.split(" — ")[1].split(" · ")[0] for line in lines] == [
             "*80* hot",

@@ -9,9 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.routing import Track
 from tipoff.core.scoring import score_account
 from tipoff.core.tally import per_model
-from tipoff.core.workflow import add_working_hours, sparkline, weekly_scores
+from tipoff.core.workflow import (
+    LastAlert,
+    add_working_hours,
+    alert_decision,
+    sparkline,
+    weekly_scores,
+)
 from tipoff.model import ScoringModel, load_default_model
 from tipoff.model.schema import WorkingHours
 
@@ -191,3 +198,67 @@ def test_a_models_only_detail_property_is_read() -> None:
         4,
         "Sam Ortiz (Software Engineer) downloaded the guide yesterday",
     )
+
+
+def test_people_are_named_newest_first_with_anonymous_visitors_last() -> None:
+    model = windowed_model(
+        {"id": "core", "events": ["Core Action Completed"], "points": 30, "says": "did it"}
+    )
+    lee = Person(1, "Lee Park", None, "Software Engineer")
+    sam = person()
+    history = AccountHistory(
+        id=7,
+        domain="acme.io",
+        name="Acme",
+        people={lee.id: lee, sam.id: sam},
+        signals=(
+            Signal("Core Action Completed", NOW - timedelta(days=2), lee.id),
+            Signal("Core Action Completed", NOW - timedelta(days=1), sam.id),
+            Signal("Core Action Completed", NOW - timedelta(days=1), None),
+        ),
+    )
+    (line,) = [e for e in score_account(history, model, NOW).evidence if e.rule_id == "core"]
+    assert line.person_ids == (sam.id, lee.id)
+    assert line.text == (
+        "Sam Ortiz (Software Engineer), Lee Park (Software Engineer) and an anonymous visitor "
+        "did it yesterday"
+    )
+
+
+def test_an_each_rule_over_a_whole_category_earns_per_signal() -> None:
+    model = windowed_model(
+        {
+            "id": "anything",
+            "category": "marketing",
+            "each": True,
+            "points": 1,
+            "cap": 5,
+            "says": "did {count} things",
+        }
+    )
+    signals = [Signal("Content Downloaded", NOW - timedelta(days=1), 2)] * 3
+    assert scored_evidence(model, *signals)["anything"][0] == 3
+
+
+def test_several_new_strong_signals_are_named_together_within_the_reason_column() -> None:
+    last = LastAlert(Track.HOT, 90, frozenset({"core_action"}), NOW - timedelta(days=4))
+
+    def reason(strong: set[str]) -> str | None:
+        return alert_decision(
+            previous=Track.HOT,
+            current=Track.HOT,
+            score=90,
+            strong_rules=frozenset(strong),
+            last=last,
+            quiet_until=None,
+            routing=MODEL.routing,
+            now=NOW,
+        )
+
+    assert reason({"core_action", "pricing_visits", "demo_request"}) == (
+        "new signal: demo_request, pricing_visits"
+    )
+    many = {f"rule_{n}_{'x' * 50}" for n in range(6)}  # six ids of 57 characters
+    said = reason(many)
+    assert said is not None and len(said) == 255  # alerts.reason holds 255
+    assert said.startswith("new signal: rule_0_xx")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tipoff.core.routing import Dimensions, Track, route
+from tipoff.core.routing import Dimensions, Track, alert_channel, route
 from tipoff.model import load_default_model
-from tipoff.model.schema import Routing
+from tipoff.model.schema import Range, Routing, Segment
 
 ROUTING = load_default_model().routing
 
@@ -117,3 +117,25 @@ def test_tracks_rank_hot_first_and_only_hot_and_sales_ready_alert() -> None:
         Track.LOW_TOUCH,
     ]
     assert [t for t in Track if t.alerts] == [Track.HOT, Track.SALES_READY]
+
+
+def test_alerts_go_to_the_first_segment_that_matches_past_any_that_do_not() -> None:
+    routing = Routing(
+        segments=[
+            Segment(name="hot only", tracks=["hot"], channel="#hot"),
+            Segment(name="emea", regions=["EMEA"], channel="#emea"),
+            Segment(name="small", employees=Range(max=50), channel="#small"),
+            Segment(name="big", employees=Range(min=1000), channel="#big"),
+        ]
+    )
+
+    def channel(track: Track, employees: int | None, region: str | None) -> str:
+        return alert_channel(
+            track, employees=employees, region=region, routing=routing, default="#all"
+        )
+
+    assert channel(Track.HOT, 5000, "EMEA") == "#hot"
+    assert channel(Track.SALES_READY, 5000, "EMEA") == "#emea"  # past "hot only"
+    assert channel(Track.SALES_READY, 5000, "NA") == "#big"  # past "emea" and "small"
+    assert channel(Track.SALES_READY, 20, None) == "#small"
+    assert channel(Track.SALES_READY, None, None) == "#all"
