@@ -219,6 +219,10 @@ def test_people_are_named_newest_first_with_anonymous_visitors_last() -> None:
     )
     (line,) = [e for e in score_account(history, model, NOW).evidence if e.rule_id == "core"]
     assert line.person_ids == (sam.id, lee.id)
+    two = AccountHistory(id=7, domain="acme.io", name="Acme", people=history.people,
+                         signals=history.signals[:2])  # fmt: skip
+    (line_of_two,) = score_account(two, model, NOW).evidence
+    assert line_of_two.person_ids == (sam.id, lee.id)  # the older one was first in the list
     assert line.text == (
         "Sam Ortiz (Software Engineer), Lee Park (Software Engineer) and an anonymous visitor "
         "did it yesterday"
