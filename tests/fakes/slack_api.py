@@ -70,6 +70,9 @@ class SlackCall:
     method: str
     params: dict[str, Any]  # form or JSON body, JSON-encoded form fields decoded
     headers: dict[str, str]  # lower-cased names
+    # When the call arrived (time.monotonic(), the clock the bot's pacing reads), for
+    # tests of the pace between posts.
+    at: float = field(default_factory=time.monotonic, compare=False)
 
 
 @dataclass

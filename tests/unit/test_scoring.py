@@ -357,16 +357,23 @@ def test_model_without_rules_scores_zero() -> None:
 
 
 def test_strong_product_below_the_threshold_at_a_good_fit_is_nurture_not_low_touch() -> None:
-    # core 30 + integration 15 = 45 (strong) but 45 < 60; a poor-fit twin would be monitor.
-    signals = (
-        Signal("Core Action Completed", ago(20), 2),
-        Signal("Integration Connected", ago(20), 2),
-    )
-    good = score_account(account(*signals, people=(SAM,)), MODEL, NOW)
-    assert good.dimensions.product < 45 or good.track is Track.NURTURE
+    # core 30 + integration 15 = 45, exactly strong_product_at, but 45 < qualify_at 60.
     fresh = (Signal("Core Action Completed", ago(1), 2), Signal("Integration Connected", ago(1), 2))
     result = score_account(account(*fresh, people=(SAM,)), MODEL, NOW)
     assert (result.dimensions.product, result.score, result.track) == (45, 45, Track.NURTURE)
+    # Its poor-fit twin (9 employees: too small, -25) is monitor, ranked below it.
+    small = score_account(account(*fresh, people=(SAM,), employees=9), MODEL, NOW)
+    assert (small.dimensions.fit, small.dimensions.product, small.track) == (
+        -25,
+        45,
+        Track.MONITOR,
+    )
+    assert small.track.rank < result.track.rank
+    # The same signals 20 days old have decayed below strong (13 days past the grace
+    # period: 30 and 15 times 0.5^(13/14) = 0.525): no longer a strong product signal.
+    old = (Signal("Core Action Completed", ago(20), 2), Signal("Integration Connected", ago(20), 2))
+    faded = score_account(account(*old, people=(SAM,)), MODEL, NOW)
+    assert (faded.dimensions.product, faded.score, faded.track) == (23.7, 24, Track.LOW_TOUCH)
     small = score_account(account(*fresh, people=(SAM,), employees=5), MODEL, NOW)
     assert small.track is Track.MONITOR
 

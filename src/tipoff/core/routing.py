@@ -76,16 +76,6 @@ def route(dimensions: Dimensions, score: int, *, title_match: bool, routing: Rou
     return Track.LOW_TOUCH
 
 
-def alert_reason(previous: Track | None, current: Track) -> str | None:
-    """Why a rescore deserves an alert, or None. Only entering an alerting track (or
-    moving up into hot) alerts; staying in a track or falling never does."""
-    if not current.alerts:
-        return None
-    if previous is None or previous.rank < current.rank:
-        return f"entered {current.value}"
-    return None
-
-
 def alert_channel(
     track: Track,
     *,
