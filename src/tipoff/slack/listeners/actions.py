@@ -215,22 +215,17 @@ def rendered(
     alert: PostedAlert, given: list[FeedbackRecord], status: workflow.Status | None
 ) -> list[blocks.Block]:
     """A posted alert as it should look now: its blocks, verdicts, owner and snooze."""
-    notes = [
-        blocks.FeedbackNote(f.slack_user_id, f.verdict, f.reason)
-        for f in given
-        if f.verdict in (Verdict.RIGHT, Verdict.WRONG)
-    ]
-    updated = blocks.with_feedback(alert.blocks, notes)
+    notes = [blocks.FeedbackNote(f.slack_user_id, f.verdict, f.reason) for f in given]
     if status is None:
-        return updated
+        return blocks.alert_as_now(alert.blocks, notes, None)
     owner = status.owner
-    return blocks.with_status(
-        updated,
+    shown = blocks.AlertStatus(
         owner=owner.slack_user_id if owner else None,
         owner_email=owner.email if owner else None,
         snoozed_by=status.snoozed_by,
         snoozed_until=status.snoozed_until,
     )
+    return blocks.alert_as_now(alert.blocks, notes, shown)
 
 
 async def show(
