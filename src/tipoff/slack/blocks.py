@@ -531,8 +531,8 @@ def top_message(entries: Sequence[TopEntry], *, now: datetime) -> SlackMessage:
 
 
 class ScoredAccount(Protocol):
-    """What `/tipoff mine` and the App Home need of an account: its score and what
-    changed. AccountLine is one; so is tipoff.workflow.OwnedAccount."""
+    """An account in `/tipoff mine` or the App Home: its score and what changed since
+    the score before (tipoff.workflow.OwnedAccount is one)."""
 
     @property
     def label(self) -> str: ...
@@ -551,18 +551,6 @@ class ScoredAccount(Protocol):
 
     @property
     def changed_at(self) -> datetime | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AccountLine:
-    """An account in `/tipoff mine` or the App Home: its score and what changed."""
-
-    label: str
-    domain: str | None
-    score: int | None
-    track: str | None
-    change: int | None  # since the score before
-    changed_at: datetime | None
 
 
 def _account_line(line: ScoredAccount, now: datetime) -> str:
