@@ -34,6 +34,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Column, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.alerts.redraw import redraw
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
@@ -270,14 +271,11 @@ async def update_posted_alerts(runtime: Runtime, posted: Sequence[PostedAlert]) 
     erasure in the database stands either way."""
     if runtime.slack is None:
         return SlackUpdate(configured=False, updated=0, failed=(), left=tuple(posted))
-    # Imported here: it brings in Bolt, which no other command line command loads.
-    from tipoff.slack.listeners import actions
-
     updated = 0
     failed: list[tuple[PostedAlert, str]] = []
     for message in posted:
         try:
-            if not await actions.refresh(runtime, runtime.slack, message.channel, message.ts):
+            if not await redraw(runtime, runtime.slack, message.channel, message.ts):
                 failed.append((message, "a bundle of several accounts, left as posted"))
                 continue
         except SlackApiError as exc:

@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import html
 import json
+import os
+import subprocess
+import sys
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -19,7 +22,8 @@ from sqlalchemy.util import await_only
 
 from tests import seed
 from tests.conftest import NOW
-from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
+from tests.fakes.signing import SIGNING_SECRET
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import Clock, running_runtime, with_slack
 from tipoff import feedback, privacy
 from tipoff.alerts.delivery import deliver_pending_alerts
@@ -379,6 +383,49 @@ async def test_a_posted_alert_slack_will_not_update_is_reported(
     assert (slack.updated, slack.left) == (0, erasure.posted)
     assert slack.failed == ((erasure.posted[0], "message_not_found (HTTP 200)"),)
     assert naming(await stored_text(slack_runtime), "José Núñez", "jose@acme.io") == []
+
+
+ERASE_IN_A_FRESH_INTERPRETER = """
+import asyncio, json, sys
+from tipoff import privacy
+from tipoff.runtime import Runtime
+from tipoff.settings import Settings
+
+async def erase(database_url, api_url, token, secret, email):
+    settings = Settings(
+        _env_file=None, database_url=database_url, slack_api_url=api_url,
+        slack_bot_token=token, slack_signing_secret=secret,
+    )
+    runtime = await Runtime.open(settings)
+    try:
+        _, slack = await privacy.forget(runtime, email=email, requested_by="dpo")
+    finally:
+        await runtime.close()
+    return slack.updated
+
+updated = asyncio.run(erase(*sys.argv[1:]))
+print(json.dumps({"updated": updated, "modules": sorted(sys.modules)}))
+"""
+
+
+async def test_erasing_a_person_whose_alert_is_redrawn_in_slack_does_not_load_bolt(
+    slack_runtime: Runtime, fake: FakeSlackApi, db_url: str
+) -> None:
+    # Erasure is a service the command line runs: it redraws posted alerts through the
+    # Slack Web API client, and needs nothing of Bolt, the Slack listeners' framework.
+    await alerted_account(slack_runtime, "José Núñez", "jose@acme.io")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", ERASE_IN_A_FRESH_INTERPRETER,
+         db_url, fake.url, BOT_TOKEN, SIGNING_SECRET, "jose@acme.io"],
+        capture_output=True, text=True, timeout=120, check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TIPOFF_"))},
+    )  # fmt: skip
+    erased = json.loads(result.stdout.splitlines()[-1])
+    assert erased["updated"] == 1 and len(fake.calls_to("chat.update")) == 1
+    assert "tipoff.privacy" in erased["modules"]
+    assert not [m for m in erased["modules"] if m.split(".")[0] == "slack_bolt"]
+    assert not [m for m in erased["modules"] if m.startswith("tipoff.slack.listeners")]
 
 
 # --- forget while rescoring and delivery are under way (issue 19 item 7) ----------------

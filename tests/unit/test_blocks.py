@@ -260,6 +260,75 @@ def test_feedback_on_a_message_that_is_not_a_stored_alert_adds_to_what_it_showed
     ]
 
 
+def test_an_alert_redrawn_shows_right_and_wrong_then_owner_and_snooze_under_the_buttons() -> None:
+    alert = blocks.alert_message(ACME, result(contact=MAYA_CONTACT), now=NOW)
+    notes = [
+        FeedbackNote("U123", "right"),
+        FeedbackNote("U456", "claim"),  # a claim or a snooze is shown as the status
+        FeedbackNote("U456", "wrong", "Not a fit"),
+    ]
+    status = blocks.AlertStatus(owner="U456", snoozed_by="U123", snoozed_until=NOW)
+    shown = blocks.alert_as_now(alert.blocks, notes, status)
+    assert shown[: len(alert.blocks)] == alert.blocks
+    assert shown[len(alert.blocks)] == {
+        "type": "context",
+        "block_id": "tipoff_status",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": f"🙋 Claimed by <@U456> · 😴 Snoozed by <@U123> until {NOW_DATE}",
+            }
+        ],
+    }
+    assert shown[-1]["elements"][0]["text"] == (
+        "✅ <@U123> says Right\n❌ <@U456> says Wrong: not a fit"
+    )
+    # Redrawn again with nobody owning it: the status goes; with no status known, it stays.
+    assert blocks.alert_as_now(shown, notes, blocks.AlertStatus()) == blocks.with_feedback(
+        alert.blocks, [notes[0], notes[2]]
+    )
+    assert blocks.alert_as_now(shown, notes, None) == shown
+
+
+# --- SLA reminders ----------------------------------------------------------------------
+
+
+def test_a_reminder_and_an_escalation_name_the_account_as_written() -> None:
+    assert blocks.reminder_text("<!channel> & Co", 4) == (
+        "⏰ Still unclaimed after 4 working hours: who takes *&lt;!channel&gt; &amp; Co*? "
+        "Press *Claim* on the alert above."
+    )
+    assert blocks.escalation_text(
+        "Acme", track="hot", score=91, hours=1.5, alert_channel="C0ALERTS"
+    ) == (
+        "🚨 *Acme* (hot, 91) has been unclaimed for 1.5 working hours: "
+        "see its alert in <#C0ALERTS>."
+    )
+    assert "after 1 working hour:" in blocks.reminder_text("Acme", 1)
+
+
+# --- /tipoff stats ----------------------------------------------------------------------
+
+
+def test_stats_show_each_section_as_text_never_markup() -> None:
+    message = blocks.stats_message(
+        days=90,
+        since=NOW - timedelta(days=90),
+        model_name="default",
+        alerts=12,
+        precision="75% (9 of 12)",
+        sections=[("Alerts", ["hot: 4", "<!here> & <@U1>"]), ("Long", ["x" * 4000])],
+    )
+    assert message.text == "Model quality, last 90 days: 12 alerts; precision 75% (9 of 12)"
+    assert message.blocks[1]["elements"][0]["text"] == (
+        "Since 2026-08-22 · model `default` · figures with their counts; small counts say so"
+    )
+    assert message.blocks[2]["text"]["text"] == (
+        "*Alerts*\n• hot: 4\n• &lt;!here&gt; &amp; &lt;@U1&gt;"
+    )
+    assert len(message.blocks[3]["text"]["text"]) == 2900
+
+
 # --- /tipoff lookups --------------------------------------------------------------------
 
 

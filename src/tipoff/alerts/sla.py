@@ -20,7 +20,6 @@ from sqlalchemy import select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tipoff.alerts.outbox import Posted, post_or_record
-from tipoff.core import evidence as say
 from tipoff.core.workflow import add_working_hours
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
@@ -94,10 +93,7 @@ async def check_slas(runtime: Runtime) -> SlaReport:
 
 async def _remind(runtime: Runtime, row: Any, hours: float) -> bool:
     label = row.name or row.domain or "this account"
-    text = (
-        f"⏰ Still unclaimed after {_hours(hours)}: who takes *{blocks.escape(label)}*? "
-        "Press *Claim* on the alert above."
-    )
+    text = blocks.reminder_text(label, hours)
     return await _step(
         runtime,
         row,
@@ -111,9 +107,8 @@ async def _remind(runtime: Runtime, row: Any, hours: float) -> bool:
 
 async def _escalate(runtime: Runtime, row: Any, channel: str, hours: float) -> bool:
     label = row.name or row.domain or "An account"
-    text = (
-        f"🚨 *{blocks.escape(label)}* ({row.track}, {row.score}) has been unclaimed for "
-        f"{_hours(hours)}: see its alert in <#{row.channel}>."
+    text = blocks.escalation_text(
+        label, track=row.track, score=row.score, hours=hours, alert_channel=row.channel
     )
     return await _step(
         runtime, row, alerts.c.escalated_at, kind="escalation", channel=channel, text=text
@@ -151,10 +146,3 @@ async def _step(
         **thread,
     )
     return posted is Posted.YES
-
-
-def _hours(hours: float) -> str:
-    whole = int(hours) if hours == int(hours) else hours
-    return (
-        say.plural(whole, "working hour") if isinstance(whole, int) else f"{hours:g} working hours"
-    )

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tipoff.slack.blocks import OUTSIDER_NOTE, outsider_home_view
 from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, Refused, failure_of
 
 if TYPE_CHECKING:  # Bolt is imported by the Slack edge only: the CLI starts without it
@@ -41,10 +42,6 @@ log = logging.getLogger(__name__)
 CACHE_FOR = timedelta(minutes=5)
 _OUTAGES = (FailureKind.TRANSIENT, FailureKind.RATE_LIMITED)
 
-OUTSIDER_NOTE = (
-    "Tipoff answers the full members of the organisation it is installed in only; "
-    "ask a colleague there to look this up."
-)
 # Tipoff's own refusal code, recorded as an alert's failure_reason (FIXES says why).
 EXTERNALLY_SHARED = "channel_externally_shared"
 
@@ -265,13 +262,6 @@ def only_our_people(
         return _refused(body)
 
     return middleware
-
-
-def outsider_home_view() -> dict[str, Any]:
-    return {
-        "type": "home",
-        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": OUTSIDER_NOTE}}],
-    }
 
 
 def _event_type(body: Mapping[str, Any]) -> str | None:

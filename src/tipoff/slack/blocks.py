@@ -1,5 +1,10 @@
 """Block Kit layouts: pure functions of plain data. Nothing here talks to Slack.
 
+Every message Tipoff shows in Slack is laid out here, and only here: alerts and bundles,
+an alert redrawn with its verdicts, owner and snooze, `/tipoff` answers (lookup, top,
+mine, assign, stats, help), the App Home, the daily digest, SLA reminders and the Wrong
+modal. Callers pass plain data and send what comes back.
+
 Every layout keeps to Slack's limits (a header's 150 characters, a text object's 3000, a
 field's 2000, 50 blocks a message) by clipping, never by failing: Slack rejects a whole
 message for one over-long field, and an alert that cannot be posted helps nobody.
@@ -296,6 +301,35 @@ def with_feedback(blocks: Sequence[Block], notes: Sequence[FeedbackNote]) -> lis
     return _capped([*kept[: BLOCK_LIMIT - 1], feedback])
 
 
+@dataclass(frozen=True, slots=True)
+class AlertStatus:
+    """What an alert shows under its controls besides verdicts: who owns its account (a
+    Slack user ID, else an email from the CRM) and whether it is snoozed, by whom."""
+
+    owner: str | None = None
+    owner_email: str | None = None
+    snoozed_by: str | None = None
+    snoozed_until: datetime | None = None
+
+
+def alert_as_now(
+    posted: Sequence[Block], notes: Sequence[FeedbackNote], status: AlertStatus | None
+) -> list[Block]:
+    """A posted alert as it should look now: the blocks it was posted with, the Right and
+    Wrong verdicts given on it (`notes`, oldest first; other kinds are not shown), and its
+    owner and snooze (`status`; None keeps what was shown)."""
+    updated = with_feedback(posted, [n for n in notes if n.verdict in ("right", "wrong")])
+    if status is None:
+        return updated
+    return with_status(
+        updated,
+        owner=status.owner,
+        owner_email=status.owner_email,
+        snoozed_by=status.snoozed_by,
+        snoozed_until=status.snoozed_until,
+    )
+
+
 def add_feedback(blocks: Sequence[Block], note: FeedbackNote) -> list[Block]:
     """`blocks` as Slack last showed them, with one more verdict: for messages that are not
     a stored alert, whose earlier verdicts exist only in the message itself. The rep's own
@@ -496,19 +530,30 @@ def top_message(entries: Sequence[TopEntry], *, now: datetime) -> SlackMessage:
 # --- /tipoff mine, /tipoff assign and the App Home ----------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AccountLine:
-    """An account in `/tipoff mine` or the App Home: its score and what changed."""
+class ScoredAccount(Protocol):
+    """An account in `/tipoff mine` or the App Home: its score and what changed since
+    the score before (tipoff.workflow.OwnedAccount is one)."""
 
-    label: str
-    domain: str | None
-    score: int | None
-    track: str | None
-    change: int | None  # since the score before
-    changed_at: datetime | None
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def domain(self) -> str | None: ...
+
+    @property
+    def score(self) -> int | None: ...
+
+    @property
+    def track(self) -> str | None: ...
+
+    @property
+    def change(self) -> int | None: ...
+
+    @property
+    def changed_at(self) -> datetime | None: ...
 
 
-def _account_line(line: AccountLine, now: datetime) -> str:
+def _account_line(line: ScoredAccount, now: datetime) -> str:
     where = f" ({escape(line.domain)})" if line.domain and line.domain != line.label else ""
     if line.score is None or line.track is None:
         return f"• *{escape(line.label)}*{where} — not scored yet"
@@ -519,11 +564,11 @@ def _account_line(line: AccountLine, now: datetime) -> str:
     return text
 
 
-def _account_lines(lines: Sequence[AccountLine], now: datetime) -> str:
+def _account_lines(lines: Sequence[ScoredAccount], now: datetime) -> str:
     return _clip("\n".join(_account_line(line, now) for line in lines), TEXT_LIMIT)
 
 
-def mine_message(lines: Sequence[AccountLine], *, now: datetime) -> SlackMessage:
+def mine_message(lines: Sequence[ScoredAccount], *, now: datetime) -> SlackMessage:
     """The answer to `/tipoff mine`: the accounts the rep owns, best first."""
     if not lines:
         return SlackMessage(
@@ -574,7 +619,7 @@ def assigned_message(account_label: str, user_id: str) -> SlackMessage:
 
 
 def home_view(
-    mine: Sequence[AccountLine], unclaimed: Sequence[AccountLine], *, now: datetime
+    mine: Sequence[ScoredAccount], unclaimed: Sequence[ScoredAccount], *, now: datetime
 ) -> Block:
     """The App Home tab: the rep's accounts with what changed, then the best unclaimed."""
     blocks: list[Block] = [_header("Your accounts")]
@@ -635,6 +680,73 @@ def digest_message(
     blocks.append(_context("`/tipoff <account>` for the evidence · `/tipoff mine` for yours"))
     counts = f"{len(entered)} in, {len(left)} out, {len(unclaimed)} unclaimed"
     return SlackMessage(text=f"Tipoff digest for {day}: {counts}", blocks=_capped(blocks))
+
+
+# --- SLA reminders ----------------------------------------------------------------------
+
+
+def reminder_text(account_label: str, hours: float) -> str:
+    """Posted in an alert's thread when nobody claimed it within `hours` working hours."""
+    return (
+        f"⏰ Still unclaimed after {_working_hours(hours)}: who takes *{escape(account_label)}*? "
+        "Press *Claim* on the alert above."
+    )
+
+
+def escalation_text(
+    account_label: str, *, track: str, score: int, hours: float, alert_channel: str
+) -> str:
+    """Posted in the escalation channel when an alert stayed unclaimed for `hours` working
+    hours after it was posted in `alert_channel` (a channel ID)."""
+    return (
+        f"🚨 *{escape(account_label)}* ({track}, {score}) has been unclaimed for "
+        f"{_working_hours(hours)}: see its alert in <#{alert_channel}>."
+    )
+
+
+def _working_hours(hours: float) -> str:
+    whole = int(hours) if hours == int(hours) else hours
+    return (
+        say.plural(whole, "working hour") if isinstance(whole, int) else f"{hours:g} working hours"
+    )
+
+
+# --- /tipoff stats ----------------------------------------------------------------------
+
+STATS_SECTION_LIMIT = 2900  # under Slack's 3000 for a section's text
+
+
+def stats_message(
+    *,
+    days: int,
+    since: datetime,
+    model_name: str,
+    alerts: int,
+    precision: str,
+    sections: Sequence[tuple[str, Sequence[str]]],
+) -> SlackMessage:
+    """The answer to `/tipoff stats`: the quality report of the last `days` days, one
+    section per (title, plain-text lines) of tipoff.quality.report.report_sections."""
+    text = f"Model quality, last {days} days: {alerts} alerts; precision {precision}"
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Model quality"}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Since {since:%Y-%m-%d} · model `{model_name}` · "
+                    "figures with their counts; small counts say so",
+                }
+            ],
+        },
+    ]
+    for title, lines in sections:
+        body = f"*{title}*\n" + "\n".join(f"• {escape(line)}" for line in lines)
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": body[:STATS_SECTION_LIMIT]}}
+        )
+    return SlackMessage(text=text, blocks=blocks)
 
 
 # --- /tipoff help, unknown and ambiguous answers ----------------------------------------
@@ -919,6 +1031,23 @@ def _clip(text: str, limit: int) -> str:
 
 def _capped(blocks: list[Block]) -> list[Block]:
     return blocks[:BLOCK_LIMIT]
+
+
+# --- App Home notes ---------------------------------------------------------------------
+
+
+OUTSIDER_NOTE = (
+    "Tipoff answers the full members of the organisation it is installed in only; "
+    "ask a colleague there to look this up."
+)
+
+
+def outsider_home_view() -> Block:
+    """The App Home a guest or someone from another organisation sees: OUTSIDER_NOTE."""
+    return {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": OUTSIDER_NOTE}}],
+    }
 
 
 def admin_note(problems: Sequence[str]) -> list[Block]:

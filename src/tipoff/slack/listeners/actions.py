@@ -12,6 +12,8 @@ Storing waits for database locks at most feedback.CLICK_LOCK_WAIT_SECONDS, so th
 comes inside Slack's three seconds too; and a click repeated (clicked again, or twice)
 stores nothing twice.
 Messages are updated after the acknowledgement, with Slack's three seconds spent already.
+Storing and redrawing are tipoff.alerts.redraw's (and tipoff.workflow's for a claim or a
+snooze): a listener here reads the payload, calls them and acknowledges.
 """
 
 from __future__ import annotations
@@ -19,38 +21,37 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tipoff import feedback, workflow
-from tipoff.feedback import FeedbackRecord, PostedAlert, Verdict
+from tipoff.alerts import redraw
+from tipoff.feedback import Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 
 log = logging.getLogger(__name__)
-
-BUNDLE = "bundle"  # the reason of a bundled alert (rescoring._bundled)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     async def right(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         channel, ts = _message(body)
         user = body.get("user") or {}
-        recorded = await record(
+        recorded = await redraw.record_verdict(
             runtime,
             account_id=int(body["actions"][0]["value"]),
             verdict=Verdict.RIGHT,
-            user=user,
+            slack_user_id=user_id_of(user),
+            slack_user_name=user_name_of(user),
             channel=channel,
             ts=ts,
             reason=None,
         )
         async with acknowledged(ack, "Right verdict"):
-            latest = blocks.FeedbackNote(str(user.get("id") or ""), Verdict.RIGHT.value)
-            await show(client, recorded, latest=latest, shown=body.get("message"))
+            latest = blocks.FeedbackNote(user_id_of(user), Verdict.RIGHT.value)
+            await redraw.show_verdict(client, recorded, latest=latest, shown=body.get("message"))
 
     async def wrong(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         account_id = int(body["actions"][0]["value"])
@@ -69,12 +70,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     async def claim(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         channel, ts = _message(body)
         user = body.get("user") or {}
-        user_id = str(user.get("id") or "")
+        user_id = user_id_of(user)
         outcome = await workflow.claim(
             runtime,
             account_id=int(body["actions"][0]["value"]),
             slack_user_id=user_id,
-            slack_user_name=user.get("username") or user.get("name"),
+            slack_user_name=user_name_of(user),
             channel=channel,
             ts=ts,
         )
@@ -89,7 +90,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                             outcome.account_label, outcome.owner.slack_user_id, outcome.owner.since
                         ),
                     )
-            elif not await refresh(runtime, client, channel, ts) and channel is not None:
+            elif not await redraw.redraw(runtime, client, channel, ts) and channel is not None:
                 # A bundle names several accounts: the rep is told, the bundle stays as is.
                 await client.chat_postEphemeral(
                     channel=channel,
@@ -106,13 +107,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             runtime,
             account_id=account_id,
             days=days,
-            slack_user_id=str(user.get("id") or ""),
-            slack_user_name=user.get("username") or user.get("name"),
+            slack_user_id=user_id_of(user),
+            slack_user_name=user_name_of(user),
             channel=channel,
             ts=ts,
         )
         async with acknowledged(ack, "Snooze"):
-            await refresh(runtime, client, channel, ts)
+            await redraw.redraw(runtime, client, channel, ts)
 
     app.action(blocks.RIGHT_ACTION)(right)
     app.action(blocks.WRONG_ACTION)(wrong)
@@ -143,118 +144,12 @@ def _message(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return channel, container.get("message_ts")
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """A verdict stored, and what its message should show now."""
-
-    channel: str | None
-    ts: str | None
-    alert: PostedAlert | None
-    given: list[FeedbackRecord]
-    status: workflow.Status | None = None
+def user_id_of(user: dict[str, Any]) -> str:
+    """The Slack user ID in a payload's user object; "" when it has none."""
+    return str(user.get("id") or "")
 
 
-async def record(
-    runtime: Runtime,
-    *,
-    account_id: int,
-    verdict: Verdict,
-    user: dict[str, Any],
-    channel: str | None,
-    ts: str | None,
-    reason: str | None,
-) -> Recorded:
-    """Stores a verdict by the Slack `user` (a payload's user object) in one unit of work,
-    which waits for locks no longer than a click can afford."""
-    async with runtime.db.transaction(lock_wait_seconds=feedback.CLICK_LOCK_WAIT_SECONDS) as conn:
-        await feedback.serialize_verdicts(conn, account_id)
-        await feedback.record_verdict(
-            conn=conn,
-            account_id=account_id,
-            verdict=verdict,
-            slack_user_id=str(user.get("id") or ""),
-            slack_user_name=user.get("username") or user.get("name"),
-            at=runtime.clock(),
-            channel=channel,
-            ts=ts,
-            reason=reason,
-        )
-        alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
-        given = (
-            await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
-            if alert is not None
-            else []
-        )
-        status = await workflow.status_of(conn, account_id, runtime.clock())
-    return Recorded(channel, ts, alert, given, status)
-
-
-async def refresh(
-    runtime: Runtime,
-    client: AsyncWebClient,
-    channel: str | None,
-    ts: str | None,
-) -> bool:
-    """Updates the alert clicked (claim, snooze) to show its account's status now; False
-    when the message is not one account's alert (a bundle, a lookup) and was left as is."""
-    if channel is None or ts is None:
-        return False
-    async with runtime.db.transaction() as conn:
-        alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
-        if alert is None or alert.reason == BUNDLE:
-            return False
-        given = await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
-        status = await workflow.status_of(conn, alert.account_id, runtime.clock())
-    await client.chat_update(
-        channel=channel, ts=ts, text=alert.text, blocks=rendered(alert, given, status)
-    )
-    return True
-
-
-def rendered(
-    alert: PostedAlert, given: list[FeedbackRecord], status: workflow.Status | None
-) -> list[blocks.Block]:
-    """A posted alert as it should look now: its blocks, verdicts, owner and snooze."""
-    notes = [
-        blocks.FeedbackNote(f.slack_user_id, f.verdict, f.reason)
-        for f in given
-        if f.verdict in (Verdict.RIGHT, Verdict.WRONG)
-    ]
-    updated = blocks.with_feedback(alert.blocks, notes)
-    if status is None:
-        return updated
-    owner = status.owner
-    return blocks.with_status(
-        updated,
-        owner=owner.slack_user_id if owner else None,
-        owner_email=owner.email if owner else None,
-        snoozed_by=status.snoozed_by,
-        snoozed_until=status.snoozed_until,
-    )
-
-
-async def show(
-    client: AsyncWebClient,
-    recorded: Recorded,
-    *,
-    latest: blocks.FeedbackNote,
-    shown: dict[str, Any] | None,
-) -> None:
-    """Updates the message a verdict was given on to show who said what.
-
-    A posted alert is re-rendered from the blocks it was posted with and all its verdicts;
-    another message (no alert row) from the message Slack showed (`shown`, the payload's
-    message), with `latest` added."""
-    channel, ts = recorded.channel, recorded.ts
-    if channel is None or ts is None:
-        return
-    if recorded.alert is not None:
-        updated = rendered(recorded.alert, recorded.given, recorded.status)
-        text = recorded.alert.text
-    elif shown and shown.get("blocks"):
-        updated = blocks.add_feedback(shown["blocks"], latest)
-        text = str(shown.get("text") or "Tipoff")
-    else:
-        log.info("verdict on %s/%s recorded; no blocks to update the message with", channel, ts)
-        return
-    await client.chat_update(channel=channel, ts=ts, text=text, blocks=updated)
+def user_name_of(user: dict[str, Any]) -> str | None:
+    """The Slack user name in a payload's user object, if it has one."""
+    name = user.get("username") or user.get("name")
+    return str(name) if name else None

@@ -92,7 +92,7 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
         return await stats_message(runtime)
     if word == "mine":
         owned = await workflow.mine(runtime, user_id)
-        return blocks.mine_message([_line(o) for o in owned], now=runtime.clock())
+        return blocks.mine_message(owned, now=runtime.clock())
     if word == "assign" or word.startswith("assign "):
         return await _assign(runtime, _without_first_word(parts), user_id)
     if word == "top":
@@ -165,9 +165,3 @@ async def _assign(runtime: Runtime, args: list[Part], user_id: str) -> blocks.Sl
         runtime, account_id=found.matches[0].id, slack_user_id=rep_id, assigned_by=user_id
     )
     return blocks.assigned_message(label, rep_id)
-
-
-def _line(owned: workflow.OwnedAccount) -> blocks.AccountLine:
-    return blocks.AccountLine(
-        owned.label, owned.domain, owned.score, owned.track, owned.change, owned.changed_at
-    )

@@ -28,16 +28,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 async def home_view(runtime: Runtime, user_id: str) -> blocks.Block:
     found = await workflow.home(runtime, user_id)
-    view = blocks.home_view(
-        [_line(a) for a in found.mine], [_line(a) for a in found.unclaimed], now=runtime.clock()
-    )
+    view = blocks.home_view(found.mine, found.unclaimed, now=runtime.clock())
     if user_id in runtime.settings.admin_ids:
         note = blocks.admin_note((await delivery_health(runtime)).reasons())
         view = {**view, "blocks": [*note, *view["blocks"]][: blocks.BLOCK_LIMIT]}
     return view
-
-
-def _line(owned: workflow.OwnedAccount) -> blocks.AccountLine:
-    return blocks.AccountLine(
-        owned.label, owned.domain, owned.score, owned.track, owned.change, owned.changed_at
-    )

@@ -7,11 +7,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tipoff.alerts import redraw
 from tipoff.errors import NotFound
 from tipoff.feedback import Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.listeners.actions import acknowledged, record, show
+from tipoff.slack.listeners.actions import acknowledged, user_id_of, user_name_of
 
 REASON_REQUIRED = "Pick a reason: it tells Tipoff what to weigh differently."
 
@@ -27,11 +28,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         user = body.get("user") or {}
         # Stored before the modal closes: a rep who saw it close can trust it was kept.
         try:
-            recorded = await record(
+            recorded = await redraw.record_verdict(
                 runtime,
                 account_id=answer.context.account_id,
                 verdict=Verdict.WRONG,
-                user=user,
+                slack_user_id=user_id_of(user),
+                slack_user_name=user_name_of(user),
                 channel=answer.context.channel,
                 ts=answer.context.ts,
                 reason=answer.stored_reason,
@@ -41,8 +43,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return
         async with acknowledged(ack, "Wrong verdict"):
             latest = blocks.FeedbackNote(
-                str(user.get("id") or ""), Verdict.WRONG.value, answer.stored_reason
+                user_id_of(user), Verdict.WRONG.value, answer.stored_reason
             )
-            await show(client, recorded, latest=latest, shown=None)
+            await redraw.show_verdict(client, recorded, latest=latest, shown=None)
 
     app.view(blocks.WRONG_REASON_CALLBACK)(wrong_reason)
