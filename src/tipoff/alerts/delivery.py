@@ -55,7 +55,7 @@ from tipoff.slack.failures import (
     SlackFailure,
     failure_of,
 )
-from tipoff.slack.install import may_post, pause_posting
+from tipoff.slack.install import may_post, pause_if_token_dead
 from tipoff.slack.posting import post_message
 from tipoff.store.dialect import upsert
 from tipoff.store.tables import accounts, alerts, slack_users
@@ -143,10 +143,9 @@ async def deliver_pending_alerts(
                     until.isoformat(),
                 )
                 break
-            if failure.kind is FailureKind.INSTALL:
+            if await pause_if_token_dead(runtime, failure):
                 # Not the alert's fault: it waits, uncounted, for the token to work again.
                 await _retry(runtime, alert, at=runtime.clock(), error=failure.summary, count=0)
-                await pause_posting(runtime, failure.code, failure.description)
                 report.paused = True
                 break
             if failure.kind is FailureKind.TRANSIENT:

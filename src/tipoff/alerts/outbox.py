@@ -18,7 +18,7 @@ from tipoff.core.evidence import plural
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.slack.failures import FIXES, SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import Pause, current_pause, pause_posting
+from tipoff.slack.install import Pause, current_pause, pause_if_token_dead
 from tipoff.slack.posting import post_message
 from tipoff.store.tables import accounts, alerts, slack_failures
 
@@ -229,8 +229,7 @@ async def post_or_record(
         )
         async with runtime.db.transaction() as conn:
             await conn.execute(undo)
-        if failure.kind is FailureKind.INSTALL:
-            await pause_posting(runtime, failure.code, failure.description)
+        if await pause_if_token_dead(runtime, failure):
             return Posted.PAUSED
         return Posted.LATER
     return Posted.YES
