@@ -36,7 +36,8 @@ def decide(
     quiet: datetime | None = None,
     now: datetime = NOW,
 ) -> str | None:
-    return alert_decision(
+    """The reason as stored and shown, or None."""
+    reason = alert_decision(
         previous=previous,
         current=current,
         score=score,
@@ -46,6 +47,7 @@ def decide(
         routing=ROUTING,
         now=now,
     )
+    return None if reason is None else reason.text
 
 
 LAST = LastAlert(Track.SALES_READY, 70, frozenset({"core_action"}), NOW - 10 * HOUR)

@@ -26,13 +26,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tipoff import feedback, workflow
+from tipoff.core.workflow import BUNDLE
 from tipoff.feedback import FeedbackRecord, PostedAlert, Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 
 log = logging.getLogger(__name__)
-
-BUNDLE = "bundle"  # the reason of a bundled alert (rescoring._bundled)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -201,7 +200,7 @@ async def refresh(
         return False
     async with runtime.db.transaction() as conn:
         alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
-        if alert is None or alert.reason == BUNDLE:
+        if alert is None or alert.reason == BUNDLE.text:
             return False
         given = await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
         status = await workflow.status_of(conn, alert.account_id, runtime.clock())
