@@ -61,7 +61,7 @@ class PostedAlert:
     ts: str
     text: str
     blocks: list[dict[str, object]]
-    reason: str = ""  # why it was queued; "bundle" for a bundled message
+    reason: str = ""  # why it was queued (`AlertReason.text`); BUNDLE.text for a bundle
 
 
 async def serialize_verdicts(conn: AsyncConnection, account_id: int) -> None:

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.core.workflow import AlertStatus
 from tipoff.store.tables import alerts, events
 
 
@@ -87,18 +88,18 @@ class Metrics:
         )
         rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
         counts: dict[str, int] = {status: count for status, count in rows}
-        for status in ("pending", "sent", "failed"):
+        for status in (AlertStatus.PENDING, AlertStatus.SENT, AlertStatus.FAILED):
             self.alerts.labels(status).set(counts.get(status, 0))
         failed = await conn.execute(
             select(
                 func.coalesce(func.sum(alerts.c.attempts), 0)
-                - func.count().filter(alerts.c.status == "sent")
+                - func.count().filter(alerts.c.status == AlertStatus.SENT)
             )
         )
         self.alerts_retried.set(max(0, failed.scalar_one()))
         oldest = (
             await conn.execute(
-                select(func.min(alerts.c.created_at)).where(alerts.c.status == "pending")
+                select(func.min(alerts.c.created_at)).where(alerts.c.status == AlertStatus.PENDING)
             )
         ).scalar_one()
         self.outbox_age.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)

@@ -39,6 +39,7 @@ from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.store.dialect import lock_in_order, locks_rows
+from tipoff.store.queries import mark_for_rescoring
 from tipoff.store.tables import (
     accounts,
     alerts,
@@ -189,11 +190,7 @@ async def forget_person(
     await conn.execute(delete(people).where(people.c.id == person.id))
     await conn.execute(delete(slack_users).where(slack_users.c.email == address))
     # The next rescore scores them without the person's signals.
-    await conn.execute(
-        update(accounts)
-        .where(accounts.c.id.in_(quoted_in))
-        .values(signal_version=accounts.c.signal_version + 1)
-    )
+    await mark_for_rescoring(conn, quoted_in)
 
     redaction = Redaction.of(name=person.name, email=address, title=person.title)
     scrubbed: dict[str, int] = {}
@@ -440,11 +437,7 @@ async def prune_signals(conn: AsyncConnection, *, older_than: datetime) -> int:
     touched = select(events.c.account_id).where(
         events.c.occurred_at < older_than, events.c.account_id.is_not(None)
     )
-    await conn.execute(
-        update(accounts)
-        .where(accounts.c.id.in_(touched.distinct().scalar_subquery()))
-        .values(signal_version=accounts.c.signal_version + 1)
-    )
+    await mark_for_rescoring(conn, touched.distinct())
     result = await conn.execute(delete(events).where(events.c.occurred_at < older_than))
     return int(result.rowcount)
 

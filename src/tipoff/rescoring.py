@@ -35,7 +35,14 @@ from tipoff.core.opener import suggested_opener
 from tipoff.core.routing import Dimensions, Track, alert_channel
 from tipoff.core.scoring import Contact, Evidence, ScoreResult, score_tallies
 from tipoff.core.tally import Tally
-from tipoff.core.workflow import alert_decision, quiet_until
+from tipoff.core.workflow import (
+    BUNDLE,
+    AlertReason,
+    AlertStatus,
+    ReasonKind,
+    alert_decision,
+    quiet_until,
+)
 from tipoff.model import ScoringModel
 from tipoff.model.schema import Routing
 from tipoff.runtime import Runtime
@@ -56,7 +63,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 IN_PROCESSES_FROM = 20  # batches: a pass this long is scored by worker processes
-NEW_SIGNAL = "new signal: "  # how core.workflow.alert_decision names new evidence rules
 
 
 @dataclass
@@ -321,7 +327,7 @@ class _Decided:
     read_marks: dict[int, tuple[int, datetime | None]]
     score_rows: list[tuple[Any, ...]]  # `_score_row`s, for the backend that read the batch
     history_rows: list[dict[str, Any]]
-    alerting: list[tuple[AccountHistory, ScoreResult, str]]
+    alerting: list[tuple[AccountHistory, ScoreResult, AlertReason]]
     erasures_seen: int
 
     @property
@@ -364,7 +370,7 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
     scored_at = as_stored(now)
     score_rows: list[tuple[Any, ...]] = []
     history_rows: list[dict[str, Any]] = []
-    alerting: list[tuple[AccountHistory, ScoreResult, str]] = []
+    alerting: list[tuple[AccountHistory, ScoreResult, AlertReason]] = []
     read_marks: dict[int, tuple[int, datetime | None]] = {}
     for due in batch.due:
         account_id = due.id
@@ -452,7 +458,7 @@ def _alert_row(
     runtime: Runtime,
     history: AccountHistory,
     result: ScoreResult,
-    reason: str,
+    reason: AlertReason,
     known: workflow.Destination | None,
     now: datetime,
 ) -> dict[str, Any]:
@@ -470,7 +476,7 @@ def _alert_row(
         "account_id": result.account_id,
         "track": result.track.value,
         "score": result.score,
-        "reason": reason,
+        "reason": reason.text,
         "text": message.text,
         "blocks": message.blocks,
         "target": alert_channel(
@@ -483,19 +489,18 @@ def _alert_row(
         "owner_user_id": owner.slack_user_id if owner else None,
         "owner_email": owner.email if owner else None,
         "evidence_rules": sorted({e.rule_id for e in result.evidence if e.points > 0}),
-        "status": "pending",
+        "status": AlertStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
     }
 
 
-def _said(reason: str, result: ScoreResult) -> str:
+def _said(reason: AlertReason, result: ScoreResult) -> str:
     """The reason as a rep reads it: a new signal by its evidence sentence."""
-    if not reason.startswith(NEW_SIGNAL):
-        return reason
-    rules = reason.removeprefix(NEW_SIGNAL).split(", ")
-    return "New: " + "; ".join(e.text for e in result.evidence if e.rule_id in rules)
+    if reason.kind is not ReasonKind.NEW_SIGNAL:
+        return reason.text
+    return "New: " + "; ".join(e.text for e in result.evidence if e.rule_id in reason.rules)
 
 
 def _bundled(
@@ -532,14 +537,14 @@ def _bundled(
         out.append(
             {
                 **best,
-                "reason": "bundle",
+                "reason": BUNDLE.text,
                 "text": message.text,
                 "blocks": message.blocks,
                 "evidence_rules": [],
                 "target": target,
             }
         )
-        out += [{**r, "status": "bundled"} for r in queued]
+        out += [{**r, "status": AlertStatus.BUNDLED} for r in queued]
     return out
 
 

@@ -248,7 +248,7 @@ def test_several_new_strong_signals_are_named_together_within_the_reason_column(
     last = LastAlert(Track.HOT, 90, frozenset({"core_action"}), NOW - timedelta(days=4))
 
     def reason(strong: set[str]) -> str | None:
-        return alert_decision(
+        decided = alert_decision(
             previous=Track.HOT,
             current=Track.HOT,
             score=90,
@@ -258,6 +258,7 @@ def test_several_new_strong_signals_are_named_together_within_the_reason_column(
             routing=MODEL.routing,
             now=NOW,
         )
+        return decided.text if decided is not None else None
 
     assert reason({"core_action", "pricing_visits", "demo_request"}) == (
         "new signal: demo_request, pricing_visits"

@@ -26,6 +26,7 @@ from tipoff.demo.history import (
     segment_batches,
     segment_messages,
 )
+from tipoff.ingest.segment import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES
 from tipoff.model.loader import load_default_model
 from tipoff.model.schema import Exclusions
 
@@ -249,13 +250,13 @@ def test_segment_batches_are_valid_tracking_api_bodies() -> None:
     for body in batches:
         assert set(body) == {"batch", "sentAt"}
         assert _parse(body["sentAt"]) == NOW
-        assert len(json.dumps(body).encode()) <= 500_000
-        assert len(body["batch"]) <= 2_500
+        assert len(json.dumps(body).encode()) <= MAX_BATCH_BYTES
+        assert len(body["batch"]) <= MAX_BATCH_EVENTS
         for message in body["batch"]:
             kind = message["type"]
             assert set(message) <= allowed[kind], message
             assert message.get("userId") or message.get("anonymousId"), message
-            assert len(json.dumps(message).encode()) <= 32_000
+            assert len(json.dumps(message).encode()) <= MAX_EVENT_BYTES
             ids.append(message["messageId"])
             assert _parse(message["timestamp"]) < NOW
             if kind == "track":
@@ -371,7 +372,7 @@ def test_batches_stay_under_segments_limits_whatever_the_history() -> None:
     )
     batches = segment_batches(bulky, now=NOW, batch_size=500)
     assert len(batches) > 1
-    assert all(len(json.dumps(b).encode()) <= 500_000 for b in batches)
+    assert all(len(json.dumps(b).encode()) <= MAX_BATCH_BYTES for b in batches)
     assert [m for b in batches for m in b["batch"]] == segment_messages(bulky, now=NOW)
     small = segment_batches(HISTORY, now=NOW, batch_size=100)
     assert all(len(b["batch"]) <= 100 for b in small)

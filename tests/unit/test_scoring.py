@@ -189,7 +189,8 @@ def test_a_hot_account_that_keeps_growing_alerts_again_on_the_jump() -> None:
         routing=routing,
         now=NOW,
     )
-    assert reason == "score up 20 since the last alert"
+    assert reason is not None
+    assert reason.text == "score up 20 since the last alert"
 
 
 def test_score_is_the_whole_points_floored_at_0_with_no_top() -> None:

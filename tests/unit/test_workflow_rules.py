@@ -12,7 +12,10 @@ from tipoff.core.opener import suggested_opener
 from tipoff.core.routing import Dimensions, Track, alert_channel
 from tipoff.core.scoring import Contact, Evidence, ScoreResult
 from tipoff.core.workflow import (
+    BUNDLE,
+    MAX_REASON_CHARS,
     LastAlert,
+    ReasonKind,
     add_working_hours,
     alert_decision,
     quiet_until,
@@ -36,7 +39,8 @@ def decide(
     quiet: datetime | None = None,
     now: datetime = NOW,
 ) -> str | None:
-    return alert_decision(
+    """The reason as stored and shown, or None."""
+    reason = alert_decision(
         previous=previous,
         current=current,
         score=score,
@@ -46,6 +50,7 @@ def decide(
         routing=ROUTING,
         now=now,
     )
+    return None if reason is None else reason.text
 
 
 LAST = LastAlert(Track.SALES_READY, 70, frozenset({"core_action"}), NOW - 10 * HOUR)
@@ -90,6 +95,27 @@ def test_after_the_cooldown_a_jump_a_new_strong_signal_or_a_reentry_alerts() -> 
         "entered sales-ready"
     )
     assert decide(**same, score=70, last=LAST) is None  # nothing new
+
+
+def test_a_new_signal_reason_keeps_every_rule_though_its_stored_text_is_cut() -> None:
+    # Forty long rule ids: their names run far past what alerts.reason holds.
+    many = frozenset(f"rule_{n:02d}_{'x' * 20}" for n in range(40))
+    later = LAST.at + 72 * HOUR
+    reason = alert_decision(
+        previous=Track.SALES_READY,
+        current=Track.SALES_READY,
+        score=70,
+        strong_rules=LAST.rules | many,
+        last=LAST,
+        quiet_until=None,
+        routing=ROUTING,
+        now=later,
+    )
+    assert reason is not None and reason.kind is ReasonKind.NEW_SIGNAL
+    assert reason.rules == tuple(sorted(many))
+    assert len(reason.text) == MAX_REASON_CHARS
+    assert reason.text.startswith("new signal: rule_00_")
+    assert BUNDLE.text == "bundle"
 
 
 def test_a_snooze_or_a_wrong_silences_everything_until_it_ends() -> None:

@@ -46,6 +46,7 @@ from sqlalchemy import Row, select, update
 
 from tipoff.controls import strip_controls
 from tipoff.core.routing import Track, alert_channel
+from tipoff.core.workflow import AlertStatus
 from tipoff.privacy import PostedAlert, update_posted_alerts
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import SlackMessage, message_as_text
@@ -55,7 +56,7 @@ from tipoff.slack.failures import (
     SlackFailure,
     failure_of,
 )
-from tipoff.slack.install import may_post, pause_posting
+from tipoff.slack.install import may_post, pause_if_token_dead
 from tipoff.slack.posting import post_message
 from tipoff.store.dialect import upsert
 from tipoff.store.tables import accounts, alerts, slack_users
@@ -92,7 +93,7 @@ async def deliver_pending_alerts(
     async with runtime.db.transaction() as conn:
         due = select(
             alerts.c.id, alerts.c.target, alerts.c.owner_user_id, alerts.c.owner_email
-        ).where(alerts.c.status == "pending", alerts.c.next_attempt_at <= now)
+        ).where(alerts.c.status == AlertStatus.PENDING, alerts.c.next_attempt_at <= now)
         if runtime.slack is None:
             due = due.where(alerts.c.previewed_at.is_(None))
         rows = (
@@ -143,10 +144,9 @@ async def deliver_pending_alerts(
                     until.isoformat(),
                 )
                 break
-            if failure.kind is FailureKind.INSTALL:
+            if await pause_if_token_dead(runtime, failure):
                 # Not the alert's fault: it waits, uncounted, for the token to work again.
                 await _retry(runtime, alert, at=runtime.clock(), error=failure.summary, count=0)
-                await pause_posting(runtime, failure.code, failure.description)
                 report.paused = True
                 break
             if failure.kind is FailureKind.TRANSIENT:
@@ -313,7 +313,7 @@ async def _claim(runtime: Runtime, alert_id: int) -> Row[Any] | None:
             update(alerts)
             .where(
                 alerts.c.id == alert_id,
-                alerts.c.status == "pending",
+                alerts.c.status == AlertStatus.PENDING,
                 alerts.c.next_attempt_at <= now,
             )
             .values(next_attempt_at=now + CLAIM_LEASE)
@@ -334,7 +334,7 @@ async def _mark_sent(
             update(alerts)
             .where(alerts.c.id == alert.id)
             .values(
-                status="sent",
+                status=AlertStatus.SENT,
                 channel=channel,
                 ts=ts,
                 sent_at=runtime.clock(),
@@ -393,7 +393,7 @@ async def _fail(runtime: Runtime, alert: Row[Any], channel: str, failure: SlackF
             update(alerts)
             .where(alerts.c.id == alert.id)
             .values(
-                status="failed",
+                status=AlertStatus.FAILED,
                 attempts=alert.attempts + 1,
                 failure_reason=failure.code[:64],
                 last_error=failure.description,
@@ -415,7 +415,7 @@ async def _hold_outbox(runtime: Runtime, until: datetime) -> None:
     async with runtime.db.transaction() as conn:
         await conn.execute(
             update(alerts)
-            .where(alerts.c.status == "pending", alerts.c.next_attempt_at < until)
+            .where(alerts.c.status == AlertStatus.PENDING, alerts.c.next_attempt_at < until)
             .values(next_attempt_at=until)
         )
 

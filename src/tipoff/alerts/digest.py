@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from tipoff.alerts.outbox import Posted, post_or_record
 from tipoff.core.history import account_label
 from tipoff.core.routing import Track, alert_channel
+from tipoff.core.workflow import BUNDLE, AlertStatus
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 from tipoff.slack.install import may_post
@@ -148,8 +149,8 @@ async def _build(runtime: Runtime, now: datetime) -> dict[str, Digest]:
             await conn.execute(
                 select(alerts.c.account_id, alerts.c.score, alerts.c.track)
                 .where(
-                    alerts.c.status == "sent",
-                    alerts.c.reason != "bundle",
+                    alerts.c.status == AlertStatus.SENT,
+                    alerts.c.reason != BUNDLE.text,
                     alerts.c.claimed_at.is_(None),
                     alerts.c.sent_at > now - timedelta(days=UNCLAIMED_DAYS),
                     alerts.c.account_id.not_in(owned),

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Executable, func, or_, select, update
 
 from tipoff.core.evidence import plural
+from tipoff.core.workflow import AlertStatus
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.slack.failures import FIXES, SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import Pause, current_pause, pause_posting
+from tipoff.slack.install import Pause, current_pause, pause_if_token_dead
 from tipoff.slack.posting import post_message
 from tipoff.store.tables import accounts, alerts, slack_failures
 
@@ -94,14 +95,14 @@ async def delivery_health(runtime: Runtime) -> DeliveryHealth:
     async with runtime.db.transaction() as conn:
         failed = await conn.execute(
             select(alerts.c.failure_reason, func.count())
-            .where(alerts.c.status == "failed")
+            .where(alerts.c.status == AlertStatus.FAILED)
             .group_by(alerts.c.failure_reason)
         )
         health.failed = {str(reason or "unknown"): count for reason, count in failed}
         health.stuck = (
             await conn.execute(
                 select(func.count()).where(
-                    alerts.c.status == "pending", alerts.c.created_at <= now - STUCK_AFTER
+                    alerts.c.status == AlertStatus.PENDING, alerts.c.created_at <= now - STUCK_AFTER
                 )
             )
         ).scalar_one()
@@ -118,17 +119,17 @@ async def pending_count(runtime: Runtime) -> int:
     """How many alerts wait in the outbox to be posted."""
     async with runtime.db.transaction() as conn:
         return (
-            await conn.execute(select(func.count()).where(alerts.c.status == "pending"))
+            await conn.execute(select(func.count()).where(alerts.c.status == AlertStatus.PENDING))
         ).scalar_one()
 
 
 def _troubled(now: datetime) -> ColumnElement[bool]:
     """An alert `tipoff alerts` lists and `--retry` queues again: failed, or stuck
     (pending for over STUCK_AFTER, or tried and not yet accepted)."""
-    stuck = (alerts.c.status == "pending") & or_(
+    stuck = (alerts.c.status == AlertStatus.PENDING) & or_(
         alerts.c.created_at <= now - STUCK_AFTER, alerts.c.attempts > 0
     )
-    return or_(alerts.c.status == "failed", stuck)
+    return or_(alerts.c.status == AlertStatus.FAILED, stuck)
 
 
 async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[TroubledAlert]:
@@ -151,7 +152,7 @@ async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[Trouble
                 )
                 .join(accounts, accounts.c.id == alerts.c.account_id)
                 .where(_troubled(now))
-                .order_by((alerts.c.status != "failed"), alerts.c.created_at, alerts.c.id)
+                .order_by((alerts.c.status != AlertStatus.FAILED), alerts.c.created_at, alerts.c.id)
                 .limit(limit)
             )
         ).all()
@@ -160,7 +161,7 @@ async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[Trouble
             id=r.id,
             account=r.name or r.domain or f"account {r.id}",
             target=r.target,
-            status="failed" if r.status == "failed" else "stuck",
+            status=AlertStatus.FAILED if r.status == AlertStatus.FAILED else "stuck",
             reason=r.failure_reason
             or (r.last_error or "not tried yet").split(" (HTTP", 1)[0].split(":", 1)[0],
             attempts=r.attempts,
@@ -229,8 +230,7 @@ async def post_or_record(
         )
         async with runtime.db.transaction() as conn:
             await conn.execute(undo)
-        if failure.kind is FailureKind.INSTALL:
-            await pause_posting(runtime, failure.code, failure.description)
+        if await pause_if_token_dead(runtime, failure):
             return Posted.PAUSED
         return Posted.LATER
     return Posted.YES
@@ -277,7 +277,8 @@ async def retry_alerts(runtime: Runtime, ids: Sequence[int] | None) -> list[int]
             done = [i for i in ids if not found[i][1]]
             if done:
                 states = ", ".join(
-                    "queued, not stuck" if found[i][0] == "pending" else found[i][0] for i in done
+                    "queued, not stuck" if found[i][0] == AlertStatus.PENDING else found[i][0]
+                    for i in done
                 )
                 raise InvalidInput(
                     f"alert {', '.join(map(str, done))} is not failed or stuck ({states}):"
@@ -294,7 +295,9 @@ async def retry_alerts(runtime: Runtime, ids: Sequence[int] | None) -> list[int]
         await conn.execute(
             update(alerts)
             .where(chosen, troubled)
-            .values(status="pending", next_attempt_at=now, failure_reason=None, failed_at=None)
+            .values(
+                status=AlertStatus.PENDING, next_attempt_at=now, failure_reason=None, failed_at=None
+            )
         )
     if requeued:
         log.info("alerts %s queued again for delivery", ", ".join(map(str, requeued)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tipoff import feedback, workflow
+from tipoff.core.workflow import BUNDLE
 from tipoff.feedback import FeedbackRecord, PostedAlert, Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
-
-BUNDLE = "bundle"  # the reason of a bundled alert (rescoring._bundled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +87,7 @@ async def redraw(
         return False
     async with runtime.db.transaction() as conn:
         alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
-        if alert is None or alert.reason == BUNDLE:
+        if alert is None or alert.reason == BUNDLE.text:
             return False
         given = await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
         status = await workflow.status_of(conn, alert.account_id, runtime.clock())

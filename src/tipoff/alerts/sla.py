@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tipoff.alerts.outbox import Posted, post_or_record
-from tipoff.core.workflow import add_working_hours
+from tipoff.core.workflow import BUNDLE, AlertStatus, add_working_hours
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
 from tipoff.slack.install import may_post
@@ -63,8 +63,8 @@ async def check_slas(runtime: Runtime) -> SlaReport:
                 )
                 .join(accounts, accounts.c.id == alerts.c.account_id)
                 .where(
-                    alerts.c.status == "sent",
-                    alerts.c.reason != "bundle",
+                    alerts.c.status == AlertStatus.SENT,
+                    alerts.c.reason != BUNDLE.text,
                     alerts.c.claimed_at.is_(None),
                     alerts.c.escalated_at.is_(None),
                     alerts.c.account_id.not_in(owned),

@@ -1,16 +1,67 @@
 """The rep workflow's rules, as pure functions with `now` passed in: whether a rescore
-deserves another alert (no noise), when an SLA runs out (working hours), and how a score
-history reads as a sparkline."""
+deserves another alert (no noise) and why, where an alert stands, when an SLA runs out
+(working hours), and how a score history reads as a sparkline."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from tipoff.core.routing import Track
 from tipoff.model.schema import Routing, WorkingHours
+
+
+class AlertStatus(StrEnum):
+    """Where an alert stands; the values are what `alerts.status` stores."""
+
+    PENDING = "pending"  # queued: not yet accepted by Slack
+    SENT = "sent"
+    BUNDLED = "bundled"  # summed up in its channel's bundle, never posted on its own
+    FAILED = "failed"  # refused by Slack for good (`failure_reason` says why)
+
+
+class ReasonKind(StrEnum):
+    """Why an alert was queued."""
+
+    ENTERED = "entered"  # entered an alerting track
+    NEW_SIGNAL = "new signal"  # new strong evidence rules
+    SCORE_UP = "score up"  # a jump since the last alert
+    BUNDLE = "bundle"  # one message for a channel's many alerts
+
+
+# What `alerts.reason` holds at most.
+MAX_REASON_CHARS = 255
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReason:
+    """Why an alert was queued, as data; `text` is the one way it is written down."""
+
+    kind: ReasonKind
+    track: Track | None = None  # ENTERED: the track entered
+    rules: tuple[str, ...] = ()  # NEW_SIGNAL: the new strong evidence rules, sorted
+    points: int = 0  # SCORE_UP: how far above the last alert's score
+
+    @property
+    def text(self) -> str:
+        """As `alerts.reason` stores it: "entered hot", "new signal: a, b",
+        "score up 20 since the last alert" or "bundle"."""
+        match self.kind:
+            case ReasonKind.ENTERED:
+                assert self.track is not None
+                return f"entered {self.track.value}"
+            case ReasonKind.NEW_SIGNAL:
+                return f"{self.kind.value}: {', '.join(self.rules)}"[:MAX_REASON_CHARS]
+            case ReasonKind.SCORE_UP:
+                return f"{self.kind.value} {self.points} since the last alert"
+            case ReasonKind.BUNDLE:
+                return self.kind.value
+
+
+BUNDLE = AlertReason(ReasonKind.BUNDLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +84,7 @@ def alert_decision(
     quiet_until: datetime | None,
     routing: Routing,
     now: datetime,
-) -> str | None:
+) -> AlertReason | None:
     """Why this score deserves an alert, or None.
 
     `previous` is the track of the last stored score, `strong_rules` the evidence rules
@@ -50,21 +101,22 @@ def alert_decision(
     if quiet_until is not None and now < quiet_until:
         return None
     entered = previous is None or previous.rank < current.rank
+    entered_current = AlertReason(ReasonKind.ENTERED, track=current)
     if last is None:
-        return f"entered {current.value}" if entered else None
+        return entered_current if entered else None
     if entered and current.rank > last.track.rank:
-        return f"entered {current.value}"
+        return entered_current
     if now < last.at + timedelta(hours=routing.cooldown_hours):
         return None
     if entered:
-        return f"entered {current.value}"
+        return entered_current
     # New evidence first: it tells a rep what happened, where a jump only says how much
     # (scores have no top, so a strong new signal usually jumps too).
     new = sorted(strong_rules - last.rules)
     if new:
-        return f"new signal: {', '.join(new)}"[:255]
+        return AlertReason(ReasonKind.NEW_SIGNAL, rules=tuple(new))
     if score - last.score >= routing.jump_points:
-        return f"score up {score - last.score} since the last alert"
+        return AlertReason(ReasonKind.SCORE_UP, points=score - last.score)
     return None
 
 

@@ -38,14 +38,11 @@ from tipoff import __version__
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.identity import company_domain, normalize_domain, normalize_email
 from tipoff.core.routing import Track
+from tipoff.ingest.segment import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES
 from tipoff.yamlfile import YamlFileError, YamlProblem, validate_yaml
 
 HISTORY_RESOURCE = "history.yml"
 
-# Segment's limits for the HTTP Tracking API: 32 KB a call, 500 KB a batch request.
-MAX_MESSAGE_BYTES = 32_000
-MAX_BATCH_BYTES = 500_000
-MAX_BATCH_MESSAGES = 2_500
 
 # messageIds are uuid5s in this namespace, so a replay sends the same ids and de-duplicates.
 MESSAGE_NAMESPACE = uuid.UUID("5b0f2d8e-7c1a-4c5e-9a43-2f6d1e0b7a11")
@@ -388,9 +385,10 @@ def _size(value: object) -> int:
 def segment_batches(
     history: DemoHistory, *, now: datetime, batch_size: int = 500
 ) -> list[dict[str, Any]]:
-    """Bodies for `POST /v1/batch`: at most `batch_size` calls and 500 KB each."""
-    if not 1 <= batch_size <= MAX_BATCH_MESSAGES:
-        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_MESSAGES}")
+    """Bodies for `POST /v1/batch`: at most `batch_size` calls each, within the limits
+    Tipoff's own ingest (Segment's) accepts, so every body the demo sends is taken."""
+    if not 1 <= batch_size <= MAX_BATCH_EVENTS:
+        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_EVENTS}")
     now = _utc(now)
     sent_at = _iso(now)
     envelope = _size({"batch": [], "sentAt": sent_at})
@@ -399,10 +397,10 @@ def segment_batches(
     size = envelope
     for message in segment_messages(history, now=now):
         message_size = _size(message)
-        if message_size > MAX_MESSAGE_BYTES:
+        if message_size > MAX_EVENT_BYTES:
             raise ValueError(
                 f"call {message['messageId']} is {message_size} bytes; Segment accepts at "
-                f"most {MAX_MESSAGE_BYTES} bytes a call"
+                f"most {MAX_EVENT_BYTES} bytes a call"
             )
         if current and (len(current) >= batch_size or size + 2 + message_size > MAX_BATCH_BYTES):
             batches.append({"batch": current, "sentAt": sent_at})

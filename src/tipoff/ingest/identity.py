@@ -47,6 +47,7 @@ from tipoff.ingest.segment import (
     SegmentCall,
 )
 from tipoff.store.dialect import insert_returning_ids, lock_for_writing, lock_in_order
+from tipoff.store.queries import mark_for_rescoring
 from tipoff.store.tables import accounts, events, identities, people
 
 USER_ID = "user_id"
@@ -419,13 +420,7 @@ class IdentityResolver:
                 [{"b_person_id": p.id, "b_account_id": _id(p.account)} for p in late],
             )
 
-        bumped = sorted(a.id for a in self._touched.values() if a.id is not None)
-        for chunk in _chunks(bumped):
-            await conn.execute(
-                update(accounts)
-                .where(accounts.c.id.in_(chunk))
-                .values(signal_version=accounts.c.signal_version + 1)
-            )
+        await mark_for_rescoring(conn, (a.id for a in self._touched.values() if a.id is not None))
 
         for p in (*self._people.values(), *born):
             p.changed = p.backfill = p.placed = False

@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
@@ -75,7 +75,6 @@ _MAX_ID = 255
 # Distinct event names counted for the "not in the model" warning; past this, rows of
 # new names are still imported, only not counted.
 _MAX_EVENT_NAMES = 1000
-_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,49 +270,47 @@ async def import_signals(
         if source_id is None:
             async with db.transaction() as conn:
                 source_id = await import_source(conn, source_name, category=None, now=now)
-        for attempt in range(1, _ATTEMPTS + 1):
-            try:
-                return await _write(db, source_id, event_names, batch, now)
-            except IntegrityError:
-                # A running server created the same person or account meanwhile (a unique
-                # index); the batch rolled back, and running it again finds them.
-                if attempt == _ATTEMPTS:
-                    raise
-                log.info("import raced ingest (attempt %d); retrying the batch", attempt)
-        raise AssertionError("unreachable")
+        # A running server may create the same person or account meanwhile (a unique
+        # index): the batch rolls back whole, and running it again finds them.
+        return await db.run_retrying(
+            lambda conn: _write(conn, source_id, event_names, batch, now),
+            what=f"import of {len(batch)} signal row(s)",
+            integrity_races=True,
+        )
 
     return await csvfile.write_csv(checked.file, _rows(now), write, progress=progress)
 
 
 async def _write(
-    db: Database, source_id: int, event_names: EventNameMap, batch: list[SignalRow], now: datetime
+    conn: AsyncConnection,
+    source_id: int,
+    event_names: EventNameMap,
+    batch: list[SignalRow],
+    now: datetime,
 ) -> tuple[int, int]:
-    async with db.transaction() as conn:
-        groups = await csvfile.known_domains(
-            conn, {r.domain for r in batch if r.domain is not None}
-        )
-        people: list[dict[str, Any]] = []
-        tracks: list[dict[str, Any]] = []
-        for row in batch:
-            *placements, track = segment_items(row, groups)
-            people.extend(placements)
-            tracks.append(track)
-        # People first, so that each signal finds its person placed.
-        if people:
-            await ingest_messages(
-                conn,
-                source_id=source_id,
-                event_names=event_names,
-                messages=parse_batch({"batch": people}),
-                received_at=now,
-            )
-        stored = await ingest_messages(
+    groups = await csvfile.known_domains(conn, {r.domain for r in batch if r.domain is not None})
+    people: list[dict[str, Any]] = []
+    tracks: list[dict[str, Any]] = []
+    for row in batch:
+        *placements, track = segment_items(row, groups)
+        people.extend(placements)
+        tracks.append(track)
+    # People first, so that each signal finds its person placed.
+    if people:
+        await ingest_messages(
             conn,
             source_id=source_id,
             event_names=event_names,
-            messages=parse_batch({"batch": tracks}),
+            messages=parse_batch({"batch": people}),
             received_at=now,
         )
+    stored = await ingest_messages(
+        conn,
+        source_id=source_id,
+        event_names=event_names,
+        messages=parse_batch({"batch": tracks}),
+        received_at=now,
+    )
     return stored.accepted, stored.duplicates
 
 

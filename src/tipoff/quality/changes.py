@@ -16,11 +16,12 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tipoff.model.loader import DEFAULT_MODEL_RESOURCE
 from tipoff.store.db import Database
-from tipoff.store.tables import accounts, model_changes
+from tipoff.store.queries import EVERY_ACCOUNT, mark_for_rescoring
+from tipoff.store.tables import model_changes
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,7 @@ async def note_model_in_use(
                 model_name=name, content_hash=digest, model_text=text, changed_by=by, changed_at=now
             )
         )
-        # Due = signal_version > scored_version: one bump makes every account due.
-        await conn.execute(update(accounts).values(signal_version=accounts.c.signal_version + 1))
+        await mark_for_rescoring(conn, EVERY_ACCOUNT)
     assert result.inserted_primary_key is not None
     change = ModelChange(int(result.inserted_primary_key[0]), name, digest, by, now)
     log.info(

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tipoff.core.routing import Track
+from tipoff.core.workflow import AlertReason, AlertStatus, ReasonKind
 from tipoff.demo.history import load_history, segment_messages
 from tipoff.ingest.segment import SegmentCall, parse_call
 from tipoff.ingest.service import ingest_messages
@@ -224,8 +226,9 @@ async def load_sample(
     for n, alert in enumerate(replayed.alerts):
         alert_rows.append(
             {"account_id": alert.account_id, "track": alert.track, "score": alert.score,
-             "reason": f"entered {alert.track}", "text": f"alert {n}", "blocks": [],
-             "target": "#sales-alerts", "status": "sent", "attempts": 1,
+             "reason": AlertReason(ReasonKind.ENTERED, track=Track(alert.track)).text,
+             "text": f"alert {n}", "blocks": [],
+             "target": "#sales-alerts", "status": AlertStatus.SENT, "attempts": 1,
              "next_attempt_at": alert.at, "channel": "C0SALESALRT", "ts": f"{n + 1}.000100",
              "created_at": alert.at, "sent_at": alert.at + timedelta(minutes=2)}
         )  # fmt: skip

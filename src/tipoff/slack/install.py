@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
 
 from tipoff.runtime import Runtime
-from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, failure_of
+from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, SlackFailure, failure_of
 from tipoff.store.dialect import upsert
 from tipoff.store.tables import slack_workspace
 
@@ -118,19 +119,26 @@ async def may_post(runtime: Runtime) -> bool:
     return await check_token(runtime)
 
 
+async def pause_if_token_dead(runtime: Runtime, failure: SlackFailure) -> bool:
+    """Pauses posting when `failure` (of any Web API call) says the bot token no longer
+    works for the workspace; True when it does. The one place where an install failure
+    stops every post: delivery, reminders and digests, and the auth.test probe."""
+    if failure.kind is not FailureKind.INSTALL:
+        return False
+    await pause_posting(runtime, failure.code, failure.description)
+    return True
+
+
 async def check_token(runtime: Runtime) -> bool:
     """Asks auth.test whether the bot token works: resumes posting when it does, pauses
     it when Slack says the token is dead. False when posting stays paused or Slack did
     not answer."""
     if runtime.slack is None:
         return False
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-            await runtime.slack.auth_test()
-    except SLACK_CALL_ERRORS as exc:
-        failure = failure_of(exc)
-        if failure.kind is FailureKind.INSTALL:
-            await pause_posting(runtime, failure.code, failure.description)
+    answer = await ask_auth_test(runtime.slack, timeout_seconds=PROBE_TIMEOUT_SECONDS)
+    if answer.state is not TokenState.OK:
+        if answer.failure is not None:
+            await pause_if_token_dead(runtime, answer.failure)
         return False
     await resume_posting(runtime)
     return True
@@ -148,6 +156,27 @@ class TokenState(Enum):
 class TokenCheck:
     state: TokenState
     detail: str  # why it is not OK, for /healthz's reasons; "" when it is
+    failure: SlackFailure | None = None  # Slack's refusal, when REFUSED
+
+
+async def ask_auth_test(slack: AsyncWebClient, *, timeout_seconds: float) -> TokenCheck:
+    """What auth.test says of the bot token, asked once; only reads. A failure that is
+    not a Web API call's (a bug) is raised."""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await slack.auth_test()
+    except SLACK_CALL_ERRORS as error:
+        failure = failure_of(error)
+        if failure.kind is FailureKind.INSTALL:
+            return TokenCheck(
+                TokenState.REFUSED, f"Slack refuses the bot token: {failure.description}", failure
+            )
+        return TokenCheck(TokenState.UNREACHABLE, _unreachable(error))
+    return TokenCheck(TokenState.OK, "")
+
+
+def _unreachable(error: BaseException) -> str:
+    return f"Slack unreachable ({type(error).__name__})"
 
 
 class CachedTokenCheck:
@@ -176,15 +205,9 @@ class CachedTokenCheck:
     async def _ask(self) -> TokenCheck:
         assert self._runtime.slack is not None
         try:
-            async with asyncio.timeout(self._timeout):
-                await self._runtime.slack.auth_test()
+            answer = await ask_auth_test(self._runtime.slack, timeout_seconds=self._timeout)
         except Exception as error:  # any failure to answer is "unreachable", with its reason
-            failure = failure_of(error) if isinstance(error, SLACK_CALL_ERRORS) else None
-            if failure is not None and failure.kind is FailureKind.INSTALL:
-                return TokenCheck(
-                    TokenState.REFUSED,
-                    f"Slack refuses the bot token: {failure.description}",
-                )
-            log.warning("health check: Slack unreachable: %s", type(error).__name__)
-            return TokenCheck(TokenState.UNREACHABLE, f"Slack unreachable ({type(error).__name__})")
-        return TokenCheck(TokenState.OK, "")
+            answer = TokenCheck(TokenState.UNREACHABLE, _unreachable(error))
+        if answer.state is TokenState.UNREACHABLE:
+            log.warning("health check: %s", answer.detail)
+        return answer

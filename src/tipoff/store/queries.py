@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, Final, Literal, cast
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.history import AccountHistory, Person, Signal, account_label, id_in_label
@@ -428,6 +428,28 @@ class Due:
 
 # An account is due when a signal arrived since its last score (`signal_version` counts them).
 _CHANGED_SINCE_SCORED = accounts.c.signal_version > accounts.c.scored_version
+
+EVERY_ACCOUNT: Final = "every account"
+
+
+async def mark_for_rescoring(
+    conn: AsyncConnection, which: Iterable[int] | Select[Any] | Literal["every account"]
+) -> None:
+    """Makes accounts due for rescoring: the next pass scores them again from what is
+    stored now. `which` is account ids, a query selecting account ids, or EVERY_ACCOUNT.
+
+    Their signal_version goes up by one, so each is due (`_CHANGED_SINCE_SCORED`), and a
+    pass that read an account before this committed does not record a score of what it
+    read as current (`signal_versions`). Ids are updated in id order, the order every
+    writer locks accounts in."""
+    bump = update(accounts).values(signal_version=accounts.c.signal_version + 1)
+    if isinstance(which, str):
+        await conn.execute(bump)
+    elif isinstance(which, Select):
+        await conn.execute(bump.where(accounts.c.id.in_(which.scalar_subquery())))
+    else:
+        for chunk in _chunks(sorted(set(which))):
+            await conn.execute(bump.where(accounts.c.id.in_(chunk)))
 
 
 async def due_accounts(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from tipoff.core.workflow import AlertStatus
 from tipoff.store.dialect import UTCDateTime
 
 metadata = MetaData(
@@ -169,8 +170,8 @@ alerts = Table(
     Column("text", Text, nullable=False),
     Column("blocks", JSON, nullable=False),
     Column("target", String(255), nullable=False),  # channel name/ID asked for
-    # pending | sent | bundled | failed (Slack refused it for good: see failure_reason)
-    Column("status", String(10), nullable=False, default="pending"),
+    # An AlertStatus: pending | sent | bundled | failed (see failure_reason)
+    Column("status", String(10), nullable=False, default=AlertStatus.PENDING),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("last_error", Text, nullable=True),
