@@ -22,6 +22,7 @@ test: $(BIN)/tipoff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest
 
 # The suite again with every database-backed test on the PostgreSQL server named by
@@ -35,4 +36,4 @@ bench: $(BIN)/tipoff
 	$(BIN)/python -m benchmarks --size $(or $(SIZE),small)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
