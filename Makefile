@@ -22,6 +22,7 @@ test: $(BIN)/tipoff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest
 
 # The suite again with every database-backed test on the PostgreSQL server named by
@@ -54,4 +55,4 @@ mutate: $(BIN)/mutmut
 	@$(BIN)/mutmut results | grep ': survived' || true
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache mutants
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache mutants

@@ -1,5 +1,5 @@
 """The quality loop on the bundled demo history extended with outcomes and feedback
-(`tipoff.quality.sample`): figures checked against the database, calibration measured
+(`tipoff.demo.quality_sample`): figures checked against the database, calibration measured
 on held-out time, and the commands run as a user runs them."""
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_cli import tipoff
+from tipoff.demo.quality_sample import load_sample
 from tipoff.model import load_default_model
 from tipoff.model.loader import parse_model
 from tipoff.quality import calibrate, dataset
 from tipoff.quality.backtest import backtest
 from tipoff.quality.changes import model_text
 from tipoff.quality.report import build_report
-from tipoff.quality.sample import load_sample
 from tipoff.store.db import Database
 
 DAY = timedelta(days=1)

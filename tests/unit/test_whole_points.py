@@ -14,7 +14,7 @@ from fractions import Fraction
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tipoff.cli import score_json
+from tipoff.cli.accounts import score_json
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import DIMENSIONS, Evidence, ScoreResult, score_of

@@ -1,17 +1,15 @@
-"""CLI commands that import files: `tipoff signals import`, and the file-import edge that
-`tipoff outcomes import` shares with it (a progress bar, one summary line). Services are
-imported by the commands that call them (see `tipoff.cli`)."""
+"""`tipoff signals`: signals from files."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tipoff.cli.common import err, out
+from tipoff.cli.file_import import ImportProgress, import_summary, run_file_import
 from tipoff.core.evidence import plural
 from tipoff.names import CSV_IMPORT_SOURCE
 from tipoff.terminal import program, styled
@@ -22,65 +20,10 @@ if TYPE_CHECKING:
     from tipoff.model import ScoringModel
     from tipoff.runtime import Runtime
 
-C = TypeVar("C")
-T = TypeVar("T")
-
-ImportProgress = Callable[[int, int], None]
-
-signals_app = typer.Typer(help="Signals from files: backfill history.", no_args_is_help=True)
+app = typer.Typer(help="Signals from files: backfill history.", no_args_is_help=True)
 
 
-def run_file_import(
-    path: Path,
-    label: str,
-    check: Callable[[ScoringModel, datetime, ImportProgress], Coroutine[Any, Any, C]],
-    write: Callable[[Runtime, C, ImportProgress], Awaitable[T]],
-) -> T:
-    """Imports `path` with a progress bar on stderr (quiet when stderr is not a terminal).
-
-    `check` reads the whole file with the model and the time, and opens no database; only
-    a file it finds clean is given to `write`, with the runtime (a new SQLite database is
-    created then). So a missing or bad file is a one-line error (exit 1) that neither
-    changes a database nor leaves a new, empty one behind."""
-    from rich.progress import BarColumn, Progress, TextColumn
-
-    from tipoff.cli import err, fail, load_settings, with_runtime
-    from tipoff.errors import TipoffError
-    from tipoff.model import ModelFileError
-    from tipoff.runtime import configured_model, utc_now
-
-    if not path.is_file():
-        raise fail(f"{path}: no such file")
-    settings = load_settings()
-    try:
-        model = configured_model(settings)
-    except ModelFileError as error:
-        raise fail(str(error), code=2) from None
-
-    columns = (TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        try:
-            checked = asyncio.run(check(model, utc_now(), progress))
-        except TipoffError as error:
-            raise fail(error.message) from None
-        return with_runtime(lambda rt: write(rt, checked, progress), create=True)
-
-
-def import_summary(result: ImportResult, what: str) -> str:
-    return (
-        f"Imported {plural(result.imported, what, grouped=True)}"
-        f" from {plural(result.rows, 'row', grouped=True)}"
-        + (f"; {result.duplicates:,} already imported" if result.duplicates else "")
-        + "."
-    )
-
-
-@signals_app.command("import")
+@app.command("import")
 def signals_import(
     path: Annotated[
         Path,
@@ -102,7 +45,6 @@ def signals_import(
     importing a file twice adds nothing. Every row is checked first; one bad
     row and nothing is imported. Times without an offset are UTC; a date
     alone is midnight UTC."""
-    from tipoff.cli import err, out
     from tipoff.ingest import signals_csv
     from tipoff.sources import valid_name
 
@@ -149,8 +91,3 @@ def signals_import(
     if done.imported:
         tipoff = program()
         out.print(f"Accounts are rescored by `{tipoff} serve`, or now by `{tipoff} rescore`.")
-
-
-def register(app: typer.Typer) -> None:
-    """Adds `tipoff signals` to the `tipoff` CLI."""
-    app.add_typer(signals_app, name="signals")
