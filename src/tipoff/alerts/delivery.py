@@ -5,11 +5,12 @@ takes the due alerts oldest first and, for each one:
 
 1. claims it in a short transaction (its next attempt is pushed a lease ahead), so a
    second delivery run, in this process or another replica, leaves it alone;
-2. posts it with chat.postMessage, as stored at that moment: to its owner's DM when it has one (an email owner is
-   looked up with users.lookupByEmail, once), to its channel otherwise or when the DM
-   cannot be reached; about one a second into any one channel (Slack's per-channel pace).
-   The channel is worked out again now, from the current TIPOFF_ALERT_CHANNEL and model
-   routing, so fixing a wrong channel also rescues the alerts queued for it;
+2. posts it with chat.postMessage, as stored at that moment: to its owner's DM when it
+   has one (an email owner is looked up with users.lookupByEmail, once), to its channel
+   otherwise or when the DM cannot be reached; about one a second into any one channel
+   (Slack's per-channel pace). The channel is worked out again now, from the current
+   TIPOFF_ALERT_CHANNEL and model routing, so fixing a wrong channel also rescues the
+   alerts queued for it;
 3. records the outcome in its own transaction: "sent" with the channel ID and ts Slack
    gave, a later next attempt, or "failed" with Slack's reason. When `tipoff forget`
    rewrote the alert while it was on its way, the message is updated in Slack at once.
