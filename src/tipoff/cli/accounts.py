@@ -57,8 +57,9 @@ def score(
     account: Annotated[
         str,
         typer.Argument(
-            help="A domain (acme.com), a company name, or someone's email address (their"
-            " company's domain)."
+            help="A domain (acme.com), a company name, someone's email address (their"
+            " company's domain), or the label `top` shows for an account with neither"
+            " (Account 7)."
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for other tools.")] = False,
