@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# One unit of work's connection, as the code above store/ names it: services hold one and
+# pass it to store functions without importing SQLAlchemy themselves.
+Connection: TypeAlias = AsyncConnection
 
 # A transaction that loses a race runs at most this many times in all. Each wait before
 # the next run is drawn between 0 and a ceiling that doubles from 10 ms, so the racers
@@ -150,7 +155,7 @@ class Database:
 
         from alembic import command
 
-        def upgrade(sync_connection: Connection) -> None:
+        def upgrade(sync_connection: SyncConnection) -> None:
             config = alembic_config()
             config.attributes["connection"] = sync_connection
             command.upgrade(config, revision)
@@ -163,7 +168,7 @@ class Database:
         newest one this Tipoff ships. Read without Alembic (see `schema_head`): every
         command checks this before it starts."""
 
-        def current(sync_connection: Connection) -> str | None:
+        def current(sync_connection: SyncConnection) -> str | None:
             if not inspect(sync_connection).has_table("alembic_version"):
                 return None
             found = sync_connection.execute(text("SELECT version_num FROM alembic_version"))
