@@ -30,10 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
-
-from tipoff.alerts.redraw import redraw
+from tipoff.alerts.erased import PostedAlert, SlackUpdate, update_posted_alerts
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
@@ -42,17 +39,24 @@ from tipoff.store.accounts import lock_accounts
 from tipoff.store.db import Connection
 from tipoff.store.queries import mark_for_rescoring
 
+# PostedAlert and SlackUpdate are tipoff.alerts.erased's, named here too: an erasure's
+# results are made of them.
+__all__ = [
+    "REMOVED",
+    "Erasure",
+    "PostedAlert",
+    "Redaction",
+    "SlackUpdate",
+    "email_hash",
+    "forget",
+    "forget_person",
+    "prune_signals",
+    "was_erased",
+]
+
 log = logging.getLogger(__name__)
 
 REMOVED = "[removed]"
-
-
-@dataclass(frozen=True, slots=True)
-class PostedAlert:
-    """An alert Slack shows, as the channel and ts it was posted as."""
-
-    channel: str
-    ts: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +70,6 @@ class Erasure:
     @property
     def alerts_scrubbed(self) -> int:
         return self.scrubbed.get("alerts", 0)
-
-
-@dataclass(frozen=True, slots=True)
-class SlackUpdate:
-    """What became of the posted alerts that named an erased person: `left` are those
-    Slack still shows as they were (Slack is not configured, or refused the update,
-    with its error in `failed`)."""
-
-    configured: bool
-    updated: int
-    failed: tuple[tuple[PostedAlert, str], ...]
-    left: tuple[PostedAlert, ...]
 
 
 def email_hash(email: str) -> str:
@@ -140,38 +132,6 @@ async def forget_person(
         at=now,
     )
     return record
-
-
-async def update_posted_alerts(runtime: Runtime, posted: Sequence[PostedAlert]) -> SlackUpdate:
-    """Updates each alert in `posted` in Slack (chat.update) from its stored, erased row,
-    drawn as a click redraws it (verdicts, owner, snooze), so nothing else on it changes.
-    A message Slack refuses to update is reported with Slack's error, not raised: the
-    erasure in the database stands either way."""
-    if runtime.slack is None:
-        return SlackUpdate(configured=False, updated=0, failed=(), left=tuple(posted))
-    updated = 0
-    failed: list[tuple[PostedAlert, str]] = []
-    for message in posted:
-        try:
-            if not await redraw(runtime, runtime.slack, message.channel, message.ts):
-                failed.append((message, "a bundle of several accounts, left as posted"))
-                continue
-        except SlackApiError as exc:
-            data = exc.response.data
-            error = data.get("error") if isinstance(data, Mapping) else None
-            failed.append(
-                (message, f"{error or 'no error code'} (HTTP {exc.response.status_code})")
-            )
-        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            failed.append((message, type(exc).__name__))
-        else:
-            updated += 1
-    return SlackUpdate(
-        configured=True,
-        updated=updated,
-        failed=tuple(failed),
-        left=tuple(message for message, _ in failed),
-    )
 
 
 # --- finding a person in stored text (pure) --------------------------------------------
