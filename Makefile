@@ -42,7 +42,7 @@ bench: $(BIN)/tipoff
 # scoring reads, bundling, the alert decision in a rescore, and the SLA job. Another
 # scope: make mutate MUTANTS="'tipoff.core.*' 'tipoff.alerts.delivery.*'". JOBS=2.
 MUTANTS ?= 'tipoff.core.routing.*' 'tipoff.core.workflow.*' 'tipoff.core.tally.*' \
-	'tipoff.rescoring.x__bundled*' 'tipoff.rescoring.x__decided*' 'tipoff.alerts.sla.x_check_slas*'
+	'tipoff.alerts.queue.x__bundled*' 'tipoff.scores.rescoring.x__decided*' 'tipoff.alerts.sla.x_check_slas*'
 
 $(BIN)/mutmut: pyproject.toml $(BIN)/tipoff
 	$(BIN)/pip install --quiet -e '.[dev,postgres,mutate]'

@@ -29,8 +29,8 @@ from sqlalchemy import event, select
 
 from benchmarks import data
 from tipoff.demo.replay import serving
-from tipoff.rescoring import BATCH_SIZE, rescore
 from tipoff.runtime import Runtime
+from tipoff.scores.rescoring import BATCH_SIZE, rescore
 from tipoff.settings import Settings
 from tipoff.slack.listeners.commands import answer
 from tipoff.sources import create_source

@@ -1,13 +1,14 @@
 """Erasure and retention: removing a person's data on request, and old signals on schedule.
 
 An erasure deletes the person's signals and identities and their row, erases their name and
-email from every stored value that can quote them (SCRUBBED: evidence, alert messages,
-reps' Wrong reasons, traits, other people's event properties) in the rows about the
-accounts they belonged to or had signals on, marks those accounts for rescoring, and records that it happened under a SHA-256 of the email (never the address
-itself), so an auditor can check "was this person erased?" without the record undoing it.
-Alerts already posted to Slack are then updated in place from their erased rows; one on its
-way to Slack meanwhile is updated by delivery once posted (tipoff.alerts.delivery), and a
-rescore that read the person before the erasure does not write what it read (rescoring).
+email from every stored value that can quote them (store.erasures.SCRUBBED: evidence, alert
+messages, reps' Wrong reasons, traits, other people's event properties) in the rows about
+the accounts they belonged to or had signals on, marks those accounts for rescoring, and
+records that it happened under a SHA-256 of the email (never the address itself), so an
+auditor can check "was this person erased?" without the record undoing it. Alerts already
+posted to Slack are then updated in place from their erased rows; one on its way to Slack
+meanwhile is updated by delivery once posted (tipoff.alerts.delivery), and a rescore that
+read the person before the erasure does not write what it read (scores.rescoring).
 
 The erasure is structural: JSON is read parsed and every string in it is rewritten, so
 how a value was serialised (ASCII-escaped JSON on SQLite, say) does not matter. What is
@@ -29,86 +30,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import Column, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from tipoff.alerts.redraw import redraw
+from tipoff.alerts.erased import PostedAlert, SlackUpdate, update_posted_alerts
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
-from tipoff.store.dialect import lock_in_order, locks_rows
+from tipoff.store import erasures, events
+from tipoff.store.accounts import lock_accounts
+from tipoff.store.db import Connection
 from tipoff.store.queries import mark_for_rescoring
-from tipoff.store.tables import (
-    accounts,
-    alerts,
-    erasures,
-    events,
-    feedback,
-    identities,
-    people,
-    scores,
-    slack_users,
-)
+
+# PostedAlert and SlackUpdate are tipoff.alerts.erased's, named here too: an erasure's
+# results are made of them.
+__all__ = [
+    "REMOVED",
+    "Erasure",
+    "PostedAlert",
+    "Redaction",
+    "SlackUpdate",
+    "email_hash",
+    "forget",
+    "forget_person",
+    "prune_signals",
+    "was_erased",
+]
 
 log = logging.getLogger(__name__)
 
 REMOVED = "[removed]"
-
-# Every stored column that can quote a person, with the column that says which account a
-# row is about. Only the rows of the accounts the person belonged to or had signals on
-# are read: that is everywhere Tipoff wrote them, and a namesake elsewhere keeps their name.
-SCRUBBED: tuple[tuple[Column[Any], tuple[str, ...]], ...] = (
-    (scores.c.account_id, ("evidence", "contact")),
-    (alerts.c.account_id, ("text", "blocks", "last_error", "owner_email")),
-    (feedback.c.account_id, ("reason",)),  # what a rep typed when saying Wrong
-    (accounts.c.id, ("traits", "trait_times")),  # the times' keys are the traits' keys
-    (people.c.account_id, ("name", "title", "traits", "trait_times")),  # "Assistant to José Núñez"
-    (events.c.account_id, ("properties",)),  # other people's: an invitee's email
-)
-
-# The text columns that cannot quote the person erased, and why. A column added to the
-# schema must be placed here or in SCRUBBED (tests/unit/test_privacy_redaction.py checks).
-PERSON_FREE: dict[str, str] = {
-    "sources.*": "configuration: names and write-key hashes",
-    "accounts.domain accounts.group_id accounts.name accounts.industry": (
-        "the company, not a person: kept so feedback and lookups still find it"
-    ),
-    "people.email": "other people's own addresses (the erased person's row is deleted)",
-    "identities.*": "ids; the erased person's rows are deleted",
-    "events.message_id events.kind events.event": "ids and event names",
-    "scores.track scores.model_name score_history.*": "numbers and names Tipoff gives",
-    "alerts.track alerts.reason alerts.target alerts.status alerts.channel alerts.ts": (
-        "why and where it alerted: tracks, rule ids, channels"
-    ),
-    "alerts.owner_user_id alerts.claimed_by": "reps' Slack user IDs",
-    "alerts.failure_reason": "Slack's error code for a failed post",
-    "slack_workspace.*": "whether posting is paused, and Slack's reason",
-    "slack_failures.*": "refused reminders and digests: alert ids, days, channels, error codes",
-    "alerts.evidence_rules": "rule ids from the model file",
-    "people.account_via": "how the person was placed: group or domain",
-    "feedback.slack_user_id feedback.slack_user_name feedback.verdict": (
-        "the rep who clicked, and what"
-    ),
-    "model_changes.*": "model files and who put them live",
-    "account_owners.* snoozes.*": "reps' Slack user IDs",
-    "slack_users.*": "a cache of Slack lookups: the erased address's row is deleted",
-    "digests.*": "channels and days",
-    "erasures.*": "a hash of the address, never the address",
-}
-
-
-# Rows read at a time: fetched one by one, the driver's round trips took most of the time.
-_BATCH = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class PostedAlert:
-    """An alert Slack shows, as the channel and ts it was posted as."""
-
-    channel: str
-    ts: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,18 +70,6 @@ class Erasure:
     @property
     def alerts_scrubbed(self) -> int:
         return self.scrubbed.get("alerts", 0)
-
-
-@dataclass(frozen=True, slots=True)
-class SlackUpdate:
-    """What became of the posted alerts that named an erased person: `left` are those
-    Slack still shows as they were (Slack is not configured, or refused the update,
-    with its error in `failed`)."""
-
-    configured: bool
-    updated: int
-    failed: tuple[tuple[PostedAlert, str], ...]
-    left: tuple[PostedAlert, ...]
 
 
 def email_hash(email: str) -> str:
@@ -158,139 +94,44 @@ async def forget(runtime: Runtime, *, email: str, requested_by: str) -> tuple[Er
 
 
 async def forget_person(
-    conn: AsyncConnection, *, email: str, requested_by: str, now: datetime
+    conn: Connection, *, email: str, requested_by: str, now: datetime
 ) -> Erasure:
     """Erases the person with `email` from what is stored (see the module docstring).
     NotFound when Tipoff holds no such person."""
     address = normalize_email(email)
     if address is None:
         raise InvalidInput(f"{email!r} is not an email address")
-    person = (
-        await conn.execute(
-            select(people.c.id, people.c.name, people.c.title, people.c.account_id).where(
-                people.c.email == address
-            )
-        )
-    ).one_or_none()
+    person = await erasures.person_with_email(conn, address)
     if person is None:
         raise NotFound(f"no person with the email {address} is stored")
-    # Their account now, and any their signals were counted for before a group call moved them.
-    signalled = select(events.c.account_id).where(
-        events.c.person_id == person.id, events.c.account_id.is_not(None)
-    )
-    quoted_in = {person.account_id, *(await conn.scalars(signalled.distinct()))} - {None}
+    quoted_in = await erasures.accounts_of_person(conn, person)
     # On PostgreSQL a rescore holds its accounts locked from reading them to committing:
     # this waits for it (and then rewrites what it wrote), or it skips these accounts.
     # On SQLite the write lock does the same, and a rescore that read before this commits
     # leaves these accounts out (rescoring._store_unless_rescored).
-    await lock_in_order(conn, accounts, sorted(quoted_in))
+    await lock_accounts(conn, sorted(quoted_in))
 
-    deleted = await conn.execute(delete(events).where(events.c.person_id == person.id))
-    await conn.execute(delete(identities).where(identities.c.person_id == person.id))
-    await conn.execute(delete(people).where(people.c.id == person.id))
-    await conn.execute(delete(slack_users).where(slack_users.c.email == address))
+    deleted = await erasures.delete_person(conn, person.id, address)
     # The next rescore scores them without the person's signals.
     await mark_for_rescoring(conn, quoted_in)
 
     redaction = Redaction.of(name=person.name, email=address, title=person.title)
-    scrubbed: dict[str, int] = {}
-    changed_alerts: list[Any] = []
-    for account_column, columns in SCRUBBED:
-        changed = await _scrub(conn, account_column, columns, sorted(quoted_in), redaction)
-        if changed:
-            scrubbed[account_column.table.name] = len(changed)
-        if account_column.table is alerts:
-            changed_alerts = changed
-    posted = await conn.execute(
-        select(alerts.c.channel, alerts.c.ts)
-        .where(
-            alerts.c.id.in_(changed_alerts),
-            alerts.c.channel.is_not(None),
-            alerts.c.ts.is_not(None),
-        )
-        .order_by(alerts.c.id)
-    )
+    scrubbed = await erasures.scrub(conn, sorted(quoted_in), redaction.apply)
     record = Erasure(
         email_hash(address),
-        deleted.rowcount,
-        scrubbed,
+        deleted,
+        scrubbed.rows,
         person.account_id,
-        tuple(PostedAlert(channel, ts) for channel, ts in posted),
+        tuple(PostedAlert(channel, ts) for channel, ts in scrubbed.posted),
     )
-    await conn.execute(
-        erasures.insert().values(
-            email_hash=record.email_hash,
-            events_deleted=record.events_deleted,
-            requested_by=requested_by,
-            erased_at=now,
-        )
+    await erasures.record_erasure(
+        conn,
+        email_hash=record.email_hash,
+        events_deleted=record.events_deleted,
+        requested_by=requested_by,
+        at=now,
     )
     return record
-
-
-async def _scrub(
-    conn: AsyncConnection,
-    account_column: Column[Any],
-    columns: Sequence[str],
-    account_ids: Sequence[int],
-    redaction: Redaction,
-) -> list[Any]:
-    """Rewrites `columns` of the rows about `account_ids` that name the person; returns
-    the keys of the rows rewritten. The rows are streamed (an account can have hundreds
-    of thousands of signals) and the few that change are written once the read is done."""
-    table = account_column.table
-    (key,) = table.primary_key.columns
-    if not account_ids:
-        return []
-    read = select(key, *(table.c[c] for c in columns)).where(account_column.in_(account_ids))
-    if table is people and locks_rows(conn.dialect.name):
-        # Ingest may be writing a colleague's traits right now: read them once that write
-        # is in, and locked, so rewriting them keeps it. (The accounts are locked since
-        # their signal_version went up; SQLite's write lock is this transaction's.)
-        read = read.with_for_update(key_share=True)
-    rows = await conn.stream(read.execution_options(yield_per=_BATCH))
-    changes: list[tuple[Any, dict[str, Any]]] = []
-    async for batch in rows.partitions():
-        for row in batch:
-            erased = {c: redaction.apply(getattr(row, c)) for c in columns}
-            erased = {c: v for c, v in erased.items() if v != getattr(row, c)}
-            if erased:
-                changes.append((row[0], erased))
-    for row_key, erased in changes:
-        await conn.execute(update(table).where(key == row_key).values(**erased))
-    return [row_key for row_key, _ in changes]
-
-
-async def update_posted_alerts(runtime: Runtime, posted: Sequence[PostedAlert]) -> SlackUpdate:
-    """Updates each alert in `posted` in Slack (chat.update) from its stored, erased row,
-    drawn as a click redraws it (verdicts, owner, snooze), so nothing else on it changes.
-    A message Slack refuses to update is reported with Slack's error, not raised: the
-    erasure in the database stands either way."""
-    if runtime.slack is None:
-        return SlackUpdate(configured=False, updated=0, failed=(), left=tuple(posted))
-    updated = 0
-    failed: list[tuple[PostedAlert, str]] = []
-    for message in posted:
-        try:
-            if not await redraw(runtime, runtime.slack, message.channel, message.ts):
-                failed.append((message, "a bundle of several accounts, left as posted"))
-                continue
-        except SlackApiError as exc:
-            data = exc.response.data
-            error = data.get("error") if isinstance(data, Mapping) else None
-            failed.append(
-                (message, f"{error or 'no error code'} (HTTP {exc.response.status_code})")
-            )
-        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            failed.append((message, type(exc).__name__))
-        else:
-            updated += 1
-    return SlackUpdate(
-        configured=True,
-        updated=updated,
-        failed=tuple(failed),
-        left=tuple(message for message, _ in failed),
-    )
 
 
 # --- finding a person in stored text (pure) --------------------------------------------
@@ -431,20 +272,13 @@ def _reaches(form: Sequence[re.Pattern[str]], text: str, begin: int, end: int) -
     return False
 
 
-async def prune_signals(conn: AsyncConnection, *, older_than: datetime) -> int:
+async def prune_signals(conn: Connection, *, older_than: datetime) -> int:
     """Deletes every stored call that happened before `older_than`; their accounts are
     rescored (their scores would otherwise still count what is gone). Returns the count."""
-    touched = select(events.c.account_id).where(
-        events.c.occurred_at < older_than, events.c.account_id.is_not(None)
-    )
-    await mark_for_rescoring(conn, touched.distinct())
-    result = await conn.execute(delete(events).where(events.c.occurred_at < older_than))
-    return int(result.rowcount)
+    await events.mark_accounts_with_signals_before(conn, older_than=older_than)
+    return await events.delete_signals_before(conn, older_than=older_than)
 
 
-async def was_erased(conn: AsyncConnection, email: str) -> bool:
+async def was_erased(conn: Connection, email: str) -> bool:
     address = normalize_email(email) or email
-    found = await conn.execute(
-        select(func.count()).where(erasures.c.email_hash == email_hash(address))
-    )
-    return bool(found.scalar_one())
+    return await erasures.erasure_recorded(conn, email_hash(address))

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Row
 
 from tests.conftest import NOW
 from tests.integration.conftest import IngestServer
-from tipoff.rescoring import lookup
 from tipoff.runtime import Runtime
+from tipoff.scores.lookup import lookup
 from tipoff.sources import NewSource, create_source, revoke_source
 from tipoff.store.db import Database
 from tipoff.store.tables import accounts, events, identities, metadata, people

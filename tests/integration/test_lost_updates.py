@@ -33,13 +33,14 @@ from tests.fakes.slack_bot import slack_bot
 from tests.integration.test_ingest import account_by, fetch, iso, ok, person_of
 from tests.integration.test_rep_workflow import configured, date
 from tests.processes import Server, add_source, tipoff_env
-from tipoff import privacy, rescoring
+from tipoff import privacy
 from tipoff.errors import Unauthorized
 from tipoff.ingest.identity import IdentityResolver
 from tipoff.ingest.segment import parse_call
 from tipoff.ingest.service import store_calls
-from tipoff.rescoring import RescoreSummary, rescore
 from tipoff.runtime import Runtime
+from tipoff.scores import rescoring
+from tipoff.scores.rescoring import RescoreSummary, rescore
 from tipoff.settings import Settings
 from tipoff.sources import create_source, revoke_source
 from tipoff.store.db import Database

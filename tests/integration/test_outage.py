@@ -16,8 +16,8 @@ from tests.fakes.signing import block_action, interactivity, slash_command
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import Clock, running_runtime, slack_bot, with_slack
 from tipoff.alerts.delivery import deliver_pending_alerts
-from tipoff.rescoring import rescore
 from tipoff.runtime import Runtime
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.audience import CACHE_FOR
 from tipoff.store.tables import alerts, feedback

@@ -17,7 +17,7 @@ from tests.fakes.slack_bot import slack_bot
 from tests.integration.test_cli import tipoff
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.demo.history import load_history, segment_batches
-from tipoff.rescoring import rescore
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.sources import create_source
 

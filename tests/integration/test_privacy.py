@@ -28,8 +28,9 @@ from tests.fakes.slack_bot import Clock, running_runtime, with_slack
 from tipoff import feedback, privacy
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.errors import InvalidInput, NotFound
-from tipoff.rescoring import lookup, rescore
 from tipoff.runtime import Runtime
+from tipoff.scores.lookup import lookup
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.blocks import escape
 from tipoff.startup import build_runtime

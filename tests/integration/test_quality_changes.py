@@ -34,7 +34,7 @@ async def test_start_up_logs_a_changed_model_and_marks_every_account_due(
     runtime = await build_runtime(settings)
     async with runtime.db.transaction() as conn:
         await seed.hot_acme(conn, NOW)
-    from tipoff.rescoring import rescore
+    from tipoff.scores.rescoring import rescore
 
     await rescore(runtime)  # nothing is due afterwards
     await runtime.close()

@@ -31,7 +31,7 @@ from tipoff.alerts.delivery import deliver_pending_alerts, slack_user_for
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import SlaReport, check_slas
 from tipoff.model import loader
-from tipoff.rescoring import rescore
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.store.tables import (
     account_owners,

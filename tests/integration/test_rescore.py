@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from tests import seed
 from tests.conftest import NOW
 from tests.fakes.slack_bot import Clock
-from tipoff.rescoring import lookup, rescore
 from tipoff.runtime import Runtime
+from tipoff.scores.lookup import lookup
+from tipoff.scores.rescoring import rescore
 from tipoff.slack.listeners.commands import answer
 from tipoff.store.tables import alerts, score_history, scores
 
@@ -167,7 +168,7 @@ async def test_top_ranks_by_track_before_score(runtime: Runtime) -> None:
                             (3, "Session Started")]:  # fmt: skip
             await seed.signal(conn, NOW - timedelta(days=days), mid, eng, event)
     await rescore(runtime)
-    from tipoff.rescoring import top
+    from tipoff.scores.lookup import top
 
     rows = await top(runtime)
     # Tiny scores 90 (product 95, fit −10, timing +5) but is too small (monitor); Mid's 55 is nurture; both below hot Acme,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from tests import seed
 from tests.conftest import NOW
 from tests.fakes.slack_bot import Clock
-from tipoff.rescoring import IN_PROCESSES_FROM, RescoreSummary, rescore
 from tipoff.runtime import Runtime
+from tipoff.scores.rescoring import IN_PROCESSES_FROM, RescoreSummary, rescore
 from tipoff.settings import Settings
 from tipoff.startup import build_runtime
 from tipoff.store.tables import alerts, score_history, scores
@@ -79,7 +79,7 @@ async def test_worker_processes_store_what_the_serving_process_would(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert ACCOUNTS // BATCH >= IN_PROCESSES_FROM
-    caplog.set_level(logging.INFO, logger="tipoff.rescoring")
+    caplog.set_level(logging.INFO, logger="tipoff.scores.rescoring")
     here = await _populated(tmp_path / "here.db", processes=0)
     workers = await _populated(tmp_path / "workers.db", processes=2)
     try:
@@ -104,7 +104,7 @@ async def test_worker_processes_store_what_the_serving_process_would(
 async def test_a_short_pass_is_scored_in_the_serving_process(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="tipoff.rescoring")
+    caplog.set_level(logging.INFO, logger="tipoff.scores.rescoring")
     runtime = await _populated(tmp_path / "short.db", processes=2)
     try:
         summary = await rescore(runtime, everything=True)  # one batch

@@ -26,8 +26,8 @@ from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.alerts.delivery import PACE_SECONDS, deliver_pending_alerts
 from tipoff.alerts.sla import SlaReport, check_slas
 from tipoff.model import loader
-from tipoff.rescoring import rescore
 from tipoff.runtime import Runtime
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.install import pause_posting
 from tipoff.store.tables import accounts, alerts, people, scores, snoozes

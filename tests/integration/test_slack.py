@@ -34,7 +34,7 @@ from tests.fakes.socket_mode import running_socket_mode
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.errors import TipoffError
 from tipoff.feedback import serialize_verdicts
-from tipoff.rescoring import rescore
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
 from tipoff.slack.audience import OUTSIDER_NOTE

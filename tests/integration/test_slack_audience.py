@@ -32,7 +32,7 @@ from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.outbox import refused_posts, troubled_alerts
-from tipoff.rescoring import rescore
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.audience import CACHE_FOR, OUTSIDER_NOTE
 from tipoff.slack.listeners.commands import SORRY

@@ -19,7 +19,7 @@ from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import SlaReport, check_slas
-from tipoff.rescoring import rescore
+from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.failures import FIXES
 from tipoff.slack.install import PROBE_EVERY, Pause, current_pause

@@ -12,8 +12,9 @@ from sqlalchemy import JSON, String
 from tipoff.core.history import AccountHistory, Person
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import Contact, Evidence, ScoreResult
-from tipoff.privacy import PERSON_FREE, SCRUBBED, Redaction
+from tipoff.privacy import Redaction
 from tipoff.slack.blocks import alert_message
+from tipoff.store.erasures import PERSON_FREE, SCRUBBED
 from tipoff.store.tables import metadata
 
 JOSE = Redaction.of(name="José Núñez", email="jose.nunez@acme.io", title="VP Sales")

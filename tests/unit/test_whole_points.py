@@ -18,7 +18,7 @@ from tipoff.cli.accounts import score_json
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import DIMENSIONS, Evidence, ScoreResult, score_of
-from tipoff.rescoring import Lookup
+from tipoff.scores.lookup import Lookup
 from tipoff.slack import blocks
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

@@ -45,10 +45,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Row, select, update
 
+from tipoff.alerts.erased import PostedAlert, update_posted_alerts
 from tipoff.controls import strip_controls
 from tipoff.core.routing import Track, alert_channel
 from tipoff.core.workflow import AlertStatus
-from tipoff.privacy import PostedAlert, update_posted_alerts
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import SlackMessage, message_as_text
 from tipoff.slack.failures import (

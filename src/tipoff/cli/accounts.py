@@ -20,8 +20,8 @@ from tipoff.errors import Conflict
 from tipoff.terminal import program, styled
 
 if TYPE_CHECKING:
-    from tipoff import rescoring
     from tipoff.runtime import Runtime
+    from tipoff.scores import lookup, rescoring
 
 
 def rescore_command(
@@ -30,7 +30,7 @@ def rescore_command(
     ] = False,
 ) -> None:
     """Rescore accounts once (changed ones, or --all) and queue any alerts."""
-    from tipoff import rescoring
+    from tipoff.scores import rescoring
 
     async def work(rt: Runtime) -> rescoring.RescoreSummary:
         live = await configured_model_not_live(rt)
@@ -68,9 +68,9 @@ def score(
 
     That is the stored score while it is current (no signal since, at most a
     full-rescore interval old), else the score computed now."""
-    from tipoff import rescoring
+    from tipoff.scores import lookup
 
-    found = with_runtime(lambda rt: warn_unless_live(rt, lambda: rescoring.lookup(rt, account)))
+    found = with_runtime(lambda rt: warn_unless_live(rt, lambda: lookup.lookup(rt, account)))
     if found.account is None or found.result is None:
         if found.matches:
             err.print(f"'{account}' matches {plural(len(found.matches), 'account')}; name one:")
@@ -117,7 +117,7 @@ def score(
         out.print(f"As of the last rescore, {found.scored_at:%Y-%m-%d %H:%M} UTC")
 
 
-def score_json(found: rescoring.Lookup) -> dict[str, Any]:
+def score_json(found: lookup.Lookup) -> dict[str, Any]:
     assert found.account is not None and found.result is not None
     result = found.result
     d = result.whole  # whole points that add up to the score, as every surface shows them
@@ -139,9 +139,9 @@ def top_command(
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many accounts.")] = 10,
 ) -> None:
     """List the highest-scoring accounts as of their last rescore."""
-    from tipoff import rescoring
+    from tipoff.scores import lookup
 
-    rows = with_runtime(lambda rt: warn_unless_live(rt, lambda: rescoring.top(rt, limit=limit)))
+    rows = with_runtime(lambda rt: warn_unless_live(rt, lambda: lookup.top(rt, limit=limit)))
     if not rows:
         out.print(f"No scored accounts yet. Send signals to /v1/… and run `{program()} rescore`.")
         return

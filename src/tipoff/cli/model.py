@@ -12,9 +12,9 @@ from tipoff.core.evidence import plural
 from tipoff.terminal import program, styled
 
 if TYPE_CHECKING:
-    from tipoff import rescoring
     from tipoff.quality import changes
     from tipoff.runtime import Runtime
+    from tipoff.scores import rescoring
 
 app = typer.Typer(
     help="The scoring model file: check it, put it live, see its history.", no_args_is_help=True
@@ -42,8 +42,8 @@ def model_apply(
 
     The change is logged (who, when, the file's text). Point TIPOFF_MODEL at the file
     so `tipoff serve` keeps it."""
-    from tipoff import rescoring
     from tipoff.quality import changes
+    from tipoff.scores import rescoring
     from tipoff.startup import build_runtime
 
     load_model_file(path)  # checked first: a broken file changes nothing

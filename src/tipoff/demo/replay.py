@@ -20,8 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.app import create_app
 from tipoff.demo.history import load_history, segment_batches
-from tipoff.rescoring import RescoreSummary, rescore, top
 from tipoff.runtime import Runtime
+from tipoff.scores.lookup import top
+from tipoff.scores.rescoring import RescoreSummary, rescore
 from tipoff.settings import Settings
 from tipoff.sources import create_source
 from tipoff.startup import build_runtime

@@ -11,28 +11,32 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import select
-
 from tipoff.model.loader import DEFAULT_MODEL_RESOURCE
 from tipoff.store.db import Database
+from tipoff.store.model_changes import (
+    ModelChange,
+    last_content_hash,
+    newest_model_changes,
+    record_model_change,
+)
 from tipoff.store.queries import EVERY_ACCOUNT, mark_for_rescoring
-from tipoff.store.tables import model_changes
+
+# ModelChange is the store's record, named here too for the callers that read changes.
+__all__ = [
+    "ModelChange",
+    "content_hash",
+    "current_user",
+    "live_model_if_other",
+    "model_history",
+    "model_text",
+    "note_model_in_use",
+]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelChange:
-    id: int
-    model_name: str
-    content_hash: str
-    changed_by: str
-    changed_at: datetime
 
 
 def model_text(path: Path | None) -> str:
@@ -62,21 +66,12 @@ async def note_model_in_use(
     change, or None when this model was already the live one."""
     digest = content_hash(text)
     async with db.transaction() as conn:
-        last = (
-            await conn.execute(
-                select(model_changes.c.content_hash).order_by(model_changes.c.id.desc()).limit(1)
-            )
-        ).scalar()
-        if last == digest:
+        if await last_content_hash(conn) == digest:
             return None
-        result = await conn.execute(
-            model_changes.insert().values(
-                model_name=name, content_hash=digest, model_text=text, changed_by=by, changed_at=now
-            )
+        change = await record_model_change(
+            conn, name=name, content_hash=digest, text=text, by=by, at=now
         )
         await mark_for_rescoring(conn, EVERY_ACCOUNT)
-    assert result.inserted_primary_key is not None
-    change = ModelChange(int(result.inserted_primary_key[0]), name, digest, by, now)
     log.info(
         "model changed to %r (sha256 %s) by %s; every account will be rescored",
         name,
@@ -97,10 +92,4 @@ async def live_model_if_other(db: Database, text: str) -> ModelChange | None:
 async def model_history(db: Database, *, limit: int = 20) -> list[ModelChange]:
     """The newest changes first."""
     async with db.transaction() as conn:
-        rows = await conn.execute(
-            select(model_changes).order_by(model_changes.c.id.desc()).limit(limit)
-        )
-        return [
-            ModelChange(r.id, r.model_name, r.content_hash, r.changed_by, r.changed_at)
-            for r in rows
-        ]
+        return await newest_model_changes(conn, limit=limit)

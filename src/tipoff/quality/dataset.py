@@ -8,28 +8,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tipoff.core.history import AccountHistory
 from tipoff.model.schema import Category, ScoringModel
 from tipoff.store import queries
-from tipoff.store.tables import accounts, alerts, feedback
+from tipoff.store.accounts import all_account_ids
+from tipoff.store.alerts import AlertRecord, alerts_queued_since
+from tipoff.store.db import Connection
+from tipoff.store.feedback import verdicts_given_since
+
+# AlertRecord is the store's, named here too: the quality loop's data is made of it.
+__all__ = [
+    "CONVERSION_EVENTS",
+    "OUTCOME_EVENTS",
+    "AlertRecord",
+    "QualityData",
+    "Verdict",
+    "load",
+    "newest_verdicts",
+    "segment_of",
+]
 
 # An account "converts" when an opportunity is opened for it; a won deal implies one
 # (CRMs that export only closed deals still count).
 CONVERSION_EVENTS = ("Opportunity Created", "Deal Won")
 OUTCOME_EVENTS = ("Opportunity Created", "Deal Won", "Deal Lost")
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRecord:
-    id: int
-    account_id: int
-    track: str
-    score: int
-    created_at: datetime
-    sent_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,35 +72,14 @@ class QualityData:
         return min(times) if times else None
 
 
-async def load(conn: AsyncConnection, *, since: datetime, lookback: timedelta) -> QualityData:
+async def load(conn: Connection, *, since: datetime, lookback: timedelta) -> QualityData:
     """Everything from `since` on, plus `lookback` of signals before it (a score at
     `since` needs them)."""
-    ids = [
-        int(i)
-        for i in (await conn.execute(select(accounts.c.id).order_by(accounts.c.id))).scalars()
-    ]
+    ids = await all_account_ids(conn)
     histories = await queries.load_histories(conn, ids, since=since - lookback)
-    alert_rows = await conn.execute(
-        select(
-            alerts.c.id,
-            alerts.c.account_id,
-            alerts.c.track,
-            alerts.c.score,
-            alerts.c.created_at,
-            alerts.c.sent_at,
-        )
-        .where(alerts.c.created_at >= since)
-        .order_by(alerts.c.created_at, alerts.c.id)
-    )
-    verdict_rows = await conn.execute(
-        select(feedback).where(feedback.c.created_at >= since).order_by(feedback.c.id)
-    )
     return QualityData(
         histories=histories,
-        alerts=[
-            AlertRecord(r.id, r.account_id, r.track, r.score, r.created_at, r.sent_at)
-            for r in alert_rows
-        ],
+        alerts=await alerts_queued_since(conn, since),
         verdicts=[
             Verdict(
                 r.id,
@@ -109,7 +90,7 @@ async def load(conn: AsyncConnection, *, since: datetime, lookback: timedelta) -
                 r.reason,
                 r.created_at,
             )
-            for r in verdict_rows
+            for r in await verdicts_given_since(conn, since)
         ],
     )
 

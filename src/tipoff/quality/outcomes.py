@@ -34,8 +34,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain
 from tipoff.ingest.csvfile import (
@@ -52,6 +50,7 @@ from tipoff.ingest.csvfile import (
 from tipoff.ingest.segment import Group, SegmentCall, Track
 from tipoff.ingest.service import ingest_messages
 from tipoff.sources import import_source
+from tipoff.store.db import Connection
 
 OPENED, WON, LOST = "Opportunity Created", "Deal Won", "Deal Lost"
 OUTCOMES = {
@@ -188,7 +187,7 @@ async def check_outcomes(
 
 
 async def import_outcomes(
-    conn: AsyncConnection,
+    conn: Connection,
     checked: CheckedFile,
     *,
     source_name: str,
@@ -216,7 +215,7 @@ def _rows(now: datetime) -> Pass[OutcomeRow]:
 
 
 async def _write(
-    conn: AsyncConnection,
+    conn: Connection,
     source_id: int,
     event_names: EventNameMap,
     batch: list[OutcomeRow],

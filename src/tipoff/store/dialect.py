@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -395,3 +396,52 @@ def decay_weight_sql(dialect_name: str) -> str:
         " CAST(EXTRACT(EPOCH FROM (CAST(:now_number AS timestamptz) - occurred_at)) AS float8)"
         " / 86400.0 - CAST(:grace AS float8)) / CAST(:half AS float8))"
     )
+
+
+def json_and_time_as_stored(dialect_name: str) -> Callable[[Any], Any]:
+    """How `upsert_rows` wants a JSON or `UTCDateTime` value: on SQLite as SQLAlchemy's
+    JSON and `UTCDateTime` types store it (JSON text, None too: "null"; naive UTC text),
+    so the write skips SQLAlchemy's per-value processing and a rescoring worker process
+    sends its rows back smaller than the objects; elsewhere as it is."""
+    return _sqlite_stored if dialect_name == "sqlite" else _unchanged
+
+
+def _sqlite_stored(value: Any) -> Any:
+    return sqlite_utc_text(value) if isinstance(value, datetime) else json.dumps(value)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+async def upsert_rows(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: str,
+) -> None:
+    """`INSERT … ON CONFLICT (key) DO UPDATE` of `rows` (values in `columns` order, their
+    JSON and time values `json_and_time_as_stored`). On SQLite straight to the driver."""
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql(_sqlite_upsert_sql(table.name, tuple(columns), key), rows)
+        return
+    await conn.execute(
+        upsert(table, conn.dialect.name, key=[key], update=[c for c in columns if c != key]),
+        [dict(zip(columns, row, strict=True)) for row in rows],
+    )
+
+
+@functools.cache
+def _sqlite_upsert_sql(table: str, columns: tuple[str, ...], key: str) -> str:
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)})"  # noqa: S608 (names only)
+        f" VALUES ({', '.join('?' * len(columns))}) ON CONFLICT ({key}) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
+    )
+
+
+async def read_row_by_row(conn: AsyncConnection) -> None:
+    """Sets `ROW_BY_ROW` on this unit of work: nothing computes beside its reads."""
+    await conn.execution_options(**{ROW_BY_ROW: True})

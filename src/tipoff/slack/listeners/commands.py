@@ -20,11 +20,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from tipoff import rescoring, workflow
+from tipoff import workflow
 from tipoff.core.opener import suggested_opener
 from tipoff.core.workflow import sparkline, weekly_scores
 from tipoff.quality.slack import stats_message
 from tipoff.runtime import Runtime
+from tipoff.scores import lookup
 from tipoff.slack import blocks
 from tipoff.slack.formatted_text import Part, lookup_text, parse, user_id_of
 
@@ -96,13 +97,13 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
     if word == "assign" or word.startswith("assign "):
         return await _assign(runtime, _without_first_word(parts), user_id)
     if word == "top":
-        rows = await rescoring.top(runtime, limit=TOP_LIMIT)
+        rows = await lookup.top(runtime, limit=TOP_LIMIT)
         entries = [
             blocks.TopEntry(r.account.label, r.account.domain, r.score, r.track, r.scored_at)
             for r in rows
         ]
         return blocks.top_message(entries, now=runtime.clock())
-    found = await rescoring.lookup(runtime, asked)
+    found = await lookup.lookup(runtime, asked)
     if found.account is not None and found.result is not None:
         now = runtime.clock()
         async with runtime.db.transaction() as conn:
@@ -156,7 +157,7 @@ async def _assign(runtime: Runtime, args: list[Part], user_id: str) -> blocks.Sl
     account_text, rep_id = _assign_args(args)
     if not account_text or rep_id is None:
         return blocks.assign_usage_message()
-    found = await rescoring.lookup(runtime, account_text)
+    found = await lookup.lookup(runtime, account_text)
     if len(found.matches) != 1:
         if found.matches:
             return blocks.ambiguous_message(account_text, found.matches)

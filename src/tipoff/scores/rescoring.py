@@ -1,11 +1,11 @@
-"""Rescoring and lookups: the service every edge (scheduler, CLI, Slack) calls.
+"""The rescoring pass: the service the scheduler and the CLI call.
 
 A rescore reads the accounts due (or all of them) with their signals summed by the
 database (core.tally), scores each with the pure core, and in one transaction stores the
 scores, appends score history on change, and queues an alert in the outbox when an
 account enters an alerting track (or, after its cooldown, jumps or shows a new strong
-signal: core.workflow.alert_decision), addressed to its owner or to the channel of its
-segment or track, and bundled when a channel would get many.
+signal: core.workflow.alert_decision), as tipoff.alerts.queue lays it out, addresses
+and bundles it.
 
 It does so batch by batch, three ways: on PostgreSQL each batch is claimed and done in
 one transaction; on SQLite a batch is read and scored first and written under the write
@@ -16,48 +16,27 @@ while this process writes.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import multiprocessing
 from collections import Counter, deque
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from datetime import datetime
 
 from tipoff import workflow
+from tipoff.alerts import queue
 from tipoff.core.history import AccountHistory
-from tipoff.core.opener import suggested_opener
-from tipoff.core.routing import Dimensions, Track, alert_channel
-from tipoff.core.scoring import Contact, Evidence, ScoreResult, score_tallies
+from tipoff.core.routing import Track
+from tipoff.core.scoring import score_tallies
 from tipoff.core.tally import Tally
-from tipoff.core.workflow import (
-    BUNDLE,
-    AlertReason,
-    AlertStatus,
-    ReasonKind,
-    alert_decision,
-    quiet_until,
-)
+from tipoff.core.workflow import alert_decision, quiet_until
 from tipoff.model import ScoringModel
-from tipoff.model.schema import Routing
 from tipoff.runtime import Runtime
-from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
-from tipoff.store import queries
-from tipoff.store.db import Database
-from tipoff.store.dialect import (
-    ROW_BY_ROW,
-    lock_for_writing,
-    locks_rows,
-    sqlite_utc_text,
-    upsert,
-)
-from tipoff.store.queries import AccountRow
-from tipoff.store.tables import accounts, alerts, score_history, scores
+from tipoff.store import accounts, queries, scores
+from tipoff.store.alerts import queue_alerts
+from tipoff.store.db import Connection, Database
+from tipoff.store.dialect import json_and_time_as_stored, locks_rows, read_row_by_row
+from tipoff.store.scores import ScoreChange, ScoreRow
 
 log = logging.getLogger(__name__)
 
@@ -70,20 +49,6 @@ class RescoreSummary:
     scored: int = 0
     alerts_queued: int = 0
     tracks: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """What `/tipoff <text>` and `tipoff score` show: the candidates for `query`, and
-    when exactly one matched, its fresh score and recent history."""
-
-    query: str
-    matches: list[AccountRow]
-    suggestions: list[AccountRow] = field(default_factory=list)  # when nothing matched
-    account: AccountHistory | None = None
-    result: ScoreResult | None = None
-    history: list[tuple[datetime, int, str]] = field(default_factory=list)
-    scored_at: datetime | None = None  # when `result` is the stored score: when it was made
 
 
 async def rescore(
@@ -127,7 +92,7 @@ class _Pass:
     now: datetime
     summary: RescoreSummary
 
-    async def due_after(self, conn: AsyncConnection, after_id: int) -> list[queries.Due]:
+    async def due_after(self, conn: Connection, after_id: int) -> list[queries.Due]:
         """The pass's next page of due accounts, those with ids above `after_id`."""
         return await queries.due_accounts(
             conn, after_id, limit=self.batch_size, everything=self.everything
@@ -261,7 +226,7 @@ async def _read_and_scored(
 ) -> _Decided:
     try:
         async with db.transaction() as conn:
-            await conn.execution_options(**{ROW_BY_ROW: True})  # nothing computes meanwhile
+            await read_row_by_row(conn)  # nothing computes meanwhile
             batch = await _read_batch(conn, model, due, now)
     finally:
         # A worker is stopped without notice, and a pooled SQLite connection's thread
@@ -277,7 +242,7 @@ async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
     erased. (An erasure is rare: the accounts whose signals changed meanwhile are left
     out with them, and all wait, still due, for the next pass.)"""
     async with pass_.runtime.db.transaction() as conn:
-        await lock_for_writing(conn, accounts)
+        await accounts.lock_accounts_for_writing(conn)
         marks = await queries.scored_marks(conn, decided.ids)
         decided = decided.unchanged_since(marks)
         if await queries.erasures_so_far(conn) != decided.erasures_seen:
@@ -302,7 +267,7 @@ class _Batch:
 
 
 async def _read_batch(
-    conn: AsyncConnection, model: ScoringModel, due: list[queries.Due], now: datetime
+    conn: Connection, model: ScoringModel, due: list[queries.Due], now: datetime
 ) -> _Batch:
     ids = [d.id for d in due]
     # The sums first: the longest read, and the one to overlap with scoring.
@@ -325,9 +290,9 @@ class _Decided:
 
     due: list[queries.Due]
     read_marks: dict[int, tuple[int, datetime | None]]
-    score_rows: list[tuple[Any, ...]]  # `_score_row`s, for the backend that read the batch
-    history_rows: list[dict[str, Any]]
-    alerting: list[tuple[AccountHistory, ScoreResult, AlertReason]]
+    score_rows: list[ScoreRow]  # as stored by the backend that read the batch
+    history_rows: list[ScoreChange]
+    alerting: list[queue.Alerting]
     erasures_seen: int
 
     @property
@@ -348,8 +313,8 @@ class _Decided:
         return _Decided(
             due=[d for d in self.due if d.id in kept],
             read_marks={i: m for i, m in self.read_marks.items() if i in kept},
-            score_rows=[r for r in self.score_rows if r[0] in kept],
-            history_rows=[r for r in self.history_rows if r["account_id"] in kept],
+            score_rows=[r for r in self.score_rows if r[scores.ACCOUNT_ID] in kept],
+            history_rows=[r for r in self.history_rows if r.account_id in kept],
             alerting=[a for a in self.alerting if a[1].account_id in kept],
             erasures_seen=self.erasures_seen,
         )
@@ -366,11 +331,11 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
     """Scores `batch`, appends score history where the score or track changed, and
     decides which accounts alert (core.workflow.alert_decision)."""
     routing = model.routing
-    as_stored = _sqlite_stored if dialect == "sqlite" else _unchanged
+    as_stored = json_and_time_as_stored(dialect)
     scored_at = as_stored(now)
-    score_rows: list[tuple[Any, ...]] = []
-    history_rows: list[dict[str, Any]] = []
-    alerting: list[tuple[AccountHistory, ScoreResult, AlertReason]] = []
+    score_rows: list[ScoreRow] = []
+    history_rows: list[ScoreChange] = []
+    alerting: list[queue.Alerting] = []
     read_marks: dict[int, tuple[int, datetime | None]] = {}
     for due in batch.due:
         account_id = due.id
@@ -378,16 +343,9 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
         result = score_tallies(history, batch.tallies[account_id], model, now)
         before = batch.previous.get(account_id)
         read_marks[account_id] = (due.scored_version, before.scored_at if before else None)
-        score_rows.append(_score_row(result, model, scored_at, as_stored))
+        score_rows.append(scores.score_row(result, model, scored_at, as_stored))
         if before is None or (before.score, before.track) != (result.score, result.track.value):
-            history_rows.append(
-                {
-                    "account_id": account_id,
-                    "score": result.score,
-                    "track": result.track.value,
-                    "scored_at": now,
-                }
-            )
+            history_rows.append(ScoreChange(account_id, result.score, result.track.value, now))
         known = batch.memory.get(account_id)
         reason = None
         if not result.excluded:
@@ -414,283 +372,27 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
     return _Decided(batch.due, read_marks, score_rows, history_rows, alerting, batch.erasures_seen)
 
 
-async def _store(conn: AsyncConnection, pass_: _Pass, decided: _Decided) -> None:
+async def _store(conn: Connection, pass_: _Pass, decided: _Decided) -> None:
     """Stores the scores and score history of `decided` and queues its alerts."""
     if not decided.due:
         return
     runtime, now, summary = pass_.runtime, pass_.now, pass_.summary
     # Owners, sizes and regions only for the few accounts that alert.
     alerting = decided.alerting
-    destination = await workflow.destinations(conn, [r.account_id for _, r, _ in alerting])
-    alert_rows = [
-        _alert_row(runtime, history, result, reason, destination.get(result.account_id), now)
-        for history, result, reason in alerting
-    ]
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        await conn.exec_driver_sql(_SQLITE_SCORE_UPSERT, decided.score_rows)
-    else:
-        await conn.execute(
-            upsert(scores, dialect, key=["account_id"], update=_SCORE_COLUMNS[1:]),
-            [dict(zip(_SCORE_COLUMNS, row, strict=True)) for row in decided.score_rows],
-        )
-    if decided.history_rows:
-        await conn.execute(score_history.insert(), decided.history_rows)
-    if alert_rows:
-        histories = {history.id: history for history, _, _ in alerting}
-        routing = runtime.model.routing
-        await conn.execute(alerts.insert(), _bundled(alert_rows, histories, routing, now))
+    destinations = await workflow.destinations(conn, [r.account_id for _, r, _ in alerting])
+    alert_rows = queue.outbox_rows(
+        alerting,
+        destinations,
+        routing=runtime.model.routing,
+        default_channel=runtime.settings.alert_channel,
+        now=now,
+    )
+    await scores.store_scores(conn, decided.score_rows)
+    await scores.append_history(conn, decided.history_rows)
+    await queue_alerts(conn, alert_rows)
     # Record the version that was read: a signal ingested meanwhile bumped signal_version
     # past it, so the account stays due and is scored again on the next pass.
-    await conn.execute(
-        update(accounts)
-        .where(accounts.c.id == bindparam("b_id"))
-        .values(scored_version=bindparam("b_version")),
-        [{"b_id": d.id, "b_version": d.signal_version} for d in decided.due],
-    )
+    await accounts.record_scored_versions(conn, [(d.id, d.signal_version) for d in decided.due])
     summary.scored += len(decided.due)
-    summary.alerts_queued += len(alert_rows)
-    track = _SCORE_COLUMNS.index("track")
-    summary.tracks.update(row[track] for row in decided.score_rows)
-
-
-def _alert_row(
-    runtime: Runtime,
-    history: AccountHistory,
-    result: ScoreResult,
-    reason: AlertReason,
-    known: workflow.Destination | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """An outbox row: to the owner's DM when the account has one, the segment's or
-    track's channel otherwise (and as the fallback when the DM cannot be reached)."""
-    message = alert_message(
-        history,
-        result,
-        now=now,
-        opener=suggested_opener(history, result),
-        reason=_said(reason, result),
-    )
-    owner = known.owner if known else None
-    return {
-        "account_id": result.account_id,
-        "track": result.track.value,
-        "score": result.score,
-        "reason": reason.text,
-        "text": message.text,
-        "blocks": message.blocks,
-        "target": alert_channel(
-            result.track,
-            employees=known.employees if known else history.employees,
-            region=known.region if known else None,
-            routing=runtime.model.routing,
-            default=runtime.settings.alert_channel,
-        ),
-        "owner_user_id": owner.slack_user_id if owner else None,
-        "owner_email": owner.email if owner else None,
-        "evidence_rules": sorted({e.rule_id for e in result.evidence if e.points > 0}),
-        "status": AlertStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-
-
-def _said(reason: AlertReason, result: ScoreResult) -> str:
-    """The reason as a rep reads it: a new signal by its evidence sentence."""
-    if reason.kind is not ReasonKind.NEW_SIGNAL:
-        return reason.text
-    return "New: " + "; ".join(e.text for e in result.evidence if e.rule_id in reason.rules)
-
-
-def _bundled(
-    rows: list[dict[str, Any]],
-    histories: dict[int, AccountHistory],
-    routing: Routing,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Alerts for a channel in one run, bundled when there are more than
-    `routing.bundle_over`: one message with the best `bundle_top` and the rest summed
-    up. Each account's own row is kept, as "bundled", so its cooldown counts from now."""
-    by_channel: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        if row["owner_user_id"] is None and row["owner_email"] is None:
-            by_channel.setdefault(row["target"], []).append(row)
-    out = [r for r in rows if r["owner_user_id"] is not None or r["owner_email"] is not None]
-    for target, queued in by_channel.items():
-        if len(queued) <= routing.bundle_over:
-            out += queued
-            continue
-        queued.sort(key=lambda r: (-Track(r["track"]).rank, -r["score"], r["account_id"]))
-        entries = [
-            BundleEntry(
-                account_id=r["account_id"],
-                label=histories[r["account_id"]].label,
-                domain=histories[r["account_id"]].domain,
-                score=r["score"],
-                track=r["track"],
-            )
-            for r in queued
-        ]
-        message = bundle_message(entries, top=routing.bundle_top, now=now)
-        best = queued[0]
-        out.append(
-            {
-                **best,
-                "reason": BUNDLE.text,
-                "text": message.text,
-                "blocks": message.blocks,
-                "evidence_rules": [],
-                "target": target,
-            }
-        )
-        out += [{**r, "status": AlertStatus.BUNDLED} for r in queued]
-    return out
-
-
-_SCORE_COLUMNS = [
-    "account_id",
-    "score",
-    "raw_points",
-    "track",
-    "fit",
-    "product",
-    "marketing",
-    "timing",
-    "evidence",
-    "contact",
-    "model_name",
-    "scored_at",
-]
-_SQLITE_SCORE_UPSERT = (
-    f"INSERT INTO scores ({', '.join(_SCORE_COLUMNS)})"  # noqa: S608 (column names only)
-    f" VALUES ({', '.join('?' * len(_SCORE_COLUMNS))}) ON CONFLICT (account_id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in _SCORE_COLUMNS[1:])
-)
-
-
-def _stored_result(account_id: int, row: queries.CurrentScore, model: ScoringModel) -> ScoreResult:
-    """The ScoreResult a stored score row was written from (`_score_row`'s inverse)."""
-    evidence = tuple(
-        Evidence(
-            e["rule"],
-            e["dimension"],
-            e["points"],
-            e["text"],
-            tuple(e.get("people", ())),  # rows written before people and times were kept
-            datetime.fromisoformat(e["at"]) if e.get("at") else None,
-        )
-        for e in row.evidence
-    )
-    contact = row.contact
-    title_rules = {rule.id for rule in model.fit if rule.title_matches is not None}
-    return ScoreResult(
-        account_id=account_id,
-        score=row.score,
-        raw_points=row.raw_points,
-        dimensions=Dimensions(*row.dimensions),
-        track=Track(row.track),
-        evidence=evidence,
-        contact=None
-        if contact is None
-        else Contact(contact["person_id"], contact["label"], contact["email"], contact["why"]),
-        title_match=any(e.rule_id in title_rules for e in evidence),
-        excluded=any(e.rule_id == "excluded" for e in evidence),
-    )
-
-
-def _score_row(
-    result: ScoreResult, model: ScoringModel, scored_at: Any, as_stored: Callable[[Any], Any]
-) -> tuple[Any, ...]:
-    """A scores row, in `_SCORE_COLUMNS` order, its JSON and time values `as_stored`."""
-    d = result.dimensions
-    contact = result.contact
-    evidence = [
-        {
-            "rule": e.rule_id,
-            "dimension": e.dimension,
-            "points": e.points,
-            "text": e.text,
-            "people": list(e.person_ids),
-            "at": e.at.isoformat() if e.at is not None else None,
-        }
-        for e in result.evidence
-    ]
-    return (
-        result.account_id,
-        result.score,
-        result.raw_points,
-        result.track.value,
-        d.fit,
-        d.product,
-        d.marketing,
-        d.timing,
-        as_stored(evidence),
-        as_stored(
-            None
-            if contact is None
-            else {
-                "person_id": contact.person_id,
-                "label": contact.label,
-                "email": contact.email,
-                "why": contact.why,
-            }
-        ),
-        model.name,
-        scored_at,
-    )
-
-
-def _sqlite_stored(value: Any) -> Any:
-    """A value as SQLAlchemy's JSON and `UTCDateTime` types store it on SQLite: JSON text
-    (None too: "null"), naive UTC text. A worker process sends these back smaller than
-    the objects, and the SQLite write skips SQLAlchemy's per-value processing."""
-    return sqlite_utc_text(value) if isinstance(value, datetime) else json.dumps(value)
-
-
-def _unchanged(value: Any) -> Any:
-    return value
-
-
-async def lookup(runtime: Runtime, text: str) -> Lookup:
-    """Finds the account `text` names, with its score now.
-
-    That is the stored score when no signal arrived since it was computed and it is no
-    older than the full-rescore interval (the scheduler keeps every score that fresh):
-    summing a big account's signals again takes far longer than a rep should wait.
-    Otherwise it is scored now, from its stored signals."""
-    now = runtime.clock()
-    model = runtime.model
-    async with runtime.db.transaction() as conn:
-        matches = await queries.find_accounts(conn, text)
-        if not matches:
-            return Lookup(text, matches, await queries.similar_accounts(conn, text))
-        if len(matches) != 1:
-            return Lookup(text, matches)
-        account_id = matches[0].id
-        stored = await queries.current_score(conn, account_id)
-        fresh_for = timedelta(seconds=runtime.settings.full_rescore_interval_seconds)
-        if (
-            stored is not None
-            and stored.up_to_date
-            and stored.model_name == model.name
-            and timedelta(0) <= now - stored.scored_at <= fresh_for
-        ):
-            result = _stored_result(account_id, stored, model)
-            scored_at: datetime | None = stored.scored_at
-            named = {p for e in result.evidence for p in e.person_ids}
-            if result.contact is not None:
-                named.add(result.contact.person_id)
-            accounts = await queries.load_accounts(conn, [account_id], only_people=named)
-        else:
-            accounts = await queries.load_accounts(conn, [account_id])
-            tallies = await queries.load_tallies(conn, [account_id], model, now)
-            result = score_tallies(accounts[account_id], tallies[account_id], model, now)
-            scored_at = None
-        history = await queries.score_history(conn, account_id)
-    return Lookup(text, matches, [], accounts[account_id], result, history, scored_at)
-
-
-async def top(runtime: Runtime, *, limit: int = 10) -> list[queries.TopRow]:
-    async with runtime.db.transaction() as conn:
-        return await queries.top_scores(conn, limit=limit)
+    summary.alerts_queued += len(alerting)  # accounts: a bundle's own row is not one
+    summary.tracks.update(row[scores.TRACK] for row in decided.score_rows)

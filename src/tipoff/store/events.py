@@ -1,0 +1,25 @@
+"""Events: the signals stored; here what retention deletes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from tipoff.store.db import Connection
+from tipoff.store.queries import mark_for_rescoring
+from tipoff.store.tables import events
+
+
+async def mark_accounts_with_signals_before(conn: Connection, *, older_than: datetime) -> None:
+    """Marks for rescoring every account with a stored call before `older_than`."""
+    touched = select(events.c.account_id).where(
+        events.c.occurred_at < older_than, events.c.account_id.is_not(None)
+    )
+    await mark_for_rescoring(conn, touched.distinct())
+
+
+async def delete_signals_before(conn: Connection, *, older_than: datetime) -> int:
+    """Deletes every stored call that happened before `older_than`; returns the count."""
+    result = await conn.execute(delete(events).where(events.c.occurred_at < older_than))
+    return int(result.rowcount)

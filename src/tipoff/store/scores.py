@@ -1,0 +1,137 @@
+"""Scores and their history: each account's current score row, how a ScoreResult is
+written to it and read back, and the appended score history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tipoff.core.routing import Dimensions, Track
+from tipoff.core.scoring import Contact, Evidence, ScoreResult
+from tipoff.model.schema import ScoringModel
+from tipoff.store.db import Connection
+from tipoff.store.dialect import upsert_rows
+from tipoff.store.queries import CurrentScore
+from tipoff.store.tables import score_history, scores
+
+# A scores row as rescoring writes it: its values in SCORE_COLUMNS order.
+ScoreRow = tuple[Any, ...]
+
+SCORE_COLUMNS = (
+    "account_id",
+    "score",
+    "raw_points",
+    "track",
+    "fit",
+    "product",
+    "marketing",
+    "timing",
+    "evidence",
+    "contact",
+    "model_name",
+    "scored_at",
+)
+ACCOUNT_ID = SCORE_COLUMNS.index("account_id")  # a ScoreRow's account id
+TRACK = SCORE_COLUMNS.index("track")  # a ScoreRow's track
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreChange:
+    """A score history entry: the account's score or track changed at `at`."""
+
+    account_id: int
+    score: int
+    track: str
+    at: datetime
+
+
+def score_row(
+    result: ScoreResult, model: ScoringModel, scored_at: Any, as_stored: Callable[[Any], Any]
+) -> ScoreRow:
+    """A scores row, its JSON and time values `as_stored`
+    (`dialect.json_and_time_as_stored`)."""
+    d = result.dimensions
+    contact = result.contact
+    evidence = [
+        {
+            "rule": e.rule_id,
+            "dimension": e.dimension,
+            "points": e.points,
+            "text": e.text,
+            "people": list(e.person_ids),
+            "at": e.at.isoformat() if e.at is not None else None,
+        }
+        for e in result.evidence
+    ]
+    return (
+        result.account_id,
+        result.score,
+        result.raw_points,
+        result.track.value,
+        d.fit,
+        d.product,
+        d.marketing,
+        d.timing,
+        as_stored(evidence),
+        as_stored(
+            None
+            if contact is None
+            else {
+                "person_id": contact.person_id,
+                "label": contact.label,
+                "email": contact.email,
+                "why": contact.why,
+            }
+        ),
+        model.name,
+        scored_at,
+    )
+
+
+def stored_result(account_id: int, row: CurrentScore, model: ScoringModel) -> ScoreResult:
+    """The ScoreResult a stored score row was written from (`score_row`'s inverse)."""
+    evidence = tuple(
+        Evidence(
+            e["rule"],
+            e["dimension"],
+            e["points"],
+            e["text"],
+            tuple(e.get("people", ())),  # rows written before people and times were kept
+            datetime.fromisoformat(e["at"]) if e.get("at") else None,
+        )
+        for e in row.evidence
+    )
+    contact = row.contact
+    title_rules = {rule.id for rule in model.fit if rule.title_matches is not None}
+    return ScoreResult(
+        account_id=account_id,
+        score=row.score,
+        raw_points=row.raw_points,
+        dimensions=Dimensions(*row.dimensions),
+        track=Track(row.track),
+        evidence=evidence,
+        contact=None
+        if contact is None
+        else Contact(contact["person_id"], contact["label"], contact["email"], contact["why"]),
+        title_match=any(e.rule_id in title_rules for e in evidence),
+        excluded=any(e.rule_id == "excluded" for e in evidence),
+    )
+
+
+async def store_scores(conn: Connection, rows: Sequence[ScoreRow]) -> None:
+    """Writes `rows` as the accounts' current scores, replacing any stored before."""
+    await upsert_rows(conn, scores, SCORE_COLUMNS, rows, key="account_id")
+
+
+async def append_history(conn: Connection, changes: Sequence[ScoreChange]) -> None:
+    """Appends score history: one entry per change of an account's score or track."""
+    if changes:
+        await conn.execute(
+            score_history.insert(),
+            [
+                {"account_id": c.account_id, "score": c.score, "track": c.track, "scored_at": c.at}
+                for c in changes
+            ],
+        )
