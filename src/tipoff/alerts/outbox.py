@@ -19,9 +19,10 @@ from tipoff.core.workflow import AlertStatus
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.slack.failures import FIXES, SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import Pause, current_pause, pause_if_token_dead
+from tipoff.slack.install import current_pause, pause_if_token_dead
 from tipoff.slack.posting import post_message
 from tipoff.store.tables import accounts, alerts, slack_failures
+from tipoff.store.workspace import Pause
 
 log = logging.getLogger(__name__)
 
