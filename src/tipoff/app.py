@@ -32,6 +32,7 @@ from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.bolt_app import SlackEdge, signing_secret
 from tipoff.slack.install import CachedTokenCheck
+from tipoff.startup import build_runtime
 from tipoff.store.db import ping
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = runtime is None
-        rt = runtime if runtime is not None else await Runtime.open(settings)
+        rt = runtime if runtime is not None else await build_runtime(settings)
         app.state.runtime = rt
         app.state.slack_edge = None
         app.state.slack_token = None

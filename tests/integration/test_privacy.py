@@ -32,6 +32,7 @@ from tipoff.rescoring import lookup, rescore
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.blocks import escape
+from tipoff.startup import build_runtime
 from tipoff.store.tables import (
     accounts,
     alerts,
@@ -183,7 +184,7 @@ async def test_prune_deletes_old_signals_and_rescores_their_accounts(runtime: Ru
 async def test_the_retention_job_applies_the_setting(settings: Settings) -> None:
     from tipoff.jobs import apply_retention
 
-    rt = await Runtime.open(settings.model_copy(update={"retention_days": 2}))
+    rt = await build_runtime(settings.model_copy(update={"retention_days": 2}))
     rt.clock = Clock(NOW)
     try:
         async with rt.db.transaction() as conn:
@@ -193,7 +194,7 @@ async def test_the_retention_job_applies_the_setting(settings: Settings) -> None
         assert await count(rt, select(func.count()).select_from(events)) == 3
     finally:
         await rt.close()
-    unset = await Runtime.open(settings)
+    unset = await build_runtime(settings)
     try:
         assert await apply_retention(unset) == 0
     finally:
@@ -389,6 +390,7 @@ ERASE_IN_A_FRESH_INTERPRETER = """
 import asyncio, json, sys
 from tipoff import privacy
 from tipoff.runtime import Runtime
+from tipoff.startup import build_runtime
 from tipoff.settings import Settings
 
 async def erase(database_url, api_url, token, secret, email):
@@ -396,7 +398,7 @@ async def erase(database_url, api_url, token, secret, email):
         _env_file=None, database_url=database_url, slack_api_url=api_url,
         slack_bot_token=token, slack_signing_secret=secret,
     )
-    runtime = await Runtime.open(settings)
+    runtime = await build_runtime(settings)
     try:
         _, slack = await privacy.forget(runtime, email=email, requested_by="dpo")
     finally:

@@ -82,7 +82,7 @@ def quality_demo(
     alerts and reps' verdicts."""
     from tipoff.demo.files import replace_sample_database
     from tipoff.demo.quality_sample import load_sample
-    from tipoff.runtime import Runtime
+    from tipoff.startup import build_runtime
 
     try:
         replace_sample_database(database, force=force)
@@ -93,7 +93,7 @@ def quality_demo(
     )
 
     async def work() -> str:
-        runtime = await Runtime.open(settings)
+        runtime = await build_runtime(settings)
         try:
             summary = await load_sample(runtime.db, runtime.model, now=runtime.clock())
         finally:

@@ -44,13 +44,13 @@ def model_apply(
     so `tipoff serve` keeps it."""
     from tipoff import rescoring
     from tipoff.quality import changes
-    from tipoff.runtime import Runtime
+    from tipoff.startup import build_runtime
 
     load_model_file(path)  # checked first: a broken file changes nothing
     settings = load_settings().model_copy(update={"model_path": path})
 
     async def work() -> tuple[list[changes.ModelChange], rescoring.RescoreSummary]:
-        runtime = await Runtime.open(settings, changed_by=by)
+        runtime = await build_runtime(settings, changed_by=by)
         try:
             summary = await rescoring.rescore(runtime, everything=True)
             return await changes.model_history(runtime.db, limit=1), summary

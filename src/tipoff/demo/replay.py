@@ -24,6 +24,7 @@ from tipoff.rescoring import RescoreSummary, rescore, top
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.sources import create_source
+from tipoff.startup import build_runtime
 from tipoff.store.queries import TopRow
 
 
@@ -63,7 +64,7 @@ async def serving(runtime: Runtime, *, scheduler: bool = False) -> AsyncIterator
 
 
 async def run_demo(settings: Settings, console: Console) -> DemoReport:
-    runtime = await Runtime.open(settings)
+    runtime = await build_runtime(settings)
     try:
         now = runtime.clock()
         async with runtime.db.transaction() as conn:
