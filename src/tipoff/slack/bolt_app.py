@@ -29,7 +29,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -41,6 +40,7 @@ from tipoff.settings import Settings
 from tipoff.slack.audience import only_our_people
 from tipoff.slack.listeners import register_all
 from tipoff.slack.listeners.commands import SORRY
+from tipoff.store.db import is_database_failure
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,6 @@ async def _log_and_answer(
         return None
     if "command" in body:
         return BoltResponse(status=200, body=SORRY)
-    if isinstance(error, SQLAlchemyError | OSError):
+    if is_database_failure(error) or isinstance(error, OSError):
         return None
     return BoltResponse(status=error.status if isinstance(error, TipoffError) else 400, body="")

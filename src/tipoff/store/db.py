@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tipoff.errors import DatabaseUnreachable
@@ -207,3 +207,14 @@ def schema_head() -> str:
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
     return heads.pop()
+
+
+async def ping(conn: AsyncConnection) -> None:
+    """One round trip to the database, reading nothing: whether it answers."""
+    await conn.execute(text("SELECT 1"))
+
+
+def is_database_failure(error: BaseException) -> bool:
+    """Whether `error` is the database's (unreachable, refused, a statement failed), for
+    edges that answer it differently from their own refusals."""
+    return isinstance(error, SQLAlchemyError)

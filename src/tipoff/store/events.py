@@ -1,10 +1,13 @@
-"""Events: the signals stored; here what retention deletes."""
+"""Events: the signals stored; here what retention deletes.
+
+The events table: stored signals."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.store.db import Connection
 from tipoff.store.queries import mark_for_rescoring
@@ -23,3 +26,9 @@ async def delete_signals_before(conn: Connection, *, older_than: datetime) -> in
     """Deletes every stored call that happened before `older_than`; returns the count."""
     result = await conn.execute(delete(events).where(events.c.occurred_at < older_than))
     return int(result.rowcount)
+
+
+async def newest_event_id(conn: AsyncConnection) -> int:
+    """The highest event ID stored (0 for none): how many events were ever stored, since
+    IDs only grow."""
+    return int((await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one())
