@@ -1,0 +1,91 @@
+"""The events table: the signals stored, one row per call, its messageId unique per source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tipoff.store.dialect import insert_many, insert_many_values
+from tipoff.store.tables import events
+
+_CHUNK = 1000  # values per IN list; far below either backend's limit
+
+_EVENT_COLUMNS = (
+    "source_id",
+    "message_id",
+    "kind",
+    "event",
+    "person_id",
+    "account_id",
+    "occurred_at",
+    "received_at",
+    "properties",
+)
+
+# One call as stored: message_id, kind (the Segment call type), event (the signal's
+# name; None for a call that is no signal), person_id, account_id, occurred_at, properties.
+NewEvent = tuple[str, str, str | None, int | None, int | None, datetime, dict[str, Any]]
+
+
+async def seen_message_ids(
+    conn: AsyncConnection, source_id: int, message_ids: Sequence[str]
+) -> set[str]:
+    """Those of `message_ids` (sorted, distinct) that `source_id` has stored already."""
+    seen: set[str] = set()
+    for start in range(0, len(message_ids), _CHUNK):
+        rows = await conn.execute(
+            select(events.c.message_id).where(
+                events.c.source_id == source_id,
+                events.c.message_id.in_(message_ids[start : start + _CHUNK]),
+            )
+        )
+        seen.update(rows.scalars())
+    return seen
+
+
+async def add_events(
+    conn: AsyncConnection, *, source_id: int, received_at: datetime, new: Iterable[NewEvent]
+) -> None:
+    """One executemany of an events row per call of `source_id`'s, received at `received_at`."""
+    as_time, as_json = insert_many_values(conn.dialect.name)
+    received = as_time(received_at)
+    rows = [
+        (
+            source_id,
+            message_id,
+            kind,
+            event,
+            person_id,
+            account_id,
+            as_time(occurred_at),
+            received,
+            as_json(properties),
+        )
+        for message_id, kind, event, person_id, account_id, occurred_at, properties in new
+    ]
+    await insert_many(conn, events, _EVENT_COLUMNS, rows)
+
+
+async def move_events(conn: AsyncConnection, *, from_person: int, to_person: int) -> None:
+    """Every event of person `from_person` becomes `to_person`'s (a merge)."""
+    await conn.execute(
+        update(events).where(events.c.person_id == from_person).values(person_id=to_person)
+    )
+
+
+async def attribute_unaccounted(
+    conn: AsyncConnection, placed: Sequence[tuple[int | None, int | None]]
+) -> None:
+    """For each (person id, account id) of `placed`, in one executemany: that person's
+    events stored without an account get that account."""
+    await conn.execute(
+        update(events)
+        .where(events.c.person_id == bindparam("b_person_id"))
+        .where(events.c.account_id.is_(None))
+        .values(account_id=bindparam("b_account_id")),
+        [{"b_person_id": person, "b_account_id": account} for person, account in placed],
+    )
