@@ -418,16 +418,16 @@ class IdentityResolver:
         fresh = await people.people_now(self._conn, [_id_of(p) for p in changed])
         rows = []
         for p in changed:
-            now = fresh.get(_id_of(p))
-            if now is None:
+            as_stored = fresh.get(_id_of(p))
+            if as_stored is None:
                 continue  # erased meanwhile: the events insert fails, and the request reruns
-            final = merged(now.stored, p.writes, PERSON_COLUMNS)
-            stored_placement = (now.account_id, now.account_via)
+            final = merged(as_stored.stored, p.writes, PERSON_COLUMNS)
+            stored_placement = (as_stored.account_id, as_stored.account_via)
             placement = stored_placement
             if p.placed:
                 # Also over a placement made meanwhile elsewhere.
                 placement = kept_placement(stored_placement, (_id(p.account), p.account_via))
-            if final == now.stored and placement == stored_placement:
+            if final == as_stored.stored and placement == stored_placement:
                 continue
             rows.append(people.PersonWrite(_id_of(p), final, *placement))
         return rows
@@ -463,6 +463,7 @@ class IdentityResolver:
         self._locked_people.update(fresh)
 
     # ------------------------------------------------------------ rules
+    # (applied here to this request's rows; the rules themselves are tipoff.core.identity's)
 
     async def _place_by_email(self, person: PersonState) -> None:
         if not placed_by_email(person.account_via):
@@ -539,8 +540,8 @@ class IdentityResolver:
             # (SQLite's one write lock; the row's on PostgreSQL) that keeps it so.
             await people.lock_people_for_writing(conn)
             await self._lock_people([loser.id])
-            now = (await people.people_now(conn, [loser.id])).get(loser.id)
-            had = now.stored if now is not None else Stored()
+            as_stored = (await people.people_now(conn, [loser.id])).get(loser.id)
+            had = as_stored.stored if as_stored is not None else Stored()
             _hand_over(merged(had, loser.writes, PERSON_COLUMNS), survivor)
             survivor_id = await self._persist(survivor)
             await identities.move_identities(conn, from_person=loser.id, to_person=survivor_id)
@@ -593,7 +594,7 @@ class IdentityResolver:
         if person.id is not None:
             # At once: the unique index must see the old address freed before anyone
             # else takes it later in this request.
-            await people.set_email(self._conn, person.id, email, now=self._now)
+            await people.set_email(self._conn, person.id, email=email, now=self._now)
 
     async def _set_group_id(self, account: AccountState, group_id: str) -> None:
         account.group_id = group_id
@@ -601,7 +602,7 @@ class IdentityResolver:
         self.touch(account)
         if account.id is not None:
             # Only while it has none: one given meanwhile by another request stays.
-            await accounts.adopt_group_id(self._conn, account.id, group_id, now=self._now)
+            await accounts.adopt_group_id(self._conn, account.id, group_id=group_id, now=self._now)
 
     async def _set_domain(self, account: AccountState, domain: str) -> None:
         account.domain = domain
@@ -609,7 +610,7 @@ class IdentityResolver:
         self.touch(account)
         if account.id is not None:
             # Only while it has none: one given meanwhile by another request stays.
-            await accounts.adopt_domain(self._conn, account.id, domain, now=self._now)
+            await accounts.adopt_domain(self._conn, account.id, domain=domain, now=self._now)
 
     # ------------------------------------------------------------ lookups
 
@@ -651,7 +652,7 @@ class IdentityResolver:
         found: dict[tuple[str, str], int] = {}
         for kind in (USER_ID, ANONYMOUS_ID):
             ids = await identities.people_known_as(
-                conn, kind, sorted(e for k, e in keys if k == kind)
+                conn, sorted(e for k, e in keys if k == kind), kind=kind
             )
             found.update({(kind, external_id): p for external_id, p in ids.items()})
 

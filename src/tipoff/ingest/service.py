@@ -187,7 +187,9 @@ async def _refuse_if_revoked(conn: Connection, source_id: int) -> None:
 async def _unseen(
     conn: Connection, source_id: int, messages: Sequence[SegmentCall]
 ) -> list[SegmentCall]:
-    seen = await events.seen_message_ids(conn, source_id, sorted({m.message_id for m in messages}))
+    seen = await events.seen_message_ids(
+        conn, sorted({m.message_id for m in messages}), source_id=source_id
+    )
     fresh = []
     for message in messages:
         if message.message_id not in seen:

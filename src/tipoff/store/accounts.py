@@ -171,7 +171,7 @@ async def write_account_traits(
 
 
 async def adopt_group_id(
-    conn: AsyncConnection, account_id: int, group_id: str, *, now: datetime
+    conn: AsyncConnection, account_id: int, *, group_id: str, now: datetime
 ) -> None:
     """The account takes `group_id`, unless it has one by now (another request's stays)."""
     await conn.execute(
@@ -182,7 +182,7 @@ async def adopt_group_id(
 
 
 async def adopt_domain(
-    conn: AsyncConnection, account_id: int, domain: str, *, now: datetime
+    conn: AsyncConnection, account_id: int, *, domain: str, now: datetime
 ) -> None:
     """The account takes `domain`, unless it has one by now (another request's stays)."""
     await conn.execute(

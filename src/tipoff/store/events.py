@@ -32,7 +32,7 @@ NewEvent = tuple[str, str, str | None, int | None, int | None, datetime, dict[st
 
 
 async def seen_message_ids(
-    conn: AsyncConnection, source_id: int, message_ids: Sequence[str]
+    conn: AsyncConnection, message_ids: Sequence[str], *, source_id: int
 ) -> set[str]:
     """Those of `message_ids` (sorted, distinct) that `source_id` has stored already."""
     seen: set[str] = set()

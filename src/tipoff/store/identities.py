@@ -13,7 +13,7 @@ _IN_LIST = 1000  # values per IN list; far below either backend's limit
 
 
 async def people_known_as(
-    conn: AsyncConnection, kind: str, external_ids: Sequence[str]
+    conn: AsyncConnection, external_ids: Sequence[str], *, kind: str
 ) -> dict[str, int]:
     """external id -> the id of the person known by it, for those of `external_ids` (of
     `kind`: tipoff.core.identity.USER_ID or ANONYMOUS_ID) that someone is known by."""

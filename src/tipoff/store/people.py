@@ -142,7 +142,7 @@ async def add_people(
     return await insert_returning_ids(conn, people, [_row(p, now) for p in new])
 
 
-async def set_email(conn: AsyncConnection, person_id: int, email: str, *, now: datetime) -> None:
+async def set_email(conn: AsyncConnection, person_id: int, *, email: str, now: datetime) -> None:
     """The person's email is `email` from now on."""
     await conn.execute(
         update(people).where(people.c.id == person_id).values(email=email, updated_at=now)
