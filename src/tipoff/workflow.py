@@ -11,7 +11,9 @@ owns nothing any more (`lapse_owner`): their accounts go back to the channel, th
 and the digest.
 
 Every function takes its own unit of work (`runtime.db.transaction()`) or, for the reads
-rescoring makes inside its transaction, the caller's `conn`.
+rescoring makes inside its transaction, the caller's `conn`. The rows are read and written
+by tipoff.store (owners, snoozes, slack_users, alerts, accounts); Slack is asked through
+tipoff.slack.audience.
 """
 
 from __future__ import annotations
@@ -21,11 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, and_, func, select, union, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
-
-from tipoff.core.history import account_label
 from tipoff.core.routing import Track
 from tipoff.core.workflow import LastAlert
 from tipoff.errors import InvalidInput, NotFound
@@ -36,18 +33,17 @@ from tipoff.feedback import (
     serialize_verdicts,
 )
 from tipoff.runtime import Runtime
-from tipoff.store.tables import (
-    account_owners,
-    accounts,
-    alerts,
-    feedback,
-    score_history,
-    scores,
-    slack_users,
-    snoozes,
-)
+from tipoff.store import accounts, alerts, owners, scores, slack_users, snoozes
+from tipoff.store import feedback as stored_feedback
+from tipoff.store.db import Connection
+from tipoff.store.owners import OwnedAccount as OwnedAccount
+from tipoff.store.owners import OwnerRow
+from tipoff.store.owners import accounts_owned_by as accounts_owned_by
+from tipoff.store.owners import owned_accounts as owned_accounts
 
 SNOOZE_LIMIT_DAYS = 90
+# How many of a rep's own accounts the App Home lists.
+HOME_MINE_LIMIT = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,56 +92,24 @@ class Destination:
 
 
 @dataclass(frozen=True, slots=True)
-class OwnedAccount:
-    """One line of `/tipoff mine` and the App Home."""
-
-    account_id: int
-    label: str
-    domain: str | None
-    score: int | None
-    track: str | None
-    change: int | None  # since the previous stored score
-    changed_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class Home:
     mine: list[OwnedAccount]
     unclaimed: list[OwnedAccount] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class LookupFacts:
+    """What a lookup shows beside the score: the owner and the recent score history."""
+
+    owner: Owner | None
+    history: list[tuple[datetime, int, str]]
+
+
 # --- reads --------------------------------------------------------------------------------
 
 
-def _trait_email() -> Any:
-    """An account's `owner_email` trait as `_trait_owner` reads it, in SQL."""
-    return func.lower(func.trim(accounts.c.traits["owner_email"].as_string()))
-
-
-def _trait_owned(slack_user_id: str | None = None) -> Select[Any]:
-    """Accounts without a claim or assignment whose `owner_email` Slack knows as an active
-    user (`slack_user_id`'s, when given)."""
-    known: ColumnElement[bool] = slack_users.c.slack_user_id.is_not(None)
-    if slack_user_id is not None:
-        known = slack_users.c.slack_user_id == slack_user_id
-    return (
-        select(accounts.c.id)
-        .join(slack_users, slack_users.c.email == _trait_email())
-        .where(known, accounts.c.id.not_in(select(account_owners.c.account_id)))
-    )
-
-
-def owned_accounts() -> CompoundSelect[Any]:
-    """The ids of accounts someone in Slack owns: claimed, assigned, or a CRM owner."""
-    return union(select(account_owners.c.account_id), _trait_owned())
-
-
-def accounts_owned_by(slack_user_id: str) -> CompoundSelect[Any]:
-    """The ids of the accounts `slack_user_id` owns (claimed, assigned or in the CRM)."""
-    return union(
-        select(account_owners.c.account_id).where(account_owners.c.slack_user_id == slack_user_id),
-        _trait_owned(slack_user_id),
-    )
+def _claimed(row: OwnerRow) -> Owner:
+    return Owner(row.slack_user_id, None, row.via, row.assigned_at)
 
 
 def _trait_owner(traits: Any) -> Owner | None:
@@ -155,25 +119,15 @@ def _trait_owner(traits: Any) -> Owner | None:
     return None
 
 
-async def owner_of(conn: AsyncConnection, account_id: int) -> Owner | None:
-    row = (
-        await conn.execute(select(account_owners).where(account_owners.c.account_id == account_id))
-    ).one_or_none()
+async def owner_of(conn: Connection, account_id: int) -> Owner | None:
+    row = await owners.owner_row(conn, account_id)
     if row is not None:
-        return Owner(row.slack_user_id, None, row.via, row.assigned_at)
-    traits = await conn.scalar(select(accounts.c.traits).where(accounts.c.id == account_id))
-    return _trait_owner(traits)
+        return _claimed(row)
+    return _trait_owner(await accounts.account_traits(conn, account_id))
 
 
-async def status_of(conn: AsyncConnection, account_id: int, now: datetime) -> Status:
-    snooze = (
-        await conn.execute(
-            select(snoozes.c.slack_user_id, snoozes.c.until)
-            .where(snoozes.c.account_id == account_id, snoozes.c.until > now)
-            .order_by(snoozes.c.id.desc())
-            .limit(1)
-        )
-    ).one_or_none()
+async def status_of(conn: Connection, account_id: int, now: datetime) -> Status:
+    snooze = await snoozes.current_snooze(conn, account_id, now)
     return Status(
         await owner_of(conn, account_id),
         snooze.slack_user_id if snooze else None,
@@ -182,75 +136,38 @@ async def status_of(conn: AsyncConnection, account_id: int, now: datetime) -> St
 
 
 async def memories(
-    conn: AsyncConnection, account_ids: Sequence[int], now: datetime
+    conn: Connection, account_ids: Sequence[int], now: datetime
 ) -> dict[int, Memory]:
     """Per account with any: its newest alert, snooze and Wrong. A full rescore asks for
     every account, and most have none of them."""
     if not account_ids:
         return {}
     ids = list(account_ids)
-    newest_alert = (
-        select(alerts.c.account_id, func.max(alerts.c.id).label("id"))
-        .where(alerts.c.account_id.in_(ids))
-        .group_by(alerts.c.account_id)
-        .subquery()
-    )
-    last: dict[int, LastAlert] = {}
-    for r in await conn.execute(
-        select(
-            alerts.c.account_id,
-            alerts.c.track,
-            alerts.c.score,
-            alerts.c.evidence_rules,
-            alerts.c.created_at,
-        ).join(newest_alert, newest_alert.c.id == alerts.c.id)
-    ):
-        last[r.account_id] = LastAlert(
-            Track(r.track), r.score, frozenset(r.evidence_rules or ()), r.created_at
-        )
-    snoozed: dict[int, datetime] = {
-        r.account_id: r.until
-        for r in await conn.execute(
-            select(snoozes.c.account_id, func.max(snoozes.c.until).label("until"))
-            .where(snoozes.c.account_id.in_(ids))
-            .group_by(snoozes.c.account_id)
-        )
-    }
-    wrong: dict[int, datetime] = {
-        r.account_id: r.at
-        for r in await conn.execute(
-            select(feedback.c.account_id, func.max(feedback.c.created_at).label("at"))
-            .where(feedback.c.account_id.in_(ids), feedback.c.verdict == "wrong")
-            .group_by(feedback.c.account_id)
-        )
-    }
+    last = await alerts.newest_alerts(conn, ids)
+    snoozed = await snoozes.snooze_ends(conn, ids)
+    wrong = await stored_feedback.newest_verdicts(conn, ids, Verdict.WRONG.value)
     return {
         account_id: Memory(last.get(account_id), snoozed.get(account_id), wrong.get(account_id))
         for account_id in {*last, *snoozed, *wrong}
     }
 
 
-async def destinations(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, Destination]:
+async def destinations(conn: Connection, account_ids: Sequence[int]) -> dict[int, Destination]:
     """Per account: its owner (a claim or assignment, else an `owner_email` trait), size
     and region, for routing its alert."""
     if not account_ids:
         return {}
     ids = list(account_ids)
-    owners = {
-        r.account_id: Owner(r.slack_user_id, None, r.via, r.assigned_at)
-        for r in await conn.execute(
-            select(account_owners).where(account_owners.c.account_id.in_(ids))
-        )
+    claimed = {
+        account_id: _claimed(row)
+        for account_id, row in (await owners.owner_rows(conn, ids)).items()
     }
     found: dict[int, Destination] = {}
-    for a in await conn.execute(
-        select(accounts.c.id, accounts.c.employees, accounts.c.traits).where(accounts.c.id.in_(ids))
-    ):
-        traits = a.traits if isinstance(a.traits, dict) else {}
-        region = traits.get("region")
-        found[a.id] = Destination(
-            owner=owners.get(a.id) or _trait_owner(traits),
-            employees=a.employees,
+    for account_id, size in (await accounts.account_sizes(conn, ids)).items():
+        region = size.traits.get("region")
+        found[account_id] = Destination(
+            owner=claimed.get(account_id) or _trait_owner(size.traits),
+            employees=size.employees,
             region=region if isinstance(region, str) else None,
         )
     return found
@@ -259,15 +176,11 @@ async def destinations(conn: AsyncConnection, account_ids: Sequence[int]) -> dic
 # --- claims, snoozes, assignments --------------------------------------------------------
 
 
-async def _label(conn: AsyncConnection, account_id: int) -> str:
-    row = (
-        await conn.execute(
-            select(accounts.c.name, accounts.c.domain).where(accounts.c.id == account_id)
-        )
-    ).one_or_none()
-    if row is None:
+async def _label(conn: Connection, account_id: int) -> str:
+    label = await accounts.account_label_of(conn, account_id)
+    if label is None:
         raise NotFound(f"No account with id {account_id}: it may have been merged or deleted.")
-    return account_label(account_id, row.name, row.domain)
+    return label
 
 
 async def claim(
@@ -288,23 +201,18 @@ async def claim(
     async with runtime.db.transaction(lock_wait_seconds=CLICK_LOCK_WAIT_SECONDS) as conn:
         await serialize_verdicts(conn, account_id)
         label = await _label(conn, account_id)
-        current = (
-            await conn.execute(
-                select(account_owners).where(account_owners.c.account_id == account_id)
-            )
-        ).one_or_none()
+        current = await owners.owner_row(conn, account_id)
         if current is not None and current.slack_user_id != slack_user_id:
-            owner = Owner(current.slack_user_id, None, current.via, current.assigned_at)
+            owner = _claimed(current)
             return ClaimOutcome(False, owner, label, await status_of(conn, account_id, now))
         if current is None:
-            await conn.execute(
-                account_owners.insert().values(
-                    account_id=account_id,
-                    slack_user_id=slack_user_id,
-                    via="claim",
-                    assigned_by=slack_user_id,
-                    assigned_at=now,
-                )
+            await owners.add_owner(
+                conn,
+                account_id=account_id,
+                slack_user_id=slack_user_id,
+                via="claim",
+                assigned_by=slack_user_id,
+                at=now,
             )
             await record_verdict(
                 conn=conn,
@@ -316,11 +224,7 @@ async def claim(
                 channel=channel,
                 ts=ts,
             )
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.account_id == account_id, alerts.c.claimed_at.is_(None))
-            .values(claimed_by=slack_user_id, claimed_at=now)
-        )
+        await alerts.mark_claimed(conn, account_id=account_id, slack_user_id=slack_user_id, at=now)
         return ClaimOutcome(
             True,
             Owner(slack_user_id, None, "claim", now if current is None else current.assigned_at),
@@ -359,13 +263,12 @@ async def snooze(
             reason=f"{days} days",
         )
         if recorded is not None:  # None: the same snooze clicked again
-            await conn.execute(
-                snoozes.insert().values(
-                    account_id=account_id,
-                    slack_user_id=slack_user_id,
-                    until=now + timedelta(days=days),
-                    created_at=now,
-                )
+            await snoozes.add_snooze(
+                conn,
+                account_id=account_id,
+                slack_user_id=slack_user_id,
+                until=now + timedelta(days=days),
+                at=now,
             )
         return await status_of(conn, account_id, now)
 
@@ -378,20 +281,10 @@ async def lapse_owner(runtime: Runtime, slack_user_id: str) -> int:
         return 0
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
-        ended = await conn.execute(
-            account_owners.delete().where(account_owners.c.slack_user_id == slack_user_id)
-        )
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.claimed_by == slack_user_id)
-            .values(claimed_by=None, claimed_at=None)
-        )
-        await conn.execute(
-            update(slack_users)
-            .where(slack_users.c.slack_user_id == slack_user_id)
-            .values(slack_user_id=None, looked_up_at=now)
-        )
-    return int(ended.rowcount or 0)
+        ended = await owners.end_ownerships(conn, slack_user_id)
+        await alerts.unmark_claimed_by(conn, slack_user_id)
+        await slack_users.forget_user(conn, slack_user_id, at=now)
+    return ended
 
 
 async def lapse_deactivated_owners(runtime: Runtime) -> list[str]:
@@ -401,33 +294,16 @@ async def lapse_deactivated_owners(runtime: Runtime) -> list[str]:
     if runtime.slack is None:
         return []
     async with runtime.db.transaction() as conn:
-        owners = sorted(
-            set((await conn.execute(select(account_owners.c.slack_user_id))).scalars())
-            | set(
-                (
-                    await conn.execute(
-                        select(slack_users.c.slack_user_id).where(
-                            slack_users.c.slack_user_id.is_not(None)
-                        )
-                    )
-                ).scalars()
-            )
+        everyone = sorted(
+            await owners.owner_user_ids(conn) | await slack_users.known_user_ids(conn)
         )
     # Imported here: rescoring (and so `tipoff score`) imports this module without
     # needing Slack's SDK.
-    from slack_sdk.errors import SlackApiError
+    from tipoff.slack.audience import deactivated
 
     lapsed = []
-    for user_id in owners:
-        try:
-            found = await runtime.slack.users_info(user=user_id)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "user_not_found":
-                raise
-            deleted = True
-        else:
-            deleted = bool((found.get("user") or {}).get("deleted"))
-        if deleted:
+    for user_id in everyone:
+        if await deactivated(runtime.slack, user_id):
             await lapse_owner(runtime, user_id)
             lapsed.append(user_id)
     return lapsed
@@ -441,15 +317,13 @@ async def assign(runtime: Runtime, *, account_id: int, slack_user_id: str, assig
         # would insert an owner row and one would fail.
         await serialize_verdicts(conn, account_id)
         label = await _label(conn, account_id)
-        await conn.execute(account_owners.delete().where(account_owners.c.account_id == account_id))
-        await conn.execute(
-            account_owners.insert().values(
-                account_id=account_id,
-                slack_user_id=slack_user_id,
-                via="assign",
-                assigned_by=assigned_by,
-                assigned_at=now,
-            )
+        await owners.replace_owner(
+            conn,
+            account_id=account_id,
+            slack_user_id=slack_user_id,
+            via="assign",
+            assigned_by=assigned_by,
+            at=now,
         )
         return label
 
@@ -457,55 +331,10 @@ async def assign(runtime: Runtime, *, account_id: int, slack_user_id: str, assig
 # --- lookups, /tipoff mine and the App Home -------------------------------------------------------
 
 
-async def _lines(conn: AsyncConnection, where: Any, *, limit: int) -> list[OwnedAccount]:
-    rows = (
-        await conn.execute(
-            select(
-                accounts.c.id,
-                accounts.c.name,
-                accounts.c.domain,
-                scores.c.score,
-                scores.c.track,
-            )
-            .select_from(accounts.outerjoin(scores, scores.c.account_id == accounts.c.id))
-            .where(where)
-            # Unrounded points order equal scores, as in /tipoff top.
-            .order_by(scores.c.score.desc(), scores.c.raw_points.desc(), accounts.c.id)
-            .limit(limit)
-        )
-    ).all()
-    lines = []
-    for r in rows:
-        recent = (
-            await conn.execute(
-                select(score_history.c.score, score_history.c.scored_at)
-                .where(score_history.c.account_id == r.id)
-                .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-                .limit(2)
-            )
-        ).all()
-        change = changed_at = None
-        if len(recent) == 2:
-            change, changed_at = recent[0].score - recent[1].score, recent[0].scored_at
-        lines.append(
-            OwnedAccount(
-                r.id,
-                account_label(r.id, r.name, r.domain),
-                r.domain,
-                r.score,
-                r.track,
-                change,
-                changed_at,
-            )
-        )
-    return lines
-
-
 async def mine(runtime: Runtime, slack_user_id: str, *, limit: int = 25) -> list[OwnedAccount]:
     """The accounts a rep owns, best score first."""
     async with runtime.db.transaction() as conn:
-        owned = accounts_owned_by(slack_user_id)
-        return await _lines(conn, accounts.c.id.in_(owned), limit=limit)
+        return await owners.accounts_of(conn, slack_user_id, limit=limit)
 
 
 async def home(runtime: Runtime, slack_user_id: str, *, limit: int = 10) -> Home:
@@ -513,40 +342,19 @@ async def home(runtime: Runtime, slack_user_id: str, *, limit: int = 10) -> Home
     tracks (owned by nobody, not snoozed)."""
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
-        owned = accounts_owned_by(slack_user_id)
-        anyone = owned_accounts()
-        sleeping = select(snoozes.c.account_id).where(snoozes.c.until > now)
-        mine_ = await _lines(conn, accounts.c.id.in_(owned), limit=25)
-        unclaimed = await _lines(
-            conn,
-            and_(
-                scores.c.track.in_([t.value for t in Track if t.alerts]),
-                accounts.c.id.not_in(anyone),
-                accounts.c.id.not_in(sleeping),
-            ),
-            limit=limit,
+        mine_ = await owners.accounts_of(conn, slack_user_id, limit=HOME_MINE_LIMIT)
+        unclaimed = await owners.best_unowned(
+            conn, tracks=[t.value for t in Track if t.alerts], now=now, limit=limit
         )
     return Home(mine_, unclaimed)
 
 
-async def recent_history(
-    conn: AsyncConnection, account_id: int, now: datetime, *, weeks: int
-) -> list[tuple[datetime, int, str]]:
-    """Score history for a sparkline, newest first: the last `weeks` weeks, and the
-    newest entry before them (the score the first week started from)."""
-    since = now - timedelta(weeks=weeks)
-    rows = await conn.execute(
-        select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
-        .where(score_history.c.account_id == account_id, score_history.c.scored_at >= since)
-        .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-    )
-    recent = [(r.scored_at, r.score, r.track) for r in rows]
-    before = (
-        await conn.execute(
-            select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
-            .where(score_history.c.account_id == account_id, score_history.c.scored_at < since)
-            .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-            .limit(1)
-        )
-    ).one_or_none()
-    return recent + ([(before.scored_at, before.score, before.track)] if before else [])
+async def lookup_facts(
+    runtime: Runtime, account_id: int, now: datetime, *, weeks: int
+) -> LookupFacts:
+    """The account's owner and its score history for a sparkline of `weeks` weeks (see
+    `store.scores.recent_history`), read in one unit of work."""
+    async with runtime.db.transaction() as conn:
+        owner = await owner_of(conn, account_id)
+        history = await scores.recent_history(conn, account_id, now, weeks=weeks)
+    return LookupFacts(owner, history)

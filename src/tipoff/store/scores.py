@@ -1,13 +1,15 @@
 """Scores and their history: each account's current score row, how a ScoreResult is
 written to it and read back, and the appended score history.
 
-score_history: what digests read of how scores moved."""
+score_history: what digests read of how scores moved.
+
+The score_history table: what a lookup reads of an account's past scores."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -180,3 +182,26 @@ async def score_as_of(
         )
     ).one_or_none()
     return None if row is None else (row.score, row.track)
+
+
+async def recent_history(
+    conn: AsyncConnection, account_id: int, now: datetime, *, weeks: int
+) -> list[tuple[datetime, int, str]]:
+    """Score history for a sparkline, newest first: the last `weeks` weeks, and the
+    newest entry before them (the score the first week started from)."""
+    since = now - timedelta(weeks=weeks)
+    rows = await conn.execute(
+        select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
+        .where(score_history.c.account_id == account_id, score_history.c.scored_at >= since)
+        .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
+    )
+    recent = [(r.scored_at, r.score, r.track) for r in rows]
+    before = (
+        await conn.execute(
+            select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
+            .where(score_history.c.account_id == account_id, score_history.c.scored_at < since)
+            .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    return recent + ([(before.scored_at, before.score, before.track)] if before else [])

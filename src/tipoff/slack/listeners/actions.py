@@ -56,8 +56,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     async def wrong(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         account_id = int(body["actions"][0]["value"])
         channel, ts = _message(body)
-        async with runtime.db.transaction() as conn:
-            label = await feedback.account_label(conn=conn, account_id=account_id)
+        label = await feedback.account_label(runtime, account_id)
         view = blocks.wrong_reason_modal(
             account_id=account_id,
             account_label=label or f"account {account_id}",

@@ -106,14 +106,11 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
     found = await lookup.lookup(runtime, asked)
     if found.account is not None and found.result is not None:
         now = runtime.clock()
-        async with runtime.db.transaction() as conn:
-            owner = await workflow.owner_of(conn, found.account.id)
-            weeks = await workflow.recent_history(
-                conn, found.account.id, now, weeks=SPARKLINE_WEEKS
-            )
+        facts = await workflow.lookup_facts(runtime, found.account.id, now, weeks=SPARKLINE_WEEKS)
+        owner = facts.owner
         extras = blocks.LookupExtras(
             sparkline=sparkline(
-                weekly_scores(weeks, found.result.score, now),
+                weekly_scores(facts.history, found.result.score, now),
                 hot_at=runtime.model.routing.hot_at,
             ),
             owner_user_id=owner.slack_user_id if owner else None,

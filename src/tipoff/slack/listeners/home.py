@@ -30,6 +30,5 @@ async def home_view(runtime: Runtime, user_id: str) -> blocks.Block:
     found = await workflow.home(runtime, user_id)
     view = blocks.home_view(found.mine, found.unclaimed, now=runtime.clock())
     if user_id in runtime.settings.admin_ids:
-        note = blocks.admin_note((await delivery_health(runtime)).reasons())
-        view = {**view, "blocks": [*note, *view["blocks"]][: blocks.BLOCK_LIMIT]}
+        view = blocks.with_admin_note(view, (await delivery_health(runtime)).reasons())
     return view
