@@ -27,7 +27,7 @@ from tipoff.store.tables import account_owners, accounts, score_history, scores,
 
 
 def _trait_email() -> Any:
-    """An account's `owner_email` trait as `workflow._trait_owner` reads it, in SQL."""
+    """An account's `owner_email` trait in SQL, trimmed and lowercased as workflow reads it."""
     return func.lower(func.trim(accounts.c.traits["owner_email"].as_string()))
 
 
