@@ -17,9 +17,9 @@ from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.store import accounts, alerts
 from tipoff.store import feedback as stored
-from tipoff.store.alerts import PostedAlert as PostedAlert
+from tipoff.store.alerts import PostedAlert
 from tipoff.store.db import Connection
-from tipoff.store.feedback import FeedbackRecord as FeedbackRecord
+from tipoff.store.feedback import FeedbackRecord
 
 REASON_LIMIT = 1000
 # How long a click's transaction may wait for a lock: with the rest of its work and the

@@ -36,10 +36,7 @@ from tipoff.runtime import Runtime
 from tipoff.store import accounts, alerts, owners, scores, slack_users, snoozes
 from tipoff.store import feedback as stored_feedback
 from tipoff.store.db import Connection
-from tipoff.store.owners import OwnedAccount as OwnedAccount
-from tipoff.store.owners import OwnerRow
-from tipoff.store.owners import accounts_owned_by as accounts_owned_by
-from tipoff.store.owners import owned_accounts as owned_accounts
+from tipoff.store.owners import OwnedAccount, OwnerRow
 
 SNOOZE_LIMIT_DAYS = 90
 # How many of a rep's own accounts the App Home lists.

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from tipoff import feedback, workflow
 from tipoff.core.workflow import BUNDLE
-from tipoff.feedback import FeedbackRecord, PostedAlert, Verdict
+from tipoff.feedback import Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
+from tipoff.store.alerts import PostedAlert
+from tipoff.store.feedback import FeedbackRecord
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient

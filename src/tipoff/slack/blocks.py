@@ -532,7 +532,7 @@ def top_message(entries: Sequence[TopEntry], *, now: datetime) -> SlackMessage:
 
 class ScoredAccount(Protocol):
     """An account in `/tipoff mine` or the App Home: its score and what changed since
-    the score before (tipoff.workflow.OwnedAccount is one)."""
+    the score before (tipoff.store.owners.OwnedAccount is one)."""
 
     @property
     def label(self) -> str: ...
