@@ -28,11 +28,11 @@ import aiohttp
 from sqlalchemy import event, select
 
 from benchmarks import data
-from tipoff.demo.replay import serving
+from tipoff.demo.run import serving
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import BATCH_SIZE, rescore
 from tipoff.settings import Settings
-from tipoff.slack.listeners.commands import answer
+from tipoff.slack_app.listeners.commands import answer
 from tipoff.sources import create_source
 from tipoff.startup import build_runtime
 from tipoff.store import queries

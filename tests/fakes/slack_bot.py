@@ -22,8 +22,8 @@ from pydantic import SecretStr
 
 from tests.fakes.signing import SIGNING_SECRET, SignedRequest
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
-from tipoff.app import create_app
 from tipoff.runtime import Runtime
+from tipoff.server import create_app
 from tipoff.settings import Settings
 from tipoff.startup import build_runtime
 

@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 from tests.conftest import NOW
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import Clock
-from tipoff.app import create_app
 from tipoff.runtime import Runtime
+from tipoff.server import create_app
 from tipoff.settings import Settings
 from tipoff.sources import NewSource, create_source
 from tipoff.startup import build_runtime

@@ -428,7 +428,7 @@ async def test_erasing_a_person_whose_alert_is_redrawn_in_slack_does_not_load_bo
     assert erased["updated"] == 1 and len(fake.calls_to("chat.update")) == 1
     assert "tipoff.privacy" in erased["modules"]
     assert not [m for m in erased["modules"] if m.split(".")[0] == "slack_bolt"]
-    assert not [m for m in erased["modules"] if m.startswith("tipoff.slack.listeners")]
+    assert not [m for m in erased["modules"] if m.startswith("tipoff.slack_app.listeners")]
 
 
 # --- forget while rescoring and delivery are under way (issue 19 item 7) ----------------

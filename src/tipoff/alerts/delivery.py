@@ -27,7 +27,7 @@ else can. What a refusal leads to is decided by tipoff.slack.failures:
   Tipoff's own refusal to post into a channel shared with another organisation
   (channel_externally_shared, unless TIPOFF_ALERT_SHARED_CHANNELS; tipoff.slack.audience);
 - a dead token (invalid_auth, token_revoked, account_inactive) pauses all posting
-  (tipoff.slack.install); the alert stays pending, and is sent once the token works.
+  (tipoff.slack.install_state); the alert stays pending, and is sent once the token works.
 
 Without Slack configured, each alert is printed once to the console and stays queued.
 """
@@ -55,7 +55,7 @@ from tipoff.slack.failures import (
     SlackFailure,
     failure_of,
 )
-from tipoff.slack.install import may_post, pause_if_token_dead
+from tipoff.slack.install_state import may_post, pause_if_token_dead
 from tipoff.slack.posting import post_message
 from tipoff.store import alerts as alert_rows
 from tipoff.store.accounts import routed_accounts

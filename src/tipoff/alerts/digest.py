@@ -24,7 +24,7 @@ from tipoff.core.history import account_label
 from tipoff.core.routing import Track, alert_channel
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.install import may_post
+from tipoff.slack.install_state import may_post
 from tipoff.store.accounts import routed_accounts
 from tipoff.store.alerts import unclaimed_alerts
 from tipoff.store.digests import forget_digest, take_digest

@@ -17,7 +17,7 @@ from tipoff.core.workflow import AlertStatus
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.slack.failures import FIXES, SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import current_pause, pause_if_token_dead
+from tipoff.slack.install_state import current_pause, pause_if_token_dead
 from tipoff.slack.posting import post_message
 from tipoff.store import alerts as alert_rows
 from tipoff.store import slack_failures

@@ -20,7 +20,7 @@ from tipoff.alerts.outbox import Posted, post_or_record
 from tipoff.core.workflow import add_working_hours
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.install import may_post
+from tipoff.slack.install_state import may_post
 from tipoff.store.alerts import (
     AwaitingClaim,
     SlaStep,

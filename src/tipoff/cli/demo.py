@@ -31,7 +31,7 @@ def demo(
     The history goes through the real ingest API; then every account is rescored and the
     alerts and the top accounts are printed."""
     from tipoff.demo.files import replace_sample_database
-    from tipoff.demo.replay import run_demo
+    from tipoff.demo.run import run_demo
     from tipoff.model import ModelFileError
 
     base = load_settings()

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from tipoff.core.event_names import EventNameMap
 from tipoff.errors import Unauthorized
-from tipoff.ingest.identity import AccountState, IdentityResolver, PersonState
+from tipoff.ingest.resolution import AccountState, IdentityResolver, PersonState
 from tipoff.ingest.segment import Alias, Group, Identify, Page, Screen, SegmentCall, Track
 from tipoff.runtime import Runtime
 from tipoff.sources import Source

@@ -39,12 +39,12 @@ from typing import Any
 
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
+from tipoff.core.scoring_model import EventVocabulary
 from tipoff.errors import InvalidInput, TooLarge
 from tipoff.ingest import csvfile
 from tipoff.ingest.csvfile import BadRow
 from tipoff.ingest.segment import SegmentCall, parse_batch
 from tipoff.ingest.service import ingest_messages, stored_event_name
-from tipoff.model.schema import EventVocabulary
 from tipoff.names import CSV_IMPORT_SOURCE
 from tipoff.sources import import_source
 from tipoff.store.db import Connection, Database

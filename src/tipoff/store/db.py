@@ -24,6 +24,8 @@ from tipoff.store.dialect import (
     bound_lock_waits,
     configure_engine,
     empty_write_ahead_log,
+    locks_rows,
+    read_row_by_row,
     transient_conflict,
 )
 
@@ -67,6 +69,12 @@ class Database:
         return self.engine.dialect.name
 
     @property
+    def locks_rows(self) -> bool:
+        """Whether units of work can lock single rows (PostgreSQL), so that replicas each
+        claim their own share of the work; else one writer at a time (SQLite)."""
+        return locks_rows(self.dialect)
+
+    @property
     def sqlite_file(self) -> Path | None:
         """The file a SQLite database lives in (created on first connect); None for an
         in-memory one and for PostgreSQL."""
@@ -76,14 +84,18 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, *, lock_wait_seconds: float | None = None
+        self, *, lock_wait_seconds: float | None = None, row_by_row: bool = False
     ) -> AsyncIterator[AsyncConnection]:
         """One unit of work: commits on success, rolls back on any exception.
 
         `lock_wait_seconds` bounds how long it waits for a lock another unit of work
         holds (it then fails with the driver's error): for work someone is waiting on
-        with a deadline, as Slack waits three seconds for a click's acknowledgement."""
+        with a deadline, as Slack waits three seconds for a click's acknowledgement.
+        `row_by_row` is for a unit of work that only reads while nothing else computes
+        beside it (a rescoring worker): see `dialect.fetch_rows_at_once`."""
         async with self.engine.begin() as connection:
+            if row_by_row:
+                await read_row_by_row(connection)
             if lock_wait_seconds is None:
                 yield connection
                 return

@@ -1,6 +1,4 @@
-"""Feedback: reps' verdicts (Right, Wrong, claim, snooze) as stored.
-
-The feedback table: reps' verdicts (Right, Wrong, a claim, a snooze) as stored rows."""
+"""The feedback table: reps' verdicts (Right, Wrong, a claim, a snooze) as stored rows."""
 
 from __future__ import annotations
 
@@ -16,27 +14,13 @@ from tipoff.store.dialect import lock_for_writing, locks_rows
 from tipoff.store.tables import accounts, feedback
 
 
-@dataclass(frozen=True, slots=True)
-class StoredVerdict:
-    """A feedback row."""
-
-    id: int
-    alert_id: int | None
-    account_id: int
-    slack_user_id: str
-    slack_user_name: str | None
-    verdict: str
-    reason: str | None
-    created_at: datetime
-
-
-async def verdicts_given_since(conn: Connection, since: datetime) -> list[StoredVerdict]:
+async def verdicts_given_since(conn: Connection, since: datetime) -> list[FeedbackRecord]:
     """Every verdict given at or after `since`, in the order they were given."""
     rows = await conn.execute(
         select(feedback).where(feedback.c.created_at >= since).order_by(feedback.c.id)
     )
     return [
-        StoredVerdict(
+        FeedbackRecord(
             r.id,
             r.alert_id,
             r.account_id,

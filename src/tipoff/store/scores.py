@@ -7,6 +7,7 @@ The score_history table: what a lookup reads of an account's past scores."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import Contact, Evidence, ScoreResult
-from tipoff.model.schema import ScoringModel
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.store.db import Connection
-from tipoff.store.dialect import upsert_rows
+from tipoff.store.dialect import json_and_time_as_stored, upsert_rows
 from tipoff.store.queries import CurrentScore
 from tipoff.store.tables import score_history, scores
 
@@ -54,11 +55,22 @@ class ScoreChange:
     at: datetime
 
 
-def score_row(
-    result: ScoreResult, model: ScoringModel, scored_at: Any, as_stored: Callable[[Any], Any]
+def score_row_maker(
+    model: ScoringModel, scored_at: datetime, dialect: str
+) -> Callable[[ScoreResult], ScoreRow]:
+    """Makes the scores rows of results scored at `scored_at`, as `upsert_rows` wants them
+    on `dialect`: their JSON and time values are encoded by whoever calls it (a rescoring
+    worker process), and the time once for all of them."""
+    as_stored = json_and_time_as_stored(dialect)
+    return functools.partial(
+        _score_row, model=model, scored_at=as_stored(scored_at), as_stored=as_stored
+    )
+
+
+def _score_row(
+    result: ScoreResult, *, model: ScoringModel, scored_at: Any, as_stored: Callable[[Any], Any]
 ) -> ScoreRow:
-    """A scores row, its JSON and time values `as_stored`
-    (`dialect.json_and_time_as_stored`)."""
+    """A scores row, its JSON and time values `as_stored`."""
     d = result.dimensions
     contact = result.contact
     evidence = [

@@ -1,6 +1,6 @@
 """The workspace's install state (slack_workspace, one row): whether posting is paused, why,
 and when auth.test was last asked while paused. The rules (when to pause, when to probe)
-are the Slack gateway's (tipoff.slack.install); this module only reads and writes the row."""
+are the Slack gateway's (tipoff.slack.install_state); this module only reads and writes the row."""
 
 from __future__ import annotations
 

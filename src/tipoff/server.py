@@ -25,15 +25,15 @@ from starlette.routing import Route
 
 from tipoff.alerts.outbox import delivery_health
 from tipoff.errors import TipoffError
-from tipoff.ingest.http import ingest_routes
-from tipoff.ingest.webhooks import webhook_routes
 from tipoff.jobs import build_scheduler
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
-from tipoff.slack.bolt_app import SlackEdge, signing_secret
-from tipoff.slack.install import CachedTokenCheck
+from tipoff.slack.install_state import CachedTokenCheck
+from tipoff.slack_app.bolt_app import SlackEdge, signing_secret
 from tipoff.startup import build_runtime
 from tipoff.store.db import ping
+from tipoff.web.ingest_api import ingest_routes
+from tipoff.web.webhooks import webhook_routes
 
 log = logging.getLogger(__name__)
 

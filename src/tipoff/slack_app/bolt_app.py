@@ -34,13 +34,13 @@ from starlette.responses import JSONResponse, Response
 
 from tipoff.core.nesting import nesting_depth
 from tipoff.errors import TipoffError
-from tipoff.ingest.http import read_bounded
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.audience import only_our_people
-from tipoff.slack.listeners import register_all
-from tipoff.slack.listeners.commands import SORRY
+from tipoff.slack_app.listeners import register_all
+from tipoff.slack_app.listeners.commands import SORRY
 from tipoff.store.db import is_database_failure
+from tipoff.web.bodies import read_bounded
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from tipoff.alerts.delivery import deliver_pending_alerts
-from tipoff.app import create_app
-from tipoff.demo.history import load_history, segment_batches
+from tipoff.demo.sample_history import load_history, segment_batches
 from tipoff.runtime import Runtime
 from tipoff.scores.lookup import top
 from tipoff.scores.rescoring import RescoreSummary, rescore
+from tipoff.server import create_app
 from tipoff.settings import Settings
 from tipoff.sources import create_source
 from tipoff.startup import build_runtime
