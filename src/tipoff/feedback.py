@@ -45,8 +45,8 @@ async def serialize_verdicts(conn: Connection, account_id: int) -> None:
 
 
 async def record_verdict(
-    *,
     conn: Connection,
+    *,
     account_id: int,
     verdict: Verdict,
     slack_user_id: str,
@@ -124,7 +124,7 @@ async def _repeats_newest(
 
 
 async def find_posted_alert(
-    *, conn: Connection, channel: str | None, ts: str | None
+    conn: Connection, *, channel: str | None, ts: str | None
 ) -> PostedAlert | None:
     """The alert posted as message `ts` in `channel`, if Tipoff posted one there."""
     if not channel or not ts:
@@ -132,7 +132,7 @@ async def find_posted_alert(
     return await alerts.posted_alert(conn, channel=channel, ts=ts)
 
 
-async def feedback_for_alert(*, conn: Connection, alert_id: int) -> list[FeedbackRecord]:
+async def feedback_for_alert(conn: Connection, *, alert_id: int) -> list[FeedbackRecord]:
     """Every verdict given on one alert, oldest first."""
     return await stored.verdicts_on_alert(conn, alert_id)
 

@@ -212,7 +212,7 @@ async def claim(
                 at=now,
             )
             await record_verdict(
-                conn=conn,
+                conn,
                 account_id=account_id,
                 verdict=Verdict.CLAIM,
                 slack_user_id=slack_user_id,
@@ -249,7 +249,7 @@ async def snooze(
         await serialize_verdicts(conn, account_id)
         await _label(conn, account_id)
         recorded = await record_verdict(
-            conn=conn,
+            conn,
             account_id=account_id,
             verdict=Verdict.SNOOZE,
             slack_user_id=slack_user_id,

@@ -82,8 +82,8 @@ def body_signature(secret: str, body: bytes) -> str:
 
 
 async def create_source(
-    *,
     conn: Connection,
+    *,
     name: str,
     category: str | None = None,
     kind: str = "api",
@@ -156,12 +156,12 @@ async def import_source(conn: Connection, name: str, *, category: str | None, no
     )
 
 
-async def list_sources(*, conn: Connection) -> list[Source]:
+async def list_sources(conn: Connection) -> list[Source]:
     """Every source, revoked ones included, in the order they were created."""
     return await store.all_sources(conn)
 
 
-async def revoke_source(*, conn: Connection, name: str, now: datetime) -> Source:
+async def revoke_source(conn: Connection, *, name: str, now: datetime) -> Source:
     """Stop accepting the source's key from now on. Revoking twice keeps the first time."""
     found = await store.source_named(conn, name.strip())
     if found is None:
@@ -171,7 +171,7 @@ async def revoke_source(*, conn: Connection, name: str, now: datetime) -> Source
     return await store.set_revoked(conn, found.id, at=now)
 
 
-async def authenticate(*, conn: Connection, write_key: str) -> Source:
+async def authenticate(conn: Connection, *, write_key: str) -> Source:
     """The live source that owns `write_key`, or Unauthorized."""
     if not write_key:
         raise Unauthorized("a write key is required")
@@ -188,7 +188,7 @@ async def authenticate(*, conn: Connection, write_key: str) -> Source:
     return source
 
 
-async def webhook_source(*, conn: Connection, source_id: str) -> Source:
+async def webhook_source(conn: Connection, *, source_id: str) -> Source:
     """The live webhook source `/v1/webhooks/<source_id>` names, or Unauthorized."""
     # Any text can arrive in a URL; only a plain id of a size a database holds is looked up.
     if not (source_id.isdecimal() and source_id.isascii() and len(source_id) <= 18):

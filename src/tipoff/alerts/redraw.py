@@ -56,7 +56,7 @@ async def record_verdict(
     async with runtime.db.transaction(lock_wait_seconds=feedback.CLICK_LOCK_WAIT_SECONDS) as conn:
         await feedback.serialize_verdicts(conn, account_id)
         await feedback.record_verdict(
-            conn=conn,
+            conn,
             account_id=account_id,
             verdict=verdict,
             slack_user_id=slack_user_id,
@@ -66,11 +66,9 @@ async def record_verdict(
             ts=ts,
             reason=reason,
         )
-        alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
+        alert = await feedback.find_posted_alert(conn, channel=channel, ts=ts)
         given = (
-            await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
-            if alert is not None
-            else []
+            await feedback.feedback_for_alert(conn, alert_id=alert.id) if alert is not None else []
         )
         status = await reps.status_of(conn, account_id, runtime.clock())
     return Recorded(channel, ts, alert, given, status)
@@ -88,10 +86,10 @@ async def redraw(
     if channel is None or ts is None:
         return False
     async with runtime.db.transaction() as conn:
-        alert = await feedback.find_posted_alert(conn=conn, channel=channel, ts=ts)
+        alert = await feedback.find_posted_alert(conn, channel=channel, ts=ts)
         if alert is None or alert.reason == BUNDLE.text:
             return False
-        given = await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
+        given = await feedback.feedback_for_alert(conn, alert_id=alert.id)
         status = await reps.status_of(conn, alert.account_id, runtime.clock())
     await client.chat_update(
         channel=channel, ts=ts, text=alert.text, blocks=_as_now(alert, given, status)

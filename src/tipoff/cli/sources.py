@@ -68,7 +68,7 @@ def sources_add(
     async def add(rt: Runtime) -> sources.NewSource:
         async with rt.db.transaction() as conn:
             return await sources.create_source(
-                conn=conn,
+                conn,
                 name=name,
                 category=category.value if category else None,
                 kind=kind.value,
@@ -108,7 +108,7 @@ def sources_list() -> None:
 
     async def listing(rt: Runtime) -> list[sources.Source]:
         async with rt.db.transaction() as conn:
-            return await sources.list_sources(conn=conn)
+            return await sources.list_sources(conn)
 
     found = with_runtime(listing)
     if not found:
@@ -152,7 +152,7 @@ def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revok
     async def revoke(rt: Runtime) -> tuple[sources.Source, bool]:
         now = rt.clock()
         async with rt.db.transaction() as conn:
-            revoked = await sources.revoke_source(conn=conn, name=name, now=now)
+            revoked = await sources.revoke_source(conn, name=name, now=now)
         return revoked, revoked.revoked_at == now
 
     revoked, now_revoked = with_runtime(revoke)

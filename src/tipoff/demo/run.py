@@ -69,7 +69,7 @@ async def run_demo(settings: Settings, console: Console) -> DemoReport:
     try:
         now = runtime.clock()
         async with runtime.db.transaction() as conn:
-            write_key = (await create_source(conn=conn, name="demo", now=now)).write_key
+            write_key = (await create_source(conn, name="demo", now=now)).write_key
         batches = segment_batches(load_history(), now=now)
         total = sum(len(b["batch"]) for b in batches)
         sent = 0

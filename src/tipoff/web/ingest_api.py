@@ -109,7 +109,7 @@ async def _authenticate(request: Request, write_key: str | None) -> Source:
         )
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.transaction() as conn:
-        return await authenticate(conn=conn, write_key=write_key)
+        return await authenticate(conn, write_key=write_key)
 
 
 def _basic_user(header: str) -> str:

@@ -66,7 +66,7 @@ async def _authenticated_source(request: Request, body: bytes) -> Source:
     secret_key = runtime.settings.secret_key
     try:
         async with runtime.db.transaction() as conn:
-            source = await webhook_source(conn=conn, source_id=source_id)
+            source = await webhook_source(conn, source_id=source_id)
         verify(
             source, request, body, server_key=secret_key.get_secret_value() if secret_key else None
         )
