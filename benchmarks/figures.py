@@ -28,12 +28,13 @@ import aiohttp
 from sqlalchemy import event, select
 
 from benchmarks import data
-from tipoff.demo.replay import serving
+from tipoff.demo.run import serving
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import BATCH_SIZE, rescore
 from tipoff.settings import Settings
-from tipoff.slack.listeners.commands import answer
+from tipoff.slack_app.listeners.commands import answer
 from tipoff.sources import create_source
+from tipoff.startup import build_runtime
 from tipoff.store import queries
 from tipoff.store.tables import accounts, alerts
 
@@ -154,7 +155,7 @@ async def _loaded_runtime(
     seed: int,
     **overrides: Any,
 ) -> tuple[Runtime, list[data.AccountSpec], int]:
-    runtime = await Runtime.open(settings_for(path, **overrides))
+    runtime = await build_runtime(settings_for(path, **overrides))
     source_id, _ = await _new_source(runtime, "bench")
     population = data.population(accounts_count, seed=seed)
     written = await asyncio.to_thread(
@@ -171,7 +172,7 @@ async def ingest(size: Size, workdir: Path, *, seed: int) -> Figure:
     population = data.population(size.ingest_accounts, seed=seed)
     bodies = data.segment_batches(population, size.ingest_events, now=NOW, seed=seed)
     path = workdir / "ingest.db"
-    runtime = await Runtime.open(settings_for(path))
+    runtime = await build_runtime(settings_for(path))
     runtime.clock = lambda: NOW
     try:
         _, write_key = await _new_source(runtime, "bench")
@@ -637,7 +638,7 @@ async def csv_import(size: Size, workdir: Path, *, seed: int) -> list[Figure]:
     `tipoff signals import` of as many signals, each in a process of its own, against a
     process that only streams the same file."""
     path = workdir / "csv.db"
-    runtime = await Runtime.open(settings_for(path))
+    runtime = await build_runtime(settings_for(path))
     population = data.population(size.csv_accounts, seed=seed)
     await runtime.close()
     await asyncio.to_thread(

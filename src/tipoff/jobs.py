@@ -19,9 +19,9 @@ from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import check_slas
 from tipoff.privacy import prune_signals
+from tipoff.reps import lapse_deactivated_owners
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import rescore
-from tipoff.workflow import lapse_deactivated_owners
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.workflow import AlertStatus
-from tipoff.store.tables import alerts, events
+from tipoff.store.alerts import outbox_figures
+from tipoff.store.db import Connection
+from tipoff.store.events import newest_event_id
 
 
 class Metrics:
@@ -81,27 +81,14 @@ class Metrics:
             registry=self.registry,
         )
 
-    async def refresh(self, conn: AsyncConnection, now: datetime) -> None:
+    async def refresh(self, conn: Connection, now: datetime) -> None:
         """Reads the database-backed figures; cheap: index lookups and one small scan."""
-        self.events_stored.set(
-            (await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one()
-        )
-        rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
-        counts: dict[str, int] = {status: count for status, count in rows}
+        self.events_stored.set(await newest_event_id(conn))
+        outbox = await outbox_figures(conn)
         for status in (AlertStatus.PENDING, AlertStatus.SENT, AlertStatus.FAILED):
-            self.alerts.labels(status).set(counts.get(status, 0))
-        failed = await conn.execute(
-            select(
-                func.coalesce(func.sum(alerts.c.attempts), 0)
-                - func.count().filter(alerts.c.status == AlertStatus.SENT)
-            )
-        )
-        self.alerts_retried.set(max(0, failed.scalar_one()))
-        oldest = (
-            await conn.execute(
-                select(func.min(alerts.c.created_at)).where(alerts.c.status == AlertStatus.PENDING)
-            )
-        ).scalar_one()
+            self.alerts.labels(status).set(outbox.by_status.get(status, 0))
+        self.alerts_retried.set(max(0, outbox.retries))
+        oldest = outbox.oldest_pending
         self.outbox_age.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
 
     def observe_delivery(

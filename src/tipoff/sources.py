@@ -23,20 +23,17 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Row, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from tipoff.names import DEFAULT_AUTH_HEADER as DEFAULT_AUTH_HEADER
 from tipoff.names import SIGNATURE_HEADER as SIGNATURE_HEADER
 from tipoff.names import SOURCE_CATEGORIES as CATEGORIES
 from tipoff.names import SOURCE_KINDS as KINDS
-from tipoff.store.tables import sources
+from tipoff.store import sources as store
+from tipoff.store.db import Connection
+from tipoff.store.sources import Source as Source
 
 MAX_NAME_LENGTH = 100
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
@@ -55,38 +52,6 @@ _RESERVED_HEADERS = frozenset(
         "x-forwarded-for",
     }
 )
-
-
-@dataclass(frozen=True)
-class Source:
-    id: int
-    name: str
-    category: str | None  # product | marketing | outcome, or None when mixed
-    key_hint: str  # "AbCd…wXyZ": enough to tell keys apart, useless to an attacker
-    created_at: datetime
-    revoked_at: datetime | None
-    kind: str = "api"  # one of KINDS
-    auth_header: str | None = None  # a webhook source's secret header; None: X-Signature
-    secret_salt: str | None = None  # an X-Signature source's salt (see the module docstring)
-    write_key_hash: str = field(default="", repr=False)
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    @property
-    def webhook_path(self) -> str | None:
-        """Where the vendor posts, for a webhook source."""
-        return None if self.kind == "api" else f"/v1/webhooks/{self.id}"
-
-    @property
-    def authentication(self) -> str:
-        """How requests prove they come from this source, in a few words."""
-        if self.kind == "api":
-            return "write key"
-        if self.auth_header is None:
-            return SIGNATURE_HEADER
-        return f"header {self.auth_header}"
 
 
 @dataclass(frozen=True)
@@ -118,7 +83,7 @@ def body_signature(secret: str, body: bytes) -> str:
 
 async def create_source(
     *,
-    conn: AsyncConnection,
+    conn: Connection,
     name: str,
     category: str | None = None,
     kind: str = "api",
@@ -145,7 +110,7 @@ async def create_source(
             "from TIPOFF_SECRET_KEY: set it (at least 32 characters, the same for "
             "`tipoff serve`), or give --header to authenticate by a header instead"
         )
-    existing = await _find(conn, name)
+    existing = await store.source_named(conn, name)
     if existing is not None:
         raise Conflict(_taken(existing))
 
@@ -154,81 +119,65 @@ async def create_source(
         write_key = derived_secret(server_key, salt)
     else:
         write_key = secrets.token_urlsafe(32)
-    values = {
-        "name": name,
-        "category": category,
-        "write_key_hash": hash_write_key(write_key),
-        "key_hint": key_hint(write_key),
-        "created_at": now,
-        "revoked_at": None,
-        "kind": kind,
-        "auth_header": auth_header,
-        "secret_salt": salt,
-    }
-    try:
-        result = await conn.execute(insert(sources).values(values).returning(sources))
-    except IntegrityError:
+    source = await store.add_source(
+        conn,
+        name=name,
+        category=category,
+        write_key_hash=hash_write_key(write_key),
+        key_hint=key_hint(write_key),
+        created_at=now,
+        kind=kind,
+        auth_header=auth_header,
+        secret_salt=salt,
+    )
+    if source is None:
         # Another process added the same name between the check and the insert.
-        raise Conflict(f"a source named {name!r} already exists") from None
-    return NewSource(source=_source(result.one()), write_key=write_key)
+        raise Conflict(f"a source named {name!r} already exists")
+    return NewSource(source=source, write_key=write_key)
 
 
-async def import_source(
-    conn: AsyncConnection, name: str, *, category: str | None, now: datetime
-) -> int:
+async def import_source(conn: Connection, name: str, *, category: str | None, now: datetime) -> int:
     """The id of the source a file import stores its rows under: the source of that name
     (one created with a write key too), else a new one that only imports files."""
     name = valid_name(name)
-    existing = await _find(conn, name)
+    existing = await store.source_named(conn, name)
     if existing is not None:
         if existing.revoked:
             raise InvalidInput(f"source {name!r} is revoked: import under another --source")
         return existing.id
-    result = await conn.execute(
-        insert(sources).values(
-            name=name,
-            category=category,
-            # No write key: a value no key hashes to (a SHA-256 is 64 hex digits).
-            write_key_hash="import:" + hash_write_key(name)[:57],
-            key_hint="(import)",
-            created_at=now,
-        )
+    return await store.add_import_source(
+        conn,
+        name=name,
+        category=category,
+        # No write key: a value no key hashes to (a SHA-256 is 64 hex digits).
+        write_key_hash="import:" + hash_write_key(name)[:57],
+        key_hint="(import)",
+        created_at=now,
     )
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0])
 
 
-async def list_sources(*, conn: AsyncConnection) -> list[Source]:
+async def list_sources(*, conn: Connection) -> list[Source]:
     """Every source, revoked ones included, in the order they were created."""
-    rows = await conn.execute(select(sources).order_by(sources.c.id))
-    return [_source(row) for row in rows]
+    return await store.all_sources(conn)
 
 
-async def revoke_source(*, conn: AsyncConnection, name: str, now: datetime) -> Source:
+async def revoke_source(*, conn: Connection, name: str, now: datetime) -> Source:
     """Stop accepting the source's key from now on. Revoking twice keeps the first time."""
-    found = await _find(conn, name.strip())
+    found = await store.source_named(conn, name.strip())
     if found is None:
         raise NotFound(f"no source named {name!r} (see `tipoff sources list`)")
     if found.revoked:
         return found
-    result = await conn.execute(
-        update(sources).where(sources.c.id == found.id).values(revoked_at=now).returning(sources)
-    )
-    return _source(result.one())
+    return await store.set_revoked(conn, found.id, at=now)
 
 
-async def authenticate(*, conn: AsyncConnection, write_key: str) -> Source:
+async def authenticate(*, conn: Connection, write_key: str) -> Source:
     """The live source that owns `write_key`, or Unauthorized."""
     if not write_key:
         raise Unauthorized("a write key is required")
-    row = (
-        await conn.execute(
-            select(sources).where(sources.c.write_key_hash == hash_write_key(write_key))
-        )
-    ).one_or_none()
-    if row is None:
+    source = await store.source_with_key_hash(conn, hash_write_key(write_key))
+    if source is None:
         raise Unauthorized("unknown write key")
-    source = _source(row)
     if source.revoked:
         raise Unauthorized(f"the write key of source {source.name!r} has been revoked")
     if source.kind != "api":
@@ -239,15 +188,14 @@ async def authenticate(*, conn: AsyncConnection, write_key: str) -> Source:
     return source
 
 
-async def webhook_source(*, conn: AsyncConnection, source_id: str) -> Source:
+async def webhook_source(*, conn: Connection, source_id: str) -> Source:
     """The live webhook source `/v1/webhooks/<source_id>` names, or Unauthorized."""
     # Any text can arrive in a URL; only a plain id of a size a database holds is looked up.
     if not (source_id.isdecimal() and source_id.isascii() and len(source_id) <= 18):
         raise Unauthorized(f"no webhook source {source_id!r} (see `tipoff sources list`)")
-    row = (await conn.execute(select(sources).where(sources.c.id == int(source_id)))).one_or_none()
-    if row is None:
+    source = await store.source_with_id(conn, int(source_id))
+    if source is None:
         raise Unauthorized(f"no webhook source {source_id} (see `tipoff sources list`)")
-    source = _source(row)
     if source.revoked:
         raise Unauthorized(f"source {source.name!r} has been revoked")
     if source.kind == "api":
@@ -282,11 +230,6 @@ def _authentication(kind: str, auth_header: str | None) -> tuple[str | None, boo
     return auth_header, False
 
 
-async def _find(conn: AsyncConnection, name: str) -> Source | None:
-    row = (await conn.execute(select(sources).where(sources.c.name == name))).one_or_none()
-    return None if row is None else _source(row)
-
-
 def valid_name(name: str) -> str:
     """`name` as a source is named (trimmed), or InvalidInput saying what is wrong."""
     name = name.strip()
@@ -308,20 +251,4 @@ def _taken(existing: Source) -> str:
     return (
         f"a source named {existing.name!r} already exists (key {existing.key_hint}); "
         "choose another name"
-    )
-
-
-def _source(row: Row[Any]) -> Source:
-    m = row._mapping
-    return Source(
-        id=m["id"],
-        name=m["name"],
-        category=m["category"],
-        key_hint=m["key_hint"],
-        created_at=m["created_at"],
-        revoked_at=m["revoked_at"],
-        kind=m["kind"],
-        auth_header=m["auth_header"],
-        secret_salt=m["secret_salt"],
-        write_key_hash=m["write_key_hash"],
     )

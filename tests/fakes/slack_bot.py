@@ -22,9 +22,10 @@ from pydantic import SecretStr
 
 from tests.fakes.signing import SIGNING_SECRET, SignedRequest
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
-from tipoff.app import create_app
 from tipoff.runtime import Runtime
+from tipoff.server import create_app
 from tipoff.settings import Settings
+from tipoff.startup import build_runtime
 
 
 class Clock:
@@ -62,7 +63,7 @@ class SlackBot:
 
 @asynccontextmanager
 async def running_runtime(settings: Settings, *, now: datetime) -> AsyncIterator[Runtime]:
-    runtime = await Runtime.open(settings)
+    runtime = await build_runtime(settings)
     runtime.clock = Clock(now)
     try:
         yield runtime

@@ -18,10 +18,11 @@ from starlette.applications import Starlette
 from tests.conftest import NOW
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import Clock
-from tipoff.app import create_app
 from tipoff.runtime import Runtime
+from tipoff.server import create_app
 from tipoff.settings import Settings
 from tipoff.sources import NewSource, create_source
+from tipoff.startup import build_runtime
 from tipoff.store.db import Database
 
 
@@ -124,7 +125,7 @@ def fake_slack() -> Iterator[FakeSlackApi]:
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """A runtime on the test's database, without Slack, its clock fixed at NOW (tests
     move it with `Clock`). Modules that need Slack define their own."""
-    rt = await Runtime.open(settings)
+    rt = await build_runtime(settings)
     rt.clock = Clock(NOW)
     yield rt
     await rt.close()

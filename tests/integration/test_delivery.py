@@ -20,7 +20,7 @@ from tipoff.alerts.outbox import retry_alerts
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.failures import FIXES
-from tipoff.slack.install import current_pause
+from tipoff.slack.install_state import current_pause
 from tipoff.store.tables import alerts
 
 SECOND = timedelta(seconds=1)

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.integration.conftest import IngestServer
 from tests.integration.test_ingest_properties import snapshot
-from tipoff.app import ingest_openapi
+from tipoff.server import ingest_openapi
 from tipoff.sources import NewSource
 
 # The description ships as a file; the served copy is checked against it below.

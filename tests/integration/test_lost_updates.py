@@ -35,7 +35,7 @@ from tests.integration.test_rep_workflow import configured, date
 from tests.processes import Server, add_source, tipoff_env
 from tipoff import privacy
 from tipoff.errors import Unauthorized
-from tipoff.ingest.identity import IdentityResolver
+from tipoff.ingest.resolution import IdentityResolver
 from tipoff.ingest.segment import parse_call
 from tipoff.ingest.service import store_calls
 from tipoff.runtime import Runtime

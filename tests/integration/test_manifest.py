@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tipoff.slack.listeners.commands import COMMAND
+from tipoff.slack_app.listeners.commands import COMMAND
 
 REPO = Path(__file__).resolve().parents[2]
 # Slack's published JSON Schema for app manifests (slackapi/manifest-schema, MIT), kept in
@@ -45,10 +45,10 @@ def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> Non
         "request_url": "https://YOUR-HOST/slack/events",
     }
     assert settings["socket_mode_enabled"] is False
-    # Only the events a listener handles: app_home_opened (slack/listeners/home.py),
-    # app_uninstalled and tokens_revoked (slack/listeners/install.py), and user_change
-    # (slack/listeners/people.py; needs users:read), channel_shared and channel_unshared
-    # (slack/listeners/people.py; need channels:read and groups:read).
+    # Only the events a listener handles: app_home_opened (slack_app/listeners/home.py),
+    # app_uninstalled and tokens_revoked (slack_app/listeners/lifecycle.py), and user_change
+    # (slack_app/listeners/people.py; needs users:read), channel_shared and channel_unshared
+    # (slack_app/listeners/people.py; need channels:read and groups:read).
     assert settings["event_subscriptions"] == {
         "request_url": "https://YOUR-HOST/slack/events",
         "bot_events": [

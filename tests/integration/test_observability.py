@@ -14,7 +14,7 @@ from tests.conftest import NOW
 from tests.fakes.slack_api import running_fake_slack
 from tests.fakes.slack_bot import Clock, with_slack
 from tests.integration.conftest import IngestServer, served
-from tipoff.app import SLACK_CHECK_EVERY, create_app
+from tipoff.server import SLACK_CHECK_EVERY, create_app
 from tipoff.settings import Settings
 from tipoff.slack.failures import FIXES
 from tipoff.sources import NewSource

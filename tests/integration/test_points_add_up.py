@@ -16,7 +16,7 @@ from tests.fakes.signing import slash_command
 from tests.fakes.slack_bot import slack_bot
 from tests.integration.test_cli import tipoff
 from tipoff.alerts.delivery import deliver_pending_alerts
-from tipoff.demo.history import load_history, segment_batches
+from tipoff.demo.sample_history import load_history, segment_batches
 from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.sources import create_source

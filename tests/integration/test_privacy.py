@@ -33,6 +33,7 @@ from tipoff.scores.lookup import lookup
 from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.blocks import escape
+from tipoff.startup import build_runtime
 from tipoff.store.tables import (
     accounts,
     alerts,
@@ -184,7 +185,7 @@ async def test_prune_deletes_old_signals_and_rescores_their_accounts(runtime: Ru
 async def test_the_retention_job_applies_the_setting(settings: Settings) -> None:
     from tipoff.jobs import apply_retention
 
-    rt = await Runtime.open(settings.model_copy(update={"retention_days": 2}))
+    rt = await build_runtime(settings.model_copy(update={"retention_days": 2}))
     rt.clock = Clock(NOW)
     try:
         async with rt.db.transaction() as conn:
@@ -194,7 +195,7 @@ async def test_the_retention_job_applies_the_setting(settings: Settings) -> None
         assert await count(rt, select(func.count()).select_from(events)) == 3
     finally:
         await rt.close()
-    unset = await Runtime.open(settings)
+    unset = await build_runtime(settings)
     try:
         assert await apply_retention(unset) == 0
     finally:
@@ -390,6 +391,7 @@ ERASE_IN_A_FRESH_INTERPRETER = """
 import asyncio, json, sys
 from tipoff import privacy
 from tipoff.runtime import Runtime
+from tipoff.startup import build_runtime
 from tipoff.settings import Settings
 
 async def erase(database_url, api_url, token, secret, email):
@@ -397,7 +399,7 @@ async def erase(database_url, api_url, token, secret, email):
         _env_file=None, database_url=database_url, slack_api_url=api_url,
         slack_bot_token=token, slack_signing_secret=secret,
     )
-    runtime = await Runtime.open(settings)
+    runtime = await build_runtime(settings)
     try:
         _, slack = await privacy.forget(runtime, email=email, requested_by="dpo")
     finally:
@@ -426,7 +428,7 @@ async def test_erasing_a_person_whose_alert_is_redrawn_in_slack_does_not_load_bo
     assert erased["updated"] == 1 and len(fake.calls_to("chat.update")) == 1
     assert "tipoff.privacy" in erased["modules"]
     assert not [m for m in erased["modules"] if m.split(".")[0] == "slack_bolt"]
-    assert not [m for m in erased["modules"] if m.startswith("tipoff.slack.listeners")]
+    assert not [m for m in erased["modules"] if m.startswith("tipoff.slack_app.listeners")]
 
 
 # --- forget while rescoring and delivery are under way (issue 19 item 7) ----------------

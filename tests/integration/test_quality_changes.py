@@ -13,8 +13,8 @@ from tests import seed
 from tests.conftest import NOW
 from tests.integration.test_cli import tipoff
 from tipoff.quality.changes import content_hash, model_text
-from tipoff.runtime import Runtime
 from tipoff.settings import Settings
+from tipoff.startup import build_runtime
 from tipoff.store.tables import accounts, model_changes
 
 DEFAULT = model_text(None)
@@ -31,7 +31,7 @@ def lighter_model(tmp_path: Path) -> Path:
 async def test_start_up_logs_a_changed_model_and_marks_every_account_due(
     settings: Settings, tmp_path: Path
 ) -> None:
-    runtime = await Runtime.open(settings)
+    runtime = await build_runtime(settings)
     async with runtime.db.transaction() as conn:
         await seed.hot_acme(conn, NOW)
     from tipoff.scores.rescoring import rescore
@@ -39,11 +39,11 @@ async def test_start_up_logs_a_changed_model_and_marks_every_account_due(
     await rescore(runtime)  # nothing is due afterwards
     await runtime.close()
 
-    again = await Runtime.open(settings)  # same model: no change logged
+    again = await build_runtime(settings)  # same model: no change logged
     await again.close()
 
     changed = settings.model_copy(update={"model_path": lighter_model(tmp_path)})
-    runtime = await Runtime.open(changed, changed_by="rita")
+    runtime = await build_runtime(changed, changed_by="rita")
     try:
         async with runtime.db.transaction() as conn:
             rows = (await conn.execute(select(model_changes).order_by(model_changes.c.id))).all()

@@ -15,7 +15,7 @@ from tests.conftest import NOW
 from tests.fakes.signing import slash_command
 from tests.fakes.slack_bot import SlackBot, slack_bot
 from tipoff.settings import Settings
-from tipoff.slack.listeners.commands import WORKING_ON_IT
+from tipoff.slack_app.listeners.commands import WORKING_ON_IT
 from tipoff.store.tables import alerts, feedback
 
 

@@ -26,11 +26,12 @@ from tests.fakes.signing import (
 )
 from tests.fakes.slack_api import TEAM_ID
 from tests.fakes.slack_bot import SlackBot, slack_bot
-from tipoff import workflow
+from tipoff import reps
 from tipoff.alerts.delivery import deliver_pending_alerts, slack_user_for
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import SlaReport, check_slas
 from tipoff.model import loader
+from tipoff.reps import lapse_deactivated_owners
 from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.store.tables import (
@@ -43,7 +44,6 @@ from tipoff.store.tables import (
     slack_users,
     snoozes,
 )
-from tipoff.workflow import lapse_deactivated_owners
 
 CHANNEL = "C0SALESALRT"
 MAYA, JON = "U0MAYAREP01", "U0JONREP002"
@@ -608,7 +608,7 @@ async def test_equal_scores_are_ordered_by_their_unrounded_points(bot: SlackBot)
             await conn.execute(
                 scores.update().where(scores.c.account_id == account).values(raw_points=raw)
             )
-    found = await workflow.home(bot.runtime, MAYA)
+    found = await reps.home(bot.runtime, MAYA)
     assert [(a.label, a.score) for a in found.unclaimed] == [("Delta", 90), ("Gamma", 90)]
 
 

@@ -12,7 +12,7 @@ from tests.fakes.slack_bot import Clock
 from tipoff.runtime import Runtime
 from tipoff.scores.lookup import lookup
 from tipoff.scores.rescoring import rescore
-from tipoff.slack.listeners.commands import answer
+from tipoff.slack_app.listeners.commands import answer
 from tipoff.store.tables import alerts, score_history, scores
 
 

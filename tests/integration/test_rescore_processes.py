@@ -17,6 +17,7 @@ from tests.fakes.slack_bot import Clock
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import IN_PROCESSES_FROM, RescoreSummary, rescore
 from tipoff.settings import Settings
+from tipoff.startup import build_runtime
 from tipoff.store.tables import alerts, score_history, scores
 
 ACCOUNTS = 48
@@ -28,7 +29,7 @@ async def _populated(path: Path, processes: int) -> Runtime:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, database_url=f"sqlite+aiosqlite:///{path}", rescore_processes=processes
     )
-    runtime = await Runtime.open(settings)
+    runtime = await build_runtime(settings)
     runtime.clock = Clock(NOW)
     async with runtime.db.transaction() as conn:
         for n in range(ACCOUNTS):

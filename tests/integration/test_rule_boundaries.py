@@ -29,7 +29,7 @@ from tipoff.model import loader
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
-from tipoff.slack.install import pause_posting
+from tipoff.slack.install_state import pause_posting
 from tipoff.store.tables import accounts, alerts, people, scores, snoozes
 
 HOUR = timedelta(hours=1)

@@ -104,6 +104,8 @@ def test_serve_ingests_rescores_alerts_and_answers_slack(
     # supervisor how the process ended.
     assert exit_code in (0, -signal.SIGTERM), logs
     assert "Application shutdown complete" in logs
-    assert "apscheduler" not in logs  # no line per scheduled run
+    # No line per scheduled run. (A run skipped because the one before is still going is
+    # worth its warning, and happens on a loaded machine: it is not what this checks.)
+    assert "Running job" not in logs and "executed successfully" not in logs
     for secret in (BOT_TOKEN, SIGNING_SECRET, write_key):
         assert secret not in logs

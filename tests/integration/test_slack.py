@@ -38,7 +38,7 @@ from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack import blocks
 from tipoff.slack.audience import OUTSIDER_NOTE
-from tipoff.slack.bolt_app import MAX_BODY_BYTES, MAX_NESTING
+from tipoff.slack_app.bolt_app import MAX_BODY_BYTES, MAX_NESTING
 from tipoff.store.tables import alerts, feedback, score_history
 
 CHANNEL = "C0SALESALRT"  # the fake's ID for #sales-alerts
@@ -193,7 +193,7 @@ async def test_a_lookup_not_ready_in_time_is_acknowledged_and_answered_at_the_re
 ) -> None:
     # However fast this machine, no answer is ready within no time at all: the lookup takes
     # the path a slow one (a huge account scored on the spot) would take.
-    from tipoff.slack.listeners import commands
+    from tipoff.slack_app.listeners import commands
 
     monkeypatch.setattr(commands, "ACK_WITHIN_SECONDS", 0)
     await seed_acme(bot)
@@ -698,7 +698,7 @@ async def test_a_listener_error_is_logged_and_answered_politely(
         200,
         "Sorry, Tipoff hit an error answering that. It has been logged; please try again.",
     )
-    (failure,) = [r for r in caplog.records if r.name == "tipoff.slack.bolt_app"]
+    (failure,) = [r for r in caplog.records if r.name == "tipoff.slack_app.bolt_app"]
     assert failure.getMessage() == "Slack slash_command from U0MAYAREP01 failed"
     assert failure.exc_info is not None and "score_history" in str(failure.exc_info[1])
     # Neither our secrets nor the verification token in Slack's body are logged.
@@ -721,7 +721,7 @@ async def test_a_click_or_reason_that_cannot_be_stored_is_not_acknowledged(
     assert (await bot.send(interactivity(right))).status_code == 500
     assert (await bot.send(interactivity(wrong))).status_code == 500
     assert bot.fake.calls_to("chat.update") == []
-    failures = [r.getMessage() for r in caplog.records if r.name == "tipoff.slack.bolt_app"]
+    failures = [r.getMessage() for r in caplog.records if r.name == "tipoff.slack_app.bolt_app"]
     assert failures == [
         "Slack block_actions from U0MAYAREP01 failed",
         "Slack view_submission from U0JONREP002 failed",

@@ -35,7 +35,7 @@ from tipoff.alerts.outbox import refused_posts, troubled_alerts
 from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.audience import CACHE_FOR, OUTSIDER_NOTE
-from tipoff.slack.listeners.commands import SORRY
+from tipoff.slack_app.listeners.commands import SORRY
 from tipoff.store.tables import alerts, feedback
 
 PARTNERS = "C0PARTNERS1"  # an alert channel shared with a customer's organisation

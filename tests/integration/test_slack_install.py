@@ -22,8 +22,9 @@ from tipoff.alerts.sla import SlaReport, check_slas
 from tipoff.scores.rescoring import rescore
 from tipoff.settings import Settings
 from tipoff.slack.failures import FIXES
-from tipoff.slack.install import PROBE_EVERY, Pause, current_pause
+from tipoff.slack.install_state import PROBE_EVERY, current_pause
 from tipoff.store.tables import alerts, digests, slack_failures
+from tipoff.store.workspace import Pause
 
 ADMIN = "U0ADMIN001"
 

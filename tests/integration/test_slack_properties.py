@@ -18,7 +18,7 @@ from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import with_slack
 from tests.integration.conftest import served
 from tests.strategies import json_values
-from tipoff.app import create_app
+from tipoff.server import create_app
 from tipoff.settings import Settings
 
 ACTION_IDS = st.sampled_from(

@@ -26,11 +26,11 @@ from tests.integration.test_ingest import (
     person_of,
     snapshot,
 )
-from tipoff.ingest.webhooks import NOT_AUTHENTICATED
 from tipoff.settings import Settings
 from tipoff.sources import NewSource, create_source, revoke_source
 from tipoff.store.db import Database
 from tipoff.store.tables import accounts, events, sources
+from tipoff.web.webhooks import NOT_AUTHENTICATED
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "webhooks"
 SERVER_KEY = "test-server-key-" + "k" * 32
@@ -104,7 +104,7 @@ def assert_refused(response: httpx.Response, log: pytest.LogCaptureFixture, reas
     server logged `reason` (the log is the operator's, the answer anyone's)."""
     assert response.status_code == 401, response.text
     assert response.json() == {"code": "unauthorized", "message": NOT_AUTHENTICATED}
-    refusals = [r.getMessage() for r in log.records if r.name == "tipoff.ingest.webhooks"]
+    refusals = [r.getMessage() for r in log.records if r.name == "tipoff.web.webhooks"]
     assert any(reason in refusal for refusal in refusals), refusals
 
 
@@ -333,7 +333,7 @@ async def test_every_refused_webhook_request_gets_one_answer_that_names_no_sourc
     assert_refused(answers["revoked"], caplog, "source 'posthog-old' has been revoked")
     for name in ("web", "segment", "rudder-prod", "posthog-old"):
         assert repr(name) not in answers["revoked"].text
-    refusals = [r.getMessage() for r in caplog.records if r.name == "tipoff.ingest.webhooks"]
+    refusals = [r.getMessage() for r in caplog.records if r.name == "tipoff.web.webhooks"]
     assert len(refusals) == len(answers)
 
 

@@ -11,6 +11,7 @@ from tipoff.core.event_names import EventNameMap
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.routing import Track
 from tipoff.core.scoring import score_account
+from tipoff.core.scoring_model import WorkingHours
 from tipoff.core.tally import per_model
 from tipoff.core.workflow import (
     LastAlert,
@@ -20,7 +21,6 @@ from tipoff.core.workflow import (
     weekly_scores,
 )
 from tipoff.model import ScoringModel, load_default_model
-from tipoff.model.schema import WorkingHours
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
 MODEL = load_default_model()

@@ -16,7 +16,8 @@ from tests.conftest import NOW
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Track
 from tipoff.core.scoring import ScoreResult, score_account
-from tipoff.demo.history import (
+from tipoff.core.scoring_model import Exclusions
+from tipoff.demo.sample_history import (
     DemoAccount,
     DemoHistory,
     DemoHistoryError,
@@ -28,7 +29,6 @@ from tipoff.demo.history import (
 )
 from tipoff.ingest.segment import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES
 from tipoff.model.loader import load_default_model
-from tipoff.model.schema import Exclusions
 
 HISTORY = load_history()
 MODEL = load_default_model()

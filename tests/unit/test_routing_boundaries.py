@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from tipoff.core.routing import Dimensions, Track, alert_channel, route
+from tipoff.core.scoring_model import Range, Routing, Segment
 from tipoff.model import load_default_model
-from tipoff.model.schema import Range, Routing, Segment
 
 ROUTING = load_default_model().routing
 

@@ -9,9 +9,9 @@ import pytest
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.routing import Track
 from tipoff.core.scoring import decay_factor, score_account, score_of
+from tipoff.core.scoring_model import Decay
 from tipoff.core.workflow import LastAlert, alert_decision
 from tipoff.model import ScoringModel, load_default_model
-from tipoff.model.schema import Decay
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 MODEL = load_default_model()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tipoff.core.traits import PERSON_COLUMNS, Stored, Writes, merged, micros
+from tipoff.core.traits import PERSON_COLUMNS, Stored, Writes, handed_over, merged, micros
 
 
 def test_micros_are_exact() -> None:
@@ -52,3 +52,14 @@ def test_folding_writes_keeps_the_newer_and_on_a_tie_the_later_unless_told() -> 
     assert mine.traits == {"a": (2, 10), "b": (1, 10)}
     mine.add(Writes(traits={"a": (3, 10)}), ties_keep_own=True)
     assert mine.traits["a"] == (2, 10)
+
+
+def test_a_merged_person_hands_over_what_is_newer_and_the_survivor_keeps_ties() -> None:
+    had = Stored({"plan": "pro", "seats": 5, "phone": "555"}, {"plan": 200, "seats": 100})
+    survivor = Stored({"plan": "free", "seats": 3}, {"plan": 100, "seats": 100})
+    handed, after = handed_over(had, survivor, PERSON_COLUMNS)
+    # Newer wins; a tie is the survivor's; a key only the merged person had is handed
+    # over, without a time when it had none.
+    assert after.traits == {"plan": "pro", "seats": 3, "phone": "555"}
+    assert after.times == {"plan": 200, "seats": 100}
+    assert handed.traits == {"plan": ("pro", 200), "seats": (5, 100), "phone": ("555", None)}

@@ -11,6 +11,7 @@ from tipoff.core.history import AccountHistory, Person
 from tipoff.core.opener import suggested_opener
 from tipoff.core.routing import Dimensions, Track, alert_channel
 from tipoff.core.scoring import Contact, Evidence, ScoreResult
+from tipoff.core.scoring_model import Range, Routing, Segment, WorkingHours
 from tipoff.core.workflow import (
     BUNDLE,
     MAX_REASON_CHARS,
@@ -22,7 +23,6 @@ from tipoff.core.workflow import (
     sparkline,
     weekly_scores,
 )
-from tipoff.model.schema import Range, Routing, Segment, WorkingHours
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
 HOUR = timedelta(hours=1)

@@ -27,7 +27,7 @@ else can. What a refusal leads to is decided by tipoff.slack.failures:
   Tipoff's own refusal to post into a channel shared with another organisation
   (channel_externally_shared, unless TIPOFF_ALERT_SHARED_CHANNELS; tipoff.slack.audience);
 - a dead token (invalid_auth, token_revoked, account_inactive) pauses all posting
-  (tipoff.slack.install); the alert stays pending, and is sent once the token works.
+  (tipoff.slack.install_state); the alert stays pending, and is sent once the token works.
 
 Without Slack configured, each alert is printed once to the console and stays queued.
 """
@@ -39,16 +39,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Row, select, update
 
 from tipoff.alerts.erased import PostedAlert, update_posted_alerts
 from tipoff.controls import strip_controls
 from tipoff.core.routing import Track, alert_channel
-from tipoff.core.workflow import AlertStatus
 from tipoff.runtime import Runtime
 from tipoff.slack.blocks import SlackMessage, message_as_text
 from tipoff.slack.failures import (
@@ -57,10 +55,12 @@ from tipoff.slack.failures import (
     SlackFailure,
     failure_of,
 )
-from tipoff.slack.install import may_post, pause_if_token_dead
+from tipoff.slack.install_state import may_post, pause_if_token_dead
 from tipoff.slack.posting import post_message
-from tipoff.store.dialect import upsert
-from tipoff.store.tables import accounts, alerts, slack_users
+from tipoff.store import alerts as alert_rows
+from tipoff.store.accounts import routed_accounts
+from tipoff.store.alerts import ClaimedAlert
+from tipoff.store.slack_users import looked_up_user, remember_user
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +92,9 @@ async def deliver_pending_alerts(
     report = DeliveryReport()
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
-        due = select(
-            alerts.c.id, alerts.c.target, alerts.c.owner_user_id, alerts.c.owner_email
-        ).where(alerts.c.status == AlertStatus.PENDING, alerts.c.next_attempt_at <= now)
-        if runtime.slack is None:
-            due = due.where(alerts.c.previewed_at.is_(None))
-        rows = (
-            await conn.execute(due.order_by(alerts.c.created_at, alerts.c.id).limit(limit))
-        ).all()
+        rows = await alert_rows.due_alerts(
+            conn, now=now, limit=limit, unpreviewed_only=runtime.slack is None
+        )
     if runtime.slack is None:
         for row in rows:
             if await _preview(runtime, row.id):
@@ -165,19 +160,13 @@ async def deliver_pending_alerts(
     return report
 
 
-async def _destination(runtime: Runtime, alert: Row[Any]) -> str:
+async def _destination(runtime: Runtime, alert: ClaimedAlert) -> str:
     """The channel for `alert` under the current settings and model routing (the owner's
     DM aside), recorded as its target when that changed since it was queued."""
     async with runtime.db.transaction() as conn:
-        account = (
-            await conn.execute(
-                select(accounts.c.employees, accounts.c.traits).where(
-                    accounts.c.id == alert.account_id
-                )
-            )
-        ).one_or_none()
+        account = (await routed_accounts(conn, [alert.account_id])).get(alert.account_id)
         if account is None:
-            return cast(str, alert.target)
+            return alert.target
         traits = account.traits if isinstance(account.traits, dict) else {}
         region = traits.get("region")
         channel = alert_channel(
@@ -188,7 +177,7 @@ async def _destination(runtime: Runtime, alert: Row[Any]) -> str:
             default=runtime.settings.alert_channel,
         )
         if channel != alert.target:
-            await conn.execute(update(alerts).where(alerts.c.id == alert.id).values(target=channel))
+            await alert_rows.set_target(conn, alert.id, channel)
     if channel != alert.target:
         log.info(
             "alert %s: queued for %s, now goes to %s (the settings or routing changed)",
@@ -200,7 +189,7 @@ async def _destination(runtime: Runtime, alert: Row[Any]) -> str:
 
 
 async def _post(
-    runtime: Runtime, slack: AsyncWebClient, alert: Row[Any], channel: str
+    runtime: Runtime, slack: AsyncWebClient, alert: ClaimedAlert, channel: str
 ) -> tuple[Any, SlackMessage]:
     """Posts to the owner's DM when the alert has an owner Slack can reach, else (and when
     the DM fails) to `channel`, joining it first when Slack says Tipoff is not in it.
@@ -238,19 +227,15 @@ async def _post(
 
 async def _stored_message(runtime: Runtime, alert_id: int) -> SlackMessage:
     async with runtime.db.transaction() as conn:
-        row = (
-            await conn.execute(
-                select(alerts.c.text, alerts.c.blocks).where(alerts.c.id == alert_id)
-            )
-        ).one()
-    return SlackMessage(text=row.text, blocks=list(row.blocks))
+        text, blocks = await alert_rows.alert_message(conn, alert_id)
+    return SlackMessage(text=text, blocks=blocks)
 
 
-async def _owner_dm(runtime: Runtime, slack: AsyncWebClient, alert: Row[Any]) -> str | None:
+async def _owner_dm(runtime: Runtime, slack: AsyncWebClient, alert: ClaimedAlert) -> str | None:
     """The DM channel with the alert's owner, or None when they have no Slack user."""
     user = alert.owner_user_id
     try:
-        if user is None:
+        if user is None and alert.owner_email is not None:
             user = await slack_user_for(runtime, slack, alert.owner_email)
         if user is None:
             return None
@@ -279,13 +264,11 @@ async def slack_user_for(runtime: Runtime, slack: AsyncWebClient, email: str) ->
         hours=runtime.settings.slack_user_not_found_ttl_hours
     )
     async with runtime.db.transaction() as conn:
-        cached = (
-            await conn.execute(select(slack_users).where(slack_users.c.email == email))
-        ).one_or_none()
+        cached = await looked_up_user(conn, email)
     if cached is not None and (
         cached.slack_user_id is not None or cached.looked_up_at > forget_nobody_before
     ):
-        return cast(str | None, cached.slack_user_id)
+        return cached.slack_user_id
     try:
         found = await slack.users_lookupByEmail(email=email)
         user = found.get("user") or {}
@@ -295,61 +278,27 @@ async def slack_user_for(runtime: Runtime, slack: AsyncWebClient, email: str) ->
             raise
         user_id = None
     async with runtime.db.transaction() as conn:
-        await conn.execute(
-            upsert(
-                slack_users,
-                conn.dialect.name,
-                key=["email"],
-                update=["slack_user_id", "looked_up_at"],
-            ),
-            [{"email": email, "slack_user_id": user_id, "looked_up_at": runtime.clock()}],
-        )
+        await remember_user(conn, email, user_id, at=runtime.clock())
     return user_id
 
 
-async def _claim(runtime: Runtime, alert_id: int) -> Row[Any] | None:
-    now = runtime.clock()
+async def _claim(runtime: Runtime, alert_id: int) -> ClaimedAlert | None:
     async with runtime.db.transaction() as conn:
-        claimed = await conn.execute(
-            update(alerts)
-            .where(
-                alerts.c.id == alert_id,
-                alerts.c.status == AlertStatus.PENDING,
-                alerts.c.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=now + CLAIM_LEASE)
-        )
-        if claimed.rowcount != 1:
-            return None
-        return (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
+        return await alert_rows.claim_alert(conn, alert_id, now=runtime.clock(), lease=CLAIM_LEASE)
 
 
 async def _mark_sent(
-    runtime: Runtime, alert: Row[Any], *, channel: str, ts: str, posted: SlackMessage
+    runtime: Runtime, alert: ClaimedAlert, *, channel: str, ts: str, posted: SlackMessage
 ) -> None:
     """Records where Slack shows the alert; and when an erasure rewrote it while it was
     on its way (`posted` is no longer what is stored), updates it in Slack at once. An
     erasure that commits after this sees the channel and ts, and updates it itself."""
     async with runtime.db.transaction() as conn:
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.id == alert.id)
-            .values(
-                status=AlertStatus.SENT,
-                channel=channel,
-                ts=ts,
-                sent_at=runtime.clock(),
-                attempts=alert.attempts + 1,
-            )
+        stored = await alert_rows.mark_sent(
+            conn, alert.id, channel=channel, ts=ts, at=runtime.clock(), attempts=alert.attempts + 1
         )
-        # Read after the write: on PostgreSQL it waited for an erasure rewriting the row.
-        stored = (
-            await conn.execute(
-                select(alerts.c.text, alerts.c.blocks).where(alerts.c.id == alert.id)
-            )
-        ).one()
     log.info("alert %s posted to %s as %s", alert.id, channel, ts)
-    if (stored.text, list(stored.blocks)) == (posted.text, posted.blocks):
+    if stored == (posted.text, posted.blocks):
         return
     redrawn = await update_posted_alerts(runtime, [PostedAlert(channel, ts)])
     for _, error in redrawn.failed:
@@ -361,7 +310,7 @@ async def _mark_sent(
         )
 
 
-async def _back_off(runtime: Runtime, alert: Row[Any], channel: str, error: str) -> None:
+async def _back_off(runtime: Runtime, alert: ClaimedAlert, channel: str, error: str) -> None:
     delay = min(FIRST_RETRY * 2**alert.attempts, LONGEST_RETRY)
     at = runtime.clock() + delay
     await _retry(runtime, alert, at=at, error=error)
@@ -376,30 +325,25 @@ async def _back_off(runtime: Runtime, alert: Row[Any], channel: str, error: str)
 
 
 async def _retry(
-    runtime: Runtime, alert: Row[Any], *, at: datetime, error: str, count: int = 1
+    runtime: Runtime, alert: ClaimedAlert, *, at: datetime, error: str, count: int = 1
 ) -> None:
     async with runtime.db.transaction() as conn:
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.id == alert.id)
-            .values(next_attempt_at=at, attempts=alert.attempts + count, last_error=error)
+        await alert_rows.reschedule(
+            conn, alert.id, at=at, attempts=alert.attempts + count, error=error
         )
 
 
-async def _fail(runtime: Runtime, alert: Row[Any], channel: str, failure: SlackFailure) -> None:
+async def _fail(runtime: Runtime, alert: ClaimedAlert, channel: str, failure: SlackFailure) -> None:
     """Slack will not take this alert as it is: it stops being retried and waits, with its
     content and the reason, for `tipoff alerts --retry` once the cause is fixed."""
     async with runtime.db.transaction() as conn:
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.id == alert.id)
-            .values(
-                status=AlertStatus.FAILED,
-                attempts=alert.attempts + 1,
-                failure_reason=failure.code[:64],
-                last_error=failure.description,
-                failed_at=runtime.clock(),
-            )
+        await alert_rows.mark_failed(
+            conn,
+            alert.id,
+            attempts=alert.attempts + 1,
+            reason=failure.code,
+            error=failure.description,
+            at=runtime.clock(),
         )
     log.error(
         "alert %s to %s failed for good (%s); fix it, then `tipoff alerts --retry %s`",
@@ -414,24 +358,15 @@ async def _hold_outbox(runtime: Runtime, until: datetime) -> None:
     """Keeps every pending alert back until `until`: Slack asked for a pause, and the
     next run must not spend it on another alert."""
     async with runtime.db.transaction() as conn:
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.status == AlertStatus.PENDING, alerts.c.next_attempt_at < until)
-            .values(next_attempt_at=until)
-        )
+        await alert_rows.hold_pending(conn, until=until)
 
 
 async def _preview(runtime: Runtime, alert_id: int) -> bool:
     async with runtime.db.transaction() as conn:
-        marked = await conn.execute(
-            update(alerts)
-            .where(alerts.c.id == alert_id, alerts.c.previewed_at.is_(None))
-            .values(previewed_at=runtime.clock())
-        )
-        if marked.rowcount != 1:
-            return False
-        alert = (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
-    body = message_as_text(SlackMessage(text=alert.text, blocks=list(alert.blocks)))
+        alert = await alert_rows.mark_previewed(conn, alert_id, at=runtime.clock())
+    if alert is None:
+        return False
+    body = message_as_text(SlackMessage(text=alert.text, blocks=alert.blocks))
     # Names and titles in the body are data: no escape sequence of theirs reaches the
     # terminal (tipoff.controls).
     print(

@@ -13,23 +13,22 @@ noise) but still counts as done.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from tipoff.alerts.outbox import Posted, post_or_record
 from tipoff.core.history import account_label
 from tipoff.core.routing import Track, alert_channel
-from tipoff.core.workflow import BUNDLE, AlertStatus
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.install import may_post
-from tipoff.store.tables import accounts, alerts, digests, score_history
-from tipoff.workflow import owned_accounts
+from tipoff.slack.install_state import may_post
+from tipoff.store.accounts import routed_accounts
+from tipoff.store.alerts import unclaimed_alerts
+from tipoff.store.digests import forget_digest, take_digest
+from tipoff.store.scores import score_as_of, scores_between
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ async def send_digests(runtime: Runtime) -> list[str]:
             kind="digest",
             subject=day,
             channel=channel,
-            undo=digests.delete().where(digests.c.channel == channel, digests.c.day == day),
+            undo=functools.partial(forget_digest, channel=channel, day=day),
             text=message.text,
             blocks=message.blocks,
         )
@@ -103,12 +102,8 @@ def _channels(runtime: Runtime) -> list[str]:
 
 async def _take(runtime: Runtime, channel: str, day: str, now: datetime) -> bool:
     """Marks today's digest for `channel` as sent; False when it already was."""
-    try:
-        async with runtime.db.transaction() as conn:
-            await conn.execute(digests.insert().values(channel=channel, day=day, sent_at=now))
-    except IntegrityError:
-        return False
-    return True
+    async with runtime.db.transaction() as conn:
+        return await take_digest(conn, channel=channel, day=day, at=now)
 
 
 async def _build(runtime: Runtime, now: datetime) -> dict[str, Digest]:
@@ -116,56 +111,15 @@ async def _build(runtime: Runtime, now: datetime) -> dict[str, Digest]:
     default = runtime.settings.alert_channel
     since = now - timedelta(days=1)
     async with runtime.db.transaction() as conn:
-        recent = (
-            await conn.execute(
-                select(
-                    score_history.c.account_id,
-                    score_history.c.score,
-                    score_history.c.track,
-                    score_history.c.scored_at,
-                )
-                .where(score_history.c.scored_at > since, score_history.c.scored_at <= now)
-                .order_by(score_history.c.scored_at, score_history.c.id)
-            )
-        ).all()
+        recent = await scores_between(conn, since=since, until=now)
         changed = sorted({r.account_id for r in recent})
         before: dict[int, tuple[int, str]] = {}
         for account_id in changed:
-            row = (
-                await conn.execute(
-                    select(score_history.c.score, score_history.c.track)
-                    .where(
-                        score_history.c.account_id == account_id,
-                        score_history.c.scored_at <= since,
-                    )
-                    .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-                    .limit(1)
-                )
-            ).one_or_none()
-            if row is not None:
-                before[account_id] = (row.score, row.track)
-        owned = owned_accounts()
-        waiting = (
-            await conn.execute(
-                select(alerts.c.account_id, alerts.c.score, alerts.c.track)
-                .where(
-                    alerts.c.status == AlertStatus.SENT,
-                    alerts.c.reason != BUNDLE.text,
-                    alerts.c.claimed_at.is_(None),
-                    alerts.c.sent_at > now - timedelta(days=UNCLAIMED_DAYS),
-                    alerts.c.account_id.not_in(owned),
-                )
-                .order_by(alerts.c.score.desc(), alerts.c.id)
-            )
-        ).all()
-        ids = set(changed) | {r.account_id for r in waiting}
-        info = {
-            r.id: r
-            for r in await conn.execute(
-                select(accounts.c.id, accounts.c.name, accounts.c.domain, accounts.c.employees,
-                       accounts.c.traits).where(accounts.c.id.in_(sorted(ids)))
-            )
-        }  # fmt: skip
+            found = await score_as_of(conn, account_id, since)
+            if found is not None:
+                before[account_id] = found
+        waiting = await unclaimed_alerts(conn, sent_after=now - timedelta(days=UNCLAIMED_DAYS))
+        info = await routed_accounts(conn, sorted(set(changed) | {r.account_id for r in waiting}))
 
     def channel_for(account_id: int, *tracks: str) -> str:
         alerting = [Track(t) for t in tracks if Track(t).alerts]

@@ -6,22 +6,24 @@ refused, and a paused workspace; and requeueing alerts once the cause is fixed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
-
-from sqlalchemy import ColumnElement, Executable, func, or_, select, update
 
 from tipoff.core.evidence import plural
 from tipoff.core.workflow import AlertStatus
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.slack.failures import FIXES, SLACK_CALL_ERRORS, FailureKind, failure_of
-from tipoff.slack.install import Pause, current_pause, pause_if_token_dead
+from tipoff.slack.install_state import current_pause, pause_if_token_dead
 from tipoff.slack.posting import post_message
-from tipoff.store.tables import accounts, alerts, slack_failures
+from tipoff.store import alerts as alert_rows
+from tipoff.store import slack_failures
+from tipoff.store.db import Connection
+from tipoff.store.slack_failures import RefusedPost as RefusedPost
+from tipoff.store.workspace import Pause
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +43,6 @@ class TroubledAlert:
     attempts: int
     created_at: datetime
     detail: str  # what happened and what fixes it
-
-
-@dataclass(frozen=True)
-class RefusedPost:
-    kind: str  # reminder | escalation | digest
-    subject: str
-    channel: str
-    reason: str
-    failed_at: datetime
 
 
 @dataclass
@@ -93,43 +86,16 @@ async def delivery_health(runtime: Runtime) -> DeliveryHealth:
     now = runtime.clock()
     health = DeliveryHealth(pause=await current_pause(runtime))
     async with runtime.db.transaction() as conn:
-        failed = await conn.execute(
-            select(alerts.c.failure_reason, func.count())
-            .where(alerts.c.status == AlertStatus.FAILED)
-            .group_by(alerts.c.failure_reason)
-        )
-        health.failed = {str(reason or "unknown"): count for reason, count in failed}
-        health.stuck = (
-            await conn.execute(
-                select(func.count()).where(
-                    alerts.c.status == AlertStatus.PENDING, alerts.c.created_at <= now - STUCK_AFTER
-                )
-            )
-        ).scalar_one()
-        refused = await conn.execute(
-            select(slack_failures.c.kind, slack_failures.c.reason, func.count())
-            .where(slack_failures.c.failed_at > now - RECENT)
-            .group_by(slack_failures.c.kind, slack_failures.c.reason)
-        )
-        health.refused = {(kind, reason): count for kind, reason, count in refused}
+        health.failed = await alert_rows.failed_by_reason(conn)
+        health.stuck = await alert_rows.pending_since(conn, now - STUCK_AFTER)
+        health.refused = await slack_failures.refusal_counts(conn, now - RECENT)
     return health
 
 
 async def pending_count(runtime: Runtime) -> int:
     """How many alerts wait in the outbox to be posted."""
     async with runtime.db.transaction() as conn:
-        return (
-            await conn.execute(select(func.count()).where(alerts.c.status == AlertStatus.PENDING))
-        ).scalar_one()
-
-
-def _troubled(now: datetime) -> ColumnElement[bool]:
-    """An alert `tipoff alerts` lists and `--retry` queues again: failed, or stuck
-    (pending for over STUCK_AFTER, or tried and not yet accepted)."""
-    stuck = (alerts.c.status == AlertStatus.PENDING) & or_(
-        alerts.c.created_at <= now - STUCK_AFTER, alerts.c.attempts > 0
-    )
-    return or_(alerts.c.status == AlertStatus.FAILED, stuck)
+        return await alert_rows.pending_count(conn)
 
 
 async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[TroubledAlert]:
@@ -137,25 +103,7 @@ async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[Trouble
     accepted), oldest first."""
     now = runtime.clock()
     async with runtime.db.transaction() as conn:
-        rows = (
-            await conn.execute(
-                select(
-                    alerts.c.id,
-                    alerts.c.target,
-                    alerts.c.status,
-                    alerts.c.failure_reason,
-                    alerts.c.last_error,
-                    alerts.c.attempts,
-                    alerts.c.created_at,
-                    accounts.c.name,
-                    accounts.c.domain,
-                )
-                .join(accounts, accounts.c.id == alerts.c.account_id)
-                .where(_troubled(now))
-                .order_by((alerts.c.status != AlertStatus.FAILED), alerts.c.created_at, alerts.c.id)
-                .limit(limit)
-            )
-        ).all()
+        rows = await alert_rows.troubled_alerts(conn, stuck_before=now - STUCK_AFTER, limit=limit)
     return [
         TroubledAlert(
             id=r.id,
@@ -175,12 +123,7 @@ async def troubled_alerts(runtime: Runtime, *, limit: int = 100) -> list[Trouble
 async def refused_posts(runtime: Runtime) -> list[RefusedPost]:
     """Reminders, escalations and digests Slack refused in the last day, newest first."""
     async with runtime.db.transaction() as conn:
-        rows = await conn.execute(
-            select(slack_failures)
-            .where(slack_failures.c.failed_at > runtime.clock() - RECENT)
-            .order_by(slack_failures.c.failed_at.desc(), slack_failures.c.id.desc())
-        )
-        return [RefusedPost(r.kind, r.subject, r.channel, r.reason, r.failed_at) for r in rows]
+        return await slack_failures.refusals_since(conn, runtime.clock() - RECENT)
 
 
 class Posted(Enum):
@@ -198,12 +141,13 @@ async def post_or_record(
     kind: str,
     subject: str,
     channel: str,
-    undo: Executable,
+    undo: Callable[[Connection], Awaitable[None]],
     **message: Any,
 ) -> Posted:
     """Posts an SLA reminder, escalation or digest (`kind` about `subject`) that the caller
     has marked as done. A refusal that cannot succeed is recorded once and left done, so
-    no run retries it every minute; any other failure runs `undo` (clearing the mark), so
+    no run retries it every minute; any other failure runs `undo` (clearing the mark, in
+    its own unit of work), so
     the next run posts it, and a dead token pauses posting too."""
     assert runtime.slack is not None
     try:
@@ -229,7 +173,7 @@ async def post_or_record(
             "%s %s to %s not posted (%s); next run retries", kind, subject, channel, failure.summary
         )
         async with runtime.db.transaction() as conn:
-            await conn.execute(undo)
+            await undo(conn)
         if await pause_if_token_dead(runtime, failure):
             return Posted.PAUSED
         return Posted.LATER
@@ -240,14 +184,8 @@ async def record_refusal(
     runtime: Runtime, *, kind: str, subject: str, channel: str, reason: str
 ) -> None:
     async with runtime.db.transaction() as conn:
-        await conn.execute(
-            slack_failures.insert().values(
-                kind=kind,
-                subject=subject[:255],
-                channel=channel[:255],
-                reason=reason[:64],
-                failed_at=runtime.clock(),
-            )
+        await slack_failures.record_refusal(
+            conn, kind=kind, subject=subject, channel=channel, reason=reason, at=runtime.clock()
         )
 
 
@@ -258,19 +196,12 @@ async def retry_alerts(runtime: Runtime, ids: Sequence[int] | None) -> list[int]
     that is not a failed or stuck alert is an error and nothing is requeued: a sent
     alert is done, and one queued moments ago is posted on the next run anyway."""
     now = runtime.clock()
-    troubled = _troubled(now)
+    stuck_before = now - STUCK_AFTER
     async with runtime.db.transaction() as conn:
         if ids is not None:
             if not ids:
                 raise InvalidInput("name the alerts to retry, or use --all")
-            found: dict[int, tuple[str, bool]] = {
-                row.id: (row.status, row.troubled)
-                for row in await conn.execute(
-                    select(alerts.c.id, alerts.c.status, troubled.label("troubled")).where(
-                        alerts.c.id.in_(list(ids))
-                    )
-                )
-            }
+            found = await alert_rows.troubled_states(conn, ids, stuck_before=stuck_before)
             missing = [i for i in ids if i not in found]
             if missing:
                 raise NotFound(f"no alert {', '.join(map(str, missing))}")
@@ -284,21 +215,7 @@ async def retry_alerts(runtime: Runtime, ids: Sequence[int] | None) -> list[int]
                     f"alert {', '.join(map(str, done))} is not failed or stuck ({states}):"
                     " nothing to retry"
                 )
-            chosen: ColumnElement[bool] = alerts.c.id.in_(list(ids))
-        else:
-            chosen = troubled
-        requeued = list(
-            (await conn.execute(select(alerts.c.id).where(chosen, troubled).order_by(alerts.c.id)))
-            .scalars()
-            .all()
-        )
-        await conn.execute(
-            update(alerts)
-            .where(chosen, troubled)
-            .values(
-                status=AlertStatus.PENDING, next_attempt_at=now, failure_reason=None, failed_at=None
-            )
-        )
+        requeued = await alert_rows.requeue_troubled(conn, ids, stuck_before=stuck_before, now=now)
     if requeued:
         log.info("alerts %s queued again for delivery", ", ".join(map(str, requeued)))
     return requeued

@@ -9,13 +9,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from tipoff import workflow
+from tipoff import reps
 from tipoff.core.history import AccountHistory
 from tipoff.core.opener import suggested_opener
 from tipoff.core.routing import Track, alert_channel
 from tipoff.core.scoring import ScoreResult
+from tipoff.core.scoring_model import Routing
 from tipoff.core.workflow import BUNDLE, AlertReason, AlertStatus, ReasonKind
-from tipoff.model.schema import Routing
 from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
 
 # An account that alerts: what it is, its score, and why it alerts.
@@ -24,7 +24,7 @@ Alerting = tuple[AccountHistory, ScoreResult, AlertReason]
 
 def outbox_rows(
     alerting: Sequence[Alerting],
-    destinations: Mapping[int, workflow.Destination],
+    destinations: Mapping[int, reps.Destination],
     *,
     routing: Routing,
     default_channel: str,
@@ -54,7 +54,7 @@ def _alert_row(
     history: AccountHistory,
     result: ScoreResult,
     reason: AlertReason,
-    known: workflow.Destination | None,
+    known: reps.Destination | None,
     *,
     routing: Routing,
     default_channel: str,

@@ -14,11 +14,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tipoff import feedback, workflow
+from tipoff import feedback, reps
 from tipoff.core.workflow import BUNDLE
-from tipoff.feedback import FeedbackRecord, PostedAlert, Verdict
+from tipoff.feedback import Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
+from tipoff.store.alerts import PostedAlert
+from tipoff.store.feedback import FeedbackRecord
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -34,7 +36,7 @@ class Recorded:
     ts: str | None
     alert: PostedAlert | None
     given: list[FeedbackRecord]
-    status: workflow.Status | None = None
+    status: reps.Status | None = None
 
 
 async def record_verdict(
@@ -70,7 +72,7 @@ async def record_verdict(
             if alert is not None
             else []
         )
-        status = await workflow.status_of(conn, account_id, runtime.clock())
+        status = await reps.status_of(conn, account_id, runtime.clock())
     return Recorded(channel, ts, alert, given, status)
 
 
@@ -90,7 +92,7 @@ async def redraw(
         if alert is None or alert.reason == BUNDLE.text:
             return False
         given = await feedback.feedback_for_alert(conn=conn, alert_id=alert.id)
-        status = await workflow.status_of(conn, alert.account_id, runtime.clock())
+        status = await reps.status_of(conn, alert.account_id, runtime.clock())
     await client.chat_update(
         channel=channel, ts=ts, text=alert.text, blocks=_as_now(alert, given, status)
     )
@@ -125,7 +127,7 @@ async def show_verdict(
 
 
 def _as_now(
-    alert: PostedAlert, given: list[FeedbackRecord], status: workflow.Status | None
+    alert: PostedAlert, given: list[FeedbackRecord], status: reps.Status | None
 ) -> list[blocks.Block]:
     """`alert` with its verdicts, owner and snooze, as blocks.alert_as_now draws them."""
     notes = [blocks.FeedbackNote(f.slack_user_id, f.verdict, f.reason) for f in given]

@@ -12,20 +12,22 @@ minute, and is recorded for /healthz, /metrics and `tipoff alerts`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import select, update
-from sqlalchemy.sql.elements import ColumnElement
 
 from tipoff.alerts.outbox import Posted, post_or_record
-from tipoff.core.workflow import BUNDLE, AlertStatus, add_working_hours
+from tipoff.core.workflow import add_working_hours
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.install import may_post
-from tipoff.store.tables import accounts, alerts, snoozes
-from tipoff.workflow import owned_accounts
+from tipoff.slack.install_state import may_post
+from tipoff.store.alerts import (
+    AwaitingClaim,
+    SlaStep,
+    awaiting_claim,
+    mark_sla_step,
+    unmark_sla_step,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,37 +47,10 @@ async def check_slas(runtime: Runtime) -> SlaReport:
     now = runtime.clock()
     routing = runtime.model.routing
     async with runtime.db.transaction() as conn:
-        owned = owned_accounts()
-        sleeping = select(snoozes.c.account_id).where(snoozes.c.until > now)
-        rows = (
-            await conn.execute(
-                select(
-                    alerts.c.id,
-                    alerts.c.track,
-                    alerts.c.score,
-                    alerts.c.channel,
-                    alerts.c.ts,
-                    alerts.c.sent_at,
-                    alerts.c.reminded_at,
-                    alerts.c.escalated_at,
-                    accounts.c.name,
-                    accounts.c.domain,
-                )
-                .join(accounts, accounts.c.id == alerts.c.account_id)
-                .where(
-                    alerts.c.status == AlertStatus.SENT,
-                    alerts.c.reason != BUNDLE.text,
-                    alerts.c.claimed_at.is_(None),
-                    alerts.c.escalated_at.is_(None),
-                    alerts.c.account_id.not_in(owned),
-                    alerts.c.account_id.not_in(sleeping),
-                )
-                .order_by(alerts.c.id)
-            )
-        ).all()
+        rows = await awaiting_claim(conn, now=now)
     for row in rows:
         sla = routing.sla.get(row.track)
-        if sla is None or row.sent_at is None or row.ts is None:
+        if sla is None:
             continue
         remind_at = add_working_hours(row.sent_at, sla.remind_after_hours, routing.working_hours)
         if row.reminded_at is None:
@@ -91,13 +66,13 @@ async def check_slas(runtime: Runtime) -> SlaReport:
     return report
 
 
-async def _remind(runtime: Runtime, row: Any, hours: float) -> bool:
+async def _remind(runtime: Runtime, row: AwaitingClaim, hours: float) -> bool:
     label = row.name or row.domain or "this account"
     text = blocks.reminder_text(label, hours)
     return await _step(
         runtime,
         row,
-        alerts.c.reminded_at,
+        "reminded_at",
         kind="reminder",
         channel=row.channel,
         text=text,
@@ -105,35 +80,26 @@ async def _remind(runtime: Runtime, row: Any, hours: float) -> bool:
     )
 
 
-async def _escalate(runtime: Runtime, row: Any, channel: str, hours: float) -> bool:
+async def _escalate(runtime: Runtime, row: AwaitingClaim, channel: str, hours: float) -> bool:
     label = row.name or row.domain or "An account"
     text = blocks.escalation_text(
         label, track=row.track, score=row.score, hours=hours, alert_channel=row.channel
     )
-    return await _step(
-        runtime, row, alerts.c.escalated_at, kind="escalation", channel=channel, text=text
-    )
+    return await _step(runtime, row, "escalated_at", kind="escalation", channel=channel, text=text)
 
 
 async def _step(
     runtime: Runtime,
-    row: Any,
-    column: Any,
+    row: AwaitingClaim,
+    step: SlaStep,
     *,
     kind: str,
     channel: str,
     text: str,
     thread_ts: str | None = None,
 ) -> bool:
-    now = runtime.clock()
-    unmarked: ColumnElement[bool] = column.is_(None)
     async with runtime.db.transaction() as conn:
-        marked = await conn.execute(
-            update(alerts)
-            .where(alerts.c.id == row.id, unmarked, alerts.c.claimed_at.is_(None))
-            .values({column.key: now})
-        )
-        if marked.rowcount != 1:
+        if not await mark_sla_step(conn, row.id, step, at=runtime.clock()):
             return False  # claimed meanwhile, or done by another run
     thread = {} if thread_ts is None else {"thread_ts": thread_ts}
     posted = await post_or_record(
@@ -141,7 +107,7 @@ async def _step(
         kind=kind,
         subject=str(row.id),
         channel=channel,
-        undo=update(alerts).where(alerts.c.id == row.id).values({column.key: None}),
+        undo=functools.partial(unmark_sla_step, alert_id=row.id, step=step),
         text=text,
         **thread,
     )

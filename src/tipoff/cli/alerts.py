@@ -33,7 +33,7 @@ def alerts_command(
     from rich.table import Table
 
     from tipoff.alerts import outbox
-    from tipoff.slack.install import current_pause
+    from tipoff.slack.install_state import current_pause
 
     tipoff = program()
     if retry:

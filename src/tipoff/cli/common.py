@@ -53,13 +53,13 @@ def load_settings() -> Settings:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, **options: Any) -> AsyncIterator[Runtime]:
-    """The runtime for one command (`options` go to `Runtime.open`); a broken model file
+    """The runtime for one command (`options` go to `build_runtime`); a broken model file
     is listed and exits 2."""
     from tipoff.model import ModelFileError
-    from tipoff.runtime import Runtime
+    from tipoff.startup import build_runtime
 
     try:
-        runtime = await Runtime.open(settings, **options)
+        runtime = await build_runtime(settings, **options)
     except ModelFileError as error:
         raise fail(str(error), code=2) from None
     try:

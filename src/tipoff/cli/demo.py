@@ -31,7 +31,7 @@ def demo(
     The history goes through the real ingest API; then every account is rescored and the
     alerts and the top accounts are printed."""
     from tipoff.demo.files import replace_sample_database
-    from tipoff.demo.replay import run_demo
+    from tipoff.demo.run import run_demo
     from tipoff.model import ModelFileError
 
     base = load_settings()
@@ -82,7 +82,7 @@ def quality_demo(
     alerts and reps' verdicts."""
     from tipoff.demo.files import replace_sample_database
     from tipoff.demo.quality_sample import load_sample
-    from tipoff.runtime import Runtime
+    from tipoff.startup import build_runtime
 
     try:
         replace_sample_database(database, force=force)
@@ -93,7 +93,7 @@ def quality_demo(
     )
 
     async def work() -> str:
-        runtime = await Runtime.open(settings)
+        runtime = await build_runtime(settings)
         try:
             summary = await load_sample(runtime.db, runtime.model, now=runtime.clock())
         finally:

@@ -39,7 +39,8 @@ def run_file_import(
 
     from tipoff.errors import TipoffError
     from tipoff.model import ModelFileError
-    from tipoff.runtime import configured_model, utc_now
+    from tipoff.runtime import utc_now
+    from tipoff.startup import configured_model
 
     if not path.is_file():
         raise fail(f"{path}: no such file")

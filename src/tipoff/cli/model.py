@@ -43,14 +43,14 @@ def model_apply(
     The change is logged (who, when, the file's text). Point TIPOFF_MODEL at the file
     so `tipoff serve` keeps it."""
     from tipoff.quality import changes
-    from tipoff.runtime import Runtime
     from tipoff.scores import rescoring
+    from tipoff.startup import build_runtime
 
     load_model_file(path)  # checked first: a broken file changes nothing
     settings = load_settings().model_copy(update={"model_path": path})
 
     async def work() -> tuple[list[changes.ModelChange], rescoring.RescoreSummary]:
-        runtime = await Runtime.open(settings, changed_by=by)
+        runtime = await build_runtime(settings, changed_by=by)
         try:
             summary = await rescoring.rescore(runtime, everything=True)
             return await changes.model_history(runtime.db, limit=1), summary

@@ -16,8 +16,8 @@ def serve(
     """Run the bot: Segment-compatible ingest, Slack endpoints and the scheduler."""
     import uvicorn
 
-    from tipoff.app import create_app
     from tipoff.logs import configure_logging
+    from tipoff.server import create_app
 
     settings = load_settings()
     configure_logging()

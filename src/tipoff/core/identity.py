@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import re
 
+# The kinds of id a person is known by (Segment's userId and anonymousId).
+USER_ID = "user_id"
+ANONYMOUS_ID = "anonymous_id"
+# How a person came to be in their account: a `group` call put them there, or the domain
+# of their email did. A group placement outranks a domain one.
+VIA_GROUP = "group"
+VIA_DOMAIN = "domain"
+
 # Mailbox providers: an address there says nothing about the person's employer, so such
 # a domain never forms an account of its own.
 PERSONAL_EMAIL_DOMAINS = frozenset(
@@ -76,3 +84,51 @@ def company_domain(email: str | None) -> str | None:
         return None
     domain = normalized.rpartition("@")[2]
     return None if domain in PERSONAL_EMAIL_DOMAINS else domain
+
+
+def group_domain(domain: str | None, website: str | None, *, longest: int) -> str | None:
+    """The company domain a group's traits name (`domain`, else `website`), if it can key
+    an account: a mailbox provider's domain never does, nor one longer than `longest`."""
+    found = normalize_domain(domain) or normalize_domain(website)
+    if found is None or found in PERSONAL_EMAIL_DOMAINS or len(found) > longest:
+        return None
+    return found
+
+
+def one_person(user_email: str | None, anonymous_email: str | None) -> bool:
+    """Whether the person of a userId and the person of an anonymousId seen with it in one
+    call are one person: yes, unless each already has a different email (a shared
+    device: the anonymous id then stays where it was)."""
+    return not (user_email and anonymous_email and user_email != anonymous_email)
+
+
+def placed_by_email(account_via: str | None) -> bool:
+    """Whether a person's email may place them in its domain's account: not once a group
+    call has placed them."""
+    return account_via != VIA_GROUP
+
+
+def survivor_takes_account(
+    *,
+    survivor_has_one: bool,
+    survivor_via: str | None,
+    loser_has_one: bool,
+    loser_via: str | None,
+) -> bool:
+    """Whether, as one person is merged into another (the survivor), the survivor moves
+    to the merged person's account: when the survivor has none, or a group placed the
+    merged person and not the survivor."""
+    return loser_has_one and (
+        not survivor_has_one or (survivor_via != VIA_GROUP and loser_via == VIA_GROUP)
+    )
+
+
+def kept_placement(
+    stored: tuple[int | None, str | None], placed: tuple[int | None, str | None]
+) -> tuple[int | None, str | None]:
+    """A person's (account id, how they came to it) once a unit of work that `placed`
+    them writes, given what is `stored` now (another request may have placed them
+    meanwhile): its placement, unless it is by domain and the stored one by group."""
+    if stored[1] == VIA_GROUP and placed[1] == VIA_DOMAIN:
+        return stored
+    return placed

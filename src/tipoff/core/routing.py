@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tipoff.model.schema import Routing
+from tipoff.core.scoring_model import Routing
 
 
 class Track(StrEnum):

@@ -15,6 +15,7 @@ from datetime import datetime
 from tipoff.core import evidence as say
 from tipoff.core.history import AccountHistory, Person
 from tipoff.core.routing import Dimensions, Track, route
+from tipoff.core.scoring_model import Decay, FitRule, ScoringModel, SignalRule, Timing
 from tipoff.core.tally import (
     DAY,
     Tally,
@@ -27,7 +28,6 @@ from tipoff.core.tally import (
     tally_plan,
 )
 from tipoff.core.titles import titles_pattern
-from tipoff.model.schema import Decay, FitRule, ScoringModel, SignalRule, Timing
 
 __all__ = [
     "Contact",

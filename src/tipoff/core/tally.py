@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from tipoff.core.history import Signal
-from tipoff.model.schema import Category, Decay, ScoringModel, SignalRule
+from tipoff.core.scoring_model import Category, Decay, ScoringModel, SignalRule
 
 DAY = timedelta(days=1)
 T = TypeVar("T")

@@ -128,3 +128,13 @@ def _newer(at: int | None, than: int | None, *, ties: bool) -> bool:
 def _column_time(times: Mapping[str, int], keys: tuple[str, ...]) -> int | None:
     found = [times[key] for key in keys if key in times]
     return max(found) if found else None
+
+
+def handed_over(
+    had: Stored, survivor: Stored, columns: Mapping[str, tuple[str, ...]]
+) -> tuple[Writes, Stored]:
+    """What a row merged into another (the survivor) hands over: its values as writes,
+    which the survivor's own win on a tie, and the survivor with them. Where both have a
+    key, the newer value stays (on a tie, or with no times, the survivor's)."""
+    handed = Writes.of_stored(had, columns)
+    return handed, merged(survivor, handed, columns, ties_win=False)

@@ -11,7 +11,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from tipoff.core.routing import Track
-from tipoff.model.schema import Routing, WorkingHours
+from tipoff.core.scoring_model import Routing, WorkingHours
 
 
 class AlertStatus(StrEnum):

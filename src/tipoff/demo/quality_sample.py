@@ -24,16 +24,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tipoff.core.routing import Track
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.core.workflow import AlertReason, AlertStatus, ReasonKind
-from tipoff.demo.history import load_history, segment_messages
+from tipoff.demo.sample_history import load_history, segment_messages
 from tipoff.ingest.segment import SegmentCall, parse_call
 from tipoff.ingest.service import ingest_messages
-from tipoff.model.schema import ScoringModel
 from tipoff.quality.dataset import CONVERSION_EVENTS
 from tipoff.quality.replay import replay
+from tipoff.store import accounts as stored_accounts
+from tipoff.store import alerts as stored_alerts
+from tipoff.store import feedback as stored_feedback
 from tipoff.store import queries
+from tipoff.store import sources as stored_sources
 from tipoff.store.db import Database
-from tipoff.store.tables import accounts, alerts, feedback, sources
+from tipoff.store.feedback import FeedbackRecord
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -200,26 +204,18 @@ async def load_sample(
     bodies = segment_messages(load_history(), now=now) + cohort_messages(now, seed=seed, size=size)
     calls: list[SegmentCall] = [parse_call(body["type"], body) for body in bodies]
     async with db.transaction() as conn:
-        source = await conn.execute(
-            sources.insert().values(
-                name="sample", category=None, write_key_hash="sample".ljust(64, "0"),
-                key_hint="sample", created_at=now,
-            )
+        source_id = await stored_sources.add_import_source(
+            conn, name="sample", category=None, write_key_hash="sample".ljust(64, "0"),
+            key_hint="sample", created_at=now,
         )  # fmt: skip
-        assert source.inserted_primary_key is not None
         await ingest_messages(
             conn,
-            source_id=int(source.inserted_primary_key[0]),
+            source_id=source_id,
             event_names=model.event_name_map("sample"),
             messages=calls,
             received_at=now,
         )
-        ids = [
-            int(i)
-            for i in (
-                await conn.execute(accounts.select().with_only_columns(accounts.c.id))
-            ).scalars()
-        ]
+        ids = await stored_accounts.all_account_ids(conn)
         histories = await queries.load_histories(conn, ids)
     replayed = replay(histories, model, start=now - REPLAY_DAYS * DAY, end=now)
     alert_rows: list[dict[str, Any]] = []
@@ -232,12 +228,10 @@ async def load_sample(
              "next_attempt_at": alert.at, "channel": "C0SALESALRT", "ts": f"{n + 1}.000100",
              "created_at": alert.at, "sent_at": alert.at + timedelta(minutes=2)}
         )  # fmt: skip
-    verdict_rows: list[dict[str, Any]] = []
+    verdict_rows: list[FeedbackRecord] = []
     async with db.transaction() as conn:
-        if alert_rows:
-            await conn.execute(alerts.insert(), alert_rows)
-        stored = (await conn.execute(alerts.select().order_by(alerts.c.id))).all()
-        for row in stored:
+        await stored_alerts.queue_alerts(conn, alert_rows)
+        for row in await stored_alerts.alerts_queued_since(conn, now - REPLAY_DAYS * DAY):
             conversions = [
                 s.occurred_at
                 for s in histories[row.account_id].signals
@@ -248,21 +242,23 @@ async def load_sample(
             if rng.random() < 0.7 and answered < now:
                 right = rng.random() < (0.8 if good else 0.3)
                 verdict_rows.append(
-                    {"alert_id": row.id, "account_id": row.account_id, "slack_user_id": "U0REP0001",
-                     "slack_user_name": rng.choice(["maya.rep", "leo.rep", "ines.rep"]),
-                     "verdict": "right" if right else "wrong",
-                     "reason": None if right else rng.choice(WRONG_REASONS),
-                     "created_at": answered}
+                    FeedbackRecord(
+                        0, row.id, row.account_id, "U0REP0001",
+                        rng.choice(["maya.rep", "leo.rep", "ines.rep"]),
+                        "right" if right else "wrong",
+                        None if right else rng.choice(WRONG_REASONS), answered,
+                    )
                 )  # fmt: skip
+            assert row.sent_at is not None  # the sample's alerts were all posted
             claimed = row.sent_at + timedelta(hours=rng.uniform(0.5, 30))
             if rng.random() < 0.5 and claimed < now:
                 verdict_rows.append(
-                    {"alert_id": row.id, "account_id": row.account_id, "slack_user_id": "U0REP0002",
-                     "slack_user_name": "leo.rep", "verdict": "claim", "reason": None,
-                     "created_at": claimed}
-                )  # fmt: skip
-        if verdict_rows:
-            await conn.execute(feedback.insert(), verdict_rows)
+                    FeedbackRecord(
+                        0, row.id, row.account_id, "U0REP0002", "leo.rep", "claim", None, claimed
+                    )
+                )
+        for verdict in verdict_rows:
+            await stored_feedback.insert_verdict(conn, verdict)
     return SampleSummary(
         accounts=len(histories),
         events=sum(len(h.signals) for h in histories.values()),

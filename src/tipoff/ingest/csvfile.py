@@ -25,12 +25,10 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Generic, NoReturn, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tipoff.core.evidence import plural
 from tipoff.errors import InvalidInput
-from tipoff.store.tables import accounts
+from tipoff.store.accounts import group_ids_of_domains
+from tipoff.store.db import Connection
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -225,20 +223,11 @@ async def write_csv(
     return ImportResult(rows=checked.rows, imported=imported, duplicates=duplicates)
 
 
-async def known_domains(conn: AsyncConnection, domains: set[str]) -> dict[str, str]:
+async def known_domains(conn: Connection, domains: set[str]) -> dict[str, str]:
     """domain -> the groupId to send in a `group` call for it: its account's, else the
     domain itself. (A group call with a new groupId would make a second account for a
     domain another group already holds.) Only domains with an account are returned."""
-    found: dict[str, str] = {}
-    names = sorted(domains)
-    for start in range(0, len(names), BATCH_ROWS):
-        rows = await conn.execute(
-            select(accounts.c.domain, accounts.c.group_id).where(
-                accounts.c.domain.in_(names[start : start + BATCH_ROWS])
-            )
-        )
-        found.update({r.domain: r.group_id or r.domain for r in rows})
-    return found
+    return await group_ids_of_domains(conn, sorted(domains))
 
 
 def _batches(items: Iterator[R]) -> Iterator[list[R]]:

@@ -13,30 +13,24 @@ transaction of its own and runs it again when it loses a race with a concurrent 
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
-
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.event_names import EventNameMap
 from tipoff.errors import Unauthorized
-from tipoff.ingest.identity import AccountState, IdentityResolver, PersonState
+from tipoff.ingest.resolution import AccountState, IdentityResolver, PersonState
 from tipoff.ingest.segment import Alias, Group, Identify, Page, Screen, SegmentCall, Track
 from tipoff.runtime import Runtime
 from tipoff.sources import Source
-from tipoff.store.dialect import locks_rows, sqlite_utc_text
-from tipoff.store.tables import events, sources
+from tipoff.store import events
+from tipoff.store.db import Connection
+from tipoff.store.sources import revocation_held
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 1000
-T = TypeVar("T")
 
 # Where a call says which page it happened on: PostHog's properties, Segment's page
 # properties (and a CSV row's `path` or `url` column), then the page in Segment's
@@ -70,7 +64,7 @@ async def store_calls(
 
     event_names = runtime.model.event_name_map(source.name)
 
-    async def ingest(conn: AsyncConnection) -> IngestResult:
+    async def ingest(conn: Connection) -> IngestResult:
         result = await ingest_messages(
             conn,
             source_id=source.id,
@@ -91,7 +85,7 @@ async def store_calls(
 
 
 async def ingest_messages(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     source_id: int,
     event_names: EventNameMap,
@@ -152,98 +146,50 @@ async def ingest_messages(
     return result
 
 
-_EVENT_COLUMNS = (
-    "source_id",
-    "message_id",
-    "kind",
-    "event",
-    "person_id",
-    "account_id",
-    "occurred_at",
-    "received_at",
-    "properties",
-)
-_SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)})"  # noqa: S608 (column names only)
-    f" VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
-)
-
-
 async def _insert_events(
-    conn: AsyncConnection,
+    conn: Connection,
     source_id: int,
     attributed: list[tuple[SegmentCall, PersonState, AccountState | None]],
     received_at: datetime,
 ) -> None:
-    """One executemany of an events row per call.
-
-    On SQLite, SQLAlchemy's per-value processing (two `UTCDateTime`s and a JSON column
-    per row) cost more than SQLite's own insert (benchmarks/, figure 1), so the values
-    are converted here exactly as those types store them: naive UTC text
-    "YYYY-MM-DD HH:MM:SS.ffffff" and `json.dumps` text."""
-    sqlite = conn.dialect.name == "sqlite"
-    as_time: Callable[[datetime], Any] = sqlite_utc_text if sqlite else _unchanged
-    as_json: Callable[[dict[str, Any]], Any] = _json_text if sqlite else _unchanged
-    received = as_time(received_at)
-    rows = [
-        (
-            source_id,
-            call.message_id,
-            call.type,
-            call.event_name,
-            person.id,
-            None if account is None else account.id,
-            as_time(call.occurred_at(received_at)),
-            received,
-            as_json(call.properties_json),
-        )
-        for call, person, account in attributed
-    ]
-    if sqlite:
-        await conn.exec_driver_sql(_SQLITE_INSERT, rows)
-    else:
-        await conn.execute(
-            insert(events), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
-        )
+    """One executemany of an events row per call."""
+    await events.add_events(
+        conn,
+        source_id=source_id,
+        received_at=received_at,
+        new=(
+            (
+                call.message_id,
+                call.type,
+                call.event_name,
+                person.id,
+                None if account is None else account.id,
+                call.occurred_at(received_at),
+                call.properties_json,
+            )
+            for call, person, account in attributed
+        ),
+    )
 
 
-async def _refuse_if_revoked(conn: AsyncConnection, source_id: int) -> None:
+async def _refuse_if_revoked(conn: Connection, source_id: int) -> None:
     """Unauthorized, undoing the request, when its source was revoked after the request
     was authenticated. Asked once the request has written (on SQLite, then, under the
     write lock a revocation needs too), and on PostgreSQL with the source's row locked
     FOR SHARE, so a revocation waits until this request is stored: once `tipoff sources
     revoke` has answered, nothing more is stored from the source."""
-    query = select(sources.c.name, sources.c.revoked_at).where(sources.c.id == source_id)
-    if locks_rows(conn.dialect.name):
-        query = query.with_for_update(read=True)
-    source = (await conn.execute(query)).one_or_none()
-    if source is None or source.revoked_at is not None:
-        name = source.name if source is not None else source_id
+    source = await revocation_held(conn, source_id)
+    if source is None or source[1] is not None:
+        name = source[0] if source is not None else source_id
         raise Unauthorized(f"the write key of source {name!r} has been revoked")
 
 
-def _unchanged(value: T) -> T:
-    return value
-
-
-def _json_text(value: dict[str, Any]) -> str:
-    # Most signals carry no properties: skip the encoder for them.
-    return json.dumps(value) if value else "{}"
-
-
 async def _unseen(
-    conn: AsyncConnection, source_id: int, messages: Sequence[SegmentCall]
+    conn: Connection, source_id: int, messages: Sequence[SegmentCall]
 ) -> list[SegmentCall]:
-    ids = sorted({m.message_id for m in messages})
-    seen: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        rows = await conn.execute(
-            select(events.c.message_id).where(
-                events.c.source_id == source_id,
-                events.c.message_id.in_(ids[start : start + _CHUNK]),
-            )
-        )
-        seen.update(rows.scalars())
+    seen = await events.seen_message_ids(
+        conn, sorted({m.message_id for m in messages}), source_id=source_id
+    )
     fresh = []
     for message in messages:
         if message.message_id not in seen:

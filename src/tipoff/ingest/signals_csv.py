@@ -37,19 +37,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
+from tipoff.core.scoring_model import EventVocabulary
 from tipoff.errors import InvalidInput, TooLarge
 from tipoff.ingest import csvfile
 from tipoff.ingest.csvfile import BadRow
 from tipoff.ingest.segment import SegmentCall, parse_batch
 from tipoff.ingest.service import ingest_messages, stored_event_name
-from tipoff.model.schema import EventVocabulary
 from tipoff.names import CSV_IMPORT_SOURCE
 from tipoff.sources import import_source
-from tipoff.store.db import Database
+from tipoff.store.db import Connection, Database
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +280,7 @@ async def import_signals(
 
 
 async def _write(
-    conn: AsyncConnection,
+    conn: Connection,
     source_id: int,
     event_names: EventNameMap,
     batch: list[SignalRow],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from tipoff.model.schema import ScoringModel
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.yamlfile import YamlFileError, YamlProblem, validate_yaml
 
 DEFAULT_MODEL_RESOURCE = "default.yml"

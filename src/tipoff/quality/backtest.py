@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from tipoff.model.schema import ScoringModel
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.quality.conversion import Conversion, conversion
 from tipoff.quality.dataset import QualityData, newest_verdicts
 from tipoff.quality.replay import Replay, replay

@@ -30,9 +30,9 @@ import yaml
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Dimensions, route
 from tipoff.core.scoring import score_account, score_of
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.errors import TipoffError
 from tipoff.model.loader import parse_model
-from tipoff.model.schema import ScoringModel
 from tipoff.quality.dataset import OUTCOME_EVENTS, QualityData, newest_verdicts
 
 MIN_EACH = 10  # conversions and non-conversions (or Right and Wrong) needed, each

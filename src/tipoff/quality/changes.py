@@ -1,7 +1,7 @@
 """Live model changes: each model that goes live is logged (name, SHA-256 of its text, the
 text itself, who, when) and every account is marked for rescoring under it.
 
-The model is validated before this is reached (`Runtime.open` loads it first), so a broken
+The model is validated before this is reached (`tipoff.startup.build_runtime` loads it first), so a broken
 file never gets logged or used. Start-up compares the model in use with the newest logged
 one; `tipoff model apply FILE` does the same on demand and rescores at once.
 """

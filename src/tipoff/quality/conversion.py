@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tipoff.model.schema import ScoringModel
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.quality.dataset import QualityData
 from tipoff.quality.stats import Lift, Proportion
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tipoff.core.history import AccountHistory
-from tipoff.model.schema import Category, ScoringModel
+from tipoff.core.scoring_model import Category, ScoringModel
 from tipoff.store import queries
 from tipoff.store.accounts import all_account_ids
 from tipoff.store.alerts import AlertRecord, alerts_queued_since

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Track
 from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.core.workflow import LastAlert, alert_decision
-from tipoff.model.schema import ScoringModel
 
 DAY = timedelta(days=1)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tipoff.core.scoring import score_account
-from tipoff.model.schema import ScoringModel
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.quality.conversion import Conversion, conversion
 from tipoff.quality.dataset import QualityData, Verdict, newest_verdicts, segment_of
 from tipoff.quality.stats import Proportion

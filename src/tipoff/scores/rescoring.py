@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tipoff import workflow
+from tipoff import reps
 from tipoff.alerts import queue
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Track
@@ -35,7 +35,6 @@ from tipoff.runtime import Runtime
 from tipoff.store import accounts, queries, scores
 from tipoff.store.alerts import queue_alerts
 from tipoff.store.db import Connection, Database
-from tipoff.store.dialect import json_and_time_as_stored, locks_rows, read_row_by_row
 from tipoff.store.scores import ScoreChange, ScoreRow
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ async def rescore(
     however fast signals arrive."""
     pass_ = _Pass(runtime, everything, batch_size, runtime.clock(), RescoreSummary())
     summary = pass_.summary
-    if locks_rows(runtime.db.dialect):
+    if runtime.db.locks_rows:
         await _rescore_claiming(pass_)
     else:
         async with runtime.db.transaction() as conn:
@@ -225,8 +224,7 @@ async def _read_and_scored(
     db: Database, model: ScoringModel, due: list[queries.Due], now: datetime
 ) -> _Decided:
     try:
-        async with db.transaction() as conn:
-            await read_row_by_row(conn)  # nothing computes meanwhile
+        async with db.transaction(row_by_row=True) as conn:  # nothing computes meanwhile
             batch = await _read_batch(conn, model, due, now)
     finally:
         # A worker is stopped without notice, and a pooled SQLite connection's thread
@@ -258,7 +256,7 @@ class _Batch:
     histories: dict[int, AccountHistory]
     tallies: dict[int, list[Tally]]
     previous: dict[int, queries.StoredScore]
-    memory: dict[int, workflow.Memory]
+    memory: dict[int, reps.Memory]
     erasures_seen: int  # queries.erasures_so_far in the same snapshot
 
     @property
@@ -277,7 +275,7 @@ async def _read_batch(
         histories=await queries.load_accounts(conn, ids),
         tallies=tallies,
         previous=await queries.stored_scores(conn, ids),
-        memory=await workflow.memories(conn, ids, now),
+        memory=await reps.memories(conn, ids, now),
         erasures_seen=await queries.erasures_so_far(conn),
     )
 
@@ -331,8 +329,7 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
     """Scores `batch`, appends score history where the score or track changed, and
     decides which accounts alert (core.workflow.alert_decision)."""
     routing = model.routing
-    as_stored = json_and_time_as_stored(dialect)
-    scored_at = as_stored(now)
+    score_row = scores.score_row_maker(model, now, dialect)
     score_rows: list[ScoreRow] = []
     history_rows: list[ScoreChange] = []
     alerting: list[queue.Alerting] = []
@@ -343,7 +340,7 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
         result = score_tallies(history, batch.tallies[account_id], model, now)
         before = batch.previous.get(account_id)
         read_marks[account_id] = (due.scored_version, before.scored_at if before else None)
-        score_rows.append(scores.score_row(result, model, scored_at, as_stored))
+        score_rows.append(score_row(result))
         if before is None or (before.score, before.track) != (result.score, result.track.value):
             history_rows.append(ScoreChange(account_id, result.score, result.track.value, now))
         known = batch.memory.get(account_id)
@@ -379,7 +376,7 @@ async def _store(conn: Connection, pass_: _Pass, decided: _Decided) -> None:
     runtime, now, summary = pass_.runtime, pass_.now, pass_.summary
     # Owners, sizes and regions only for the few accounts that alert.
     alerting = decided.alerting
-    destinations = await workflow.destinations(conn, [r.account_id for _, r, _ in alerting])
+    destinations = await reps.destinations(conn, [r.account_id for _, r, _ in alerting])
     alert_rows = queue.outbox_rows(
         alerting,
         destinations,

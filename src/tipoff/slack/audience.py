@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tipoff.slack.blocks import OUTSIDER_NOTE, outsider_home_view
@@ -89,6 +90,19 @@ def one_of_ours(person: SlackPerson, *, team_id: str, enterprise_id: str | None)
     if person.team_id is not None and person.team_id == team_id:
         return True
     return enterprise_id is not None and person.enterprise_id == enterprise_id
+
+
+async def deactivated(slack: AsyncWebClient, user_id: str) -> bool:
+    """Whether Slack says `user_id` is deactivated (`deleted`) or no longer exists
+    (users.info's `user_not_found`); any other failure is raised. Asked afresh, not
+    through an Audience's cache: a deactivation must not wait out CACHE_FOR."""
+    try:
+        found = await slack.users_info(user=user_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "user_not_found":
+            raise
+        return True
+    return bool((found.get("user") or {}).get("deleted"))
 
 
 @dataclass

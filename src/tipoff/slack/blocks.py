@@ -532,7 +532,7 @@ def top_message(entries: Sequence[TopEntry], *, now: datetime) -> SlackMessage:
 
 class ScoredAccount(Protocol):
     """An account in `/tipoff mine` or the App Home: its score and what changed since
-    the score before (tipoff.workflow.OwnedAccount is one)."""
+    the score before (tipoff.store.owners.OwnedAccount is one)."""
 
     @property
     def label(self) -> str: ...
@@ -1061,3 +1061,8 @@ def admin_note(problems: Sequence[str]) -> list[Block]:
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}},
         {"type": "divider"},
     ]
+
+
+def with_admin_note(view: Block, problems: Sequence[str]) -> Block:
+    """`view` (an App Home) with `admin_note(problems)` on top, within BLOCK_LIMIT."""
+    return {**view, "blocks": [*admin_note(problems), *view["blocks"]][:BLOCK_LIMIT]}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tipoff.errors import DatabaseUnreachable
@@ -24,6 +24,8 @@ from tipoff.store.dialect import (
     bound_lock_waits,
     configure_engine,
     empty_write_ahead_log,
+    locks_rows,
+    read_row_by_row,
     transient_conflict,
 )
 
@@ -67,6 +69,12 @@ class Database:
         return self.engine.dialect.name
 
     @property
+    def locks_rows(self) -> bool:
+        """Whether units of work can lock single rows (PostgreSQL), so that replicas each
+        claim their own share of the work; else one writer at a time (SQLite)."""
+        return locks_rows(self.dialect)
+
+    @property
     def sqlite_file(self) -> Path | None:
         """The file a SQLite database lives in (created on first connect); None for an
         in-memory one and for PostgreSQL."""
@@ -76,14 +84,18 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, *, lock_wait_seconds: float | None = None
+        self, *, lock_wait_seconds: float | None = None, row_by_row: bool = False
     ) -> AsyncIterator[AsyncConnection]:
         """One unit of work: commits on success, rolls back on any exception.
 
         `lock_wait_seconds` bounds how long it waits for a lock another unit of work
         holds (it then fails with the driver's error): for work someone is waiting on
-        with a deadline, as Slack waits three seconds for a click's acknowledgement."""
+        with a deadline, as Slack waits three seconds for a click's acknowledgement.
+        `row_by_row` is for a unit of work that only reads while nothing else computes
+        beside it (a rescoring worker): see `dialect.fetch_rows_at_once`."""
         async with self.engine.begin() as connection:
+            if row_by_row:
+                await read_row_by_row(connection)
             if lock_wait_seconds is None:
                 yield connection
                 return
@@ -207,3 +219,14 @@ def schema_head() -> str:
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
     return heads.pop()
+
+
+async def ping(conn: AsyncConnection) -> None:
+    """One round trip to the database, reading nothing: whether it answers."""
+    await conn.execute(text("SELECT 1"))
+
+
+def is_database_failure(error: BaseException) -> bool:
+    """Whether `error` is the database's (unreachable, refused, a statement failed), for
+    edges that answer it differently from their own refusals."""
+    return isinstance(error, SQLAlchemyError)

@@ -1,12 +1,20 @@
-"""Events: the signals stored; here what retention deletes."""
+"""Events: the signals stored; here what retention deletes.
+
+The events table: stored signals.
+
+The events table: the signals stored, one row per call, its messageId unique per source."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.store.db import Connection
+from tipoff.store.dialect import insert_many, insert_many_values
 from tipoff.store.queries import mark_for_rescoring
 from tipoff.store.tables import events
 
@@ -23,3 +31,88 @@ async def delete_signals_before(conn: Connection, *, older_than: datetime) -> in
     """Deletes every stored call that happened before `older_than`; returns the count."""
     result = await conn.execute(delete(events).where(events.c.occurred_at < older_than))
     return int(result.rowcount)
+
+
+async def newest_event_id(conn: AsyncConnection) -> int:
+    """The highest event ID stored (0 for none): how many events were ever stored, since
+    IDs only grow."""
+    return int((await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one())
+
+
+_CHUNK = 1000  # values per IN list; far below either backend's limit
+
+_EVENT_COLUMNS = (
+    "source_id",
+    "message_id",
+    "kind",
+    "event",
+    "person_id",
+    "account_id",
+    "occurred_at",
+    "received_at",
+    "properties",
+)
+
+# One call as stored: message_id, kind (the Segment call type), event (the signal's
+# name; None for a call that is no signal), person_id, account_id, occurred_at, properties.
+NewEvent = tuple[str, str, str | None, int | None, int | None, datetime, dict[str, Any]]
+
+
+async def seen_message_ids(
+    conn: AsyncConnection, message_ids: Sequence[str], *, source_id: int
+) -> set[str]:
+    """Those of `message_ids` (sorted, distinct) that `source_id` has stored already."""
+    seen: set[str] = set()
+    for start in range(0, len(message_ids), _CHUNK):
+        rows = await conn.execute(
+            select(events.c.message_id).where(
+                events.c.source_id == source_id,
+                events.c.message_id.in_(message_ids[start : start + _CHUNK]),
+            )
+        )
+        seen.update(rows.scalars())
+    return seen
+
+
+async def add_events(
+    conn: AsyncConnection, *, source_id: int, received_at: datetime, new: Iterable[NewEvent]
+) -> None:
+    """One executemany of an events row per call of `source_id`'s, received at `received_at`."""
+    as_time, as_json = insert_many_values(conn.dialect.name)
+    received = as_time(received_at)
+    rows = [
+        (
+            source_id,
+            message_id,
+            kind,
+            event,
+            person_id,
+            account_id,
+            as_time(occurred_at),
+            received,
+            as_json(properties),
+        )
+        for message_id, kind, event, person_id, account_id, occurred_at, properties in new
+    ]
+    await insert_many(conn, events, _EVENT_COLUMNS, rows)
+
+
+async def move_events(conn: AsyncConnection, *, from_person: int, to_person: int) -> None:
+    """Every event of person `from_person` becomes `to_person`'s (a merge)."""
+    await conn.execute(
+        update(events).where(events.c.person_id == from_person).values(person_id=to_person)
+    )
+
+
+async def attribute_unaccounted(
+    conn: AsyncConnection, placed: Sequence[tuple[int | None, int | None]]
+) -> None:
+    """For each (person id, account id) of `placed`, in one executemany: that person's
+    events stored without an account get that account."""
+    await conn.execute(
+        update(events)
+        .where(events.c.person_id == bindparam("b_person_id"))
+        .where(events.c.account_id.is_(None))
+        .values(account_id=bindparam("b_account_id")),
+        [{"b_person_id": person, "b_account_id": account} for person, account in placed],
+    )

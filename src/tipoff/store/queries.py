@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tipoff.core.history import AccountHistory, Person, Signal, account_label, id_in_label
 from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.routing import Track
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.core.tally import Tally, tally_plan
-from tipoff.model.schema import ScoringModel
 from tipoff.store.dialect import (
     claim,
     db_time,

@@ -1,18 +1,26 @@
 """Scores and their history: each account's current score row, how a ScoreResult is
-written to it and read back, and the appended score history."""
+written to it and read back, and the appended score history.
+
+score_history: what digests read of how scores moved.
+
+The score_history table: what a lookup reads of an account's past scores."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import Contact, Evidence, ScoreResult
-from tipoff.model.schema import ScoringModel
+from tipoff.core.scoring_model import ScoringModel
 from tipoff.store.db import Connection
-from tipoff.store.dialect import upsert_rows
+from tipoff.store.dialect import json_and_time_as_stored, upsert_rows
 from tipoff.store.queries import CurrentScore
 from tipoff.store.tables import score_history, scores
 
@@ -47,11 +55,22 @@ class ScoreChange:
     at: datetime
 
 
-def score_row(
-    result: ScoreResult, model: ScoringModel, scored_at: Any, as_stored: Callable[[Any], Any]
+def score_row_maker(
+    model: ScoringModel, scored_at: datetime, dialect: str
+) -> Callable[[ScoreResult], ScoreRow]:
+    """Makes the scores rows of results scored at `scored_at`, as `upsert_rows` wants them
+    on `dialect`: their JSON and time values are encoded by whoever calls it (a rescoring
+    worker process), and the time once for all of them."""
+    as_stored = json_and_time_as_stored(dialect)
+    return functools.partial(
+        _score_row, model=model, scored_at=as_stored(scored_at), as_stored=as_stored
+    )
+
+
+def _score_row(
+    result: ScoreResult, *, model: ScoringModel, scored_at: Any, as_stored: Callable[[Any], Any]
 ) -> ScoreRow:
-    """A scores row, its JSON and time values `as_stored`
-    (`dialect.json_and_time_as_stored`)."""
+    """A scores row, its JSON and time values `as_stored`."""
     d = result.dimensions
     contact = result.contact
     evidence = [
@@ -135,3 +154,66 @@ async def append_history(conn: Connection, changes: Sequence[ScoreChange]) -> No
                 for c in changes
             ],
         )
+
+
+@dataclass(frozen=True)
+class ScoredAt:
+    account_id: int
+    score: int
+    track: str
+    scored_at: datetime
+
+
+async def scores_between(
+    conn: AsyncConnection, *, since: datetime, until: datetime
+) -> list[ScoredAt]:
+    """The scores stored after `since` and up to `until`, in the order they were stored."""
+    rows = await conn.execute(
+        select(
+            score_history.c.account_id,
+            score_history.c.score,
+            score_history.c.track,
+            score_history.c.scored_at,
+        )
+        .where(score_history.c.scored_at > since, score_history.c.scored_at <= until)
+        .order_by(score_history.c.scored_at, score_history.c.id)
+    )
+    return [ScoredAt(r.account_id, r.score, r.track, r.scored_at) for r in rows]
+
+
+async def score_as_of(
+    conn: AsyncConnection, account_id: int, at: datetime
+) -> tuple[int, str] | None:
+    """The account's score and track as last stored at or before `at`, if any."""
+    row = (
+        await conn.execute(
+            select(score_history.c.score, score_history.c.track)
+            .where(score_history.c.account_id == account_id, score_history.c.scored_at <= at)
+            .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    return None if row is None else (row.score, row.track)
+
+
+async def recent_history(
+    conn: AsyncConnection, account_id: int, now: datetime, *, weeks: int
+) -> list[tuple[datetime, int, str]]:
+    """Score history for a sparkline, newest first: the last `weeks` weeks, and the
+    newest entry before them (the score the first week started from)."""
+    since = now - timedelta(weeks=weeks)
+    rows = await conn.execute(
+        select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
+        .where(score_history.c.account_id == account_id, score_history.c.scored_at >= since)
+        .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
+    )
+    recent = [(r.scored_at, r.score, r.track) for r in rows]
+    before = (
+        await conn.execute(
+            select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
+            .where(score_history.c.account_id == account_id, score_history.c.scored_at < since)
+            .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    return recent + ([(before.scored_at, before.score, before.track)] if before else [])

@@ -12,7 +12,7 @@ Storing waits for database locks at most feedback.CLICK_LOCK_WAIT_SECONDS, so th
 comes inside Slack's three seconds too; and a click repeated (clicked again, or twice)
 stores nothing twice.
 Messages are updated after the acknowledgement, with Slack's three seconds spent already.
-Storing and redrawing are tipoff.alerts.redraw's (and tipoff.workflow's for a claim or a
+Storing and redrawing are tipoff.alerts.redraw's (and tipoff.reps's for a claim or a
 snooze): a listener here reads the payload, calls them and acknowledges.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tipoff import feedback, workflow
+from tipoff import feedback, reps
 from tipoff.alerts import redraw
 from tipoff.feedback import Verdict
 from tipoff.runtime import Runtime
@@ -56,8 +56,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     async def wrong(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         account_id = int(body["actions"][0]["value"])
         channel, ts = _message(body)
-        async with runtime.db.transaction() as conn:
-            label = await feedback.account_label(conn=conn, account_id=account_id)
+        label = await feedback.account_label(runtime, account_id)
         view = blocks.wrong_reason_modal(
             account_id=account_id,
             account_label=label or f"account {account_id}",
@@ -71,7 +70,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         channel, ts = _message(body)
         user = body.get("user") or {}
         user_id = user_id_of(user)
-        outcome = await workflow.claim(
+        outcome = await reps.claim(
             runtime,
             account_id=int(body["actions"][0]["value"]),
             slack_user_id=user_id,
@@ -103,7 +102,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         user = body.get("user") or {}
         selected = body["actions"][0].get("selected_option") or {}
         account_id, days = blocks.read_snooze_choice(str(selected.get("value") or ""))
-        await workflow.snooze(
+        await reps.snooze(
             runtime,
             account_id=account_id,
             days=days,

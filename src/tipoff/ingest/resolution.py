@@ -22,22 +22,34 @@ than by the number of events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
-
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any
 
 from tipoff.core.identity import (
-    PERSONAL_EMAIL_DOMAINS,
+    ANONYMOUS_ID,
+    USER_ID,
+    VIA_DOMAIN,
+    VIA_GROUP,
     company_domain,
     domain_key,
-    normalize_domain,
+    group_domain,
+    kept_placement,
+    one_person,
+    placed_by_email,
+    survivor_takes_account,
 )
 from tipoff.core.identity import normalize_email as _normalize_email
-from tipoff.core.traits import ACCOUNT_COLUMNS, PERSON_COLUMNS, Stored, Writes, merged, micros
+from tipoff.core.traits import (
+    ACCOUNT_COLUMNS,
+    PERSON_COLUMNS,
+    Stored,
+    Writes,
+    handed_over,
+    merged,
+    micros,
+)
 from tipoff.ingest.segment import (
     AccountTraits,
     Alias,
@@ -46,23 +58,14 @@ from tipoff.ingest.segment import (
     PersonTraits,
     SegmentCall,
 )
-from tipoff.store.dialect import insert_returning_ids, lock_for_writing, lock_in_order
+from tipoff.store import accounts, events, identities, people
+from tipoff.store.db import Connection
 from tipoff.store.queries import mark_for_rescoring
-from tipoff.store.tables import accounts, events, identities, people
-
-USER_ID = "user_id"
-ANONYMOUS_ID = "anonymous_id"
-VIA_GROUP = "group"
-VIA_DOMAIN = "domain"
 
 # Column widths of the descriptive fields: longer values are cut (the full text stays in
 # the traits JSON), since a long job title is no reason to refuse a whole batch.
 _TEXT = 255
 _EMAIL = 320
-# Bind parameters per IN list; far below SQLite's and PostgreSQL's limits.
-_CHUNK = 1000
-
-T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -118,14 +121,11 @@ def normalize_email(value: str | None) -> str | None:
 def account_domain(traits: AccountTraits) -> str | None:
     """The company domain group traits name (`domain`, else `website`), if it can key an
     account: a mailbox provider's domain never does."""
-    domain = normalize_domain(traits.domain) or normalize_domain(traits.website)
-    if domain is None or domain in PERSONAL_EMAIL_DOMAINS or len(domain) > _TEXT:
-        return None
-    return domain
+    return group_domain(traits.domain, traits.website, longest=_TEXT)
 
 
 class IdentityResolver:
-    def __init__(self, conn: AsyncConnection, *, now: datetime) -> None:
+    def __init__(self, conn: Connection, *, now: datetime) -> None:
         """`conn` is the request's transaction; `now` stamps created/updated rows."""
         self._conn = conn
         self._now = now
@@ -176,8 +176,8 @@ class IdentityResolver:
                     domains.add(domain)
         await self._load(identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains)
         # Lock now what resolving may write: the accounts, then the people, each by id.
-        await self._lock(accounts, self._accounts.keys(), self._locked_accounts)
-        await self._lock(people, self._people.keys(), self._locked_people)
+        await self._lock_accounts(self._accounts.keys())
+        await self._lock_people(self._people.keys())
 
     async def resolve(self, user_id: str | None, anonymous_id: str | None) -> PersonState:
         """The person behind a call, created if new. A userId and an anonymousId seen
@@ -186,7 +186,7 @@ class IdentityResolver:
         by_user = await self._person_for(USER_ID, user_id) if user_id else None
         by_anon = await self._person_for(ANONYMOUS_ID, anonymous_id) if anonymous_id else None
         if by_user is not None and by_anon is not None and by_user is not by_anon:
-            if not (by_user.email and by_anon.email and by_user.email != by_anon.email):
+            if one_person(by_user.email, by_anon.email):
                 await self._merge(survivor=by_user, loser=by_anon)
             return by_user.current()
         person = by_user or by_anon or self._create_person()
@@ -301,56 +301,15 @@ class IdentityResolver:
         # merged into what is stored then: a read from earlier in the request may be out
         # of date by now (another replica wrote the row), and writing it back would undo
         # that write. SQLite: its one write lock, taken now; PostgreSQL: the rows'.
-        await lock_for_writing(conn, accounts)
-        await self._lock(
-            accounts,
+        await accounts.lock_accounts_for_writing(conn)
+        await self._lock_accounts(
             [
                 *(a.id for a in self._touched.values() if a.id is not None),
                 *(a.id for a in self._accounts.values() if a.changed and a.id is not None),
-            ],
-            self._locked_accounts,
+            ]
         )
-
-        created = sorted(
-            (a for a in self._new_accounts if a.id is None),
-            key=lambda a: (a.domain or "", a.group_id or ""),
-        )
-        if created:
-            account_ids = await insert_returning_ids(
-                conn,
-                accounts,
-                [
-                    {
-                        "domain": a.domain,
-                        "group_id": a.group_id,
-                        "name": a.name,
-                        "employees": a.employees,
-                        "industry": a.industry,
-                        "traits": a.traits,
-                        "trait_times": a.times,
-                        "created_at": now,
-                        "updated_at": now,
-                        "signal_version": 0,
-                        "scored_version": 0,
-                    }
-                    for a in created
-                ],
-            )
-            for account, account_id in zip(created, account_ids, strict=True):
-                account.id, account.changed = account_id, False
-                self._accounts[account_id] = account
-
-        born = sorted(
-            (p for p in self._new_people if p.id is None and p.merged_into is None),
-            key=lambda p: p.email or "",
-        )
-        if born:
-            person_ids = await insert_returning_ids(
-                conn, people, [self._person_row(p) for p in born]
-            )
-            for person, person_id in zip(born, person_ids, strict=True):
-                person.id, person.changed = person_id, False
-                self._people[person_id] = person
+        await self._insert_new_accounts()
+        born = await self._insert_new_people()
 
         changed_people = await self._people_to_write(
             sorted(
@@ -359,44 +318,19 @@ class IdentityResolver:
             )
         )
         if changed_people:
-            await conn.execute(
-                update(people)
-                .where(people.c.id == bindparam("b_id"))
-                .values(
-                    name=bindparam("b_name"),
-                    title=bindparam("b_title"),
-                    traits=bindparam("b_traits", type_=people.c.traits.type),
-                    trait_times=bindparam("b_trait_times", type_=people.c.trait_times.type),
-                    account_id=bindparam("b_account_id"),
-                    account_via=bindparam("b_account_via"),
-                    updated_at=bindparam("b_updated_at", type_=people.c.updated_at.type),
-                ),
-                [{**row, "b_updated_at": now} for row in changed_people],
-            )
+            await people.write_people(conn, changed_people, now=now)
 
         changed_accounts = await self._accounts_to_write(
             sorted((a for a in self._accounts.values() if a.changed), key=_id_of)
         )
         if changed_accounts:
-            await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == bindparam("b_id"))
-                .values(
-                    name=bindparam("b_name"),
-                    employees=bindparam("b_employees"),
-                    industry=bindparam("b_industry"),
-                    traits=bindparam("b_traits", type_=accounts.c.traits.type),
-                    trait_times=bindparam("b_trait_times", type_=accounts.c.trait_times.type),
-                    updated_at=bindparam("b_updated_at", type_=accounts.c.updated_at.type),
-                ),
-                [{**row, "b_updated_at": now} for row in changed_accounts],
-            )
+            await accounts.write_account_traits(conn, changed_accounts, now=now)
 
         if self._new_identities:
-            await conn.execute(
-                insert(identities),
+            await identities.add_identities(
+                conn,
                 [
-                    {"kind": kind, "external_id": external_id, "person_id": p.current().id}
+                    (kind, external_id, p.current().id)
                     for kind, external_id, p in sorted(
                         self._new_identities, key=lambda new: (new[0], new[1])
                     )
@@ -412,16 +346,57 @@ class IdentityResolver:
             key=_id_of,
         )
         if late:
-            await conn.execute(
-                update(events)
-                .where(events.c.person_id == bindparam("b_person_id"))
-                .where(events.c.account_id.is_(None))
-                .values(account_id=bindparam("b_account_id")),
-                [{"b_person_id": p.id, "b_account_id": _id(p.account)} for p in late],
-            )
+            await events.attribute_unaccounted(conn, [(p.id, _id(p.account)) for p in late])
 
         await mark_for_rescoring(conn, (a.id for a in self._touched.values() if a.id is not None))
+        self._written(born)
 
+    async def _insert_new_accounts(self) -> None:
+        """Insert the accounts this request created, in one round trip, sorted by key."""
+        created = sorted(
+            (a for a in self._new_accounts if a.id is None),
+            key=lambda a: (a.domain or "", a.group_id or ""),
+        )
+        if not created:
+            return
+        account_ids = await accounts.add_accounts(
+            self._conn,
+            [
+                accounts.NewAccount(
+                    domain=a.domain,
+                    group_id=a.group_id,
+                    name=a.name,
+                    employees=a.employees,
+                    industry=a.industry,
+                    traits=a.traits,
+                    trait_times=a.times,
+                )
+                for a in created
+            ],
+            now=self._now,
+        )
+        for account, account_id in zip(created, account_ids, strict=True):
+            account.id, account.changed = account_id, False
+            self._accounts[account_id] = account
+
+    async def _insert_new_people(self) -> list[PersonState]:
+        """Insert the people this request created (and did not merge away), in one round
+        trip, sorted by email; returns them."""
+        born = sorted(
+            (p for p in self._new_people if p.id is None and p.merged_into is None),
+            key=lambda p: p.email or "",
+        )
+        if born:
+            person_ids = await people.add_people(
+                self._conn, [_new_person(p) for p in born], now=self._now
+            )
+            for person, person_id in zip(born, person_ids, strict=True):
+                person.id, person.changed = person_id, False
+                self._people[person_id] = person
+        return born
+
+    def _written(self, born: list[PersonState]) -> None:
+        """Everything in memory is stored: nothing is left to write."""
         for p in (*self._people.values(), *born):
             p.changed = p.backfill = p.placed = False
             p.writes = Writes()
@@ -433,94 +408,66 @@ class IdentityResolver:
         self._new_identities.clear()
         self._touched.clear()
 
-    async def _people_to_write(self, changed: list[PersonState]) -> list[dict[str, Any]]:
-        """The UPDATE parameters of the `changed` people (sorted by id) whose row this
-        request changes: its writes merged into the row as stored now. Their rows are
-        locked first, in id order (nothing on SQLite, whose write lock `flush` holds)."""
+    async def _people_to_write(self, changed: list[PersonState]) -> list[people.PersonWrite]:
+        """The rows of the `changed` people (sorted by id) whose row this request changes:
+        its writes merged into the row as stored now. Their rows are locked first, in id
+        order (nothing on SQLite, whose write lock `flush` holds)."""
         if not changed:
             return []
-        await self._lock(people, [_id_of(p) for p in changed], self._locked_people)
-        fresh = {row.id: row for row in await self._fresh(people, [_id_of(p) for p in changed])}
+        await self._lock_people([_id_of(p) for p in changed])
+        fresh = await people.people_now(self._conn, [_id_of(p) for p in changed])
         rows = []
         for p in changed:
-            row = fresh.get(p.id)
-            if row is None:
+            as_stored = fresh.get(_id_of(p))
+            if as_stored is None:
                 continue  # erased meanwhile: the events insert fails, and the request reruns
-            stored = _row_stored(row, PERSON_COLUMNS)
-            final = merged(stored, p.writes, PERSON_COLUMNS)
-            account_id, via = row.account_id, row.account_via
-            # A group placement outranks a domain one, also one made meanwhile elsewhere.
-            if p.placed and not (via == VIA_GROUP and p.account_via == VIA_DOMAIN):
-                account_id, via = _id(p.account), p.account_via
-            if final == stored and (account_id, via) == (row.account_id, row.account_via):
+            final = merged(as_stored.stored, p.writes, PERSON_COLUMNS)
+            stored_placement = (as_stored.account_id, as_stored.account_via)
+            placement = stored_placement
+            if p.placed:
+                # Also over a placement made meanwhile elsewhere.
+                placement = kept_placement(stored_placement, (_id(p.account), p.account_via))
+            if final == as_stored.stored and placement == stored_placement:
                 continue
-            rows.append(
-                {
-                    "b_id": p.id,
-                    "b_name": final.columns["name"],
-                    "b_title": final.columns["title"],
-                    "b_traits": final.traits,
-                    "b_trait_times": final.times,
-                    "b_account_id": account_id,
-                    "b_account_via": via,
-                }
-            )
+            rows.append(people.PersonWrite(_id_of(p), final, *placement))
         return rows
 
-    async def _accounts_to_write(self, changed: list[AccountState]) -> list[dict[str, Any]]:
-        """The UPDATE parameters of the `changed` accounts (sorted by id, locked by
-        `flush`) whose row this request changes: its writes merged into the row as
-        stored now."""
+    async def _accounts_to_write(self, changed: list[AccountState]) -> list[tuple[int, Stored]]:
+        """The traits of the `changed` accounts (sorted by id, locked by `flush`) whose row
+        this request changes: its writes merged into the row as stored now."""
         if not changed:
             return []
-        fresh = {row.id: row for row in await self._fresh(accounts, [_id_of(a) for a in changed])}
+        fresh = await accounts.account_traits_now(self._conn, [_id_of(a) for a in changed])
         rows = []
         for a in changed:
-            row = fresh.get(a.id)
-            if row is None:
+            stored = fresh.get(_id_of(a))
+            if stored is None:
                 continue
-            stored = _row_stored(row, ACCOUNT_COLUMNS)
             final = merged(stored, a.writes, ACCOUNT_COLUMNS)
             if final == stored:
                 continue
-            rows.append(
-                {
-                    "b_id": a.id,
-                    "b_name": final.columns["name"],
-                    "b_employees": final.columns["employees"],
-                    "b_industry": final.columns["industry"],
-                    "b_traits": final.traits,
-                    "b_trait_times": final.times,
-                }
-            )
+            rows.append((_id_of(a), final))
         return rows
 
-    async def _fresh(self, table: Any, ids: Sequence[int]) -> list[Any]:
-        """The rows of `table` (people or accounts) with these ids, as stored now: what
-        traits set, and a person's account."""
-        columns = [table.c.id, table.c.traits, table.c.trait_times]
-        columns += [
-            table.c[name] for name in (PERSON_COLUMNS if table is people else ACCOUNT_COLUMNS)
-        ]
-        if table is people:
-            columns += [people.c.account_id, people.c.account_via]
-        rows: list[Any] = []
-        for chunk in _chunks(sorted(ids)):
-            rows.extend(await self._conn.execute(select(*columns).where(table.c.id.in_(chunk))))
-        return rows
-
-    async def _lock(self, table: Any, ids: Iterable[int], locked: set[int]) -> None:
-        """Locks the rows of `table` with these ids not yet locked by this request, by id
+    async def _lock_accounts(self, ids: Iterable[int]) -> None:
+        """Locks the accounts with these ids not yet locked by this request, by id
         (`dialect.lock_in_order`; nothing on SQLite)."""
-        fresh = sorted(set(ids) - locked)
-        await lock_in_order(self._conn, table, fresh)
-        locked.update(fresh)
+        fresh = sorted(set(ids) - self._locked_accounts)
+        await accounts.lock_accounts(self._conn, fresh)
+        self._locked_accounts.update(fresh)
+
+    async def _lock_people(self, ids: Iterable[int]) -> None:
+        """Locks the people with these ids not yet locked by this request, by id."""
+        fresh = sorted(set(ids) - self._locked_people)
+        await people.lock_people(self._conn, fresh)
+        self._locked_people.update(fresh)
 
     # ------------------------------------------------------------ rules
+    # (applied here to this request's rows; the rules themselves are tipoff.core.identity's)
 
     async def _place_by_email(self, person: PersonState) -> None:
-        if person.account_via == VIA_GROUP:
-            return  # a group call placed this person; their email does not move them
+        if not placed_by_email(person.account_via):
+            return
         domain = company_domain(person.email)
         if domain is None:
             return
@@ -571,11 +518,13 @@ class IdentityResolver:
         survivor, loser = survivor.current(), loser.current()
         if survivor is loser:
             return
-        if loser.account is not None and (
-            survivor.account is None
-            or (survivor.account_via != VIA_GROUP and loser.account_via == VIA_GROUP)
+        if survivor_takes_account(
+            survivor_has_one=survivor.account is not None,
+            survivor_via=survivor.account_via,
+            loser_has_one=loser.account is not None,
+            loser_via=loser.account_via,
         ):
-            assert loser.account_via is not None
+            assert loser.account is not None and loser.account_via is not None
             self._assign(survivor, loser.account, loser.account_via)
         for account in (loser.account, survivor.account):
             if account is not None:
@@ -589,21 +538,15 @@ class IdentityResolver:
             conn = self._conn
             # What the loser has now, not when this request read it: read under the lock
             # (SQLite's one write lock; the row's on PostgreSQL) that keeps it so.
-            await lock_for_writing(conn, people)
-            await self._lock(people, [loser.id], self._locked_people)
-            rows = await self._fresh(people, [loser.id])
-            had = _row_stored(rows[0], PERSON_COLUMNS) if rows else Stored()
+            await people.lock_people_for_writing(conn)
+            await self._lock_people([loser.id])
+            as_stored = (await people.people_now(conn, [loser.id])).get(loser.id)
+            had = as_stored.stored if as_stored is not None else Stored()
             _hand_over(merged(had, loser.writes, PERSON_COLUMNS), survivor)
-            await self._persist(survivor)
-            await conn.execute(
-                update(identities)
-                .where(identities.c.person_id == loser.id)
-                .values(person_id=survivor.id)
-            )
-            await conn.execute(
-                update(events).where(events.c.person_id == loser.id).values(person_id=survivor.id)
-            )
-            await conn.execute(delete(people).where(people.c.id == loser.id))
+            survivor_id = await self._persist(survivor)
+            await identities.move_identities(conn, from_person=loser.id, to_person=survivor_id)
+            await events.move_events(conn, from_person=loser.id, to_person=survivor_id)
+            await people.delete_person(conn, loser.id)
             survivor.backfill = True
         if loser.email is not None:
             self._by_email[loser.email] = None  # free: the loser's row is gone
@@ -633,17 +576,15 @@ class IdentityResolver:
         self._identities[(kind, external_id)] = person
         self._new_identities.append((kind, external_id, person))
 
-    async def _persist(self, person: PersonState) -> None:
-        """Insert a new person now (a merge needs its id); the rest is written at flush."""
+    async def _persist(self, person: PersonState) -> int:
+        """The person's id: a new person is inserted now (a merge needs its id); the rest
+        is written at flush."""
         if person.id is not None:
-            return
-        person.id = (
-            await self._conn.execute(
-                insert(people).values(self._person_row(person)).returning(people.c.id)
-            )
-        ).scalar_one()
+            return person.id
+        person.id = await people.add_person(self._conn, _new_person(person), now=self._now)
         self._people[person.id] = person
         person.changed = True  # its account may not have an id yet
+        return person.id
 
     async def _set_email(self, person: PersonState, email: str) -> None:
         if person.email is not None:
@@ -653,11 +594,7 @@ class IdentityResolver:
         if person.id is not None:
             # At once: the unique index must see the old address freed before anyone
             # else takes it later in this request.
-            await self._conn.execute(
-                update(people)
-                .where(people.c.id == person.id)
-                .values(email=email, updated_at=self._now)
-            )
+            await people.set_email(self._conn, person.id, email=email, now=self._now)
 
     async def _set_group_id(self, account: AccountState, group_id: str) -> None:
         account.group_id = group_id
@@ -665,11 +602,7 @@ class IdentityResolver:
         self.touch(account)
         if account.id is not None:
             # Only while it has none: one given meanwhile by another request stays.
-            await self._conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account.id, accounts.c.group_id.is_(None))
-                .values(group_id=group_id, updated_at=self._now)
-            )
+            await accounts.adopt_group_id(self._conn, account.id, group_id=group_id, now=self._now)
 
     async def _set_domain(self, account: AccountState, domain: str) -> None:
         account.domain = domain
@@ -677,24 +610,7 @@ class IdentityResolver:
         self.touch(account)
         if account.id is not None:
             # Only while it has none: one given meanwhile by another request stays.
-            await self._conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account.id, accounts.c.domain.is_(None))
-                .values(domain=domain, updated_at=self._now)
-            )
-
-    def _person_row(self, p: PersonState) -> dict[str, Any]:
-        return {
-            "email": p.email,
-            "name": p.name,
-            "title": p.title,
-            "account_id": _id(p.account) if p.account is not None else None,
-            "account_via": p.account_via if p.account is not None else None,
-            "traits": p.traits,
-            "trait_times": p.times,
-            "created_at": self._now,
-            "updated_at": self._now,
-        }
+            await accounts.adopt_domain(self._conn, account.id, domain=domain, now=self._now)
 
     # ------------------------------------------------------------ lookups
 
@@ -735,19 +651,16 @@ class IdentityResolver:
         keys = [k for k in identity_keys if k not in self._identities]
         found: dict[tuple[str, str], int] = {}
         for kind in (USER_ID, ANONYMOUS_ID):
-            for chunk in _chunks(sorted(e for k, e in keys if k == kind)):
-                rows = await conn.execute(
-                    select(identities.c.external_id, identities.c.person_id).where(
-                        identities.c.kind == kind, identities.c.external_id.in_(chunk)
-                    )
-                )
-                found.update({(kind, row.external_id): row.person_id for row in rows})
+            ids = await identities.people_known_as(
+                conn, sorted(e for k, e in keys if k == kind), kind=kind
+            )
+            found.update({(kind, external_id): p for external_id, p in ids.items()})
 
         person_ids = sorted({i for i in found.values() if i not in self._people})
         wanted_emails = sorted({e for e in emails if e not in self._by_email})
         person_rows = [
-            *await self._select(people, people.c.id, person_ids),
-            *await self._select(people, people.c.email, wanted_emails),
+            *await people.people_where(conn, key="id", values=person_ids),
+            *await people.people_where(conn, key="email", values=wanted_emails),
         ]
 
         account_ids = sorted(
@@ -756,25 +669,25 @@ class IdentityResolver:
         wanted_groups = sorted({g for g in group_ids if g not in self._by_group})
         wanted_domains = sorted({d for d in domains if d not in self._by_domain})
         account_rows = [
-            *await self._select(accounts, accounts.c.id, account_ids),
-            *await self._select(accounts, accounts.c.group_id, wanted_groups),
-            *await self._select(accounts, accounts.c.domain, wanted_domains),
+            *await accounts.accounts_where(conn, key="id", values=account_ids),
+            *await accounts.accounts_where(conn, key="group_id", values=wanted_groups),
+            *await accounts.accounts_where(conn, key="domain", values=wanted_domains),
         ]
 
-        for row in account_rows:
-            if row.id in self._accounts:
+        for known in account_rows:
+            if known.id in self._accounts:
                 continue
             account = AccountState(
-                id=row.id,
-                domain=row.domain,
-                group_id=row.group_id,
-                name=row.name,
-                employees=row.employees,
-                industry=row.industry,
-                traits=dict(row.traits or {}),
-                times=dict(row.trait_times or {}),
+                id=known.id,
+                domain=known.domain,
+                group_id=known.group_id,
+                name=known.name,
+                employees=known.employees,
+                industry=known.industry,
+                traits=known.traits,
+                times=known.trait_times,
             )
-            self._accounts[row.id] = account
+            self._accounts[known.id] = account
             if account.domain is not None:
                 self._by_domain.setdefault(account.domain, account)
             if account.group_id is not None:
@@ -794,8 +707,8 @@ class IdentityResolver:
                 title=row.title,
                 account=self._accounts[row.account_id] if row.account_id is not None else None,
                 account_via=row.account_via,
-                traits=dict(row.traits or {}),
-                times=dict(row.trait_times or {}),
+                traits=row.traits,
+                times=row.trait_times,
             )
             self._people[row.id] = person
             if person.email is not None:
@@ -807,24 +720,10 @@ class IdentityResolver:
             person_id = found.get(key)
             self._identities.setdefault(key, None if person_id is None else self._people[person_id])
 
-    async def _select(self, table: Any, column: Any, values: Sequence[Any]) -> list[Any]:
-        rows: list[Any] = []
-        for chunk in _chunks(values):
-            rows.extend(await self._conn.execute(select(table).where(column.in_(chunk))))
-        return rows
-
 
 def _stored(state: PersonState | AccountState, columns: Mapping[str, tuple[str, ...]]) -> Stored:
     """What this request knows of a row (as read, with its writes so far)."""
     return Stored(state.traits, state.times, {name: getattr(state, name) for name in columns})
-
-
-def _row_stored(row: Any, columns: Mapping[str, tuple[str, ...]]) -> Stored:
-    return Stored(
-        dict(row.traits or {}),
-        dict(row.trait_times or {}),
-        {name: getattr(row, name) for name in columns},
-    )
 
 
 def _write(
@@ -847,9 +746,8 @@ def _write(
 def _hand_over(had: Stored, survivor: PersonState) -> None:
     """A merged person's traits go to the survivor: where both have a key, the newer
     value stays (on a tie, or with no times, the survivor's)."""
-    handed = Writes.of_stored(had, PERSON_COLUMNS)
+    handed, after = handed_over(had, _stored(survivor, PERSON_COLUMNS), PERSON_COLUMNS)
     survivor.writes.add(handed, ties_keep_own=True)
-    after = merged(_stored(survivor, PERSON_COLUMNS), handed, PERSON_COLUMNS, ties_win=False)
     survivor.traits, survivor.times = after.traits, after.times
     survivor.name, survivor.title = after.columns["name"], after.columns["title"]
 
@@ -868,6 +766,14 @@ def _clip(value: str | None) -> str | None:
     return value[:_TEXT] if value else None
 
 
-def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+def _new_person(p: PersonState) -> people.NewPerson:
+    """The row of a person this request creates."""
+    return people.NewPerson(
+        email=p.email,
+        name=p.name,
+        title=p.title,
+        account_id=_id(p.account) if p.account is not None else None,
+        account_via=p.account_via if p.account is not None else None,
+        traits=p.traits,
+        trait_times=p.times,
+    )

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select, update
 
-from tipoff.runtime import Runtime
 from tipoff.slack.failures import SLACK_CALL_ERRORS, FailureKind, SlackFailure, failure_of
-from tipoff.store.dialect import upsert
-from tipoff.store.tables import slack_workspace
+from tipoff.store import workspace
+from tipoff.store.db import Database
+from tipoff.store.workspace import Pause
 
 log = logging.getLogger(__name__)
 
@@ -30,117 +31,84 @@ log = logging.getLogger(__name__)
 PROBE_EVERY = timedelta(minutes=1)
 # How long a probe waits for Slack.
 PROBE_TIMEOUT_SECONDS = 5.0
-_ROW = 1
 
 
-@dataclass(frozen=True)
-class Pause:
-    reason: str  # Slack's error code or the event's type
-    detail: str  # what happened and what fixes it
-    since: datetime
+class SlackContext(Protocol):
+    """What the install state needs of its caller's context (tipoff.runtime.Runtime has
+    it): the database the pause lives in, the Web API client, and the clock."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def slack(self) -> AsyncWebClient | None: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 
-async def current_pause(runtime: Runtime) -> Pause | None:
-    async with runtime.db.transaction() as conn:
-        row = (
-            await conn.execute(select(slack_workspace).where(slack_workspace.c.id == _ROW))
-        ).one_or_none()
-    if row is None or row.paused_reason is None:
-        return None
-    return Pause(row.paused_reason, row.paused_detail or "", row.paused_at)
+async def current_pause(context: SlackContext) -> Pause | None:
+    async with context.db.transaction() as conn:
+        return await workspace.posting_pause(conn)
 
 
-async def pause_posting(runtime: Runtime, reason: str, detail: str) -> None:
+async def pause_posting(context: SlackContext, reason: str, detail: str) -> None:
     """Stops every post until auth.test succeeds again; says so once in the log."""
-    now = runtime.clock()
-    async with runtime.db.transaction() as conn:
-        row = (
-            await conn.execute(
-                select(slack_workspace.c.paused_reason).where(slack_workspace.c.id == _ROW)
-            )
-        ).one_or_none()
-        if row is not None and row.paused_reason is not None:
-            return  # paused already: keep the first reason, it is the cause
-        await conn.execute(
-            upsert(
-                slack_workspace,
-                conn.dialect.name,
-                key=["id"],
-                update=["paused_reason", "paused_detail", "paused_at", "checked_at"],
-            ),
-            [
-                {
-                    "id": _ROW,
-                    "paused_reason": reason,
-                    "paused_detail": detail,
-                    "paused_at": now,
-                    "checked_at": now,
-                }
-            ],
+    async with context.db.transaction() as conn:
+        paused = await workspace.record_pause(
+            conn, reason=reason, detail=detail, at=context.clock()
         )
+    if not paused:
+        return  # paused already: keep the first reason, it is the cause
     log.error("Slack posting paused (%s): %s; nothing is posted until it is fixed", reason, detail)
 
 
-async def resume_posting(runtime: Runtime) -> bool:
+async def resume_posting(context: SlackContext) -> bool:
     """Posting again; False when it was not paused."""
-    async with runtime.db.transaction() as conn:
-        resumed = await conn.execute(
-            update(slack_workspace)
-            .where(slack_workspace.c.id == _ROW, slack_workspace.c.paused_reason.is_not(None))
-            .values(
-                paused_reason=None, paused_detail=None, paused_at=None, resumed_at=runtime.clock()
-            )
-        )
-    if resumed.rowcount != 1:
+    async with context.db.transaction() as conn:
+        resumed = await workspace.clear_pause(conn, at=context.clock())
+    if not resumed:
         return False
     log.warning("Slack posting resumed: auth.test accepts the bot token again")
     return True
 
 
-async def may_post(runtime: Runtime) -> bool:
+async def may_post(context: SlackContext) -> bool:
     """True unless posting is paused; while paused, asks auth.test (at most once every
     PROBE_EVERY, across replicas) and resumes when it succeeds."""
-    pause = await current_pause(runtime)
+    pause = await current_pause(context)
     if pause is None:
         return True
-    now = runtime.clock()
-    async with runtime.db.transaction() as conn:
-        due = await conn.execute(
-            update(slack_workspace)
-            .where(
-                slack_workspace.c.id == _ROW,
-                slack_workspace.c.paused_reason.is_not(None),
-                slack_workspace.c.checked_at <= now - PROBE_EVERY,
-            )
-            .values(checked_at=now)
-        )
-    if due.rowcount != 1:
+    now = context.clock()
+    async with context.db.transaction() as conn:
+        due = await workspace.claim_probe(conn, now=now, every=PROBE_EVERY)
+    if not due:
         return False  # probed recently, here or by another replica
-    return await check_token(runtime)
+    return await check_token(context)
 
 
-async def pause_if_token_dead(runtime: Runtime, failure: SlackFailure) -> bool:
+async def pause_if_token_dead(context: SlackContext, failure: SlackFailure) -> bool:
     """Pauses posting when `failure` (of any Web API call) says the bot token no longer
     works for the workspace; True when it does. The one place where an install failure
     stops every post: delivery, reminders and digests, and the auth.test probe."""
     if failure.kind is not FailureKind.INSTALL:
         return False
-    await pause_posting(runtime, failure.code, failure.description)
+    await pause_posting(context, failure.code, failure.description)
     return True
 
 
-async def check_token(runtime: Runtime) -> bool:
+async def check_token(context: SlackContext) -> bool:
     """Asks auth.test whether the bot token works: resumes posting when it does, pauses
     it when Slack says the token is dead. False when posting stays paused or Slack did
     not answer."""
-    if runtime.slack is None:
+    if context.slack is None:
         return False
-    answer = await ask_auth_test(runtime.slack, timeout_seconds=PROBE_TIMEOUT_SECONDS)
+    answer = await ask_auth_test(context.slack, timeout_seconds=PROBE_TIMEOUT_SECONDS)
     if answer.state is not TokenState.OK:
         if answer.failure is not None:
-            await pause_if_token_dead(runtime, answer.failure)
+            await pause_if_token_dead(context, answer.failure)
         return False
-    await resume_posting(runtime)
+    await resume_posting(context)
     return True
 
 
@@ -185,8 +153,8 @@ class CachedTokenCheck:
     reports, so that anyone who can reach it cannot make Tipoff call Slack at will.
     It only reads: pausing and resuming posting is the delivery job's (`may_post`)."""
 
-    def __init__(self, runtime: Runtime, *, every: timedelta, timeout_seconds: float) -> None:
-        self._runtime = runtime
+    def __init__(self, context: SlackContext, *, every: timedelta, timeout_seconds: float) -> None:
+        self._context = context
         self._every = every
         self._timeout = timeout_seconds
         self._lock = asyncio.Lock()
@@ -194,18 +162,18 @@ class CachedTokenCheck:
 
     async def check(self) -> TokenCheck:
         async with self._lock:
-            now = self._runtime.clock()
+            now = self._context.clock()
             # A clock moved back (or forward past `every`) asks again.
             if self._last is not None and timedelta(0) <= now - self._last[0] < self._every:
                 return self._last[1]
             answer = await self._ask()
-            self._last = (self._runtime.clock(), answer)
+            self._last = (self._context.clock(), answer)
             return answer
 
     async def _ask(self) -> TokenCheck:
-        assert self._runtime.slack is not None
+        assert self._context.slack is not None
         try:
-            answer = await ask_auth_test(self._runtime.slack, timeout_seconds=self._timeout)
+            answer = await ask_auth_test(self._context.slack, timeout_seconds=self._timeout)
         except Exception as error:  # any failure to answer is "unreachable", with its reason
             answer = TokenCheck(TokenState.UNREACHABLE, _unreachable(error))
         if answer.state is TokenState.UNREACHABLE:

@@ -12,7 +12,7 @@ from tipoff.errors import NotFound
 from tipoff.feedback import Verdict
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
-from tipoff.slack.listeners.actions import acknowledged, user_id_of, user_name_of
+from tipoff.slack_app.listeners.actions import acknowledged, user_id_of, user_name_of
 
 REASON_REQUIRED = "Pick a reason: it tells Tipoff what to weigh differently."
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from tipoff import workflow
+from tipoff import reps
 from tipoff.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         runtime.audience.remember_person(user, now=runtime.clock())
         if not user.get("deleted"):
             return
-        ended = await workflow.lapse_owner(runtime, str(user["id"]))
+        ended = await reps.lapse_owner(runtime, str(user["id"]))
         log.info("Slack user %s deactivated: %d claim(s) ended", user["id"], ended)
 
     app.event("user_change")(user_changed)

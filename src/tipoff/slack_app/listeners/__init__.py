@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from tipoff.runtime import Runtime
-from tipoff.slack.listeners import actions, commands, home, install, people, views
+from tipoff.slack_app.listeners import actions, commands, home, lifecycle, people, views
 
 
 def register_all(app: AsyncApp, runtime: Runtime) -> None:
@@ -13,5 +13,5 @@ def register_all(app: AsyncApp, runtime: Runtime) -> None:
     actions.register(app, runtime)
     views.register(app, runtime)
     home.register(app, runtime)
-    install.register(app, runtime)
+    lifecycle.register(app, runtime)
     people.register(app, runtime)

@@ -20,10 +20,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from tipoff import workflow
+from tipoff import reps
 from tipoff.core.opener import suggested_opener
 from tipoff.core.workflow import sparkline, weekly_scores
-from tipoff.quality.slack import stats_message
+from tipoff.quality.stats_message import stats_message
 from tipoff.runtime import Runtime
 from tipoff.scores import lookup
 from tipoff.slack import blocks
@@ -92,7 +92,7 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
     if word == "stats":
         return await stats_message(runtime)
     if word == "mine":
-        owned = await workflow.mine(runtime, user_id)
+        owned = await reps.mine(runtime, user_id)
         return blocks.mine_message(owned, now=runtime.clock())
     if word == "assign" or word.startswith("assign "):
         return await _assign(runtime, _without_first_word(parts), user_id)
@@ -106,14 +106,11 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
     found = await lookup.lookup(runtime, asked)
     if found.account is not None and found.result is not None:
         now = runtime.clock()
-        async with runtime.db.transaction() as conn:
-            owner = await workflow.owner_of(conn, found.account.id)
-            weeks = await workflow.recent_history(
-                conn, found.account.id, now, weeks=SPARKLINE_WEEKS
-            )
+        facts = await reps.lookup_facts(runtime, found.account.id, now, weeks=SPARKLINE_WEEKS)
+        owner = facts.owner
         extras = blocks.LookupExtras(
             sparkline=sparkline(
-                weekly_scores(weeks, found.result.score, now),
+                weekly_scores(facts.history, found.result.score, now),
                 hot_at=runtime.model.routing.hot_at,
             ),
             owner_user_id=owner.slack_user_id if owner else None,
@@ -162,7 +159,7 @@ async def _assign(runtime: Runtime, args: list[Part], user_id: str) -> blocks.Sl
         if found.matches:
             return blocks.ambiguous_message(account_text, found.matches)
         return blocks.unknown_account_message(account_text, found.suggestions)
-    label = await workflow.assign(
+    label = await reps.assign(
         runtime, account_id=found.matches[0].id, slack_user_id=rep_id, assigned_by=user_id
     )
     return blocks.assigned_message(label, rep_id)

@@ -18,7 +18,6 @@ from typing import Any
 
 import yaml
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,13 +25,15 @@ from starlette.routing import Route
 
 from tipoff.alerts.outbox import delivery_health
 from tipoff.errors import TipoffError
-from tipoff.ingest.http import ingest_routes
-from tipoff.ingest.webhooks import webhook_routes
 from tipoff.jobs import build_scheduler
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
-from tipoff.slack.bolt_app import SlackEdge, signing_secret
-from tipoff.slack.install import CachedTokenCheck
+from tipoff.slack.install_state import CachedTokenCheck
+from tipoff.slack_app.bolt_app import SlackEdge, signing_secret
+from tipoff.startup import build_runtime
+from tipoff.store.db import ping
+from tipoff.web.ingest_api import ingest_routes
+from tipoff.web.webhooks import webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ async def healthz(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), runtime.db.transaction() as conn:
-            await conn.execute(text("SELECT 1"))
+            await ping(conn)
         database = "ok"
     except Exception as error:  # any failure to answer is "unreachable", with its reason
         log.warning("health check: database unreachable: %s", type(error).__name__)
@@ -96,8 +97,8 @@ async def metrics(request: Request) -> Response:
 @functools.cache
 def ingest_openapi() -> dict[str, Any]:
     """The ingest API's OpenAPI description, shipped beside the ingest code."""
-    text_ = resources.files("tipoff.ingest").joinpath("openapi.yml").read_text("utf-8")
-    loaded: dict[str, Any] = yaml.safe_load(text_)
+    text = resources.files("tipoff.ingest").joinpath("openapi.yml").read_text("utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded
 
 
@@ -156,7 +157,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = runtime is None
-        rt = runtime if runtime is not None else await Runtime.open(settings)
+        rt = runtime if runtime is not None else await build_runtime(settings)
         app.state.runtime = rt
         app.state.slack_edge = None
         app.state.slack_token = None

@@ -1,7 +1,7 @@
 """The app's install lifecycle: `app_uninstalled` and `tokens_revoked` stop all posting.
 
 Slack sends both without needing a working token (Bolt skips its auth.test for them).
-Posting resumes when auth.test accepts the bot token again (tipoff.slack.install): after
+Posting resumes when auth.test accepts the bot token again (tipoff.slack.install_state): after
 a reinstall and a new SLACK_BOT_TOKEN, the delivery job finds it works (once a minute).
 """
 
@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 from tipoff.runtime import Runtime
 from tipoff.slack.failures import FIXES
-from tipoff.slack.install import pause_posting
+from tipoff.slack.install_state import pause_posting
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

@@ -29,18 +29,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tipoff.core.nesting import nesting_depth
 from tipoff.errors import TipoffError
-from tipoff.ingest.http import read_bounded
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.audience import only_our_people
-from tipoff.slack.listeners import register_all
-from tipoff.slack.listeners.commands import SORRY
+from tipoff.slack_app.listeners import register_all
+from tipoff.slack_app.listeners.commands import SORRY
+from tipoff.store.db import is_database_failure
+from tipoff.web.bodies import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,6 @@ async def _log_and_answer(
         return None
     if "command" in body:
         return BoltResponse(status=200, body=SORRY)
-    if isinstance(error, SQLAlchemyError | OSError):
+    if is_database_failure(error) or isinstance(error, OSError):
         return None
     return BoltResponse(status=error.status if isinstance(error, TipoffError) else 400, body="")

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tipoff import workflow
+from tipoff import reps
 from tipoff.alerts.outbox import delivery_health
 from tipoff.runtime import Runtime
 from tipoff.slack import blocks
@@ -27,9 +27,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 
 async def home_view(runtime: Runtime, user_id: str) -> blocks.Block:
-    found = await workflow.home(runtime, user_id)
+    found = await reps.home(runtime, user_id)
     view = blocks.home_view(found.mine, found.unclaimed, now=runtime.clock())
     if user_id in runtime.settings.admin_ids:
-        note = blocks.admin_note((await delivery_health(runtime)).reasons())
-        view = {**view, "blocks": [*note, *view["blocks"]][: blocks.BLOCK_LIMIT]}
+        view = blocks.with_admin_note(view, (await delivery_health(runtime)).reasons())
     return view

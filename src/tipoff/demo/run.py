@@ -18,13 +18,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from tipoff.alerts.delivery import deliver_pending_alerts
-from tipoff.app import create_app
-from tipoff.demo.history import load_history, segment_batches
+from tipoff.demo.sample_history import load_history, segment_batches
 from tipoff.runtime import Runtime
 from tipoff.scores.lookup import top
 from tipoff.scores.rescoring import RescoreSummary, rescore
+from tipoff.server import create_app
 from tipoff.settings import Settings
 from tipoff.sources import create_source
+from tipoff.startup import build_runtime
 from tipoff.store.queries import TopRow
 
 
@@ -64,7 +65,7 @@ async def serving(runtime: Runtime, *, scheduler: bool = False) -> AsyncIterator
 
 
 async def run_demo(settings: Settings, console: Console) -> DemoReport:
-    runtime = await Runtime.open(settings)
+    runtime = await build_runtime(settings)
     try:
         now = runtime.clock()
         async with runtime.db.transaction() as conn:

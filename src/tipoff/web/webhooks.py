@@ -24,7 +24,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tipoff.errors import InvalidInput, Unauthorized
-from tipoff.ingest.http import read_body, store_and_answer
 from tipoff.ingest.posthog import parse_posthog
 from tipoff.ingest.segment import CALL_KINDS, MAX_EVENT_BYTES, SegmentCall, decode_json, parse_call
 from tipoff.runtime import Runtime
@@ -36,6 +35,7 @@ from tipoff.sources import (
     hash_write_key,
     webhook_source,
 )
+from tipoff.web.ingest_api import read_body, store_and_answer
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tipoff.errors import InvalidInput, TooLarge, Unauthorized
+from tipoff.errors import InvalidInput, Unauthorized
 from tipoff.ingest.segment import (
     CALL_KINDS,
     MAX_BATCH_BYTES,
@@ -35,6 +35,7 @@ from tipoff.ingest.segment import (
 from tipoff.ingest.service import store_calls
 from tipoff.runtime import Runtime
 from tipoff.sources import Source, authenticate
+from tipoff.web.bodies import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -138,19 +139,3 @@ async def read_body(request: Request, limit: int, what: str) -> bytes:
             code="unsupported_encoding",
         )
     return data
-
-
-async def read_bounded(request: Request, limit: int, what: str) -> bytes:
-    """The body as sent, or TooLarge as soon as it is known to be over `limit` bytes: from
-    its Content-Length before reading any of it, else once `limit` + one chunk are read
-    (the rest is never read)."""
-    too_large = f"{what} is limited to {limit // 1024} KB ({limit:,} bytes)"
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"{too_large}; this body is {int(declared):,} bytes")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise TooLarge(f"{too_large}; this body is larger")
-    return bytes(data)

@@ -1,0 +1,1 @@
+"""tipoff.slack_app"""

@@ -1,0 +1,186 @@
+"""The people table: who did what, each with their traits and the account they are in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tipoff.core.traits import PERSON_COLUMNS, Stored
+from tipoff.store.dialect import insert_returning_ids, lock_for_writing, lock_in_order
+from tipoff.store.tables import people
+
+_IN_LIST = 1000  # values per IN list; far below either backend's limit
+
+
+@dataclass(frozen=True, slots=True)
+class NewPerson:
+    """A person's values as ingest writes them."""
+
+    email: str | None
+    name: str | None
+    title: str | None
+    account_id: int | None
+    account_via: str | None  # tipoff.core.identity.VIA_GROUP or VIA_DOMAIN
+    traits: dict[str, Any]
+    trait_times: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPerson(NewPerson):
+    """A stored person."""
+
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PersonNow:
+    """What traits set in a person's row, and their account, as stored now."""
+
+    stored: Stored
+    account_id: int | None
+    account_via: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonWrite:
+    """A person's row as a unit of work leaves it: traits and account."""
+
+    id: int
+    stored: Stored
+    account_id: int | None
+    account_via: str | None
+
+
+async def people_where(
+    conn: AsyncConnection, *, key: Literal["id", "email"], values: Sequence[Any]
+) -> list[KnownPerson]:
+    """The people whose `key` column is one of `values`."""
+    column = people.c[key]
+    found: list[KnownPerson] = []
+    for start in range(0, len(values), _IN_LIST):
+        rows = await conn.execute(
+            select(people).where(column.in_(values[start : start + _IN_LIST]))
+        )
+        found.extend(
+            KnownPerson(
+                id=row.id,
+                email=row.email,
+                name=row.name,
+                title=row.title,
+                account_id=row.account_id,
+                account_via=row.account_via,
+                traits=dict(row.traits or {}),
+                trait_times=dict(row.trait_times or {}),
+            )
+            for row in rows
+        )
+    return found
+
+
+async def people_now(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, PersonNow]:
+    """id -> what traits set in that person's row and their account, as stored now; a
+    person not stored (erased meanwhile) is left out."""
+    columns = [people.c.id, people.c.traits, people.c.trait_times]
+    columns += [people.c[name] for name in PERSON_COLUMNS]
+    columns += [people.c.account_id, people.c.account_via]
+    ordered = sorted(ids)
+    found: dict[int, PersonNow] = {}
+    for start in range(0, len(ordered), _IN_LIST):
+        rows = await conn.execute(
+            select(*columns).where(people.c.id.in_(ordered[start : start + _IN_LIST]))
+        )
+        for row in rows:
+            stored = Stored(
+                dict(row.traits or {}),
+                dict(row.trait_times or {}),
+                {name: getattr(row, name) for name in PERSON_COLUMNS},
+            )
+            found[row.id] = PersonNow(stored, row.account_id, row.account_via)
+    return found
+
+
+async def lock_people_for_writing(conn: AsyncConnection) -> None:
+    """What this unit of work reads of people next stays so until it commits: SQLite's
+    write lock, taken now (`dialect.lock_for_writing`); elsewhere rows are locked."""
+    await lock_for_writing(conn, people)
+
+
+async def lock_people(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    """Locks these people's rows, in id order (`dialect.lock_in_order`)."""
+    await lock_in_order(conn, people, ids)
+
+
+def _row(person: NewPerson, now: datetime) -> dict[str, Any]:
+    return {
+        "email": person.email,
+        "name": person.name,
+        "title": person.title,
+        "account_id": person.account_id,
+        "account_via": person.account_via,
+        "traits": person.traits,
+        "trait_times": person.trait_times,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def add_person(conn: AsyncConnection, person: NewPerson, *, now: datetime) -> int:
+    """The id of a new person row, inserted at once."""
+    result = await conn.execute(insert(people).values(_row(person, now)).returning(people.c.id))
+    return int(result.scalar_one())
+
+
+async def add_people(
+    conn: AsyncConnection, new: Sequence[NewPerson], *, now: datetime
+) -> list[int]:
+    """The ids of new person rows, in the order of `new`, inserted in one round trip."""
+    return await insert_returning_ids(conn, people, [_row(p, now) for p in new])
+
+
+async def set_email(conn: AsyncConnection, person_id: int, *, email: str, now: datetime) -> None:
+    """The person's email is `email` from now on."""
+    await conn.execute(
+        update(people).where(people.c.id == person_id).values(email=email, updated_at=now)
+    )
+
+
+async def write_people(
+    conn: AsyncConnection, writes: Sequence[PersonWrite], *, now: datetime
+) -> None:
+    """One executemany: each person's traits, name, title and account as `writes` says."""
+    await conn.execute(
+        update(people)
+        .where(people.c.id == bindparam("b_id"))
+        .values(
+            name=bindparam("b_name"),
+            title=bindparam("b_title"),
+            traits=bindparam("b_traits", type_=people.c.traits.type),
+            trait_times=bindparam("b_trait_times", type_=people.c.trait_times.type),
+            account_id=bindparam("b_account_id"),
+            account_via=bindparam("b_account_via"),
+            updated_at=bindparam("b_updated_at", type_=people.c.updated_at.type),
+        ),
+        [
+            {
+                "b_id": w.id,
+                "b_name": w.stored.columns["name"],
+                "b_title": w.stored.columns["title"],
+                "b_traits": w.stored.traits,
+                "b_trait_times": w.stored.times,
+                "b_account_id": w.account_id,
+                "b_account_via": w.account_via,
+                "b_updated_at": now,
+            }
+            for w in writes
+        ],
+    )
+
+
+async def delete_person(conn: AsyncConnection, person_id: int) -> None:
+    """The person's row is gone (merged into another: nothing may point at it any more)."""
+    await conn.execute(delete(people).where(people.c.id == person_id))
