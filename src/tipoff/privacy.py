@@ -39,21 +39,6 @@ from tipoff.store.accounts import lock_accounts
 from tipoff.store.db import Connection
 from tipoff.store.queries import mark_for_rescoring
 
-# PostedAlert and SlackUpdate are tipoff.alerts.erased's, named here too: an erasure's
-# results are made of them.
-__all__ = [
-    "REMOVED",
-    "Erasure",
-    "PostedAlert",
-    "Redaction",
-    "SlackUpdate",
-    "email_hash",
-    "forget",
-    "forget_person",
-    "prune_signals",
-    "was_erased",
-]
-
 log = logging.getLogger(__name__)
 
 REMOVED = "[removed]"

@@ -12,9 +12,10 @@ from tipoff.model.loader import parse_model
 from tipoff.quality.backtest import backtest, comparison_rows
 from tipoff.quality.calibrate import candidate_text, rule_points
 from tipoff.quality.changes import model_text
-from tipoff.quality.dataset import AlertRecord, QualityData, Verdict
+from tipoff.quality.dataset import QualityData, Verdict
 from tipoff.quality.replay import replay
 from tipoff.quality.report import build_report, report_sections
+from tipoff.store.alerts import AlertRecord
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 MODEL = load_default_model()

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from tipoff.model import ScoringModel
-    from tipoff.quality import changes
     from tipoff.runtime import Runtime
     from tipoff.settings import Settings
+    from tipoff.store.model_changes import ModelChange
 
 T = TypeVar("T")
 
@@ -92,7 +92,7 @@ def run_command(work: Coroutine[Any, Any, T]) -> T:
         raise fail(error.message) from None
 
 
-async def configured_model_not_live(rt: Runtime) -> changes.ModelChange | None:
+async def configured_model_not_live(rt: Runtime) -> ModelChange | None:
     """The live model, when TIPOFF_MODEL names another (which only `serve` and `model
     apply` may put live)."""
     from tipoff.quality import changes

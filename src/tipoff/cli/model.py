@@ -12,9 +12,9 @@ from tipoff.core.evidence import plural
 from tipoff.terminal import program, styled
 
 if TYPE_CHECKING:
-    from tipoff.quality import changes
     from tipoff.runtime import Runtime
     from tipoff.scores import rescoring
+    from tipoff.store.model_changes import ModelChange
 
 app = typer.Typer(
     help="The scoring model file: check it, put it live, see its history.", no_args_is_help=True
@@ -49,7 +49,7 @@ def model_apply(
     load_model_file(path)  # checked first: a broken file changes nothing
     settings = load_settings().model_copy(update={"model_path": path})
 
-    async def work() -> tuple[list[changes.ModelChange], rescoring.RescoreSummary]:
+    async def work() -> tuple[list[ModelChange], rescoring.RescoreSummary]:
         runtime = await build_runtime(settings, changed_by=by)
         try:
             summary = await rescoring.rescore(runtime, everything=True)
@@ -88,7 +88,7 @@ def model_history_command(
 
     from tipoff.quality import changes
 
-    async def work(rt: Runtime) -> list[changes.ModelChange]:
+    async def work(rt: Runtime) -> list[ModelChange]:
         return await changes.model_history(rt.db, limit=limit)
 
     table = Table(title="Model changes (newest first)")

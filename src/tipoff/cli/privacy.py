@@ -13,6 +13,7 @@ from tipoff.core.evidence import plural
 
 if TYPE_CHECKING:
     from tipoff import privacy
+    from tipoff.alerts.erased import SlackUpdate
     from tipoff.runtime import Runtime
 
 # Retention longer than this is no retention: and a date this far back is about as far
@@ -27,7 +28,7 @@ def forget(
     """Erase a person: signals, identities, name and email wherever stored or posted."""
     from tipoff import privacy
 
-    async def erase(rt: Runtime) -> tuple[privacy.Erasure, privacy.SlackUpdate]:
+    async def erase(rt: Runtime) -> tuple[privacy.Erasure, SlackUpdate]:
         return await privacy.forget(rt, email=email, requested_by=by or getpass.getuser())
 
     done, slack = with_runtime(erase)

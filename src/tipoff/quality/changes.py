@@ -25,17 +25,6 @@ from tipoff.store.model_changes import (
 )
 from tipoff.store.queries import EVERY_ACCOUNT, mark_for_rescoring
 
-# ModelChange is the store's record, named here too for the callers that read changes.
-__all__ = [
-    "ModelChange",
-    "content_hash",
-    "current_user",
-    "live_model_if_other",
-    "model_history",
-    "model_text",
-    "note_model_in_use",
-]
-
 log = logging.getLogger(__name__)
 
 

@@ -16,18 +16,6 @@ from tipoff.store.alerts import AlertRecord, alerts_queued_since
 from tipoff.store.db import Connection
 from tipoff.store.feedback import verdicts_given_since
 
-# AlertRecord is the store's, named here too: the quality loop's data is made of it.
-__all__ = [
-    "CONVERSION_EVENTS",
-    "OUTCOME_EVENTS",
-    "AlertRecord",
-    "QualityData",
-    "Verdict",
-    "load",
-    "newest_verdicts",
-    "segment_of",
-]
-
 # An account "converts" when an opportunity is opened for it; a won deal implies one
 # (CRMs that export only closed deals still count).
 CONVERSION_EVENTS = ("Opportunity Created", "Deal Won")
