@@ -1,23 +1,21 @@
 """`tipoff` as a real process, as an operator runs it: a clean environment, a source's
-write key from the CLI, and `tipoff serve` on a free loopback port."""
+write key from the CLI, and `tipoff serve` on a loopback port it binds itself."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# uvicorn's line once it listens, naming the port it bound.
+_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 def tipoff_env(**settings: str) -> dict[str, str]:
@@ -40,18 +38,24 @@ def add_source(cwd: Path, env: dict[str, str], name: str = "app") -> str:
 
 
 class Server:
-    """`tipoff serve` on a free port; ready (GET /healthz answered 200) once constructed."""
+    """`tipoff serve` on a loopback port it binds itself (`--port 0`: a port picked here
+    and bound later could be taken meanwhile by another process, whose /healthz would then
+    answer for it); ready (GET /healthz answered 200) once constructed."""
 
     def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.cwd, self.env, self.port = cwd, env, free_port()
-        self.log = cwd / f"serve-{self.port}.log"
+        self.cwd, self.env = cwd, env
+        self.log = cwd / f"serve-{uuid.uuid4().hex[:8]}.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tipoff", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "tipoff", "serve", "--port", "0"],
                 cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
+        while (found := _LISTENING.search(self.log.read_text())) is None:
+            assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.05)
+        self.port = int(found[1])
+        self.url = f"http://127.0.0.1:{self.port}"
         while True:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
