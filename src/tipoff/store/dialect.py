@@ -7,7 +7,7 @@ import functools
 import json
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -302,6 +302,26 @@ async def fetch_rows(
         finally:
             await cursor.close()
     return (await conn.execute(text(sql), params)).all()
+
+
+# Ids per IN (…) list from `chunks`: well under every backend's bound-parameter limit.
+_CHUNK = 500
+
+
+def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    """`ids` in slices of at most `_CHUNK`, an IN (…) list each."""
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def in_list(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
+    """Placeholders `:prefix0, :prefix1, …` for `values`, which are added to `params`.
+    Only these generated names are formatted into SQL text; every value is a parameter."""
+    names = []
+    for n, value in enumerate(values):
+        params[f"{prefix}{n}"] = value
+        names.append(f":{prefix}{n}")
+    return ", ".join(names)
 
 
 # A connection execution option: True where no other thread computes beside the reads

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.store.accounts import mark_for_rescoring
 from tipoff.store.db import Connection
 from tipoff.store.dialect import insert_many, insert_many_values
-from tipoff.store.queries import mark_for_rescoring
 from tipoff.store.tables import events
 
 
