@@ -1,10 +1,7 @@
-"""Alerts: the outbox rows rescoring queues, as Slack delivery reads them.
-
-The alerts table as the outbox: queued alerts and their delivery (claims, retries,
-failures), the SLA steps of posted ones, what digests and `tipoff alerts` read of them,
-and the figures /metrics reports.
-
-The alerts table: what the rep workflow reads and writes of posted alerts."""
+"""The alerts table, the outbox: the alerts rescoring queues, their delivery to Slack
+(claims, retries, failures), the SLA steps of posted ones and what the rep workflow reads
+and writes of them, what digests and `tipoff alerts` read, and the figures /metrics
+reports."""
 
 from __future__ import annotations
 

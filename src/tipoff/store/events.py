@@ -1,8 +1,5 @@
-"""Events: the signals stored; here what retention deletes.
-
-The events table: stored signals.
-
-The events table: the signals stored, one row per call, its messageId unique per source."""
+"""The events table: the signals stored, one row per call, its messageId unique per
+source; what ingest adds, identity resolution moves, and retention deletes."""
 
 from __future__ import annotations
 

@@ -2,12 +2,6 @@
 who owns which account, and the accounts a rep owns with their scores.
 
 An owner_email trait counts as an owner once Slack knows the email (`slack_users`), and
-only where no claim or assignment names one (see tipoff.reps).
-
-The account_owners table (claims and `/tipoff assign`) and the `owner_email` trait:
-who owns which account, and the accounts a rep owns with their scores.
-
-An owner_email trait counts as an owner once Slack knows the email (`slack_users`), and
 only where no claim or assignment names one (see tipoff.reps)."""
 
 from __future__ import annotations

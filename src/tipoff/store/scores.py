@@ -1,9 +1,6 @@
-"""Scores and their history: each account's current score row, how a ScoreResult is
-written to it and read back, and the appended score history.
-
-score_history: what digests read of how scores moved.
-
-The score_history table: what a lookup reads of an account's past scores."""
+"""The scores and score_history tables: each account's current score row (how a
+ScoreResult is written to it and read back, the best ones for `tipoff top`), and the
+appended history of how scores moved, as digests, lookups and sparklines read it."""
 
 from __future__ import annotations
 

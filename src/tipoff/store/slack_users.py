@@ -1,6 +1,4 @@
-"""The slack_users table: users.lookupByEmail answers, kept so each email is asked once.
-
-The slack_users table: users.lookupByEmail answers, kept so each email is asked once."""
+"""The slack_users table: users.lookupByEmail answers, kept so each email is asked once."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The snoozes table: accounts a rep hid from alerts until a time.
-
-The snoozes table: accounts a rep hid from alerts until a time."""
+"""The snoozes table: accounts a rep hid from alerts until a time."""
 
 from __future__ import annotations
 
