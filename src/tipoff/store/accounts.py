@@ -304,18 +304,26 @@ async def record_scored_versions(conn: Connection, versions: Sequence[tuple[int,
 
 @dataclass(frozen=True)
 class RoutedAccount:
-    """What routing and a digest line read of an account."""
+    """What routing, delivery and a digest line read of an account."""
 
     name: str | None
     domain: str | None
     employees: int | None
-    traits: Any  # as stored: an object, or whatever a source sent
+    traits: dict[str, Any]  # `{}` when what a source sent is not an object
+
+    @property
+    def region(self) -> str | None:
+        """The `region` trait, when it is text."""
+        region = self.traits.get("region")
+        return region if isinstance(region, str) else None
 
 
 async def routed_accounts(conn: Connection, account_ids: Sequence[int]) -> dict[int, RoutedAccount]:
     """Per existing account among `account_ids`: its name, domain, size and traits."""
     return {
-        r.id: RoutedAccount(r.name, r.domain, r.employees, r.traits)
+        r.id: RoutedAccount(
+            r.name, r.domain, r.employees, r.traits if isinstance(r.traits, dict) else {}
+        )
         for r in await conn.execute(
             select(
                 accounts.c.id, accounts.c.name, accounts.c.domain, accounts.c.employees,
@@ -484,14 +492,6 @@ async def adopt_domain(conn: Connection, account_id: int, *, domain: str, now: d
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AccountSize:
-    """What routing reads of an account: its size and its traits (region, owner_email)."""
-
-    employees: int | None
-    traits: dict[str, Any]
-
-
 async def account_label_of(conn: Connection, account_id: int) -> str | None:
     """How the account is named to a rep (`core.history.account_label`); None if unknown."""
     row = (
@@ -513,15 +513,3 @@ async def account_exists(conn: Connection, account_id: int) -> bool:
 async def account_traits(conn: Connection, account_id: int) -> Any:
     """The account's traits as stored (None for no such account)."""
     return await conn.scalar(select(accounts.c.traits).where(accounts.c.id == account_id))
-
-
-async def account_sizes(conn: Connection, account_ids: Sequence[int]) -> dict[int, AccountSize]:
-    """Per existing account: its size and traits (`{}` when they are not an object)."""
-    return {
-        a.id: AccountSize(a.employees, a.traits if isinstance(a.traits, dict) else {})
-        for a in await conn.execute(
-            select(accounts.c.id, accounts.c.employees, accounts.c.traits).where(
-                accounts.c.id.in_(list(account_ids))
-            )
-        )
-    }
