@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.store.accounts import mark_for_rescoring
 from tipoff.store.db import Connection
@@ -30,7 +29,7 @@ async def delete_signals_before(conn: Connection, *, older_than: datetime) -> in
     return int(result.rowcount)
 
 
-async def newest_event_id(conn: AsyncConnection) -> int:
+async def newest_event_id(conn: Connection) -> int:
     """The highest event ID stored (0 for none): how many events were ever stored, since
     IDs only grow."""
     return int((await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one())
@@ -56,7 +55,7 @@ NewEvent = tuple[str, str, str | None, int | None, int | None, datetime, dict[st
 
 
 async def seen_message_ids(
-    conn: AsyncConnection, message_ids: Sequence[str], *, source_id: int
+    conn: Connection, message_ids: Sequence[str], *, source_id: int
 ) -> set[str]:
     """Those of `message_ids` (sorted, distinct) that `source_id` has stored already."""
     seen: set[str] = set()
@@ -72,7 +71,7 @@ async def seen_message_ids(
 
 
 async def add_events(
-    conn: AsyncConnection, *, source_id: int, received_at: datetime, new: Iterable[NewEvent]
+    conn: Connection, *, source_id: int, received_at: datetime, new: Iterable[NewEvent]
 ) -> None:
     """One executemany of an events row per call of `source_id`'s, received at `received_at`."""
     as_time, as_json = insert_many_values(conn.dialect.name)
@@ -94,7 +93,7 @@ async def add_events(
     await insert_many(conn, events, _EVENT_COLUMNS, rows)
 
 
-async def move_events(conn: AsyncConnection, *, from_person: int, to_person: int) -> None:
+async def move_events(conn: Connection, *, from_person: int, to_person: int) -> None:
     """Every event of person `from_person` becomes `to_person`'s (a merge)."""
     await conn.execute(
         update(events).where(events.c.person_id == from_person).values(person_id=to_person)
@@ -102,7 +101,7 @@ async def move_events(conn: AsyncConnection, *, from_person: int, to_person: int
 
 
 async def attribute_unaccounted(
-    conn: AsyncConnection, placed: Sequence[tuple[int | None, int | None]]
+    conn: Connection, placed: Sequence[tuple[int | None, int | None]]
 ) -> None:
     """For each (person id, account id) of `placed`, in one executemany: that person's
     events stored without an account get that account."""
