@@ -21,6 +21,7 @@ from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.traits import ACCOUNT_COLUMNS, Stored
 from tipoff.store.db import Connection
 from tipoff.store.dialect import (
+    IN_LIST,
     chunks,
     claim,
     insert_returning_ids,
@@ -333,18 +334,13 @@ async def routed_accounts(conn: Connection, account_ids: Sequence[int]) -> dict[
     }  # fmt: skip
 
 
-_IN_LIST = 1000  # values per IN list; far below either backend's limit
-
-
 async def group_ids_of_domains(conn: Connection, domains: Sequence[str]) -> dict[str, str]:
     """domain -> the groupId of the account with that domain (the domain itself for an
     account without one), for those of `domains` (sorted) an account has."""
     found: dict[str, str] = {}
-    for start in range(0, len(domains), _IN_LIST):
+    for chunk in chunks(domains, IN_LIST):
         rows = await conn.execute(
-            select(accounts.c.domain, accounts.c.group_id).where(
-                accounts.c.domain.in_(domains[start : start + _IN_LIST])
-            )
+            select(accounts.c.domain, accounts.c.group_id).where(accounts.c.domain.in_(chunk))
         )
         found.update({r.domain: r.group_id or r.domain for r in rows})
     return found
@@ -376,10 +372,8 @@ async def accounts_where(
     """The accounts whose `key` column is one of `values`."""
     column = accounts.c[key]
     found: list[KnownAccount] = []
-    for start in range(0, len(values), _IN_LIST):
-        rows = await conn.execute(
-            select(accounts).where(column.in_(values[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(values, IN_LIST):
+        rows = await conn.execute(select(accounts).where(column.in_(chunk)))
         found.extend(
             KnownAccount(
                 id=row.id,
@@ -403,10 +397,8 @@ async def account_traits_now(conn: Connection, ids: Iterable[int]) -> dict[int, 
     columns += [accounts.c[name] for name in ACCOUNT_COLUMNS]
     ordered = sorted(ids)
     found: dict[int, Stored] = {}
-    for start in range(0, len(ordered), _IN_LIST):
-        rows = await conn.execute(
-            select(*columns).where(accounts.c.id.in_(ordered[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(ordered, IN_LIST):
+        rows = await conn.execute(select(*columns).where(accounts.c.id.in_(chunk)))
         for row in rows:
             found[row.id] = Stored(
                 dict(row.traits or {}),

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 
 from tipoff.store.accounts import mark_for_rescoring
 from tipoff.store.db import Connection
-from tipoff.store.dialect import insert_many, insert_many_values
+from tipoff.store.dialect import IN_LIST, chunks, insert_many, insert_many_values
 from tipoff.store.tables import events
 
 
@@ -35,8 +35,6 @@ async def newest_event_id(conn: Connection) -> int:
     return int((await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one())
 
 
-_CHUNK = 1000  # values per IN list; far below either backend's limit
-
 _EVENT_COLUMNS = (
     "source_id",
     "message_id",
@@ -59,11 +57,11 @@ async def seen_message_ids(
 ) -> set[str]:
     """Those of `message_ids` (sorted, distinct) that `source_id` has stored already."""
     seen: set[str] = set()
-    for start in range(0, len(message_ids), _CHUNK):
+    for chunk in chunks(message_ids, IN_LIST):
         rows = await conn.execute(
             select(events.c.message_id).where(
                 events.c.source_id == source_id,
-                events.c.message_id.in_(message_ids[start : start + _CHUNK]),
+                events.c.message_id.in_(chunk),
             )
         )
         seen.update(rows.scalars())

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select, update
 
 from tipoff.store.db import Connection
+from tipoff.store.dialect import IN_LIST, chunks
 from tipoff.store.tables import identities
-
-_IN_LIST = 1000  # values per IN list; far below either backend's limit
 
 
 async def people_known_as(
@@ -18,11 +17,11 @@ async def people_known_as(
     """external id -> the id of the person known by it, for those of `external_ids` (of
     `kind`: tipoff.core.identity.USER_ID or ANONYMOUS_ID) that someone is known by."""
     found: dict[str, int] = {}
-    for start in range(0, len(external_ids), _IN_LIST):
+    for chunk in chunks(external_ids, IN_LIST):
         rows = await conn.execute(
             select(identities.c.external_id, identities.c.person_id).where(
                 identities.c.kind == kind,
-                identities.c.external_id.in_(external_ids[start : start + _IN_LIST]),
+                identities.c.external_id.in_(chunk),
             )
         )
         found.update({row.external_id: row.person_id for row in rows})

@@ -11,10 +11,14 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from tipoff.core.traits import PERSON_COLUMNS, Stored
 from tipoff.store.db import Connection
-from tipoff.store.dialect import insert_returning_ids, lock_for_writing, lock_in_order
+from tipoff.store.dialect import (
+    IN_LIST,
+    chunks,
+    insert_returning_ids,
+    lock_for_writing,
+    lock_in_order,
+)
 from tipoff.store.tables import people
-
-_IN_LIST = 1000  # values per IN list; far below either backend's limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +66,8 @@ async def people_where(
     """The people whose `key` column is one of `values`."""
     column = people.c[key]
     found: list[KnownPerson] = []
-    for start in range(0, len(values), _IN_LIST):
-        rows = await conn.execute(
-            select(people).where(column.in_(values[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(values, IN_LIST):
+        rows = await conn.execute(select(people).where(column.in_(chunk)))
         found.extend(
             KnownPerson(
                 id=row.id,
@@ -90,10 +92,8 @@ async def people_now(conn: Connection, ids: Iterable[int]) -> dict[int, PersonNo
     columns += [people.c.account_id, people.c.account_via]
     ordered = sorted(ids)
     found: dict[int, PersonNow] = {}
-    for start in range(0, len(ordered), _IN_LIST):
-        rows = await conn.execute(
-            select(*columns).where(people.c.id.in_(ordered[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(ordered, IN_LIST):
+        rows = await conn.execute(select(*columns).where(people.c.id.in_(chunk)))
         for row in rows:
             stored = Stored(
                 dict(row.traits or {}),
