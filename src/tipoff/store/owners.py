@@ -16,8 +16,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tipoff.core.history import account_label
 from tipoff.store.db import Connection
+from tipoff.store.scores import score_history
 from tipoff.store.snoozes import snoozed_account_ids
-from tipoff.store.tables import account_owners, accounts, score_history, scores, slack_users
+from tipoff.store.tables import account_owners, accounts, scores, slack_users
 
 
 def _trait_email() -> Any:
@@ -185,17 +186,11 @@ async def _lines(conn: Connection, where: Any, *, limit: int) -> list[OwnedAccou
     ).all()
     lines = []
     for r in rows:
-        recent = (
-            await conn.execute(
-                select(score_history.c.score, score_history.c.scored_at)
-                .where(score_history.c.account_id == r.id)
-                .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-                .limit(2)
-            )
-        ).all()
+        recent = await score_history(conn, r.id, limit=2)
         change = changed_at = None
         if len(recent) == 2:
-            change, changed_at = recent[0].score - recent[1].score, recent[0].scored_at
+            (newest_at, newest, _), (_, previous, _) = recent
+            change, changed_at = newest - previous, newest_at
         lines.append(
             OwnedAccount(
                 r.id,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import Select, case, select
 
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import Contact, Evidence, ScoreResult
@@ -256,18 +256,11 @@ async def recent_history(
     """Score history for a sparkline, newest first: the last `weeks` weeks, and the
     newest entry before them (the score the first week started from)."""
     since = now - timedelta(weeks=weeks)
-    rows = await conn.execute(
-        select(history_table.c.scored_at, history_table.c.score, history_table.c.track)
-        .where(history_table.c.account_id == account_id, history_table.c.scored_at >= since)
-        .order_by(history_table.c.scored_at.desc(), history_table.c.id.desc())
-    )
+    rows = await conn.execute(_newest_first(account_id).where(history_table.c.scored_at >= since))
     recent = [(r.scored_at, r.score, r.track) for r in rows]
     before = (
         await conn.execute(
-            select(history_table.c.scored_at, history_table.c.score, history_table.c.track)
-            .where(history_table.c.account_id == account_id, history_table.c.scored_at < since)
-            .order_by(history_table.c.scored_at.desc(), history_table.c.id.desc())
-            .limit(1)
+            _newest_first(account_id).where(history_table.c.scored_at < since).limit(1)
         )
     ).one_or_none()
     return recent + ([(before.scored_at, before.score, before.track)] if before else [])
@@ -314,10 +307,14 @@ async def score_history(
     conn: Connection, account_id: int, *, limit: int = 10
 ) -> list[tuple[datetime, int, str]]:
     """(scored_at, score, track), newest first: one entry per change of score or track."""
-    result = await conn.execute(
+    result = await conn.execute(_newest_first(account_id).limit(limit))
+    return [(r.scored_at, r.score, r.track) for r in result]
+
+
+def _newest_first(account_id: int) -> Select[Any]:
+    """The account's score history entries (scored_at, score, track), newest first."""
+    return (
         select(history_table.c.scored_at, history_table.c.score, history_table.c.track)
         .where(history_table.c.account_id == account_id)
         .order_by(history_table.c.scored_at.desc(), history_table.c.id.desc())
-        .limit(limit)
     )
-    return [(r.scored_at, r.score, r.track) for r in result]
