@@ -35,7 +35,7 @@ from tipoff.settings import Settings
 from tipoff.slack_app.listeners.commands import answer
 from tipoff.sources import create_source
 from tipoff.startup import build_runtime
-from tipoff.store import queries
+from tipoff.store import histories
 from tipoff.store.tables import accounts, alerts
 
 T = TypeVar("T")
@@ -409,7 +409,7 @@ async def _timed_tallies(runtime: Runtime) -> float:
         ids = list((await conn.execute(select(accounts.c.id).order_by(accounts.c.id))).scalars())
         started = time.perf_counter()
         for start in range(0, len(ids), BATCH_SIZE):
-            await queries.load_tallies(conn, ids[start : start + BATCH_SIZE], runtime.model, NOW)
+            await histories.load_tallies(conn, ids[start : start + BATCH_SIZE], runtime.model, NOW)
         return time.perf_counter() - started
 
 

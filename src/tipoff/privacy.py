@@ -35,9 +35,8 @@ from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.store import erasures, events
-from tipoff.store.accounts import lock_accounts
+from tipoff.store.accounts import lock_accounts, mark_for_rescoring
 from tipoff.store.db import Connection
-from tipoff.store.queries import mark_for_rescoring
 
 log = logging.getLogger(__name__)
 

@@ -160,12 +160,11 @@ async def destinations(conn: Connection, account_ids: Sequence[int]) -> dict[int
         for account_id, row in (await owners.owner_rows(conn, ids)).items()
     }
     found: dict[int, Destination] = {}
-    for account_id, size in (await accounts.account_sizes(conn, ids)).items():
-        region = size.traits.get("region")
+    for account_id, account in (await accounts.routed_accounts(conn, ids)).items():
         found[account_id] = Destination(
-            owner=claimed.get(account_id) or _trait_owner(size.traits),
-            employees=size.employees,
-            region=region if isinstance(region, str) else None,
+            owner=claimed.get(account_id) or _trait_owner(account.traits),
+            employees=account.employees,
+            region=account.region,
         )
     return found
 

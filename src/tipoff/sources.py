@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tipoff.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from tipoff.names import DEFAULT_AUTH_HEADER as DEFAULT_AUTH_HEADER
-from tipoff.names import SIGNATURE_HEADER as SIGNATURE_HEADER
+from tipoff.names import DEFAULT_AUTH_HEADER
 from tipoff.names import SOURCE_CATEGORIES as CATEGORIES
 from tipoff.names import SOURCE_KINDS as KINDS
 from tipoff.store import sources as store
 from tipoff.store.db import Connection
-from tipoff.store.sources import Source as Source
+from tipoff.store.sources import Source
 
 MAX_NAME_LENGTH = 100
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")

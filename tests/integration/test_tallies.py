@@ -1,4 +1,4 @@
-"""Rescoring sums signals in the database (store.queries.load_tallies) rather than in Python
+"""Rescoring sums signals in the database (store.histories.load_tallies) rather than in Python
 (core.tally.tally). Both must agree, sum for sum, on any history: otherwise the scheduler
 and a backtest replaying the same history would disagree about an account."""
 
@@ -20,7 +20,7 @@ from tipoff.core.history import Signal
 from tipoff.core.scoring import score_tallies
 from tipoff.core.tally import Tally, tally
 from tipoff.model import load_default_model
-from tipoff.store import queries
+from tipoff.store import histories
 from tipoff.store.db import Database
 from tipoff.store.tables import accounts, events, people
 
@@ -91,8 +91,8 @@ async def _both_ways(url: str, drawn: list[tuple[str, float, int | None, Any]]) 
                     conn, s.occurred_at, account, s.person_id, s.event, **s.properties
                 )
         async with db.transaction() as conn:
-            stored = await queries.load_tallies(conn, [account], MODEL, NOW)
-            details = (await queries.load_accounts(conn, [account]))[account]
+            stored = await histories.load_tallies(conn, [account], MODEL, NOW)
+            details = (await histories.load_accounts(conn, [account]))[account]
     finally:
         await db.dispose()
 

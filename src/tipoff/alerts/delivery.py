@@ -167,12 +167,10 @@ async def _destination(runtime: Runtime, alert: ClaimedAlert) -> str:
         account = (await routed_accounts(conn, [alert.account_id])).get(alert.account_id)
         if account is None:
             return alert.target
-        traits = account.traits if isinstance(account.traits, dict) else {}
-        region = traits.get("region")
         channel = alert_channel(
             Track(alert.track),
             employees=account.employees,
-            region=region if isinstance(region, str) else None,
+            region=account.region,
             routing=runtime.model.routing,
             default=runtime.settings.alert_channel,
         )

@@ -126,11 +126,10 @@ async def _build(runtime: Runtime, now: datetime) -> dict[str, Digest]:
         if not alerting:
             return default
         a = info[account_id]
-        region = a.traits.get("region") if isinstance(a.traits, dict) else None
         return alert_channel(
             max(alerting, key=lambda t: t.rank),
             employees=a.employees,
-            region=region if isinstance(region, str) else None,
+            region=a.region,
             routing=routing,
             default=default,
         )

@@ -22,7 +22,7 @@ from tipoff.slack.posting import post_message
 from tipoff.store import alerts as alert_rows
 from tipoff.store import slack_failures
 from tipoff.store.db import Connection
-from tipoff.store.slack_failures import RefusedPost as RefusedPost
+from tipoff.store.slack_failures import RefusedPost
 from tipoff.store.workspace import Pause
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from tipoff.terminal import program, with_program
 if TYPE_CHECKING:
     from tipoff.alerts import outbox
     from tipoff.runtime import Runtime
+    from tipoff.store.slack_failures import RefusedPost
 
 
 def alerts_command(
@@ -59,7 +60,7 @@ def alerts_command(
 
     async def listing(
         rt: Runtime,
-    ) -> tuple[Any, list[outbox.TroubledAlert], list[outbox.RefusedPost], Any, int | None]:
+    ) -> tuple[Any, list[outbox.TroubledAlert], list[RefusedPost], Any, int | None]:
         return (
             await current_pause(rt),
             await outbox.troubled_alerts(rt),

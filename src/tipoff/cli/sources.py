@@ -14,6 +14,7 @@ from tipoff.terminal import program
 if TYPE_CHECKING:
     from tipoff import sources
     from tipoff.runtime import Runtime
+    from tipoff.store.sources import Source
 
 app = typer.Typer(
     help="Sources: the systems that send signals, each with its own write key.",
@@ -106,7 +107,7 @@ def sources_list() -> None:
 
     from tipoff import sources
 
-    async def listing(rt: Runtime) -> list[sources.Source]:
+    async def listing(rt: Runtime) -> list[Source]:
         async with rt.db.transaction() as conn:
             return await sources.list_sources(conn)
 
@@ -149,7 +150,7 @@ def sources_revoke(name: Annotated[str, typer.Argument(help="The source to revok
     """Stop accepting a source's write key or webhook secret (for good)."""
     from tipoff import sources
 
-    async def revoke(rt: Runtime) -> tuple[sources.Source, bool]:
+    async def revoke(rt: Runtime) -> tuple[Source, bool]:
         now = rt.clock()
         async with rt.db.transaction() as conn:
             revoked = await sources.revoke_source(conn, name=name, now=now)

@@ -4,7 +4,7 @@ No rule needs an account's signals one by one. A rule reads how many fall in its
 by how many people, how old the newest is, their decayed weight and which detail values
 they carry. So signals are summed into one `Tally` per (event, person, detail values):
 `tally` does it in Python, and the database does the same sums with one GROUP BY
-(`store.queries.load_tallies`). A full rescore then reads a few aggregates per account
+(`store.histories.load_tallies`). A full rescore then reads a few aggregates per account
 instead of millions of rows, and both paths score through the same `score_tallies`.
 """
 

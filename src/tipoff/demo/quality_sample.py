@@ -34,10 +34,10 @@ from tipoff.quality.replay import replay
 from tipoff.store import accounts as stored_accounts
 from tipoff.store import alerts as stored_alerts
 from tipoff.store import feedback as stored_feedback
-from tipoff.store import queries
 from tipoff.store import sources as stored_sources
 from tipoff.store.db import Database
 from tipoff.store.feedback import FeedbackRecord
+from tipoff.store.histories import load_histories
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -216,7 +216,7 @@ async def load_sample(
             received_at=now,
         )
         ids = await stored_accounts.all_account_ids(conn)
-        histories = await queries.load_histories(conn, ids)
+        histories = await load_histories(conn, ids)
     replayed = replay(histories, model, start=now - REPLAY_DAYS * DAY, end=now)
     alert_rows: list[dict[str, Any]] = []
     for n, alert in enumerate(replayed.alerts):

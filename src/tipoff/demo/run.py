@@ -26,7 +26,7 @@ from tipoff.server import create_app
 from tipoff.settings import Settings
 from tipoff.sources import create_source
 from tipoff.startup import build_runtime
-from tipoff.store.queries import TopRow
+from tipoff.store.scores import TopRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,8 +59,8 @@ from tipoff.ingest.segment import (
     SegmentCall,
 )
 from tipoff.store import accounts, events, identities, people
+from tipoff.store.accounts import mark_for_rescoring
 from tipoff.store.db import Connection
-from tipoff.store.queries import mark_for_rescoring
 
 # Column widths of the descriptive fields: longer values are cut (the full text stays in
 # the traits JSON), since a long job title is no reason to refuse a whole batch.

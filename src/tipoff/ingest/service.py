@@ -25,10 +25,9 @@ from tipoff.errors import Unauthorized
 from tipoff.ingest.resolution import AccountState, IdentityResolver, PersonState
 from tipoff.ingest.segment import Alias, Group, Identify, Page, Screen, SegmentCall, Track
 from tipoff.runtime import Runtime
-from tipoff.sources import Source
 from tipoff.store import events
 from tipoff.store.db import Connection
-from tipoff.store.sources import revocation_held
+from tipoff.store.sources import Source, revocation_held
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from tipoff.model.loader import DEFAULT_MODEL_RESOURCE
+from tipoff.store.accounts import EVERY_ACCOUNT, mark_for_rescoring
 from tipoff.store.db import Database
 from tipoff.store.model_changes import (
     ModelChange,
@@ -23,7 +24,6 @@ from tipoff.store.model_changes import (
     newest_model_changes,
     record_model_change,
 )
-from tipoff.store.queries import EVERY_ACCOUNT, mark_for_rescoring
 
 log = logging.getLogger(__name__)
 

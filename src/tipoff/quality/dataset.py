@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 
 from tipoff.core.history import AccountHistory
 from tipoff.core.scoring_model import Category, ScoringModel
-from tipoff.store import queries
 from tipoff.store.accounts import all_account_ids
 from tipoff.store.alerts import AlertRecord, alerts_queued_since
 from tipoff.store.db import Connection
 from tipoff.store.feedback import verdicts_given_since
+from tipoff.store.histories import load_histories
 
 # An account "converts" when an opportunity is opened for it; a won deal implies one
 # (CRMs that export only closed deals still count).
@@ -64,7 +64,7 @@ async def load(conn: Connection, *, since: datetime, lookback: timedelta) -> Qua
     """Everything from `since` on, plus `lookback` of signals before it (a score at
     `since` needs them)."""
     ids = await all_account_ids(conn)
-    histories = await queries.load_histories(conn, ids, since=since - lookback)
+    histories = await load_histories(conn, ids, since=since - lookback)
     return QualityData(
         histories=histories,
         alerts=await alerts_queued_since(conn, since),

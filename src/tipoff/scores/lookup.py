@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from tipoff.core.history import AccountHistory
 from tipoff.core.scoring import ScoreResult, score_tallies
 from tipoff.runtime import Runtime
-from tipoff.store import queries
-from tipoff.store.queries import AccountRow
-from tipoff.store.scores import stored_result
+from tipoff.store.accounts import AccountRow, find_accounts, similar_accounts
+from tipoff.store.histories import load_accounts, load_tallies
+from tipoff.store.scores import TopRow, current_score, score_history, stored_result, top_scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +38,13 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
     now = runtime.clock()
     model = runtime.model
     async with runtime.db.transaction() as conn:
-        matches = await queries.find_accounts(conn, text)
+        matches = await find_accounts(conn, text)
         if not matches:
-            return Lookup(text, matches, await queries.similar_accounts(conn, text))
+            return Lookup(text, matches, await similar_accounts(conn, text))
         if len(matches) != 1:
             return Lookup(text, matches)
         account_id = matches[0].id
-        stored = await queries.current_score(conn, account_id)
+        stored = await current_score(conn, account_id)
         fresh_for = timedelta(seconds=runtime.settings.full_rescore_interval_seconds)
         if (
             stored is not None
@@ -57,16 +57,16 @@ async def lookup(runtime: Runtime, text: str) -> Lookup:
             named = {p for e in result.evidence for p in e.person_ids}
             if result.contact is not None:
                 named.add(result.contact.person_id)
-            accounts = await queries.load_accounts(conn, [account_id], only_people=named)
+            accounts = await load_accounts(conn, [account_id], only_people=named)
         else:
-            accounts = await queries.load_accounts(conn, [account_id])
-            tallies = await queries.load_tallies(conn, [account_id], model, now)
+            accounts = await load_accounts(conn, [account_id])
+            tallies = await load_tallies(conn, [account_id], model, now)
             result = score_tallies(accounts[account_id], tallies[account_id], model, now)
             scored_at = None
-        history = await queries.score_history(conn, account_id)
+        history = await score_history(conn, account_id)
     return Lookup(text, matches, [], accounts[account_id], result, history, scored_at)
 
 
-async def top(runtime: Runtime, *, limit: int = 10) -> list[queries.TopRow]:
+async def top(runtime: Runtime, *, limit: int = 10) -> list[TopRow]:
     async with runtime.db.transaction() as conn:
-        return await queries.top_scores(conn, limit=limit)
+        return await top_scores(conn, limit=limit)

@@ -32,7 +32,7 @@ from tipoff.core.tally import Tally
 from tipoff.core.workflow import alert_decision, quiet_until
 from tipoff.model import ScoringModel
 from tipoff.runtime import Runtime
-from tipoff.store import accounts, queries, scores
+from tipoff.store import accounts, erasures, histories, scores
 from tipoff.store.alerts import queue_alerts
 from tipoff.store.db import Connection, Database
 from tipoff.store.scores import ScoreChange, ScoreRow
@@ -91,9 +91,9 @@ class _Pass:
     now: datetime
     summary: RescoreSummary
 
-    async def due_after(self, conn: Connection, after_id: int) -> list[queries.Due]:
+    async def due_after(self, conn: Connection, after_id: int) -> list[accounts.Due]:
         """The pass's next page of due accounts, those with ids above `after_id`."""
-        return await queries.due_accounts(
+        return await accounts.due_accounts(
             conn, after_id, limit=self.batch_size, everything=self.everything
         )
 
@@ -115,7 +115,7 @@ async def _rescore_claiming(pass_: _Pass) -> None:
         after_id = due[-1].id
 
 
-async def _rescore_checking(pass_: _Pass, first: list[queries.Due]) -> None:
+async def _rescore_checking(pass_: _Pass, first: list[accounts.Due]) -> None:
     """SQLite: a batch is read and scored without the write lock, which ingest needs
     meanwhile; writing takes it and leaves out any account another rescorer (a replica,
     or the other pass) wrote since. The next batch is read while this one is scored: its
@@ -126,7 +126,7 @@ async def _rescore_checking(pass_: _Pass, first: list[queries.Due]) -> None:
     runtime = pass_.runtime
 
     async def read(
-        after_id: int, listed: asyncio.Event, due: list[queries.Due] | None = None
+        after_id: int, listed: asyncio.Event, due: list[accounts.Due] | None = None
     ) -> _Batch | None:
         try:
             async with runtime.db.transaction() as conn:
@@ -163,11 +163,11 @@ async def _due_for_processes(pass_: _Pass) -> int:
     if not runtime.settings.rescore_processes or runtime.db.sqlite_file is None:
         return 0
     async with runtime.db.transaction() as conn:
-        due = await queries.count_due(conn, everything=pass_.everything)
+        due = await accounts.count_due(conn, everything=pass_.everything)
     return due if due >= IN_PROCESSES_FROM * pass_.batch_size else 0
 
 
-async def _rescore_in_processes(pass_: _Pass, first: list[queries.Due]) -> None:
+async def _rescore_in_processes(pass_: _Pass, first: list[accounts.Due]) -> None:
     """SQLite, a long pass (from its `first` page): worker processes read and score the
     batches, each through its own connection, and this process lists and writes them as
     `_rescore_checking` does.
@@ -214,14 +214,14 @@ def _start_worker(database_url: str, model: ScoringModel) -> None:
     _worker = (asyncio.new_event_loop(), Database(database_url), model)
 
 
-def _scored_in_worker(due: list[queries.Due], now: datetime) -> _Decided:
+def _scored_in_worker(due: list[accounts.Due], now: datetime) -> _Decided:
     assert _worker is not None, "_start_worker runs first in every worker process"
     loop, db, model = _worker
     return loop.run_until_complete(_read_and_scored(db, model, due, now))
 
 
 async def _read_and_scored(
-    db: Database, model: ScoringModel, due: list[queries.Due], now: datetime
+    db: Database, model: ScoringModel, due: list[accounts.Due], now: datetime
 ) -> _Decided:
     try:
         async with db.transaction(row_by_row=True) as conn:  # nothing computes meanwhile
@@ -241,10 +241,10 @@ async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
     out with them, and all wait, still due, for the next pass.)"""
     async with pass_.runtime.db.transaction() as conn:
         await accounts.lock_accounts_for_writing(conn)
-        marks = await queries.scored_marks(conn, decided.ids)
+        marks = await accounts.scored_marks(conn, decided.ids)
         decided = decided.unchanged_since(marks)
-        if await queries.erasures_so_far(conn) != decided.erasures_seen:
-            decided = decided.signals_unchanged(await queries.signal_versions(conn, decided.ids))
+        if await erasures.erasures_so_far(conn) != decided.erasures_seen:
+            decided = decided.signals_unchanged(await accounts.signal_versions(conn, decided.ids))
         await _store(conn, pass_, decided)
 
 
@@ -252,12 +252,12 @@ async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
 class _Batch:
     """Accounts to rescore and everything read about them in one snapshot."""
 
-    due: list[queries.Due]
+    due: list[accounts.Due]
     histories: dict[int, AccountHistory]
     tallies: dict[int, list[Tally]]
-    previous: dict[int, queries.StoredScore]
+    previous: dict[int, scores.StoredScore]
     memory: dict[int, reps.Memory]
-    erasures_seen: int  # queries.erasures_so_far in the same snapshot
+    erasures_seen: int  # erasures.erasures_so_far in the same snapshot
 
     @property
     def ids(self) -> list[int]:
@@ -265,18 +265,18 @@ class _Batch:
 
 
 async def _read_batch(
-    conn: Connection, model: ScoringModel, due: list[queries.Due], now: datetime
+    conn: Connection, model: ScoringModel, due: list[accounts.Due], now: datetime
 ) -> _Batch:
     ids = [d.id for d in due]
     # The sums first: the longest read, and the one to overlap with scoring.
-    tallies = await queries.load_tallies(conn, ids, model, now)
+    tallies = await histories.load_tallies(conn, ids, model, now)
     return _Batch(
         due=due,
-        histories=await queries.load_accounts(conn, ids),
+        histories=await histories.load_accounts(conn, ids),
         tallies=tallies,
-        previous=await queries.stored_scores(conn, ids),
+        previous=await scores.stored_scores(conn, ids),
         memory=await reps.memories(conn, ids, now),
-        erasures_seen=await queries.erasures_so_far(conn),
+        erasures_seen=await erasures.erasures_so_far(conn),
     )
 
 
@@ -286,7 +286,7 @@ class _Decided:
     mark (scored_version, scored_at) it had when read. All a writer needs, and small
     enough for a worker process to send back."""
 
-    due: list[queries.Due]
+    due: list[accounts.Due]
     read_marks: dict[int, tuple[int, datetime | None]]
     score_rows: list[ScoreRow]  # as stored by the backend that read the batch
     history_rows: list[ScoreChange]

@@ -1,27 +1,278 @@
-"""Accounts: their ids, locks, and the versions that say whether one is due for rescoring.
-(Finding accounts by name and reading them with their people: store.queries.)
-
-The accounts table: what alert delivery and digests read of accounts.
-
-The accounts table: the companies Tipoff scores, keyed by groupId and by domain.
-
-The accounts table: what the rep workflow reads of accounts."""
+"""The accounts table: the companies Tipoff scores, keyed by groupId and by domain.
+Here: finding one by what a person typed (`find_accounts`, `similar_accounts`), what
+ingest reads and writes of them, what routing, delivery and the rep workflow read, their
+locks, and the versions that say whether one is due for rescoring (`mark_for_rescoring`,
+`due_accounts`). An account with its people and signals, as scoring reads it:
+store.histories."""
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 
-from tipoff.core.history import account_label
+from tipoff.core.history import account_label, id_in_label
+from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.traits import ACCOUNT_COLUMNS, Stored
 from tipoff.store.db import Connection
-from tipoff.store.dialect import insert_returning_ids, lock_for_writing, lock_in_order
-from tipoff.store.tables import accounts
+from tipoff.store.dialect import (
+    IN_LIST,
+    chunks,
+    claim,
+    insert_returning_ids,
+    lock_for_writing,
+    lock_in_order,
+)
+from tipoff.store.tables import accounts, scores
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: int
+    domain: str | None
+    name: str | None
+    employees: int | None
+    industry: str | None
+
+    @property
+    def label(self) -> str:
+        return account_label(self.id, self.name, self.domain)
+
+
+def account_row(row: Any) -> AccountRow:
+    return AccountRow(row.id, row.domain, row.name, row.employees, row.industry)
+
+
+ACCOUNT_ROW_COLUMNS = (
+    accounts.c.id,
+    accounts.c.domain,
+    accounts.c.name,
+    accounts.c.employees,
+    accounts.c.industry,
+)
+
+
+async def find_accounts(conn: Connection, text: str, *, limit: int = 5) -> list[AccountRow]:
+    """Accounts a person may mean by `text` (an email address: its company's domain): an
+    exact domain or name first, then the account an id label names ("Account 7", as one
+    without name or domain is shown), then partial matches on name or domain, best first."""
+    needle = account_search_text(text)
+    if not needle:
+        return []
+    domain = normalize_domain(needle)
+    if domain is not None:
+        exact = (
+            await conn.execute(select(*ACCOUNT_ROW_COLUMNS).where(accounts.c.domain == domain))
+        ).first()
+        if exact is not None:
+            return [account_row(exact)]
+    lowered = needle.lower()
+    same_name = select(*ACCOUNT_ROW_COLUMNS).where(func.lower(accounts.c.name) == lowered)
+    prefixes = _sqlite_name_prefixes(lowered) if conn.dialect.name == "sqlite" else None
+    if prefixes:
+        # Sorted here: with ORDER BY id … LIMIT, SQLite prefers walking every row in id
+        # order to sorting the few the index finds. Exact-name twins are few.
+        same_name = same_name.where(
+            or_(*(and_(accounts.c.name >= p, accounts.c.name < _next(p)) for p in prefixes))
+        )
+        by_name = sorted((await conn.execute(same_name)).all(), key=lambda r: r.id)[:limit]
+    else:
+        by_name = list(await conn.execute(same_name.order_by(accounts.c.id).limit(limit)))
+    if by_name:
+        return [account_row(r) for r in by_name]
+    labelled = id_in_label(needle)
+    if labelled is not None:
+        # The label shown for an account with neither name nor domain: that account.
+        unnamed = (
+            await conn.execute(
+                select(*ACCOUNT_ROW_COLUMNS).where(
+                    accounts.c.id == labelled,
+                    func.coalesce(accounts.c.name, "") == "",
+                    func.coalesce(accounts.c.domain, "") == "",
+                )
+            )
+        ).first()
+        if unnamed is not None:
+            return [account_row(unnamed)]
+    pattern = f"%{needle.lower().replace('%', '').replace('_', '')}%"
+    partial = await conn.execute(
+        select(*ACCOUNT_ROW_COLUMNS)
+        .where(or_(func.lower(accounts.c.name).like(pattern), accounts.c.domain.like(pattern)))
+        .order_by(func.length(func.coalesce(accounts.c.name, accounts.c.domain)), accounts.c.id)
+        .limit(limit)
+    )
+    return [account_row(r) for r in partial]
+
+
+def _sqlite_name_prefixes(lowered: str, length: int = 3) -> list[str] | None:
+    """Every way a name whose SQLite `lower()` is `lowered` can begin: SQLite folds ASCII
+    letters only, so "acm" → "acm", "acM", …, "ACM". Ranges over these prefixes let
+    `ix_accounts_name` find a name typed in any case; without them, matching
+    `lower(name)` reads every account (25 ms at 100k accounts). None when a prefix has
+    no next string to bound its range."""
+    prefixes = [""]
+    for char in lowered[:length]:
+        if ord(char) >= 0x10FFFF:
+            return None
+        cases = (char, char.upper()) if "a" <= char <= "z" else (char,)
+        prefixes = [p + c for p in prefixes for c in cases]
+    return prefixes
+
+
+def _next(prefix: str) -> str:
+    """The least string after every string that starts with `prefix` (binary order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+# Did-you-mean for a lookup that matched nothing (a typo: "acme.con", "globx"): the
+# text is compared with a bounded sample of names and domains by similarity.
+# Enough for most teams' whole account list; a bigger one is sampled, most recently
+# updated first, so the scan stays a few milliseconds.
+_SIMILAR_SCAN_LIMIT = 5000
+_SIMILAR_CUTOFF = 0.75
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+async def similar_accounts(conn: Connection, text: str, *, limit: int = 3) -> list[AccountRow]:
+    """Accounts whose name, a word of it, or domain is close to `text`, closest first."""
+    needle = _similarity_key(text)
+    if len(needle) < 3:
+        return []
+    rows = await conn.execute(
+        select(*ACCOUNT_ROW_COLUMNS)
+        .order_by(accounts.c.updated_at.desc(), accounts.c.id.desc())
+        .limit(_SIMILAR_SCAN_LIMIT)
+    )
+    scored: list[tuple[float, int, AccountRow]] = []
+    matcher = difflib.SequenceMatcher(b=needle, autojunk=False)
+    for row in rows:
+        best = 0.0
+        for candidate in _similarity_candidates(row.name, row.domain):
+            matcher.set_seq1(candidate)
+            if (
+                matcher.real_quick_ratio() >= _SIMILAR_CUTOFF
+                and matcher.quick_ratio() >= _SIMILAR_CUTOFF
+            ):
+                best = max(best, matcher.ratio())
+        if best >= _SIMILAR_CUTOFF:
+            scored.append((best, row.id, account_row(row)))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [account for _, _, account in scored[:limit]]
+
+
+def _similarity_key(text: str) -> str:
+    """Lower-case letters and digits; a domain is compared without its top-level part."""
+    text = text.strip().lower().removeprefix("https://").removeprefix("http://")
+    text = text.removeprefix("www.").split("/", 1)[0]
+    if "." in text and " " not in text:
+        text = text.rsplit(".", 1)[0]
+    return "".join(_WORD.findall(text))
+
+
+def _similarity_candidates(name: str | None, domain: str | None) -> list[str]:
+    found: list[str] = []
+    if name:
+        words = _WORD.findall(name.lower())
+        found.append("".join(words))
+        found += [w for w in words if len(w) >= 3]
+    if domain:
+        found.append(_similarity_key(domain))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """An account to rescore, with the versions it had when read."""
+
+    id: int
+    signal_version: int
+    scored_version: int
+
+
+# An account is due when a signal arrived since its last score (`signal_version` counts them).
+_CHANGED_SINCE_SCORED = accounts.c.signal_version > accounts.c.scored_version
+
+EVERY_ACCOUNT: Final = "every account"
+
+
+async def mark_for_rescoring(
+    conn: Connection, which: Iterable[int] | Select[Any] | Literal["every account"]
+) -> None:
+    """Makes accounts due for rescoring: the next pass scores them again from what is
+    stored now. `which` is account ids, a query selecting account ids, or EVERY_ACCOUNT.
+
+    Their signal_version goes up by one, so each is due (`_CHANGED_SINCE_SCORED`), and a
+    pass that read an account before this committed does not record a score of what it
+    read as current (`signal_versions`). Ids are updated in id order, the order every
+    writer locks accounts in."""
+    bump = update(accounts).values(signal_version=accounts.c.signal_version + 1)
+    if isinstance(which, str):
+        await conn.execute(bump)
+    elif isinstance(which, Select):
+        await conn.execute(bump.where(accounts.c.id.in_(which.scalar_subquery())))
+    else:
+        for chunk in chunks(sorted(set(which))):
+            await conn.execute(bump.where(accounts.c.id.in_(chunk)))
+
+
+async def due_accounts(
+    conn: Connection, after_id: int, *, limit: int, everything: bool = False
+) -> list[Due]:
+    """Accounts changed since they were last scored (or all of them), with ids above
+    `after_id`, in id order, claimed for this transaction where the backend can
+    (`dialect.claim`)."""
+    query = (
+        select(accounts.c.id, accounts.c.signal_version, accounts.c.scored_version)
+        .where(accounts.c.id > after_id)
+        .order_by(accounts.c.id)
+        .limit(limit)
+    )
+    if not everything:
+        query = query.where(_CHANGED_SINCE_SCORED)
+    return [Due(r.id, r.signal_version, r.scored_version) for r in await claim(conn, query)]
+
+
+async def count_due(conn: Connection, *, everything: bool = False) -> int:
+    """How many accounts `due_accounts` would walk through."""
+    query = select(func.count()).select_from(accounts)
+    if not everything:
+        query = query.where(_CHANGED_SINCE_SCORED)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def scored_marks(
+    conn: Connection, account_ids: Sequence[int]
+) -> dict[int, tuple[int, datetime | None]]:
+    """(scored_version, scored_at) per account: what changes whenever it is rescored.
+    Read under the write lock (`dialect.lock_for_writing`), it tells which accounts
+    another rescorer wrote since they were read."""
+    found: dict[int, tuple[int, datetime | None]] = {}
+    for chunk in chunks(account_ids):
+        result = await conn.execute(
+            select(accounts.c.id, accounts.c.scored_version, scores.c.scored_at)
+            .outerjoin(scores, scores.c.account_id == accounts.c.id)
+            .where(accounts.c.id.in_(chunk))
+        )
+        found.update({r.id: (r.scored_version, r.scored_at) for r in result})
+    return found
+
+
+async def signal_versions(conn: Connection, account_ids: Sequence[int]) -> dict[int, int]:
+    """Each account's signal_version: it changes with every signal stored and every
+    erasure that touched the account."""
+    found: dict[int, int] = {}
+    for chunk in chunks(account_ids):
+        result = await conn.execute(
+            select(accounts.c.id, accounts.c.signal_version).where(accounts.c.id.in_(chunk))
+        )
+        found.update({r.id: r.signal_version for r in result})
+    return found
 
 
 async def all_account_ids(conn: Connection) -> list[int]:
@@ -54,20 +305,26 @@ async def record_scored_versions(conn: Connection, versions: Sequence[tuple[int,
 
 @dataclass(frozen=True)
 class RoutedAccount:
-    """What routing and a digest line read of an account."""
+    """What routing, delivery and a digest line read of an account."""
 
     name: str | None
     domain: str | None
     employees: int | None
-    traits: Any  # as stored: an object, or whatever a source sent
+    traits: dict[str, Any]  # `{}` when what a source sent is not an object
+
+    @property
+    def region(self) -> str | None:
+        """The `region` trait, when it is text."""
+        region = self.traits.get("region")
+        return region if isinstance(region, str) else None
 
 
-async def routed_accounts(
-    conn: AsyncConnection, account_ids: Sequence[int]
-) -> dict[int, RoutedAccount]:
+async def routed_accounts(conn: Connection, account_ids: Sequence[int]) -> dict[int, RoutedAccount]:
     """Per existing account among `account_ids`: its name, domain, size and traits."""
     return {
-        r.id: RoutedAccount(r.name, r.domain, r.employees, r.traits)
+        r.id: RoutedAccount(
+            r.name, r.domain, r.employees, r.traits if isinstance(r.traits, dict) else {}
+        )
         for r in await conn.execute(
             select(
                 accounts.c.id, accounts.c.name, accounts.c.domain, accounts.c.employees,
@@ -77,18 +334,13 @@ async def routed_accounts(
     }  # fmt: skip
 
 
-_IN_LIST = 1000  # values per IN list; far below either backend's limit
-
-
-async def group_ids_of_domains(conn: AsyncConnection, domains: Sequence[str]) -> dict[str, str]:
+async def group_ids_of_domains(conn: Connection, domains: Sequence[str]) -> dict[str, str]:
     """domain -> the groupId of the account with that domain (the domain itself for an
     account without one), for those of `domains` (sorted) an account has."""
     found: dict[str, str] = {}
-    for start in range(0, len(domains), _IN_LIST):
+    for chunk in chunks(domains, IN_LIST):
         rows = await conn.execute(
-            select(accounts.c.domain, accounts.c.group_id).where(
-                accounts.c.domain.in_(domains[start : start + _IN_LIST])
-            )
+            select(accounts.c.domain, accounts.c.group_id).where(accounts.c.domain.in_(chunk))
         )
         found.update({r.domain: r.group_id or r.domain for r in rows})
     return found
@@ -115,15 +367,13 @@ class KnownAccount(NewAccount):
 
 
 async def accounts_where(
-    conn: AsyncConnection, *, key: Literal["id", "group_id", "domain"], values: Sequence[Any]
+    conn: Connection, *, key: Literal["id", "group_id", "domain"], values: Sequence[Any]
 ) -> list[KnownAccount]:
     """The accounts whose `key` column is one of `values`."""
     column = accounts.c[key]
     found: list[KnownAccount] = []
-    for start in range(0, len(values), _IN_LIST):
-        rows = await conn.execute(
-            select(accounts).where(column.in_(values[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(values, IN_LIST):
+        rows = await conn.execute(select(accounts).where(column.in_(chunk)))
         found.extend(
             KnownAccount(
                 id=row.id,
@@ -140,17 +390,15 @@ async def accounts_where(
     return found
 
 
-async def account_traits_now(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Stored]:
+async def account_traits_now(conn: Connection, ids: Iterable[int]) -> dict[int, Stored]:
     """id -> what traits set in that account's row, as stored now; an account not stored
     is left out."""
     columns = [accounts.c.id, accounts.c.traits, accounts.c.trait_times]
     columns += [accounts.c[name] for name in ACCOUNT_COLUMNS]
     ordered = sorted(ids)
     found: dict[int, Stored] = {}
-    for start in range(0, len(ordered), _IN_LIST):
-        rows = await conn.execute(
-            select(*columns).where(accounts.c.id.in_(ordered[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(ordered, IN_LIST):
+        rows = await conn.execute(select(*columns).where(accounts.c.id.in_(chunk)))
         for row in rows:
             found[row.id] = Stored(
                 dict(row.traits or {}),
@@ -160,9 +408,7 @@ async def account_traits_now(conn: AsyncConnection, ids: Iterable[int]) -> dict[
     return found
 
 
-async def add_accounts(
-    conn: AsyncConnection, new: Sequence[NewAccount], *, now: datetime
-) -> list[int]:
+async def add_accounts(conn: Connection, new: Sequence[NewAccount], *, now: datetime) -> list[int]:
     """The ids of new account rows, in the order of `new`, inserted in one round trip;
     each is due for scoring."""
     return await insert_returning_ids(
@@ -188,7 +434,7 @@ async def add_accounts(
 
 
 async def write_account_traits(
-    conn: AsyncConnection, writes: Sequence[tuple[int, Stored]], *, now: datetime
+    conn: Connection, writes: Sequence[tuple[int, Stored]], *, now: datetime
 ) -> None:
     """One executemany: each (account id, traits) of `writes` is what that row's traits,
     name, employees and industry are from now on."""
@@ -219,7 +465,7 @@ async def write_account_traits(
 
 
 async def adopt_group_id(
-    conn: AsyncConnection, account_id: int, *, group_id: str, now: datetime
+    conn: Connection, account_id: int, *, group_id: str, now: datetime
 ) -> None:
     """The account takes `group_id`, unless it has one by now (another request's stays)."""
     await conn.execute(
@@ -229,9 +475,7 @@ async def adopt_group_id(
     )
 
 
-async def adopt_domain(
-    conn: AsyncConnection, account_id: int, *, domain: str, now: datetime
-) -> None:
+async def adopt_domain(conn: Connection, account_id: int, *, domain: str, now: datetime) -> None:
     """The account takes `domain`, unless it has one by now (another request's stays)."""
     await conn.execute(
         update(accounts)
@@ -240,15 +484,7 @@ async def adopt_domain(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AccountSize:
-    """What routing reads of an account: its size and its traits (region, owner_email)."""
-
-    employees: int | None
-    traits: dict[str, Any]
-
-
-async def account_label_of(conn: AsyncConnection, account_id: int) -> str | None:
+async def account_label_of(conn: Connection, account_id: int) -> str | None:
     """How the account is named to a rep (`core.history.account_label`); None if unknown."""
     row = (
         await conn.execute(
@@ -260,26 +496,12 @@ async def account_label_of(conn: AsyncConnection, account_id: int) -> str | None
     return account_label(account_id, row.name, row.domain)
 
 
-async def account_exists(conn: AsyncConnection, account_id: int) -> bool:
+async def account_exists(conn: Connection, account_id: int) -> bool:
     """Whether an account has this id (not merged away, not deleted)."""
     found = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
     return found is not None
 
 
-async def account_traits(conn: AsyncConnection, account_id: int) -> Any:
+async def account_traits(conn: Connection, account_id: int) -> Any:
     """The account's traits as stored (None for no such account)."""
     return await conn.scalar(select(accounts.c.traits).where(accounts.c.id == account_id))
-
-
-async def account_sizes(
-    conn: AsyncConnection, account_ids: Sequence[int]
-) -> dict[int, AccountSize]:
-    """Per existing account: its size and traits (`{}` when they are not an object)."""
-    return {
-        a.id: AccountSize(a.employees, a.traits if isinstance(a.traits, dict) else {})
-        for a in await conn.execute(
-            select(accounts.c.id, accounts.c.employees, accounts.c.traits).where(
-                accounts.c.id.in_(list(account_ids))
-            )
-        )
-    }

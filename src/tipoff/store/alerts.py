@@ -1,10 +1,7 @@
-"""Alerts: the outbox rows rescoring queues, as Slack delivery reads them.
-
-The alerts table as the outbox: queued alerts and their delivery (claims, retries,
-failures), the SLA steps of posted ones, what digests and `tipoff alerts` read of them,
-and the figures /metrics reports.
-
-The alerts table: what the rep workflow reads and writes of posted alerts."""
+"""The alerts table, the outbox: the alerts rescoring queues, their delivery to Slack
+(claims, retries, failures), the SLA steps of posted ones and what the rep workflow reads
+and writes of them, what digests and `tipoff alerts` read, and the figures /metrics
+reports."""
 
 from __future__ import annotations
 
@@ -14,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.routing import Track
 from tipoff.core.workflow import BUNDLE, AlertStatus, LastAlert
@@ -144,7 +140,7 @@ class OutboxFigures:
 
 
 async def due_alerts(
-    conn: AsyncConnection, *, now: datetime, limit: int, unpreviewed_only: bool = False
+    conn: Connection, *, now: datetime, limit: int, unpreviewed_only: bool = False
 ) -> list[DueAlert]:
     """Pending alerts due at `now`, oldest first; with `unpreviewed_only`, those not yet
     printed to the console."""
@@ -158,7 +154,7 @@ async def due_alerts(
 
 
 async def claim_alert(
-    conn: AsyncConnection, alert_id: int, *, now: datetime, lease: timedelta
+    conn: Connection, alert_id: int, *, now: datetime, lease: timedelta
 ) -> ClaimedAlert | None:
     """Holds a pending, due alert for `lease` (its next attempt pushed that far ahead);
     None when another run holds it or it is no longer pending."""
@@ -179,12 +175,12 @@ async def claim_alert(
     )
 
 
-async def set_target(conn: AsyncConnection, alert_id: int, target: str) -> None:
+async def set_target(conn: Connection, alert_id: int, target: str) -> None:
     """The channel the alert goes to, worked out again."""
     await conn.execute(update(alerts).where(alerts.c.id == alert_id).values(target=target))
 
 
-async def alert_message(conn: AsyncConnection, alert_id: int) -> tuple[str, list[dict[str, Any]]]:
+async def alert_message(conn: Connection, alert_id: int) -> tuple[str, list[dict[str, Any]]]:
     """The alert's text and blocks as stored now."""
     row = (
         await conn.execute(select(alerts.c.text, alerts.c.blocks).where(alerts.c.id == alert_id))
@@ -193,7 +189,7 @@ async def alert_message(conn: AsyncConnection, alert_id: int) -> tuple[str, list
 
 
 async def mark_sent(
-    conn: AsyncConnection, alert_id: int, *, channel: str, ts: str, at: datetime, attempts: int
+    conn: Connection, alert_id: int, *, channel: str, ts: str, at: datetime, attempts: int
 ) -> tuple[str, list[dict[str, Any]]]:
     """Records where Slack shows the alert; its text and blocks as stored after the write
     (on PostgreSQL the write waited for an erasure rewriting the row)."""
@@ -206,7 +202,7 @@ async def mark_sent(
 
 
 async def reschedule(
-    conn: AsyncConnection, alert_id: int, *, at: datetime, attempts: int, error: str
+    conn: Connection, alert_id: int, *, at: datetime, attempts: int, error: str
 ) -> None:
     """The alert's next attempt is `at`, after `attempts` in all; `error` the last one's."""
     await conn.execute(
@@ -217,7 +213,7 @@ async def reschedule(
 
 
 async def mark_failed(
-    conn: AsyncConnection,
+    conn: Connection,
     alert_id: int,
     *,
     attempts: int,
@@ -239,7 +235,7 @@ async def mark_failed(
     )
 
 
-async def hold_pending(conn: AsyncConnection, *, until: datetime) -> None:
+async def hold_pending(conn: Connection, *, until: datetime) -> None:
     """No pending alert is attempted before `until`."""
     await conn.execute(
         update(alerts)
@@ -248,9 +244,7 @@ async def hold_pending(conn: AsyncConnection, *, until: datetime) -> None:
     )
 
 
-async def mark_previewed(
-    conn: AsyncConnection, alert_id: int, *, at: datetime
-) -> AlertContent | None:
+async def mark_previewed(conn: Connection, alert_id: int, *, at: datetime) -> AlertContent | None:
     """Marks the alert as printed to the console; None when it already was."""
     marked = await conn.execute(
         update(alerts)
@@ -263,7 +257,7 @@ async def mark_previewed(
     return AlertContent(r.id, r.target, r.text, list(r.blocks))
 
 
-async def failed_by_reason(conn: AsyncConnection) -> dict[str, int]:
+async def failed_by_reason(conn: Connection) -> dict[str, int]:
     """Failed alerts per Slack reason ("unknown" for none recorded)."""
     failed = await conn.execute(
         select(alerts.c.failure_reason, func.count())
@@ -273,7 +267,7 @@ async def failed_by_reason(conn: AsyncConnection) -> dict[str, int]:
     return {str(reason or "unknown"): count for reason, count in failed}
 
 
-async def pending_since(conn: AsyncConnection, queued_before: datetime) -> int:
+async def pending_since(conn: Connection, queued_before: datetime) -> int:
     """How many pending alerts were queued at or before `queued_before`."""
     found = await conn.execute(
         select(func.count()).where(
@@ -283,7 +277,7 @@ async def pending_since(conn: AsyncConnection, queued_before: datetime) -> int:
     return int(found.scalar_one())
 
 
-async def pending_count(conn: AsyncConnection) -> int:
+async def pending_count(conn: Connection) -> int:
     """How many alerts wait in the outbox to be posted."""
     found = await conn.execute(select(func.count()).where(alerts.c.status == AlertStatus.PENDING))
     return int(found.scalar_one())
@@ -299,7 +293,7 @@ def _troubled(stuck_before: datetime) -> ColumnElement[bool]:
 
 
 async def troubled_alerts(
-    conn: AsyncConnection, *, stuck_before: datetime, limit: int
+    conn: Connection, *, stuck_before: datetime, limit: int
 ) -> list[TroubledRow]:
     """Failed alerts, then stuck ones (`_troubled`), oldest first."""
     rows = await conn.execute(
@@ -336,7 +330,7 @@ async def troubled_alerts(
 
 
 async def troubled_states(
-    conn: AsyncConnection, ids: Sequence[int], *, stuck_before: datetime
+    conn: Connection, ids: Sequence[int], *, stuck_before: datetime
 ) -> dict[int, tuple[str, bool]]:
     """Per existing alert among `ids`: its status, and whether it is failed or stuck."""
     return {
@@ -350,7 +344,7 @@ async def troubled_states(
 
 
 async def requeue_troubled(
-    conn: AsyncConnection, ids: Sequence[int] | None, *, stuck_before: datetime, now: datetime
+    conn: Connection, ids: Sequence[int] | None, *, stuck_before: datetime, now: datetime
 ) -> list[int]:
     """Queues the failed and stuck alerts among `ids` (all of them when None) to be posted
     from `now`; their ids, in order."""
@@ -371,7 +365,7 @@ async def requeue_troubled(
     return requeued
 
 
-async def awaiting_claim(conn: AsyncConnection, *, now: datetime) -> list[AwaitingClaim]:
+async def awaiting_claim(conn: Connection, *, now: datetime) -> list[AwaitingClaim]:
     """Posted alerts (not bundles) nobody claimed and none escalated, whose account no one
     owns or snoozed at `now`, oldest first. One without the channel, ts or time Slack
     posted it at (none is, once sent) has no thread to remind in, and is left out."""
@@ -417,9 +411,7 @@ async def awaiting_claim(conn: AsyncConnection, *, now: datetime) -> list[Awaiti
     ]
 
 
-async def mark_sla_step(
-    conn: AsyncConnection, alert_id: int, step: SlaStep, *, at: datetime
-) -> bool:
+async def mark_sla_step(conn: Connection, alert_id: int, step: SlaStep, *, at: datetime) -> bool:
     """Marks the step taken `at`; False when it was already, or the alert was claimed."""
     column = alerts.c[step]
     marked = await conn.execute(
@@ -430,12 +422,12 @@ async def mark_sla_step(
     return marked.rowcount == 1
 
 
-async def unmark_sla_step(conn: AsyncConnection, alert_id: int, step: SlaStep) -> None:
+async def unmark_sla_step(conn: Connection, alert_id: int, step: SlaStep) -> None:
     """The step is to be taken again."""
     await conn.execute(update(alerts).where(alerts.c.id == alert_id).values({step: None}))
 
 
-async def unclaimed_alerts(conn: AsyncConnection, *, sent_after: datetime) -> list[UnclaimedAlert]:
+async def unclaimed_alerts(conn: Connection, *, sent_after: datetime) -> list[UnclaimedAlert]:
     """Posted alerts (not bundles) sent after `sent_after` that nobody claimed, of
     accounts no one owns; highest score first."""
     rows = await conn.execute(
@@ -452,7 +444,7 @@ async def unclaimed_alerts(conn: AsyncConnection, *, sent_after: datetime) -> li
     return [UnclaimedAlert(r.account_id, r.score, r.track) for r in rows]
 
 
-async def outbox_figures(conn: AsyncConnection) -> OutboxFigures:
+async def outbox_figures(conn: Connection) -> OutboxFigures:
     """How many alerts are in each status, how many attempts failed, and the oldest
     still waiting; index lookups and one small scan."""
     rows = await conn.execute(select(alerts.c.status, func.count()).group_by(alerts.c.status))
@@ -485,7 +477,7 @@ class PostedAlert:
     reason: str = ""  # why it was queued (`AlertReason.text`); BUNDLE.text for a bundle
 
 
-async def posted_alert(conn: AsyncConnection, *, channel: str, ts: str) -> PostedAlert | None:
+async def posted_alert(conn: Connection, *, channel: str, ts: str) -> PostedAlert | None:
     """The (first) alert posted as message `ts` in `channel`, if any."""
     row = (
         await conn.execute(
@@ -517,7 +509,7 @@ async def posted_alert(conn: AsyncConnection, *, channel: str, ts: str) -> Poste
 
 
 async def account_alert_posted_at(
-    conn: AsyncConnection, *, account_id: int, channel: str, ts: str
+    conn: Connection, *, account_id: int, channel: str, ts: str
 ) -> int | None:
     """The id of `account_id`'s (first) alert posted as message `ts` in `channel`."""
     found: int | None = await conn.scalar(
@@ -529,7 +521,7 @@ async def account_alert_posted_at(
     return found
 
 
-async def newest_alerts(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, LastAlert]:
+async def newest_alerts(conn: Connection, account_ids: Sequence[int]) -> dict[int, LastAlert]:
     """Per account with any: its newest alert."""
     newest_alert = (
         select(alerts.c.account_id, func.max(alerts.c.id).label("id"))
@@ -554,7 +546,7 @@ async def newest_alerts(conn: AsyncConnection, account_ids: Sequence[int]) -> di
 
 
 async def mark_claimed(
-    conn: AsyncConnection, *, account_id: int, slack_user_id: str, at: datetime
+    conn: Connection, *, account_id: int, slack_user_id: str, at: datetime
 ) -> None:
     """Records a claim (who, when) on every unclaimed alert of the account."""
     await conn.execute(
@@ -564,7 +556,7 @@ async def mark_claimed(
     )
 
 
-async def unmark_claimed_by(conn: AsyncConnection, slack_user_id: str) -> None:
+async def unmark_claimed_by(conn: Connection, slack_user_id: str) -> None:
     """Every alert `slack_user_id` claimed counts as unclaimed again."""
     await conn.execute(
         update(alerts)

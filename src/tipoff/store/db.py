@@ -85,7 +85,7 @@ class Database:
     @asynccontextmanager
     async def transaction(
         self, *, lock_wait_seconds: float | None = None, row_by_row: bool = False
-    ) -> AsyncIterator[AsyncConnection]:
+    ) -> AsyncIterator[Connection]:
         """One unit of work: commits on success, rolls back on any exception.
 
         `lock_wait_seconds` bounds how long it waits for a lock another unit of work
@@ -104,7 +104,7 @@ class Database:
 
     async def run_retrying(
         self,
-        work: Callable[[AsyncConnection], Awaitable[T]],
+        work: Callable[[Connection], Awaitable[T]],
         *,
         what: str,
         integrity_races: bool = False,
@@ -221,7 +221,7 @@ def schema_head() -> str:
     return heads.pop()
 
 
-async def ping(conn: AsyncConnection) -> None:
+async def ping(conn: Connection) -> None:
     """One round trip to the database, reading nothing: whether it answers."""
     await conn.execute(text("SELECT 1"))
 

@@ -7,10 +7,10 @@ import functools
 import json
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Row, Select, Table, event, false, insert, select, text, update
 from sqlalchemy.engine import Dialect
@@ -18,6 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -206,15 +208,12 @@ async def lock_in_order(conn: AsyncConnection, table: Table, ids: Sequence[int])
         return
     pk = next(iter(table.primary_key.columns))
     ordered = sorted(set(ids))
-    for start in range(0, len(ordered), _IN_LIST):
-        chunk = ordered[start : start + _IN_LIST]
+    for chunk in chunks(ordered, IN_LIST):
         # ORDER BY sits below the locking step in PostgreSQL's plan: rows lock in this order.
         await conn.execute(
             select(pk).where(pk.in_(chunk)).order_by(pk).with_for_update(key_share=True)
         )
 
-
-_IN_LIST = 1000  # values per IN list; far below either backend's limit
 
 # SQLSTATEs of a PostgreSQL transaction that lost a race with a concurrent one.
 DEADLOCK_DETECTED = "40P01"  # aborted to break a cycle of lock waits
@@ -302,6 +301,28 @@ async def fetch_rows(
         finally:
             await cursor.close()
     return (await conn.execute(text(sql), params)).all()
+
+
+# Values per IN (…) list: far below either backend's bound-parameter limit.
+IN_LIST = 1000
+# Ids per IN (…) list of the raw reads that bind other values beside them (`in_list`).
+_CHUNK = 500
+
+
+def chunks(values: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
+    """`values` in slices of at most `size`, an IN (…) list each."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def in_list(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
+    """Placeholders `:prefix0, :prefix1, …` for `values`, which are added to `params`.
+    Only these generated names are formatted into SQL text; every value is a parameter."""
+    names = []
+    for n, value in enumerate(values):
+        params[f"{prefix}{n}"] = value
+        names.append(f":{prefix}{n}")
+    return ", ".join(names)
 
 
 # A connection execution option: True where no other thread computes beside the reads

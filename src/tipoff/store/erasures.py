@@ -198,3 +198,9 @@ async def erasure_recorded(conn: Connection, email_hash: str) -> bool:
     """Whether an erasure of the person with this email hash is recorded."""
     found = await conn.execute(select(func.count()).where(erasures.c.email_hash == email_hash))
     return bool(found.scalar_one())
+
+
+async def erasures_so_far(conn: Connection) -> int:
+    """How many erasures (`tipoff forget`) have been made: a rescorer that reads it with
+    its batch and again before writing knows whether one came in between."""
+    return int((await conn.execute(select(func.count()).select_from(erasures))).scalar_one())

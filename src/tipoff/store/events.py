@@ -1,8 +1,5 @@
-"""Events: the signals stored; here what retention deletes.
-
-The events table: stored signals.
-
-The events table: the signals stored, one row per call, its messageId unique per source."""
+"""The events table: the signals stored, one row per call, its messageId unique per
+source; what ingest adds, identity resolution moves, and retention deletes."""
 
 from __future__ import annotations
 
@@ -11,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.store.accounts import mark_for_rescoring
 from tipoff.store.db import Connection
-from tipoff.store.dialect import insert_many, insert_many_values
-from tipoff.store.queries import mark_for_rescoring
+from tipoff.store.dialect import IN_LIST, chunks, insert_many, insert_many_values
 from tipoff.store.tables import events
 
 
@@ -33,13 +29,11 @@ async def delete_signals_before(conn: Connection, *, older_than: datetime) -> in
     return int(result.rowcount)
 
 
-async def newest_event_id(conn: AsyncConnection) -> int:
+async def newest_event_id(conn: Connection) -> int:
     """The highest event ID stored (0 for none): how many events were ever stored, since
     IDs only grow."""
     return int((await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one())
 
-
-_CHUNK = 1000  # values per IN list; far below either backend's limit
 
 _EVENT_COLUMNS = (
     "source_id",
@@ -59,15 +53,15 @@ NewEvent = tuple[str, str, str | None, int | None, int | None, datetime, dict[st
 
 
 async def seen_message_ids(
-    conn: AsyncConnection, message_ids: Sequence[str], *, source_id: int
+    conn: Connection, message_ids: Sequence[str], *, source_id: int
 ) -> set[str]:
     """Those of `message_ids` (sorted, distinct) that `source_id` has stored already."""
     seen: set[str] = set()
-    for start in range(0, len(message_ids), _CHUNK):
+    for chunk in chunks(message_ids, IN_LIST):
         rows = await conn.execute(
             select(events.c.message_id).where(
                 events.c.source_id == source_id,
-                events.c.message_id.in_(message_ids[start : start + _CHUNK]),
+                events.c.message_id.in_(chunk),
             )
         )
         seen.update(rows.scalars())
@@ -75,7 +69,7 @@ async def seen_message_ids(
 
 
 async def add_events(
-    conn: AsyncConnection, *, source_id: int, received_at: datetime, new: Iterable[NewEvent]
+    conn: Connection, *, source_id: int, received_at: datetime, new: Iterable[NewEvent]
 ) -> None:
     """One executemany of an events row per call of `source_id`'s, received at `received_at`."""
     as_time, as_json = insert_many_values(conn.dialect.name)
@@ -97,7 +91,7 @@ async def add_events(
     await insert_many(conn, events, _EVENT_COLUMNS, rows)
 
 
-async def move_events(conn: AsyncConnection, *, from_person: int, to_person: int) -> None:
+async def move_events(conn: Connection, *, from_person: int, to_person: int) -> None:
     """Every event of person `from_person` becomes `to_person`'s (a merge)."""
     await conn.execute(
         update(events).where(events.c.person_id == from_person).values(person_id=to_person)
@@ -105,7 +99,7 @@ async def move_events(conn: AsyncConnection, *, from_person: int, to_person: int
 
 
 async def attribute_unaccounted(
-    conn: AsyncConnection, placed: Sequence[tuple[int | None, int | None]]
+    conn: Connection, placed: Sequence[tuple[int | None, int | None]]
 ) -> None:
     """For each (person id, account id) of `placed`, in one executemany: that person's
     events stored without an account get that account."""

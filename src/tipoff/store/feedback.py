@@ -7,7 +7,6 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.store.db import Connection
 from tipoff.store.dialect import lock_for_writing, locks_rows
@@ -55,7 +54,7 @@ class NewestVerdict:
     created_at: datetime
 
 
-async def serialize_verdicts(conn: AsyncConnection, account_id: int) -> None:
+async def serialize_verdicts(conn: Connection, account_id: int) -> None:
     """Makes this transaction the only one storing clicks on `account_id` until it ends,
     so it reads the verdicts stored before it: on PostgreSQL by locking the account's row,
     on SQLite by taking the write lock now (its first write would take it anyway)."""
@@ -68,7 +67,7 @@ async def serialize_verdicts(conn: AsyncConnection, account_id: int) -> None:
 
 
 async def newest_verdict(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     account_id: int,
     slack_user_id: str,
@@ -97,7 +96,7 @@ async def newest_verdict(
     return NewestVerdict(newest.verdict, newest.reason, newest.created_at)
 
 
-async def insert_verdict(conn: AsyncConnection, record: FeedbackRecord) -> FeedbackRecord:
+async def insert_verdict(conn: Connection, record: FeedbackRecord) -> FeedbackRecord:
     """Stores `record` (its `id` ignored); returns it with the id it was stored under."""
     values = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "id"}
     result = await conn.execute(feedback.insert().values(**values))
@@ -105,7 +104,7 @@ async def insert_verdict(conn: AsyncConnection, record: FeedbackRecord) -> Feedb
     return replace(record, id=int(result.inserted_primary_key[0]))
 
 
-async def verdicts_on_alert(conn: AsyncConnection, alert_id: int) -> list[FeedbackRecord]:
+async def verdicts_on_alert(conn: Connection, alert_id: int) -> list[FeedbackRecord]:
     """Every verdict given on one alert, oldest first."""
     rows = await conn.execute(
         select(feedback).where(feedback.c.alert_id == alert_id).order_by(feedback.c.id)
@@ -126,7 +125,7 @@ async def verdicts_on_alert(conn: AsyncConnection, alert_id: int) -> list[Feedba
 
 
 async def newest_verdicts(
-    conn: AsyncConnection, account_ids: Sequence[int], verdict: str
+    conn: Connection, account_ids: Sequence[int], verdict: str
 ) -> dict[int, datetime]:
     """Per account with any: when `verdict` was last given on it."""
     return {

@@ -2,12 +2,6 @@
 who owns which account, and the accounts a rep owns with their scores.
 
 An owner_email trait counts as an owner once Slack knows the email (`slack_users`), and
-only where no claim or assignment names one (see tipoff.reps).
-
-The account_owners table (claims and `/tipoff assign`) and the `owner_email` trait:
-who owns which account, and the accounts a rep owns with their scores.
-
-An owner_email trait counts as an owner once Slack knows the email (`slack_users`), and
 only where no claim or assignment names one (see tipoff.reps)."""
 
 from __future__ import annotations
@@ -18,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CompoundSelect, Select, and_, func, select, union
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from tipoff.core.history import account_label
+from tipoff.store.db import Connection
+from tipoff.store.scores import score_history
 from tipoff.store.snoozes import snoozed_account_ids
-from tipoff.store.tables import account_owners, accounts, score_history, scores, slack_users
+from tipoff.store.tables import account_owners, accounts, scores, slack_users
 
 
 def _trait_email() -> Any:
@@ -79,7 +74,7 @@ def accounts_owned_by(slack_user_id: str) -> CompoundSelect[Any]:
     )
 
 
-async def owner_row(conn: AsyncConnection, account_id: int) -> OwnerRow | None:
+async def owner_row(conn: Connection, account_id: int) -> OwnerRow | None:
     """The account's claim or assignment, if it has one."""
     row = (
         await conn.execute(select(account_owners).where(account_owners.c.account_id == account_id))
@@ -87,7 +82,7 @@ async def owner_row(conn: AsyncConnection, account_id: int) -> OwnerRow | None:
     return OwnerRow(row.slack_user_id, row.via, row.assigned_at) if row is not None else None
 
 
-async def owner_rows(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, OwnerRow]:
+async def owner_rows(conn: Connection, account_ids: Sequence[int]) -> dict[int, OwnerRow]:
     """Per account with a claim or assignment: that."""
     return {
         r.account_id: OwnerRow(r.slack_user_id, r.via, r.assigned_at)
@@ -98,7 +93,7 @@ async def owner_rows(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[
 
 
 async def add_owner(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     account_id: int,
     slack_user_id: str,
@@ -119,7 +114,7 @@ async def add_owner(
 
 
 async def replace_owner(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     account_id: int,
     slack_user_id: str,
@@ -139,7 +134,7 @@ async def replace_owner(
     )
 
 
-async def end_ownerships(conn: AsyncConnection, slack_user_id: str) -> int:
+async def end_ownerships(conn: Connection, slack_user_id: str) -> int:
     """Deletes every claim and assignment of `slack_user_id`; returns how many there were."""
     ended = await conn.execute(
         account_owners.delete().where(account_owners.c.slack_user_id == slack_user_id)
@@ -147,20 +142,18 @@ async def end_ownerships(conn: AsyncConnection, slack_user_id: str) -> int:
     return int(ended.rowcount or 0)
 
 
-async def owner_user_ids(conn: AsyncConnection) -> set[str]:
+async def owner_user_ids(conn: Connection) -> set[str]:
     """The Slack users who own an account by a claim or an assignment."""
     return set((await conn.execute(select(account_owners.c.slack_user_id))).scalars())
 
 
-async def accounts_of(
-    conn: AsyncConnection, slack_user_id: str, *, limit: int
-) -> list[OwnedAccount]:
+async def accounts_of(conn: Connection, slack_user_id: str, *, limit: int) -> list[OwnedAccount]:
     """The accounts `slack_user_id` owns (claimed, assigned or in the CRM), best score first."""
     return await _lines(conn, accounts.c.id.in_(accounts_owned_by(slack_user_id)), limit=limit)
 
 
 async def best_unowned(
-    conn: AsyncConnection, *, tracks: Collection[str], now: datetime, limit: int
+    conn: Connection, *, tracks: Collection[str], now: datetime, limit: int
 ) -> list[OwnedAccount]:
     """The best-scored accounts in `tracks` that nobody in Slack owns and nobody snoozed."""
     return await _lines(
@@ -174,7 +167,7 @@ async def best_unowned(
     )
 
 
-async def _lines(conn: AsyncConnection, where: Any, *, limit: int) -> list[OwnedAccount]:
+async def _lines(conn: Connection, where: Any, *, limit: int) -> list[OwnedAccount]:
     rows = (
         await conn.execute(
             select(
@@ -193,17 +186,11 @@ async def _lines(conn: AsyncConnection, where: Any, *, limit: int) -> list[Owned
     ).all()
     lines = []
     for r in rows:
-        recent = (
-            await conn.execute(
-                select(score_history.c.score, score_history.c.scored_at)
-                .where(score_history.c.account_id == r.id)
-                .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-                .limit(2)
-            )
-        ).all()
+        recent = await score_history(conn, r.id, limit=2)
         change = changed_at = None
         if len(recent) == 2:
-            change, changed_at = recent[0].score - recent[1].score, recent[0].scored_at
+            (newest_at, newest, _), (_, previous, _) = recent
+            change, changed_at = newest - previous, newest_at
         lines.append(
             OwnedAccount(
                 r.id,

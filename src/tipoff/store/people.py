@@ -8,13 +8,17 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.core.traits import PERSON_COLUMNS, Stored
-from tipoff.store.dialect import insert_returning_ids, lock_for_writing, lock_in_order
+from tipoff.store.db import Connection
+from tipoff.store.dialect import (
+    IN_LIST,
+    chunks,
+    insert_returning_ids,
+    lock_for_writing,
+    lock_in_order,
+)
 from tipoff.store.tables import people
-
-_IN_LIST = 1000  # values per IN list; far below either backend's limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +61,13 @@ class PersonWrite:
 
 
 async def people_where(
-    conn: AsyncConnection, *, key: Literal["id", "email"], values: Sequence[Any]
+    conn: Connection, *, key: Literal["id", "email"], values: Sequence[Any]
 ) -> list[KnownPerson]:
     """The people whose `key` column is one of `values`."""
     column = people.c[key]
     found: list[KnownPerson] = []
-    for start in range(0, len(values), _IN_LIST):
-        rows = await conn.execute(
-            select(people).where(column.in_(values[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(values, IN_LIST):
+        rows = await conn.execute(select(people).where(column.in_(chunk)))
         found.extend(
             KnownPerson(
                 id=row.id,
@@ -82,7 +84,7 @@ async def people_where(
     return found
 
 
-async def people_now(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, PersonNow]:
+async def people_now(conn: Connection, ids: Iterable[int]) -> dict[int, PersonNow]:
     """id -> what traits set in that person's row and their account, as stored now; a
     person not stored (erased meanwhile) is left out."""
     columns = [people.c.id, people.c.traits, people.c.trait_times]
@@ -90,10 +92,8 @@ async def people_now(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Per
     columns += [people.c.account_id, people.c.account_via]
     ordered = sorted(ids)
     found: dict[int, PersonNow] = {}
-    for start in range(0, len(ordered), _IN_LIST):
-        rows = await conn.execute(
-            select(*columns).where(people.c.id.in_(ordered[start : start + _IN_LIST]))
-        )
+    for chunk in chunks(ordered, IN_LIST):
+        rows = await conn.execute(select(*columns).where(people.c.id.in_(chunk)))
         for row in rows:
             stored = Stored(
                 dict(row.traits or {}),
@@ -104,13 +104,13 @@ async def people_now(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Per
     return found
 
 
-async def lock_people_for_writing(conn: AsyncConnection) -> None:
+async def lock_people_for_writing(conn: Connection) -> None:
     """What this unit of work reads of people next stays so until it commits: SQLite's
     write lock, taken now (`dialect.lock_for_writing`); elsewhere rows are locked."""
     await lock_for_writing(conn, people)
 
 
-async def lock_people(conn: AsyncConnection, ids: Sequence[int]) -> None:
+async def lock_people(conn: Connection, ids: Sequence[int]) -> None:
     """Locks these people's rows, in id order (`dialect.lock_in_order`)."""
     await lock_in_order(conn, people, ids)
 
@@ -129,29 +129,25 @@ def _row(person: NewPerson, now: datetime) -> dict[str, Any]:
     }
 
 
-async def add_person(conn: AsyncConnection, person: NewPerson, *, now: datetime) -> int:
+async def add_person(conn: Connection, person: NewPerson, *, now: datetime) -> int:
     """The id of a new person row, inserted at once."""
     result = await conn.execute(insert(people).values(_row(person, now)).returning(people.c.id))
     return int(result.scalar_one())
 
 
-async def add_people(
-    conn: AsyncConnection, new: Sequence[NewPerson], *, now: datetime
-) -> list[int]:
+async def add_people(conn: Connection, new: Sequence[NewPerson], *, now: datetime) -> list[int]:
     """The ids of new person rows, in the order of `new`, inserted in one round trip."""
     return await insert_returning_ids(conn, people, [_row(p, now) for p in new])
 
 
-async def set_email(conn: AsyncConnection, person_id: int, *, email: str, now: datetime) -> None:
+async def set_email(conn: Connection, person_id: int, *, email: str, now: datetime) -> None:
     """The person's email is `email` from now on."""
     await conn.execute(
         update(people).where(people.c.id == person_id).values(email=email, updated_at=now)
     )
 
 
-async def write_people(
-    conn: AsyncConnection, writes: Sequence[PersonWrite], *, now: datetime
-) -> None:
+async def write_people(conn: Connection, writes: Sequence[PersonWrite], *, now: datetime) -> None:
     """One executemany: each person's traits, name, title and account as `writes` says."""
     await conn.execute(
         update(people)
@@ -181,6 +177,6 @@ async def write_people(
     )
 
 
-async def delete_person(conn: AsyncConnection, person_id: int) -> None:
+async def delete_person(conn: Connection, person_id: int) -> None:
     """The person's row is gone (merged into another: nothing may point at it any more)."""
     await conn.execute(delete(people).where(people.c.id == person_id))

@@ -1,9 +1,6 @@
-"""Scores and their history: each account's current score row, how a ScoreResult is
-written to it and read back, and the appended score history.
-
-score_history: what digests read of how scores moved.
-
-The score_history table: what a lookup reads of an account's past scores."""
+"""The scores and score_history tables: each account's current score row (how a
+ScoreResult is written to it and read back, the best ones for `tipoff top`), and the
+appended history of how scores moved, as digests, lookups and sparklines read it."""
 
 from __future__ import annotations
 
@@ -13,16 +10,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Select, case, select
 
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import Contact, Evidence, ScoreResult
 from tipoff.core.scoring_model import ScoringModel
+from tipoff.store.accounts import ACCOUNT_ROW_COLUMNS, AccountRow, account_row
 from tipoff.store.db import Connection
-from tipoff.store.dialect import json_and_time_as_stored, upsert_rows
-from tipoff.store.queries import CurrentScore
-from tipoff.store.tables import score_history, scores
+from tipoff.store.dialect import (
+    chunks,
+    fetch_rows_at_once,
+    in_list,
+    json_and_time_as_stored,
+    upsert_rows,
+    utc_from_db,
+)
+from tipoff.store.tables import accounts, scores
+from tipoff.store.tables import score_history as history_table
 
 # A scores row as rescoring writes it: its values in SCORE_COLUMNS order.
 ScoreRow = tuple[Any, ...]
@@ -53,6 +57,60 @@ class ScoreChange:
     score: int
     track: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TopRow:
+    account: AccountRow
+    score: int
+    raw_points: float
+    track: str
+    scored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScore:
+    score: int
+    track: str
+    scored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentScore:
+    """An account's stored score row, and whether signals arrived since it was scored."""
+
+    score: int
+    raw_points: float
+    track: str
+    dimensions: tuple[float, float, float, float]  # fit, product, marketing, timing
+    evidence: list[dict[str, Any]]
+    contact: dict[str, Any] | None
+    model_name: str
+    scored_at: datetime
+    up_to_date: bool  # no signal since: scored_version has caught up with signal_version
+
+
+async def current_score(conn: Connection, account_id: int) -> CurrentScore | None:
+    row = (
+        await conn.execute(
+            select(scores, accounts.c.signal_version, accounts.c.scored_version)
+            .join(accounts, accounts.c.id == scores.c.account_id)
+            .where(scores.c.account_id == account_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return CurrentScore(
+        score=row.score,
+        raw_points=row.raw_points,
+        track=row.track,
+        dimensions=(row.fit, row.product, row.marketing, row.timing),
+        evidence=row.evidence,
+        contact=row.contact,
+        model_name=row.model_name,
+        scored_at=row.scored_at,
+        up_to_date=row.scored_version >= row.signal_version,
+    )
 
 
 def score_row_maker(
@@ -148,7 +206,7 @@ async def append_history(conn: Connection, changes: Sequence[ScoreChange]) -> No
     """Appends score history: one entry per change of an account's score or track."""
     if changes:
         await conn.execute(
-            score_history.insert(),
+            history_table.insert(),
             [
                 {"account_id": c.account_id, "score": c.score, "track": c.track, "scored_at": c.at}
                 for c in changes
@@ -164,32 +222,28 @@ class ScoredAt:
     scored_at: datetime
 
 
-async def scores_between(
-    conn: AsyncConnection, *, since: datetime, until: datetime
-) -> list[ScoredAt]:
+async def scores_between(conn: Connection, *, since: datetime, until: datetime) -> list[ScoredAt]:
     """The scores stored after `since` and up to `until`, in the order they were stored."""
     rows = await conn.execute(
         select(
-            score_history.c.account_id,
-            score_history.c.score,
-            score_history.c.track,
-            score_history.c.scored_at,
+            history_table.c.account_id,
+            history_table.c.score,
+            history_table.c.track,
+            history_table.c.scored_at,
         )
-        .where(score_history.c.scored_at > since, score_history.c.scored_at <= until)
-        .order_by(score_history.c.scored_at, score_history.c.id)
+        .where(history_table.c.scored_at > since, history_table.c.scored_at <= until)
+        .order_by(history_table.c.scored_at, history_table.c.id)
     )
     return [ScoredAt(r.account_id, r.score, r.track, r.scored_at) for r in rows]
 
 
-async def score_as_of(
-    conn: AsyncConnection, account_id: int, at: datetime
-) -> tuple[int, str] | None:
+async def score_as_of(conn: Connection, account_id: int, at: datetime) -> tuple[int, str] | None:
     """The account's score and track as last stored at or before `at`, if any."""
     row = (
         await conn.execute(
-            select(score_history.c.score, score_history.c.track)
-            .where(score_history.c.account_id == account_id, score_history.c.scored_at <= at)
-            .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
+            select(history_table.c.score, history_table.c.track)
+            .where(history_table.c.account_id == account_id, history_table.c.scored_at <= at)
+            .order_by(history_table.c.scored_at.desc(), history_table.c.id.desc())
             .limit(1)
         )
     ).one_or_none()
@@ -197,23 +251,70 @@ async def score_as_of(
 
 
 async def recent_history(
-    conn: AsyncConnection, account_id: int, now: datetime, *, weeks: int
+    conn: Connection, account_id: int, now: datetime, *, weeks: int
 ) -> list[tuple[datetime, int, str]]:
     """Score history for a sparkline, newest first: the last `weeks` weeks, and the
     newest entry before them (the score the first week started from)."""
     since = now - timedelta(weeks=weeks)
-    rows = await conn.execute(
-        select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
-        .where(score_history.c.account_id == account_id, score_history.c.scored_at >= since)
-        .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-    )
+    rows = await conn.execute(_newest_first(account_id).where(history_table.c.scored_at >= since))
     recent = [(r.scored_at, r.score, r.track) for r in rows]
     before = (
         await conn.execute(
-            select(score_history.c.scored_at, score_history.c.score, score_history.c.track)
-            .where(score_history.c.account_id == account_id, score_history.c.scored_at < since)
-            .order_by(score_history.c.scored_at.desc(), score_history.c.id.desc())
-            .limit(1)
+            _newest_first(account_id).where(history_table.c.scored_at < since).limit(1)
         )
     ).one_or_none()
     return recent + ([(before.scored_at, before.score, before.track)] if before else [])
+
+
+async def stored_scores(conn: Connection, account_ids: Sequence[int]) -> dict[int, StoredScore]:
+    """Read with `fetch_rows_at_once`: rescoring reads them while it scores."""
+    found: dict[int, StoredScore] = {}
+    for chunk in chunks(account_ids):
+        params: dict[str, Any] = {}
+        sql = (
+            "SELECT account_id, score, track, scored_at FROM scores"  # noqa: S608
+            f" WHERE account_id IN ({in_list('a', chunk, params)})"
+        )
+        for account_id, score, track, scored_at in await fetch_rows_at_once(
+            conn, sql, params, width=4
+        ):
+            found[account_id] = StoredScore(score, track, utc_from_db(scored_at))
+    return found
+
+
+async def top_scores(conn: Connection, *, limit: int = 10) -> list[TopRow]:
+    """Best first: by track (a hot account outranks a monitor one whatever their scores),
+    then score, then the unrounded points (two accounts at 95 may hold 95.4 and 95.2)."""
+    track_rank = case({track.value: track.rank for track in Track}, value=scores.c.track, else_=-1)
+    result = await conn.execute(
+        select(
+            *ACCOUNT_ROW_COLUMNS,
+            scores.c.score,
+            scores.c.raw_points,
+            scores.c.track,
+            scores.c.scored_at,
+        )
+        .join(scores, scores.c.account_id == accounts.c.id)
+        .order_by(
+            track_rank.desc(), scores.c.score.desc(), scores.c.raw_points.desc(), accounts.c.id
+        )
+        .limit(limit)
+    )
+    return [TopRow(account_row(r), r.score, r.raw_points, r.track, r.scored_at) for r in result]
+
+
+async def score_history(
+    conn: Connection, account_id: int, *, limit: int = 10
+) -> list[tuple[datetime, int, str]]:
+    """(scored_at, score, track), newest first: one entry per change of score or track."""
+    result = await conn.execute(_newest_first(account_id).limit(limit))
+    return [(r.scored_at, r.score, r.track) for r in result]
+
+
+def _newest_first(account_id: int) -> Select[Any]:
+    """The account's score history entries (scored_at, score, track), newest first."""
+    return (
+        select(history_table.c.scored_at, history_table.c.score, history_table.c.track)
+        .where(history_table.c.account_id == account_id)
+        .order_by(history_table.c.scored_at.desc(), history_table.c.id.desc())
+    )

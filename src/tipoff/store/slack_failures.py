@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.store.db import Connection
 from tipoff.store.tables import slack_failures
 
 
@@ -22,7 +22,7 @@ class RefusedPost:
 
 
 async def record_refusal(
-    conn: AsyncConnection, *, kind: str, subject: str, channel: str, reason: str, at: datetime
+    conn: Connection, *, kind: str, subject: str, channel: str, reason: str, at: datetime
 ) -> None:
     """Stores one refusal (long values cut to their columns' widths)."""
     await conn.execute(
@@ -36,7 +36,7 @@ async def record_refusal(
     )
 
 
-async def refusals_since(conn: AsyncConnection, since: datetime) -> list[RefusedPost]:
+async def refusals_since(conn: Connection, since: datetime) -> list[RefusedPost]:
     """The refusals after `since`, newest first."""
     rows = await conn.execute(
         select(slack_failures)
@@ -46,7 +46,7 @@ async def refusals_since(conn: AsyncConnection, since: datetime) -> list[Refused
     return [RefusedPost(r.kind, r.subject, r.channel, r.reason, r.failed_at) for r in rows]
 
 
-async def refusal_counts(conn: AsyncConnection, since: datetime) -> dict[tuple[str, str], int]:
+async def refusal_counts(conn: Connection, since: datetime) -> dict[tuple[str, str], int]:
     """How many refusals after `since` per (kind, reason)."""
     refused = await conn.execute(
         select(slack_failures.c.kind, slack_failures.c.reason, func.count())

@@ -1,6 +1,4 @@
-"""The slack_users table: users.lookupByEmail answers, kept so each email is asked once.
-
-The slack_users table: users.lookupByEmail answers, kept so each email is asked once."""
+"""The slack_users table: users.lookupByEmail answers, kept so each email is asked once."""
 
 from __future__ import annotations
 
@@ -8,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.store.db import Connection
 from tipoff.store.dialect import upsert
 from tipoff.store.tables import slack_users
 
@@ -22,7 +20,7 @@ class LookedUp:
     looked_up_at: datetime
 
 
-async def looked_up_user(conn: AsyncConnection, email: str) -> LookedUp | None:
+async def looked_up_user(conn: Connection, email: str) -> LookedUp | None:
     """The stored answer for `email`; None when it was never looked up."""
     row = (
         await conn.execute(select(slack_users).where(slack_users.c.email == email))
@@ -31,7 +29,7 @@ async def looked_up_user(conn: AsyncConnection, email: str) -> LookedUp | None:
 
 
 async def remember_user(
-    conn: AsyncConnection, email: str, slack_user_id: str | None, *, at: datetime
+    conn: Connection, email: str, slack_user_id: str | None, *, at: datetime
 ) -> None:
     """Stores Slack's answer for `email`, asked `at`, replacing any earlier one."""
     await conn.execute(
@@ -42,7 +40,7 @@ async def remember_user(
     )
 
 
-async def known_user_ids(conn: AsyncConnection) -> set[str]:
+async def known_user_ids(conn: Connection) -> set[str]:
     """The Slack users some stored email was found to belong to."""
     return set(
         (
@@ -53,7 +51,7 @@ async def known_user_ids(conn: AsyncConnection) -> set[str]:
     )
 
 
-async def forget_user(conn: AsyncConnection, slack_user_id: str, *, at: datetime) -> None:
+async def forget_user(conn: Connection, slack_user_id: str, *, at: datetime) -> None:
     """Emails found to be `slack_user_id`'s read as nobody in Slack (as looked up `at`)
     until they are looked up again."""
     await conn.execute(

@@ -1,6 +1,4 @@
-"""The snoozes table: accounts a rep hid from alerts until a time.
-
-The snoozes table: accounts a rep hid from alerts until a time."""
+"""The snoozes table: accounts a rep hid from alerts until a time."""
 
 from __future__ import annotations
 
@@ -10,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.store.db import Connection
 from tipoff.store.tables import snoozes
 
 
@@ -26,7 +24,7 @@ class Snooze:
     until: datetime
 
 
-async def current_snooze(conn: AsyncConnection, account_id: int, now: datetime) -> Snooze | None:
+async def current_snooze(conn: Connection, account_id: int, now: datetime) -> Snooze | None:
     """The account's newest snooze still running at `now`, if any."""
     row = (
         await conn.execute(
@@ -39,7 +37,7 @@ async def current_snooze(conn: AsyncConnection, account_id: int, now: datetime) 
     return Snooze(row.slack_user_id, row.until) if row is not None else None
 
 
-async def snooze_ends(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, datetime]:
+async def snooze_ends(conn: Connection, account_ids: Sequence[int]) -> dict[int, datetime]:
     """Per account ever snoozed: when its latest-ending snooze ends (or ended)."""
     return {
         r.account_id: r.until
@@ -52,7 +50,7 @@ async def snooze_ends(conn: AsyncConnection, account_ids: Sequence[int]) -> dict
 
 
 async def add_snooze(
-    conn: AsyncConnection, *, account_id: int, slack_user_id: str, until: datetime, at: datetime
+    conn: Connection, *, account_id: int, slack_user_id: str, until: datetime, at: datetime
 ) -> None:
     """Stores a snooze of the account by `slack_user_id` until `until`, made `at`."""
     await conn.execute(

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tipoff.names import SIGNATURE_HEADER
+from tipoff.store.db import Connection
 from tipoff.store.dialect import locks_rows
 from tipoff.store.tables import sources
 
@@ -47,19 +47,19 @@ class Source:
         return f"header {self.auth_header}"
 
 
-async def source_named(conn: AsyncConnection, name: str) -> Source | None:
+async def source_named(conn: Connection, name: str) -> Source | None:
     """The source called `name`, revoked or not."""
     row = (await conn.execute(select(sources).where(sources.c.name == name))).one_or_none()
     return None if row is None else _source(row)
 
 
-async def source_with_id(conn: AsyncConnection, source_id: int) -> Source | None:
+async def source_with_id(conn: Connection, source_id: int) -> Source | None:
     """The source with this id, revoked or not."""
     row = (await conn.execute(select(sources).where(sources.c.id == source_id))).one_or_none()
     return None if row is None else _source(row)
 
 
-async def source_with_key_hash(conn: AsyncConnection, write_key_hash: str) -> Source | None:
+async def source_with_key_hash(conn: Connection, write_key_hash: str) -> Source | None:
     """The source whose write key hashes to `write_key_hash`, revoked or not."""
     row = (
         await conn.execute(select(sources).where(sources.c.write_key_hash == write_key_hash))
@@ -67,14 +67,14 @@ async def source_with_key_hash(conn: AsyncConnection, write_key_hash: str) -> So
     return None if row is None else _source(row)
 
 
-async def all_sources(conn: AsyncConnection) -> list[Source]:
+async def all_sources(conn: Connection) -> list[Source]:
     """Every source, revoked ones included, in the order they were created."""
     rows = await conn.execute(select(sources).order_by(sources.c.id))
     return [_source(row) for row in rows]
 
 
 async def add_source(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     name: str,
     category: str | None,
@@ -106,7 +106,7 @@ async def add_source(
 
 
 async def add_import_source(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     name: str,
     category: str | None,
@@ -128,7 +128,7 @@ async def add_import_source(
     return int(result.inserted_primary_key[0])
 
 
-async def set_revoked(conn: AsyncConnection, source_id: int, *, at: datetime) -> Source:
+async def set_revoked(conn: Connection, source_id: int, *, at: datetime) -> Source:
     """The source, revoked at `at`."""
     result = await conn.execute(
         update(sources).where(sources.c.id == source_id).values(revoked_at=at).returning(sources)
@@ -136,9 +136,7 @@ async def set_revoked(conn: AsyncConnection, source_id: int, *, at: datetime) ->
     return _source(result.one())
 
 
-async def revocation_held(
-    conn: AsyncConnection, source_id: int
-) -> tuple[str, datetime | None] | None:
+async def revocation_held(conn: Connection, source_id: int) -> tuple[str, datetime | None] | None:
     """The source's name and when it was revoked (None: it is live), or None when there is
     no such source. On PostgreSQL the row stays locked FOR SHARE until this transaction
     ends, so a revocation waits for it; SQLite's write lock, held by then, does as much."""

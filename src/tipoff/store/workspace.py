@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tipoff.store.db import Connection
 from tipoff.store.dialect import upsert
 from tipoff.store.tables import slack_workspace
 
@@ -24,7 +24,7 @@ class Pause:
     since: datetime
 
 
-async def posting_pause(conn: AsyncConnection) -> Pause | None:
+async def posting_pause(conn: Connection) -> Pause | None:
     """Why and since when posting is paused; None while posting."""
     row = (
         await conn.execute(select(slack_workspace).where(slack_workspace.c.id == _ROW))
@@ -34,7 +34,7 @@ async def posting_pause(conn: AsyncConnection) -> Pause | None:
     return Pause(row.paused_reason, row.paused_detail or "", row.paused_at)
 
 
-async def record_pause(conn: AsyncConnection, *, reason: str, detail: str, at: datetime) -> bool:
+async def record_pause(conn: Connection, *, reason: str, detail: str, at: datetime) -> bool:
     """Pauses posting from `at`; False (and nothing written) when it is paused already,
     since the first reason is the cause."""
     row = (
@@ -64,7 +64,7 @@ async def record_pause(conn: AsyncConnection, *, reason: str, detail: str, at: d
     return True
 
 
-async def clear_pause(conn: AsyncConnection, *, at: datetime) -> bool:
+async def clear_pause(conn: Connection, *, at: datetime) -> bool:
     """Posting again from `at`; False when it was not paused."""
     resumed = await conn.execute(
         update(slack_workspace)
@@ -74,7 +74,7 @@ async def clear_pause(conn: AsyncConnection, *, at: datetime) -> bool:
     return resumed.rowcount == 1
 
 
-async def claim_probe(conn: AsyncConnection, *, now: datetime, every: timedelta) -> bool:
+async def claim_probe(conn: Connection, *, now: datetime, every: timedelta) -> bool:
     """True when posting is paused and no probe was claimed within `every` before `now`
     (here or by another replica); the claim is then `now`'s."""
     due = await conn.execute(

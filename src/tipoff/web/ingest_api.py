@@ -34,7 +34,8 @@ from tipoff.ingest.segment import (
 )
 from tipoff.ingest.service import store_calls
 from tipoff.runtime import Runtime
-from tipoff.sources import Source, authenticate
+from tipoff.sources import authenticate
+from tipoff.store.sources import Source
 from tipoff.web.bodies import read_bounded
 
 log = logging.getLogger(__name__)

@@ -26,15 +26,15 @@ from starlette.routing import BaseRoute, Route
 from tipoff.errors import InvalidInput, Unauthorized
 from tipoff.ingest.posthog import parse_posthog
 from tipoff.ingest.segment import CALL_KINDS, MAX_EVENT_BYTES, SegmentCall, decode_json, parse_call
+from tipoff.names import SIGNATURE_HEADER
 from tipoff.runtime import Runtime
 from tipoff.sources import (
-    SIGNATURE_HEADER,
-    Source,
     body_signature,
     derived_secret,
     hash_write_key,
     webhook_source,
 )
+from tipoff.store.sources import Source
 from tipoff.web.ingest_api import read_body, store_and_answer
 
 log = logging.getLogger(__name__)
