@@ -47,8 +47,8 @@ def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> Non
     assert settings["socket_mode_enabled"] is False
     # Only the events a listener handles: app_home_opened (slack_app/listeners/home.py),
     # app_uninstalled and tokens_revoked (slack_app/listeners/lifecycle.py), and user_change
-    # (slack_app/listeners/people.py; needs users:read), channel_shared and channel_unshared
-    # (slack_app/listeners/people.py; need channels:read and groups:read).
+    # (slack_app/listeners/workspace_changes.py; needs users:read), channel_shared and channel_unshared
+    # (slack_app/listeners/workspace_changes.py; need channels:read and groups:read).
     assert settings["event_subscriptions"] == {
         "request_url": "https://YOUR-HOST/slack/events",
         "bot_events": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from tipoff.runtime import Runtime
-from tipoff.slack_app.listeners import actions, commands, home, lifecycle, people, views
+from tipoff.slack_app.listeners import actions, commands, home, lifecycle, views, workspace_changes
 
 
 def register_all(app: AsyncApp, runtime: Runtime) -> None:
@@ -14,4 +14,4 @@ def register_all(app: AsyncApp, runtime: Runtime) -> None:
     views.register(app, runtime)
     home.register(app, runtime)
     lifecycle.register(app, runtime)
-    people.register(app, runtime)
+    workspace_changes.register(app, runtime)
