@@ -44,6 +44,8 @@ def test_the_method_is_read_from_the_url_slack_sdk_calls() -> None:
     assert method_of("https://slack.com/api/chat.postMessage") == "chat.postMessage"
     assert method_of("https://slack.com/api/views.publish/") == "views.publish"
     assert method_of("http://127.0.0.1:8080/api/chat.update/?ts=1/2") == "chat.update"
+    # A query may hold a "?" of its own (RFC 3986 allows it unescaped).
+    assert method_of("https://slack.com/api/chat.postMessage?text=why?") == "chat.postMessage"
 
 
 @pytest.mark.parametrize("retry_after", [1, None], ids=["retry-after", "no-retry-after"])

@@ -1,0 +1,50 @@
+"""Edges of scoring that `make mutate` found unpinned (scoped with
+`MUTANTS="'tipoff.core.scoring.*'"`): rules the default model file does not use, such as
+an `each` rule that does not decay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.scoring import score_account
+from tipoff.model import ScoringModel
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+SAM = Person(2, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+
+
+def model_of(*rules: dict[str, object]) -> ScoringModel:
+    return ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed"], "marketing": ["Content Downloaded"]},
+            "signals": list(rules),
+        }
+    )
+
+
+def points_by_rule(model: ScoringModel, *signals: Signal) -> dict[str, float]:
+    history = AccountHistory(id=7, domain="acme.io", name="Acme", employees=250,
+                             people={SAM.id: SAM}, signals=signals)  # fmt: skip
+    return {e.rule_id: e.points for e in score_account(history, model, NOW).evidence}
+
+
+def test_an_each_rule_that_does_not_decay_earns_its_points_per_signal_up_to_its_cap() -> None:
+    model = model_of(
+        {
+            "id": "guides",
+            "events": ["Content Downloaded"],
+            "each": True,
+            "decays": False,
+            "points": 3,
+            "cap": 10,
+            "says": "downloaded {count} guides",
+        }
+    )
+    # Old signals earn full points: the rule does not decay.
+    two = [Signal("Content Downloaded", NOW - 40 * DAY, SAM.id)] * 2
+    assert points_by_rule(model, *two)["guides"] == 6
+    five = [Signal("Content Downloaded", NOW - 40 * DAY, SAM.id)] * 5
+    assert points_by_rule(model, *five)["guides"] == 10  # 15, capped at 10
