@@ -20,3 +20,12 @@ def test_a_line_worth_one_point_is_something_to_open_with() -> None:
 def test_a_line_worth_nothing_is_not() -> None:
     faded = Evidence("guide", "marketing", 0, "Sam Ortiz downloaded a guide 90 days ago", (2,))
     assert suggested_opener(ACME, scored(faded)) is None
+
+
+def test_the_opener_speaks_of_two_lines_at_most() -> None:
+    demo = Evidence("demo", "marketing", 35, "Sam Ortiz requested a demo 2 days ago", (2,))
+    pricing = Evidence("pricing", "marketing", 20, "Sam Ortiz viewed pricing yesterday", (2,))
+    guide = Evidence("guide", "marketing", 5, "Sam Ortiz downloaded a guide today", (2,))
+    assert suggested_opener(ACME, scored(demo, pricing, guide)) == (
+        f"I saw your team requested a demo 2 days ago and viewed pricing yesterday. {CLOSER}"
+    )
