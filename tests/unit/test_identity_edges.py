@@ -49,6 +49,7 @@ def test_a_domain_of_253_characters_is_the_longest_taken() -> None:
         (" Kim@Acme.io ", "acme.io"),
         ("kim@gmail.com", None),  # a mailbox provider says nothing of the employer
         ("kim@mail.acme.io", "mail.acme.io"),
+        ('"kim@home"@acme.com', "acme.com"),  # a quoted local part may hold an "@"
         ("kim lee@acme.io", None),
         ("kim@acme", None),
         ("@acme.io", None),
@@ -60,9 +61,11 @@ def test_the_company_of_an_address(email: str | None, domain: str | None) -> Non
     assert company_domain(email) == domain
 
 
-def test_an_address_with_a_space_is_no_address() -> None:
+def test_an_address_with_a_space_or_no_domain_after_its_last_at_is_no_address() -> None:
     assert normalize_email("kim lee@acme.io") is None
     assert normalize_email(" Kim.Lee@Acme.io ") == "kim.lee@acme.io"
+    # The domain is what follows the last "@": here none.
+    assert normalize_email("kim@acme.io@localhost") is None
 
 
 def test_an_address_typed_as_a_search_names_the_company_after_its_last_at() -> None:
