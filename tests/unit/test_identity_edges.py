@@ -26,6 +26,7 @@ from tipoff.core.identity import (
         ("acme", None),
         ("https://acme", None),
         ("acme corp.com", None),
+        ("http://kim:secret@acme.com:8080/", None),  # a login in the address is no domain
         ("", None),
         (None, None),
     ],
