@@ -1,6 +1,6 @@
 """Edges of scoring that `make mutate` found unpinned (scoped with
 `MUTANTS="'tipoff.core.scoring.*'"`): rules the default model file does not use, such as
-an `each` rule that does not decay."""
+an `each` rule that does not decay, a `says` that places who and when itself."""
 
 from __future__ import annotations
 
@@ -48,3 +48,18 @@ def test_an_each_rule_that_does_not_decay_earns_its_points_per_signal_up_to_its_
     assert points_by_rule(model, *two)["guides"] == 6
     five = [Signal("Content Downloaded", NOW - 40 * DAY, SAM.id)] * 5
     assert points_by_rule(model, *five)["guides"] == 10  # 15, capped at 10
+
+
+def test_a_rule_may_place_who_and_when_itself() -> None:
+    model = model_of(
+        {
+            "id": "guide",
+            "events": ["Content Downloaded"],
+            "points": 4,
+            "says": "{when}, {who} downloaded a guide",
+        }
+    )
+    history = AccountHistory(id=7, domain="acme.io", name="Acme", people={SAM.id: SAM},
+                             signals=(Signal("Content Downloaded", NOW - DAY, SAM.id),))  # fmt: skip
+    (line,) = [e for e in score_account(history, model, NOW).evidence if e.rule_id == "guide"]
+    assert line.text == "Yesterday, Sam Ortiz (Software Engineer) downloaded a guide"
