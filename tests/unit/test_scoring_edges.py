@@ -63,3 +63,23 @@ def test_a_rule_may_place_who_and_when_itself() -> None:
                              signals=(Signal("Content Downloaded", NOW - DAY, SAM.id),))  # fmt: skip
     (line,) = [e for e in score_account(history, model, NOW).evidence if e.rule_id == "guide"]
     assert line.text == "Yesterday, Sam Ortiz (Software Engineer) downloaded a guide"
+
+
+def test_a_rules_verb_agrees_with_several_people() -> None:
+    model = model_of(
+        {
+            "id": "pricing",
+            "events": ["Core Action Completed"],
+            "points": 4,
+            "says": "was on the pricing page",
+        }
+    )
+    lee = Person(3, "Lee Park", None, "Software Engineer")
+    history = AccountHistory(id=7, domain="acme.io", name="Acme", people={SAM.id: SAM, lee.id: lee},
+                             signals=(Signal("Core Action Completed", NOW - DAY, SAM.id),
+                                      Signal("Core Action Completed", NOW - DAY, lee.id)))  # fmt: skip
+    (line,) = [e for e in score_account(history, model, NOW).evidence if e.rule_id == "pricing"]
+    assert line.text == (
+        "Sam Ortiz (Software Engineer) and Lee Park (Software Engineer) were on the pricing page "
+        "yesterday"
+    )
