@@ -55,3 +55,11 @@ def test_a_mapping_outside_the_vocabulary_is_a_model_error(addition: str, proble
     with pytest.raises(ModelFileError) as error:
         parse_model(DEFAULT + "\n" + addition)
     assert problem in str(error.value)
+
+
+def test_a_page_path_is_read_only_for_events_a_path_key_maps() -> None:
+    # Ingest looks for the page path (in the payload's context) only when it can matter.
+    names = EventNameMap.build({"$pageview /pricing": "Pricing Page Viewed", "signup": "Signed Up"})
+    assert names.reads_path("$pageview")
+    assert not names.reads_path("signup")
+    assert not names.reads_path("Something Else")
