@@ -1,5 +1,5 @@
 """`python -m benchmarks [--size tiny|small|medium|full] [--accounts N --events M]`: runs
-the six figures and prints one Markdown table of Tipoff against its baselines."""
+the figures and prints one Markdown table of Tipoff against its baselines."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks import figures
 from benchmarks.figures import SIZES, Figure, Size
 
-FIGURES = ("ingest", "rescore", "alerts", "csv")  # "rescore" includes the lookups
+FIGURES = ("ingest", "rescore", "alerts", "csv", "ingest-new", "cli")  # "rescore": and lookups
 
 
 def machine() -> str:
@@ -68,6 +68,12 @@ async def run(
     if "csv" in only:
         progress("5–6. CSV imports")
         measured(*await figures.csv_import(size, workdir, seed=seed))
+    if "ingest-new" in only:
+        progress("7. ingest, mostly new senders")
+        measured(await figures.ingest_new_senders(size, workdir, seed=seed))
+    if "cli" in only:
+        progress("8–9. CLI start")
+        measured(*await figures.cli_start(size, workdir, seed=seed))
     return rows
 
 

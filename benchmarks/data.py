@@ -24,7 +24,14 @@ from typing import Any
 
 from tipoff.ingest.segment import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 
-__all__ = ["MAX_BATCH_EVENTS", "VOCABULARY", "bulk_load", "population", "segment_batches"]
+__all__ = [
+    "MAX_BATCH_EVENTS",
+    "VOCABULARY",
+    "bulk_load",
+    "new_sender_batches",
+    "population",
+    "segment_batches",
+]
 
 # (name, relative frequency, how it is sent). Frequencies are a typical PLG tracking plan's:
 # sessions and core actions dominate; demo requests and unsubscribes are rare.
@@ -307,6 +314,49 @@ def segment_batches(
         if len(data) > MAX_BATCH_BYTES:
             raise ValueError(f"a generated batch is {len(data):,} bytes, over Segment's limit")
         bodies.append((data, len(calls[start : start + batch_size])))
+    return bodies
+
+
+def new_sender_batches(
+    users: int,
+    accounts: int,
+    total: int,
+    *,
+    now: datetime,
+    seed: int,
+    batch_size: int = 1_000,
+) -> list[tuple[bytes, int]]:
+    """`POST /v1/batch` bodies of `total` `track` calls from `users` users Tipoff has never
+    seen, spread over `accounts` accounts it has never seen either: the first day of an
+    install, or a backfill. Each call names its account in `context.groupId` and comes
+    with no identify or group call before it, as many sources send them. Users are drawn
+    uniformly, so a user's first call is spread over the whole stream and most early
+    batches are mostly new people."""
+    rng = random.Random(seed + 11)
+    account_of = [rng.randrange(accounts) for _ in range(users)]
+    names = _weighted(rng, TRACKED, total)
+    start = now - timedelta(days=1)
+    calls: list[dict[str, Any]] = []
+    for n, name in enumerate(names):
+        user = rng.randrange(users)
+        calls.append(
+            {
+                "type": "track",
+                "event": name,
+                "userId": f"new-{seed}-{user}",
+                "timestamp": _iso(start + timedelta(seconds=86_400 * n / total)),
+                "properties": _properties(rng, name, None),
+                "context": {"groupId": f"new-g{seed}-{account_of[user]}"},
+                "messageId": f"new-{seed}-{n}",
+            }
+        )
+    bodies = []
+    for first in range(0, len(calls), batch_size):
+        chunk = calls[first : first + batch_size]
+        body = json.dumps({"batch": chunk}, separators=(",", ":")).encode()
+        if len(body) > MAX_BATCH_BYTES:
+            raise ValueError(f"a generated batch is {len(body):,} bytes, over Segment's limit")
+        bodies.append((body, len(chunk)))
     return bodies
 
 
