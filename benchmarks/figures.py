@@ -248,10 +248,13 @@ def post_batches(
     *,
     every: float = 0.0,
     seconds: float = math.inf,
+    resend: bool = False,
 ) -> list[tuple[float, float, int]]:
     """Posts each body in turn, as one Segment source does: one at most every `every`
     seconds, for at most `seconds`. (start, end, calls) of each request, on
-    CLOCK_MONOTONIC, which every process shares. Run it with `in_own_process`."""
+    CLOCK_MONOTONIC, which every process shares. With `resend`, a body refused with a
+    5xx is sent again after a second, up to 5 times, as Segment retries; each refusal
+    is one (start, end, 0). Run it with `in_own_process`."""
 
     async def send() -> list[tuple[float, float, int]]:
         timed: list[tuple[float, float, int]] = []
@@ -263,13 +266,18 @@ def post_batches(
                 delay = first + tick * every - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                start = time.monotonic()
-                async with http.post(
-                    f"{url}/v1/batch", data=body, headers={"content-type": "application/json"}
-                ) as response:
-                    if response.status != 200:
-                        raise RuntimeError(f"ingest refused a batch: {await response.text()}")
-                timed.append((start, time.monotonic(), count))
+                for attempt in range(6 if resend else 1):
+                    start = time.monotonic()
+                    async with http.post(
+                        f"{url}/v1/batch", data=body, headers={"content-type": "application/json"}
+                    ) as response:
+                        if response.status == 200:
+                            timed.append((start, time.monotonic(), count))
+                            break
+                        if not resend or response.status < 500 or attempt == 5:
+                            raise RuntimeError(f"ingest refused a batch: {await response.text()}")
+                    timed.append((start, time.monotonic(), 0))
+                    await asyncio.sleep(1.0)
         return timed
 
     return asyncio.run(send())
@@ -373,10 +381,12 @@ async def ingest_new_senders(size: Size, workdir: Path, *, seed: int) -> Figure:
             statements.append(many)
 
         event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", record)
+        # A refused batch (a 5xx) is sent again, as Segment does; counted in the note.
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
         async with serving(runtime) as url:
             clients = await asyncio.gather(
-                in_own_process(post_batches, url, write_key, bodies[0::2]),
-                in_own_process(post_batches, url, write_key, bodies[1::2]),
+                in_own_process(post_batches, url, write_key, bodies[0::2], resend=True),
+                in_own_process(post_batches, url, write_key, bodies[1::2], resend=True),
             )
         event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", record)
         async with runtime.db.transaction() as conn:
@@ -386,7 +396,8 @@ async def ingest_new_senders(size: Size, workdir: Path, *, seed: int) -> Figure:
             }
     finally:
         await runtime.close()
-    requests = [request for client in clients for request in client]
+    requests = [request for client in clients for request in client if request[2] > 0]
+    refused = sum(1 for client in clients for request in client if request[2] == 0)
     calls = sum(count for _, _, count in requests)
     if stored["events"] != calls:
         raise RuntimeError(f"ingest stored {stored['events']:,} events of {calls:,} calls")
@@ -403,7 +414,8 @@ async def ingest_new_senders(size: Size, workdir: Path, *, seed: int) -> Figure:
         f"{ratio:.1%}",
         "≥ 20 %",
         ratio >= 0.20,
-        f"{len(bodies)} batches, {calls:,} calls from {size.new_users:,} new users over "
+        f"{len(bodies)} batches ({refused} times refused with a 5xx and sent again), "
+        f"{calls:,} calls from {size.new_users:,} new users over "
         f"{size.new_accounts:,} new accounts ({stored['people']:,} people and "
         f"{stored['accounts']:,} accounts stored); a request took "
         f"{spread(latencies, 1000, ' ms')}; {len(statements) / len(requests):,.1f} statements "
