@@ -43,7 +43,12 @@ def table(rows: list[Figure]) -> str:
 
 
 async def run(
-    size: Size, only: set[str], workdir: Path, seed: int, interval: float
+    size: Size,
+    only: set[str],
+    workdir: Path,
+    seed: int,
+    interval: float,
+    postgres_url: str | None = None,
 ) -> list[Figure]:
     def progress(message: str) -> None:
         print(f"  … {message}", file=sys.stderr, flush=True)
@@ -74,6 +79,9 @@ async def run(
     if "cli" in only:
         progress("8–9. CLI start")
         measured(*await figures.cli_start(size, workdir, seed=seed))
+    if postgres_url and "ingest" in only:
+        progress("10. ingest on PostgreSQL")
+        measured(await figures.ingest_postgres(size, postgres_url, seed=seed))
     return rows
 
 
@@ -92,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="seconds between rescores of changed accounts in figure 4 "
         "(default: Tipoff's own default; 0.5 at --size tiny)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TIPOFF_BENCH_POSTGRES_URL"),
+        help="a PostgreSQL server (postgresql+asyncpg://user@host:port/postgres; default: "
+        "$TIPOFF_BENCH_POSTGRES_URL) to run the ingest figure on too, in fresh databases it "
+        "creates and drops",
     )
     parser.add_argument("--workdir", type=Path, help="where the databases go (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -118,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tipoff-bench-", dir=args.workdir) as workdir:
-        rows = asyncio.run(run(size, only, Path(workdir), args.seed, interval))
+        rows = asyncio.run(run(size, only, Path(workdir), args.seed, interval, args.postgres_url))
     print(f"Tipoff benchmarks, --size {args.size} (seed {args.seed}) on {machine()}")
     print()
     print(table(rows))

@@ -484,6 +484,100 @@ async def _timed_runs(args: list[str], runs: int, env: dict[str, str], cwd: Path
     return seconds
 
 
+# ---------------------------------------------------------------- (10) ingest on PostgreSQL
+
+
+async def ingest_postgres(size: Size, server_url: str, *, seed: int) -> Figure:
+    """Figure 1's batches posted to one server (the real app under uvicorn, as `tipoff
+    serve` runs it) on a fresh PostgreSQL database on `server_url`, against asyncpg's
+    executemany of the events rows it stored, 2,500 a transaction, into a second fresh
+    database (its accounts and people copied first, untimed). Both databases are
+    dropped afterwards."""
+    import asyncpg  # type: ignore[import-untyped]  # the postgres extra
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    names = [f"tipoff_bench_{os.getpid()}_{what}" for what in ("tipoff", "raw")]
+    population = data.population(size.ingest_accounts, seed=seed)
+    bodies = data.segment_batches(population, size.ingest_events, now=NOW, seed=seed)
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        urls = [server.set(database=name).render_as_string(hide_password=False) for name in names]
+        dsns = [
+            server.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+            for name in names
+        ]
+        settings = Settings(_env_file=None, database_url=urls[0], slack_bot_token=None)
+        runtime = await build_runtime(settings)
+        runtime.clock = lambda: NOW
+        try:
+            _, write_key = await _new_source(runtime, "bench")
+            async with serving(runtime) as url:
+                requests = await in_own_process(post_batches, url, write_key, bodies)
+        finally:
+            await runtime.close()
+        raw = await build_runtime(
+            Settings(_env_file=None, database_url=urls[1], slack_bot_token=None)
+        )
+        await raw.close()  # the schema, migrated
+        raw_rates = await _raw_ingest_postgres(dsns[0], dsns[1])
+    finally:
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    tipoff_rates = [count / (end - start) for start, end, count in requests]
+    ratio = statistics.median(tipoff_rates) / statistics.median(raw_rates)
+    calls = sum(count for _, count in bodies)
+    return Figure(
+        "10. ingest on PostgreSQL, one server, POST /v1/batch (2,500 calls a batch)",
+        spread(tipoff_rates, unit=" calls/s"),
+        spread(raw_rates, unit=" rows/s") + " asyncpg executemany",
+        f"{ratio:.0%}",
+        "≥ 25 %",
+        ratio >= 0.25,
+        f"{len(bodies)} batches, {calls:,} calls, {len(population):,} accounts; "
+        f"PostgreSQL at {server.host}:{server.port}",
+    )
+
+
+async def _raw_ingest_postgres(tipoff_dsn: str, raw_dsn: str) -> list[float]:
+    """Rows a second for each 2,500 of the events rows Tipoff stored, inserted again by
+    asyncpg's executemany, one transaction each."""
+    import asyncpg
+
+    columns = (
+        "source_id, message_id, kind, event, person_id, account_id, occurred_at,"
+        " received_at, properties"
+    )
+    source = await asyncpg.connect(tipoff_dsn)
+    target = await asyncpg.connect(raw_dsn)
+    try:
+        for table in ("sources", "accounts", "people"):
+            records = await source.fetch(f"SELECT * FROM {table} ORDER BY id")
+            if records:
+                await target.copy_records_to_table(
+                    table, records=records, columns=list(records[0].keys())
+                )
+        rows = await source.fetch(f"SELECT {columns} FROM events ORDER BY id")
+        insert = f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        rates = []
+        batch = data.MAX_BATCH_EVENTS
+        for start in range(0, len(rows), batch):
+            chunk = [tuple(row) for row in rows[start : start + batch]]
+            started = time.perf_counter()
+            async with target.transaction():
+                await target.executemany(insert, chunk)
+            rates.append(len(chunk) / (time.perf_counter() - started))
+        return rates
+    finally:
+        await source.close()
+        await target.close()
+
+
 # ---------------------------------------------------------------- (2) rescore, (3) lookup
 
 

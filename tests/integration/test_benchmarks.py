@@ -16,10 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_benchmark_runs_at_the_tiny_size_and_prints_a_table(tmp_path: Path) -> None:
+    # With a PostgreSQL server to test on, the ingest figure runs on it too (figure 10).
+    postgres = os.environ.get("TIPOFF_TEST_POSTGRES_URL")
     run = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--size", "tiny", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks", "--size", "tiny", "--workdir", str(tmp_path)]
+        + (["--postgres-url", postgres] if postgres else []),
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "TIPOFF_BENCH_POSTGRES_URL"},
+            "PYTHONPATH": str(ROOT),
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -34,7 +40,7 @@ def test_every_benchmark_runs_at_the_tiny_size_and_prints_a_table(tmp_path: Path
     ]  # fmt: skip
     assert rule == "|---|---|---|---|---|---|---|"
     assert [row.split("|")[1].strip().split(".")[0] for row in rows] == [
-        str(n) for n in range(1, 10)
+        str(n) for n in range(1, 11 if postgres else 10)
     ]
     for row in rows:
         cells = [cell.strip() for cell in row.split("|")[1:-1]]
