@@ -414,7 +414,7 @@ async def ingest_new_senders(size: Size, workdir: Path, *, seed: int) -> Figure:
         f"{ratio:.1%}",
         "≥ 20 %",
         ratio >= 0.20,
-        f"{len(bodies)} batches ({refused} times refused with a 5xx and sent again), "
+        f"{len(bodies)} batches ({refused} refused with a 5xx and sent again), "
         f"{calls:,} calls from {size.new_users:,} new users over "
         f"{size.new_accounts:,} new accounts ({stored['people']:,} people and "
         f"{stored['accounts']:,} accounts stored); a request took "
