@@ -16,3 +16,36 @@ def test_a_slow_pattern_is_refused_with_what_to_write_instead() -> None:
             " name the words instead, as in 'vp|vice president'",
         )
     ]
+
+
+def test_patterns_that_cannot_follow_the_others_are_refused_each_with_what_to_write() -> None:
+    patterns = ["\\b(?P<role>cto)\\b", "(?i)\\bowner\\b", "(ab)\\1", "(?P<role>cro)", "vp("]
+    found = problems(patterns)
+    # The third is re's own words after ours: its positions are re's to change.
+    assert found[2][0] == 3
+    assert found[2][1].startswith(
+        "'(?P<role>cro)' cannot be matched with the rule's other patterns before it:"
+        " redefinition of group name 'role' as group 2"
+    )
+    assert found[:2] + found[3:] == [
+        (
+            1,
+            "'(?i)\\bowner\\b' cannot be matched with the rule's other patterns: an inline flag"
+            " there must apply to a part, as in (?s:…), not the whole expression; titles are"
+            " matched case-insensitively already, so (?i) is not needed",
+        ),
+        (
+            2,
+            "'(ab)\\1' refers to a group by number, which would count the groups of the rule's"
+            " other patterns: name the group, (?P<name>…) and (?P=name)",
+        ),
+        (
+            4,
+            "'vp(' is not a valid regular expression: missing ), unterminated subpattern"
+            " at position 2",
+        ),
+    ]
+
+
+def test_the_first_pattern_may_refer_to_its_own_groups_by_number() -> None:
+    assert problems(["(ab)\\1", "\\bcto\\b"]) == []
