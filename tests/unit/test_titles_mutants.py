@@ -49,3 +49,14 @@ def test_patterns_that_cannot_follow_the_others_are_refused_each_with_what_to_wr
 
 def test_the_first_pattern_may_refer_to_its_own_groups_by_number() -> None:
     assert problems(["(ab)\\1", "\\bcto\\b"]) == []
+
+
+def test_a_later_pattern_may_refer_to_its_own_groups_by_name() -> None:
+    named = ["(?P<w>vp)\\s(?P=w)", "(?P<x>vice)?\\s?(?(x)president|chair)"]
+    assert problems(["\\bcto\\b", *named]) == []
+
+
+def test_a_later_pattern_with_a_condition_on_a_numbered_group_is_refused() -> None:
+    ((index, why),) = problems(["\\bcto\\b", "(vice)?\\s?(?(1)president|chair)"])
+    assert index == 1
+    assert "refers to a group by number" in why
