@@ -64,7 +64,8 @@ def test_a_later_pattern_may_refer_to_its_own_groups_by_name() -> None:
         "(vice)?\\s?(?(1)president|chair)",  # a condition on group 1
         "(vp)\\s\\1s?",  # a reference before a repeated part
         "(vp)(?:\\s\\1)?",  # a reference inside a group
-        "(vp)(?=\\s\\1|\\1)",  # inside a lookahead, among alternatives
+        "(vp)(?=\\s\\1|\\1)",  # inside a lookahead
+        "(vp)\\s(\\1|chief)",  # in the first of two alternatives
     ],
 )
 def test_a_later_pattern_that_refers_to_a_group_by_number_is_refused(pattern: str) -> None:
