@@ -72,3 +72,36 @@ def test_a_later_pattern_that_refers_to_a_group_by_number_is_refused(pattern: st
     ((index, why),) = problems(["\\bcto\\b", pattern])
     assert index == 1
     assert why.startswith(f"'{pattern}' refers to a group by number")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "\\bvps?\\b",  # a variable part, not inside a repetition
+        "(?:senior\\s+)?vp",  # inside a part that may appear once: not repeated
+        "(ab)+",  # a repeated part of fixed length
+        "(?:vp|vice president)",  # alternatives, not repeated
+        "(?P<s>ab)?(?(s)c+|d)",  # a condition's branches, not repeated
+    ],
+)
+def test_a_pattern_quick_to_rule_out_is_accepted(pattern: str) -> None:
+    assert problems(["\\bcto\\b", pattern]) == []
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(\\w+\\s?){2}",  # repeated twice: a part of variable length, tried again
+        "(ab)?(?(1)(\\w+\\s?)+|d)",  # in a condition's first branch
+        "(ab)?(?(1)d|(\\w+\\s?)+)",  # in its second
+        "(ab)?(?(1)(\\w+\\s?)+)",  # a condition without a second branch
+        "(?=(\\w+\\s?)+)vp",  # in a lookahead
+        "(?>(\\w+\\s?)+)",  # in an atomic group
+    ],
+)
+def test_a_pattern_slow_to_rule_out_is_refused_wherever_the_repetition_sits(
+    pattern: str,
+) -> None:
+    ((index, why),) = problems(["\\bcto\\b", pattern])
+    assert index == 1
+    assert why.startswith(f"'{pattern}' repeats a part that can itself match in several ways")
