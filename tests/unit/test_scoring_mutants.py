@@ -1,0 +1,55 @@
+"""Edges of scoring that `make mutate` found unpinned (scoped with
+`MUTANTS="'tipoff.core.scoring.*'"`), each asserted as a rep sees it: a score, a track,
+an evidence line, the person to contact first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.model import ScoringModel
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+LEE = Person(3, "Lee Park", None, "Software Engineer")
+SAM = Person(5, "Sam Ortiz", "sam@acme.io", "Software Engineer")
+
+
+def model_of(*rules: dict[str, object], **more: object) -> ScoringModel:
+    return ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed"], "marketing": ["Content Downloaded"]},
+            "signals": list(rules),
+            **more,
+        }
+    )
+
+
+def scored(
+    model: ScoringModel, *signals: Signal, people: tuple[Person, ...] = (LEE, SAM)
+) -> ScoreResult:
+    history = AccountHistory(id=7, domain="acme.io", name="Acme", employees=250,
+                             people={p.id: p for p in people}, signals=signals)  # fmt: skip
+    return score_account(history, model, NOW)
+
+
+def line_of(result: ScoreResult, rule_id: str) -> str:
+    (text,) = [e.text for e in result.evidence if e.rule_id == rule_id]
+    return text
+
+
+def test_people_active_at_the_same_time_are_named_in_the_order_of_their_ids() -> None:
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 30, "says": "did it"}
+    )
+    at = NOW - DAY
+    for signals in (
+        (Signal("Core Action Completed", at, SAM.id), Signal("Core Action Completed", at, LEE.id)),
+        (Signal("Core Action Completed", at, LEE.id), Signal("Core Action Completed", at, SAM.id)),
+    ):
+        result = scored(model, *signals)
+        assert line_of(result, "core") == (
+            "Lee Park (Software Engineer) and Sam Ortiz (Software Engineer) did it yesterday"
+        )
