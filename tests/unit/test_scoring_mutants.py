@@ -53,3 +53,26 @@ def test_people_active_at_the_same_time_are_named_in_the_order_of_their_ids() ->
         assert line_of(result, "core") == (
             "Lee Park (Software Engineer) and Sam Ortiz (Software Engineer) did it yesterday"
         )
+
+
+def test_a_rule_may_say_how_many_people_and_signals() -> None:
+    model = model_of(
+        {
+            "id": "team",
+            "events": ["Core Action Completed"],
+            "points": 20,
+            "min_users": 2,
+            "says": "{who}: {users} people, {count} actions",
+        }
+    )
+    at = NOW - DAY
+    result = scored(
+        model,
+        Signal("Core Action Completed", at, LEE.id),
+        Signal("Core Action Completed", at, SAM.id),
+        Signal("Core Action Completed", at, SAM.id),
+    )
+    assert line_of(result, "team") == (
+        "Lee Park (Software Engineer) and Sam Ortiz (Software Engineer): 2 people, 3 actions"
+        " yesterday"
+    )
