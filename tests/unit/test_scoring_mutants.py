@@ -76,3 +76,18 @@ def test_a_rule_may_say_how_many_people_and_signals() -> None:
         "Lee Park (Software Engineer) and Sam Ortiz (Software Engineer): 2 people, 3 actions"
         " yesterday"
     )
+
+
+def test_a_rules_verb_stays_singular_for_one_person() -> None:
+    model = model_of(
+        {
+            "id": "pricing",
+            "events": ["Core Action Completed"],
+            "points": 4,
+            "says": "is comparing plans",
+        }
+    )
+    result = scored(model, Signal("Core Action Completed", NOW - DAY, SAM.id))
+    assert (
+        line_of(result, "pricing") == "Sam Ortiz (Software Engineer) is comparing plans yesterday"
+    )
