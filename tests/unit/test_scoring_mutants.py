@@ -91,3 +91,40 @@ def test_a_rules_verb_stays_singular_for_one_person() -> None:
     assert (
         line_of(result, "pricing") == "Sam Ortiz (Software Engineer) is comparing plans yesterday"
     )
+
+
+def test_a_rule_without_a_window_says_nothing_for_window() -> None:
+    model = model_of(
+        {
+            "id": "seen",
+            "events": ["Core Action Completed"],
+            "points": 4,
+            "says": "was active {window}",
+        }
+    )
+    result = scored(model, Signal("Core Action Completed", NOW - DAY, SAM.id))
+    # {window} stands for the time, so "yesterday" is not added either.
+    assert " ".join(line_of(result, "seen").split()) == "Sam Ortiz (Software Engineer) was active"
+
+
+def test_the_contact_among_equally_credited_people_is_the_one_active_last() -> None:
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed", "Teammate Invited"]},
+            "signals": [
+                {"id": "core", "events": ["Core Action Completed"], "points": 10,
+                 "decays": False, "says": "did it"},
+                {"id": "invite", "events": ["Teammate Invited"], "points": 10,
+                 "decays": False, "says": "invited a teammate"},
+            ],
+        }
+    )  # fmt: skip
+    for lee_at, sam_at, first in ((NOW - 9 * DAY, NOW - DAY, SAM), (NOW - DAY, NOW - 9 * DAY, LEE)):
+        result = scored(
+            model,
+            Signal("Core Action Completed", lee_at, LEE.id),
+            Signal("Teammate Invited", sam_at, SAM.id),
+        )
+        assert result.contact is not None
+        assert result.contact.label == first.label
