@@ -128,3 +128,20 @@ def test_the_contact_among_equally_credited_people_is_the_one_active_last() -> N
         )
         assert result.contact is not None
         assert result.contact.label == first.label
+
+
+def test_activity_older_than_the_baseline_is_not_compared() -> None:
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 1, "says": "did it"}
+    )
+    recent = [Signal("Core Action Completed", NOW - DAY, SAM.id)] * 4
+    long_ago = [Signal("Core Action Completed", NOW - 50 * DAY, SAM.id)] * 30
+    timing = [e for e in scored(model, *recent, *long_ago).evidence if e.dimension == "timing"]
+    assert [(e.rule_id, e.points, e.text) for e in timing] == [
+        (
+            "rising",
+            5,
+            "Activity is rising: 4 signals a week in the last 7 days,"
+            " against 0 a week in the 21 days before",
+        )
+    ]
