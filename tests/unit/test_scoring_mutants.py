@@ -145,3 +145,38 @@ def test_activity_older_than_the_baseline_is_not_compared() -> None:
             " against 0 a week in the 21 days before",
         )
     ]
+
+
+def contact_of(model: ScoringModel, *signals: Signal) -> str | None:
+    contact = scored(model, *signals).contact
+    return None if contact is None else contact.label
+
+
+def test_a_line_worth_a_point_names_a_contact_and_one_worth_none_does_not() -> None:
+    one = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 1, "says": "did it"}
+    )
+    none = model_of(  # rounded to the tenth scoring keeps: 0 points
+        {"id": "core", "events": ["Core Action Completed"], "points": 0.04, "says": "did it"}
+    )
+    signal = Signal("Core Action Completed", NOW - DAY, SAM.id)
+    assert contact_of(one, signal) == SAM.label
+    assert contact_of(none, signal) is None
+
+
+def test_the_contact_is_found_below_stronger_lines_that_name_no_one_or_a_decision_maker() -> None:
+    vp = Person(9, "Maya Chen", None, "VP Engineering")
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 10, "says": "did it"},
+        fit=[
+            {"id": "size", "points": 30, "employees": {"min": 100}, "says": "is mid-market"},
+            {"id": "vp", "points": 20, "title_matches": ["\\bvp\\b"], "says": "holds a title"},
+        ],
+    )
+    result = scored(model, Signal("Core Action Completed", NOW - DAY, vp.id), people=(LEE, vp))
+    assert [e.rule_id for e in result.evidence] == ["size", "vp", "core"]  # strongest first
+    assert result.contact is not None
+    assert (result.contact.label, result.contact.why) == (
+        vp.label,
+        "Maya Chen (VP Engineering) did it yesterday",
+    )
