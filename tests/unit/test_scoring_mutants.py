@@ -180,3 +180,29 @@ def test_the_contact_is_found_below_stronger_lines_that_name_no_one_or_a_decisio
         vp.label,
         "Maya Chen (VP Engineering) did it yesterday",
     )
+
+
+def test_a_lines_points_are_shared_among_the_people_it_names() -> None:
+    kim = Person(4, "Kim Lo", None, "Software Engineer")
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed", "Teammate Invited"]},
+            "signals": [
+                {"id": "team", "events": ["Core Action Completed"], "points": 10,
+                 "decays": False, "says": "did it"},
+                {"id": "invite", "events": ["Teammate Invited"], "points": 6,
+                 "decays": False, "says": "invited a teammate"},
+            ],
+        }
+    )  # fmt: skip
+    # Lee and Kim share the 10 points of "team", 5 each: Sam's 6 alone are more.
+    result = scored(
+        model,
+        Signal("Core Action Completed", NOW - 2 * DAY, LEE.id),
+        Signal("Core Action Completed", NOW - 2 * DAY, kim.id),
+        Signal("Teammate Invited", NOW - 3 * DAY, SAM.id),
+        people=(LEE, SAM, kim),
+    )
+    assert result.contact is not None
+    assert result.contact.label == SAM.label
