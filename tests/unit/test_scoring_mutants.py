@@ -206,3 +206,29 @@ def test_a_lines_points_are_shared_among_the_people_it_names() -> None:
     )
     assert result.contact is not None
     assert result.contact.label == SAM.label
+
+
+def test_a_persons_lines_add_up_when_choosing_the_contact() -> None:
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed", "Teammate Invited", "Report Shared"]},
+            "signals": [
+                {"id": "core", "events": ["Core Action Completed"], "points": 6,
+                 "decays": False, "says": "did it"},
+                {"id": "invite", "events": ["Teammate Invited"], "points": 6,
+                 "decays": False, "says": "invited a teammate"},
+                {"id": "report", "events": ["Report Shared"], "points": 10,
+                 "decays": False, "says": "shared a report"},
+            ],
+        }
+    )  # fmt: skip
+    # Sam's two lines, 6 + 6, are more than Lee's one of 10, though Lee was active last.
+    result = scored(
+        model,
+        Signal("Core Action Completed", NOW - 3 * DAY, SAM.id),
+        Signal("Teammate Invited", NOW - 3 * DAY, SAM.id),
+        Signal("Report Shared", NOW - DAY, LEE.id),
+    )
+    assert result.contact is not None
+    assert result.contact.label == SAM.label
