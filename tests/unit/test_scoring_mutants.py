@@ -232,3 +232,29 @@ def test_a_persons_lines_add_up_when_choosing_the_contact() -> None:
     )
     assert result.contact is not None
     assert result.contact.label == SAM.label
+
+
+def test_a_persons_marketing_lines_add_up_when_choosing_the_contact() -> None:
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"marketing": ["Content Downloaded", "Webinar Attended", "Demo Requested"]},
+            "signals": [
+                {"id": "guide", "events": ["Content Downloaded"], "points": 6,
+                 "decays": False, "says": "downloaded a guide"},
+                {"id": "webinar", "events": ["Webinar Attended"], "points": 6,
+                 "decays": False, "says": "attended a webinar"},
+                {"id": "demo", "events": ["Demo Requested"], "points": 10,
+                 "decays": False, "says": "requested a demo"},
+            ],
+        }
+    )  # fmt: skip
+    # Sam's two hands raised, 6 + 6, are more than Lee's one of 10, though Lee's is newer.
+    result = scored(
+        model,
+        Signal("Content Downloaded", NOW - 3 * DAY, SAM.id),
+        Signal("Webinar Attended", NOW - 3 * DAY, SAM.id),
+        Signal("Demo Requested", NOW - DAY, LEE.id),
+    )
+    assert result.contact is not None
+    assert result.contact.label == SAM.label
