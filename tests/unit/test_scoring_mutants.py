@@ -258,3 +258,59 @@ def test_a_persons_marketing_lines_add_up_when_choosing_the_contact() -> None:
     )
     assert result.contact is not None
     assert result.contact.label == SAM.label
+
+
+def test_among_equally_credited_people_the_contact_is_the_one_whose_newest_line_is_newest() -> None:
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed", "Teammate Invited", "Report Shared"]},
+            "signals": [
+                {"id": "core", "events": ["Core Action Completed"], "points": 8,
+                 "decays": False, "says": "did it"},
+                {"id": "invite", "events": ["Teammate Invited"], "points": 2,
+                 "decays": False, "says": "invited a teammate"},
+                {"id": "report", "events": ["Report Shared"], "points": 10,
+                 "decays": False, "says": "shared a report"},
+            ],
+        }
+    )  # fmt: skip
+    # 10 points each. Sam's newest line (yesterday) is newer than Lee's (5 days ago),
+    # though Sam's weaker line is older than both.
+    result = scored(
+        model,
+        Signal("Core Action Completed", NOW - DAY, SAM.id),
+        Signal("Teammate Invited", NOW - 9 * DAY, SAM.id),
+        Signal("Report Shared", NOW - 5 * DAY, LEE.id),
+    )
+    assert result.contact is not None
+    assert result.contact.label == SAM.label
+
+
+def test_a_hand_raised_outweighs_product_use_by_tenths() -> None:
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {
+                "product": ["Core Action Completed"],
+                "marketing": ["Content Downloaded", "Webinar Attended"],
+            },
+            "signals": [
+                {"id": "guide", "events": ["Content Downloaded"], "points": 6.4,
+                 "decays": False, "says": "downloaded a guide"},
+                {"id": "webinar", "events": ["Webinar Attended"], "points": 6.2,
+                 "decays": False, "says": "attended a webinar"},
+                {"id": "core", "events": ["Core Action Completed"], "points": 5,
+                 "decays": False, "says": "did it"},
+            ],
+        }
+    )  # fmt: skip
+    # Sam's 6.4 points of marketing intent beat Lee's 6.2, though Lee has more in all.
+    result = scored(
+        model,
+        Signal("Content Downloaded", NOW - 3 * DAY, SAM.id),
+        Signal("Webinar Attended", NOW - 3 * DAY, LEE.id),
+        Signal("Core Action Completed", NOW - 3 * DAY, LEE.id),
+    )
+    assert result.contact is not None
+    assert result.contact.label == SAM.label
