@@ -314,3 +314,25 @@ def test_a_hand_raised_outweighs_product_use_by_tenths() -> None:
     )
     assert result.contact is not None
     assert result.contact.label == SAM.label
+
+
+def test_product_credit_is_compared_to_the_tenth_before_who_was_active_last() -> None:
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed", "Teammate Invited"]},
+            "signals": [
+                {"id": "core", "events": ["Core Action Completed"], "points": 6.4,
+                 "decays": False, "says": "did it"},
+                {"id": "invite", "events": ["Teammate Invited"], "points": 6.2,
+                 "decays": False, "says": "invited a teammate"},
+            ],
+        }
+    )  # fmt: skip
+    result = scored(
+        model,
+        Signal("Core Action Completed", NOW - 9 * DAY, SAM.id),
+        Signal("Teammate Invited", NOW - DAY, LEE.id),
+    )
+    assert result.contact is not None
+    assert result.contact.label == SAM.label  # 6.4 points against 6.2, though older
