@@ -336,3 +336,33 @@ def test_product_credit_is_compared_to_the_tenth_before_who_was_active_last() ->
     )
     assert result.contact is not None
     assert result.contact.label == SAM.label  # 6.4 points against 6.2, though older
+
+
+def test_people_tied_in_everything_give_the_contact_first_known() -> None:
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 10, "says": "did it"}
+    )
+    at = NOW - DAY
+    for signals in (
+        (Signal("Core Action Completed", at, SAM.id), Signal("Core Action Completed", at, LEE.id)),
+        (Signal("Core Action Completed", at, LEE.id), Signal("Core Action Completed", at, SAM.id)),
+    ):
+        assert contact_of(model, *signals) == LEE.label  # the lower id: known to Tipoff first
+
+
+def test_fit_lines_say_who_matched_and_what_the_account_is() -> None:
+    vp = Person(9, "Maya Chen", None, "VP Engineering")
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 10, "says": "did it"},
+        fit=[
+            {"id": "vp", "points": 20, "title_matches": ["\\bvp\\b"], "says": "holds a title"},
+            {"id": "saas", "points": 10, "industry_in": ["software"], "says": "is in software"},
+        ],
+    )
+    history = AccountHistory(id=7, domain="acme.io", name="Acme", industry="Software",
+                             people={LEE.id: LEE, vp.id: vp}, signals=())  # fmt: skip
+    result = score_account(history, model, NOW)
+    assert [e.text for e in result.evidence] == [
+        "Maya Chen (VP Engineering) holds a title",
+        "Acme (Software) is in software",
+    ]
