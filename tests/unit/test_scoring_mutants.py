@@ -366,3 +366,17 @@ def test_fit_lines_say_who_matched_and_what_the_account_is() -> None:
         "Maya Chen (VP Engineering) holds a title",
         "Acme (Software) is in software",
     ]
+
+
+def test_the_contact_comes_with_their_email_and_why() -> None:
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 10, "says": "did it"}
+    )
+    contact = scored(model, Signal("Core Action Completed", NOW - DAY, SAM.id)).contact
+    assert contact is not None
+    assert (contact.person_id, contact.label, contact.email, contact.why) == (
+        SAM.id,
+        "Sam Ortiz (Software Engineer)",
+        "sam@acme.io",
+        "Sam Ortiz (Software Engineer) did it yesterday",
+    )
