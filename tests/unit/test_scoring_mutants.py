@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import ScoreResult, score_account
 from tipoff.model import ScoringModel
 
@@ -380,3 +381,30 @@ def test_the_contact_comes_with_their_email_and_why() -> None:
         "sam@acme.io",
         "Sam Ortiz (Software Engineer) did it yesterday",
     )
+
+
+def test_an_excluded_account_scores_nothing_in_every_part_and_says_why() -> None:
+    vp = Person(9, "Maya Chen", None, "VP Engineering")
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 30, "says": "did it"},
+        fit=[{"id": "vp", "points": 20, "title_matches": ["\\bvp\\b"], "says": "holds a title"}],
+        exclude={"domains": ["acme.io"]},
+    )
+    history = AccountHistory(id=7, domain="qa.acme.io", name="Acme QA", people={vp.id: vp},
+                             signals=(Signal("Core Action Completed", NOW - DAY, vp.id),))  # fmt: skip
+    result = score_account(history, model, NOW)
+    assert result.excluded
+    assert (result.account_id, result.score, result.raw_points) == (7, 0, 0.0)
+    assert result.dimensions == Dimensions(0.0, 0.0, 0.0, 0.0)
+    assert result.track is Track.LOW_TOUCH
+    assert result.title_match is False
+    assert result.contact is None
+    assert [(e.rule_id, e.dimension, e.points, e.text) for e in result.evidence] == [
+        (
+            "excluded",
+            "fit",
+            0.0,
+            "qa.acme.io is excluded by the model (an internal, test or competitor domain)",
+        )
+    ]
+    assert result.whole.total == 0
