@@ -408,3 +408,14 @@ def test_an_excluded_account_scores_nothing_in_every_part_and_says_why() -> None
         )
     ]
     assert result.whole.total == 0
+
+
+def test_title_match_says_whether_a_title_rule_matched() -> None:
+    vp = Person(9, "Maya Chen", None, "VP Engineering")
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 30, "says": "did it"},
+        fit=[{"id": "vp", "points": 20, "title_matches": ["\\bvp\\b"], "says": "holds a title"}],
+    )
+    signal = Signal("Core Action Completed", NOW - DAY, SAM.id)
+    assert scored(model, signal, people=(LEE, SAM)).title_match is False
+    assert scored(model, signal, people=(SAM, vp)).title_match is True
