@@ -419,3 +419,25 @@ def test_title_match_says_whether_a_title_rule_matched() -> None:
     signal = Signal("Core Action Completed", NOW - DAY, SAM.id)
     assert scored(model, signal, people=(LEE, SAM)).title_match is False
     assert scored(model, signal, people=(SAM, vp)).title_match is True
+
+
+def test_a_rule_over_several_events_counts_each_of_them() -> None:
+    model = ScoringModel.model_validate(
+        {
+            "name": "edges",
+            "events": {"product": ["Core Action Completed", "Teammate Invited", "Report Shared"]},
+            "signals": [
+                {"id": "team", "events": ["Core Action Completed", "Teammate Invited"],
+                 "points": 2, "each": True, "decays": False, "says": "did {count} things"},
+            ],
+        }
+    )  # fmt: skip
+    result = scored(
+        model,
+        Signal("Teammate Invited", NOW - DAY, SAM.id),
+        Signal("Teammate Invited", NOW - DAY, SAM.id),
+        Signal("Core Action Completed", NOW - DAY, SAM.id),
+        Signal("Report Shared", NOW - DAY, SAM.id),  # not one of the rule's events
+    )
+    (team,) = [e for e in result.evidence if e.rule_id == "team"]
+    assert (team.points, team.text) == (6, "Sam Ortiz (Software Engineer) did 3 things yesterday")
