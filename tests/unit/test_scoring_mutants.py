@@ -425,9 +425,11 @@ def test_a_rule_over_several_events_counts_each_of_them() -> None:
     model = ScoringModel.model_validate(
         {
             "name": "edges",
-            "events": {"product": ["Core Action Completed", "Teammate Invited", "Report Shared"]},
+            "events": {"product": ["Core Action Completed", "Teammate Invited", "Report Shared",
+                                   "Dashboard Viewed"]},
             "signals": [
-                {"id": "team", "events": ["Core Action Completed", "Teammate Invited"],
+                {"id": "team", "events": ["Core Action Completed", "Teammate Invited",
+                                          "Dashboard Viewed"],  # none of these
                  "points": 2, "each": True, "decays": False, "says": "did {count} things"},
             ],
         }
@@ -441,3 +443,12 @@ def test_a_rule_over_several_events_counts_each_of_them() -> None:
     )
     (team,) = [e for e in result.evidence if e.rule_id == "team"]
     assert (team.points, team.text) == (6, "Sam Ortiz (Software Engineer) did 3 things yesterday")
+
+
+def test_marketing_activity_alone_can_be_rising() -> None:
+    model = model_of(
+        {"id": "guide", "events": ["Content Downloaded"], "points": 1, "says": "downloaded a guide"}
+    )
+    recent = [Signal("Content Downloaded", NOW - DAY, SAM.id)] * 4
+    timing = [e.rule_id for e in scored(model, *recent).evidence if e.dimension == "timing"]
+    assert timing == ["rising"]
