@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.routing import Dimensions, Track
 from tipoff.core.scoring import ScoreResult, score_account
@@ -421,16 +423,22 @@ def test_title_match_says_whether_a_title_rule_matched() -> None:
     assert scored(model, signal, people=(SAM, vp)).title_match is True
 
 
-def test_a_rule_over_several_events_counts_each_of_them() -> None:
+@pytest.mark.parametrize(
+    "events",
+    [
+        ["Core Action Completed", "Teammate Invited"],
+        ["Core Action Completed", "Teammate Invited", "Dashboard Viewed"],  # none of the third
+    ],
+)
+def test_a_rule_over_several_events_counts_each_of_them(events: list[str]) -> None:
     model = ScoringModel.model_validate(
         {
             "name": "edges",
             "events": {"product": ["Core Action Completed", "Teammate Invited", "Report Shared",
                                    "Dashboard Viewed"]},
             "signals": [
-                {"id": "team", "events": ["Core Action Completed", "Teammate Invited",
-                                          "Dashboard Viewed"],  # none of these
-                 "points": 2, "each": True, "decays": False, "says": "did {count} things"},
+                {"id": "team", "events": events, "points": 2, "each": True, "decays": False,
+                 "says": "did {count} things"},
             ],
         }
     )  # fmt: skip
