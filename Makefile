@@ -47,7 +47,7 @@ MUTANTS ?= 'tipoff.core.routing.*' 'tipoff.core.workflow.*' 'tipoff.core.tally.*
 # runs them in turn; hours here, so not the default): see README for each one's time.
 MORE_MUTANTS = 'tipoff.slack.pacing.*' 'tipoff.core.opener.*' 'tipoff.core.identity.*' \
 	'tipoff.core.event_names.*' 'tipoff.core.evidence.*' 'tipoff.core.history.*' \
-	'tipoff.core.nesting.*' 'tipoff.core.traits.*' 'tipoff.core.scoring.*'
+	'tipoff.core.nesting.*' 'tipoff.core.traits.*' 'tipoff.core.scoring.*' 'tipoff.core.titles.*'
 
 $(BIN)/mutmut: pyproject.toml $(BIN)/tipoff
 	$(BIN)/pip install --quiet -e '.[dev,postgres,mutate]'

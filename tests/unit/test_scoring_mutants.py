@@ -460,3 +460,21 @@ def test_marketing_activity_alone_can_be_rising() -> None:
     recent = [Signal("Content Downloaded", NOW - DAY, SAM.id)] * 4
     timing = [e.rule_id for e in scored(model, *recent).evidence if e.dimension == "timing"]
     assert timing == ["rising"]
+
+
+def test_people_the_account_no_longer_lists_are_counted_with_its_anonymous_visitors() -> None:
+    model = model_of(
+        {"id": "core", "events": ["Core Action Completed"], "points": 30, "says": "did it"}
+    )
+    at = NOW - DAY
+    # Persons 8 and 9 did it here, then moved on (or were merged away): their signals stay.
+    result = scored(
+        model,
+        Signal("Core Action Completed", at, 8),
+        Signal("Core Action Completed", at - DAY, 9),
+        Signal("Core Action Completed", at - 2 * DAY, LEE.id),
+        Signal("Core Action Completed", at - 3 * DAY),
+    )
+    assert line_of(result, "core") == (
+        "Lee Park (Software Engineer) and 3 anonymous visitors did it yesterday"
+    )

@@ -334,7 +334,9 @@ def _signal_hit(
             latest[t.person_id] = t.newest
     # Newest first; at equal times named people before anonymous ones, then by id.
     involved = newest_first(latest, lambda pid: (pid is None, pid or 0))
-    persons = [people.get(pid, Person(pid)) if pid is not None else None for pid in involved]
+    # Someone the account no longer lists (their signals stay with it) is named as what
+    # the line can say of them: one of its anonymous visitors.
+    persons = [people.get(pid) if pid is not None else None for pid in involved]
     details: list[str] = []
     if reads.detail is not None:
         d = reads.detail
