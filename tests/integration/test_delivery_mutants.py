@@ -12,8 +12,9 @@ import pytest
 from tests.conftest import NOW
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import running_runtime, with_slack
-from tests.integration.test_delivery import SECOND, outbox, posted, queue, state
+from tests.integration.test_delivery import SECOND, move_to, outbox, posted, queue, state
 from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
+from tipoff.alerts.outbox import STUCK_AFTER, troubled_alerts
 from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.store.tables import alerts
@@ -198,3 +199,17 @@ async def test_an_alert_printed_while_slack_was_not_configured_is_posted_once_it
         row = (await outbox(runtime))[alert]
     assert posted(fake) == ["Acme is ready — 80"]
     assert (row["status"], row["channel"]) == ("sent", "C0SALESALRT")
+
+
+async def test_an_alert_held_by_a_dead_token_shows_why_in_the_stuck_list(
+    runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    alert = await queue(runtime, "Acme")
+    fake.revoke("account_inactive")
+
+    assert await deliver_pending_alerts(runtime) == DeliveryReport(paused=True)
+    move_to(runtime, NOW + STUCK_AFTER + SECOND)
+    # What `tipoff alerts` lists: stuck because of the token, no attempt counted.
+    assert [(a.id, a.status, a.reason, a.attempts) for a in await troubled_alerts(runtime)] == [
+        (alert, "stuck", "account_inactive", 0)
+    ]
