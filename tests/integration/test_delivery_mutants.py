@@ -149,8 +149,8 @@ async def test_a_429_without_retry_after_holds_the_outbox_for_30_seconds(
     assert len(fake.calls_to("chat.postMessage")) == 3
 
 
-async def test_every_failure_of_a_run_is_counted_and_the_run_goes_on(
-    runtime: Runtime, fake: FakeSlackApi
+async def test_every_failure_of_a_run_is_counted_logged_and_the_run_goes_on(
+    runtime: Runtime, fake: FakeSlackApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     queued = [await queue(runtime, name) for name in ("Acme", "Globex", "Initech", "Umbrella")]
     fake.fail_next("chat.postMessage", status=500, times=2)
@@ -164,6 +164,11 @@ async def test_every_failure_of_a_run_is_counted_and_the_run_goes_on(
         ("failed", 1),
         ("failed", 1),
     ]
+    # The operator's log names the channel each one failed to.
+    for alert in queued[:2]:
+        assert f"alert {alert} to #sales-alerts failed (no error code (HTTP 500))" in caplog.text
+    for alert in queued[2:]:
+        assert f"alert {alert} to #sales-alerts failed for good (is_archived" in caplog.text
 
 
 # --- without Slack, and once it is configured --------------------------------------------
