@@ -24,6 +24,7 @@ from tests.fakes.salesforce_api import (
     FakeOpportunity,
     FakeSalesforceApi,
     running_fake_salesforce,
+    tipoff_fields,
 )
 from tipoff.crm.records import (
     CrmAccount,
@@ -299,6 +300,10 @@ async def test_missing_and_unfit_fields_are_named_exactly(
     assert [(c.method, c.path.rsplit("/", 1)[-1]) for c in fake.api_calls()] == [
         ("GET", "describe")
     ]
+
+    # Once the admin has made them, the next run goes ahead (no restart).
+    fake.account_fields = tipoff_fields()
+    assert await client.prepare(dry_run=False) == []
 
 
 async def test_a_rich_text_evidence_field_is_refused(

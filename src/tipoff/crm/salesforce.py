@@ -374,8 +374,9 @@ class SalesforceClient:
 
     async def prepare(self, *, dry_run: bool) -> list[str]:
         """Checks the Account has Tipoff's fields, editable by the integration user; creates
-        nothing (an admin does: docs/salesforce.md), so returns []."""
-        fields = await self._account_fields()
+        nothing (an admin does: docs/salesforce.md), so returns []. Described afresh on
+        every call: fields an admin created since count at once."""
+        fields = await self._account_fields(refresh=True)
         problems = []
         for wanted in TIPOFF_FIELDS:
             field = fields.get(wanted.name)
@@ -463,8 +464,8 @@ class SalesforceClient:
             raise CrmError(f"Salesforce's nextRecordsUrl {next_url[:120]!r} is not a query locator")
         return next_url
 
-    async def _account_fields(self) -> dict[str, dict[str, Any]]:
-        if self._fields is None:
+    async def _account_fields(self, *, refresh: bool = False) -> dict[str, dict[str, Any]]:
+        if self._fields is None or refresh:
             described = await self._call("GET", f"{self._api}/sobjects/Account/describe")
             fields = described.get("fields") if isinstance(described, dict) else None
             if not isinstance(fields, list):
@@ -509,8 +510,10 @@ class SalesforceClient:
                 await self._sign_in(expired=token)
                 renewed = True
                 continue
-            what = ", ".join(sorted(codes)) or f"HTTP {status}"
-            raise CrmError(f"Salesforce refused {method} {path.split('?')[0]}: {what}: {message}")
+            said = ", ".join(sorted(codes)) or f"HTTP {status}"
+            if message:
+                said += f": {message}"
+            raise CrmError(f"Salesforce refused {method} {path}: {said}")
 
     async def _session(self) -> tuple[SecretStr, str]:
         if self._token is None or self._instance_url is None:
@@ -530,11 +533,12 @@ class SalesforceClient:
             )
             if status != 200 or not isinstance(answer, dict) or "access_token" not in answer:
                 error = answer if isinstance(answer, dict) else {}
+                said = _text(error.get("error")) or f"HTTP {status}"
+                if description := _text(error.get("error_description")):
+                    said += f": {description}"
                 raise CrmError(
-                    "Salesforce refused Tipoff's sign-in "
-                    f"({_text(error.get('error')) or f'HTTP {status}'}: "
-                    f"{_text(error.get('error_description'))}); check "
-                    "TIPOFF_SALESFORCE_* and the connected app (docs/salesforce.md)"
+                    f"Salesforce refused Tipoff's sign-in ({said}); check TIPOFF_SALESFORCE_* "
+                    "and the connected app (docs/salesforce.md)"
                 )
             instance = self._instance_override or _text(answer.get("instance_url"))
             if not instance:
