@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr, ValidationError
 
 from tests.fakes.salesforce_api import (
@@ -183,6 +183,29 @@ async def test_jwt_signed_with_another_key_is_refused(
     finally:
         await client.aclose()
     assert fake.api_calls() == []
+
+
+def test_a_key_file_that_is_not_an_rsa_key_is_refused_without_quoting_it(
+    tmp_path: Path,
+) -> None:
+    garbled = tmp_path / "garbled.key"
+    garbled.write_text("-----BEGIN PRIVATE KEY-----\nS3CR3TB1TS0FAKEY\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(CrmError, match="not an unencrypted PEM private key") as caught:
+        JwtBearer.from_key_file(CLIENT_ID, USERNAME, garbled)
+    assert "S3CR3TB1TS0FAKEY" not in str(caught.value)
+    # Nor does a logged traceback show the parser's own error (which may quote the file).
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+    elliptic = tmp_path / "ec.key"
+    elliptic.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(CrmError, match="with RSA only"):
+        JwtBearer.from_key_file(CLIENT_ID, USERNAME, elliptic)
 
 
 async def test_the_instance_url_setting_wins_over_the_token_answer(
