@@ -643,7 +643,7 @@ def _describe_field(
         "type": kind,
         "soapType": {"double": "xsd:double", "datetime": "xsd:dateTime"}.get(kind, "xsd:string"),
         "length": length,
-        "precision": 3 if kind == "double" else 0,
+        "precision": 18 if kind == "double" else 0,
         "scale": 0,
         "custom": custom,
         "createable": updateable,

@@ -314,7 +314,7 @@ async def test_missing_and_unfit_fields_are_named_exactly(
 
     problems = str(caught.value).split(": ", 1)[1].split("; ")
     assert problems == [
-        "Tipoff_Score__c is of type string, not Number(3, 0)",
+        "Tipoff_Score__c is of type string, not Number(18, 0)",
         "Tipoff_Track__c is not editable by the integration user (field-level security)",
         "Tipoff_Evidence__c (Long Text Area(32768)) is missing",
         "Tipoff_Scored_At__c (Date/Time) is missing",

@@ -87,7 +87,7 @@ class TipoffField:
 
 
 TIPOFF_FIELDS: Final = (
-    TipoffField("Tipoff_Score__c", "Number(3, 0)", frozenset({"double", "int"})),
+    TipoffField("Tipoff_Score__c", "Number(18, 0)", frozenset({"double", "int"})),
     TipoffField("Tipoff_Track__c", "Text(40) or Picklist", frozenset({"string", "picklist"})),
     TipoffField("Tipoff_Evidence__c", "Long Text Area(32768)", frozenset({"textarea"})),
     TipoffField("Tipoff_Scored_At__c", "Date/Time", frozenset({"datetime"})),
