@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
 
 
 class Settings(BaseSettings):
@@ -128,6 +129,26 @@ class Settings(BaseSettings):
         "derived (Segment's Webhooks destination); needed by `sources add` and `serve`.",
     )
 
+    # --- CRM sync (issue 22): HubSpot ------------------------------------------------
+    hubspot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="TIPOFF_HUBSPOT_TOKEN",
+        description="A HubSpot private app (or service key) access token; when set, "
+        "`tipoff serve` and `tipoff crm sync` sync scores, owners and deals with HubSpot.",
+    )
+    hubspot_api_url: str = Field(
+        default=DEFAULT_HUBSPOT_API_URL,
+        validation_alias="TIPOFF_HUBSPOT_API_URL",
+        description="Base URL of HubSpot's API; tests point it at a local stand-in.",
+    )
+    crm_sync_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias="TIPOFF_CRM_SYNC_MINUTES",
+        description="How often `tipoff serve` syncs with the CRM, in minutes.",
+    )
+    # --- end of the CRM sync block --------------------------------------------------
+
     @field_validator("digest_time_zone")
     @classmethod
     def _digest_zone(cls, value: str) -> str:
@@ -143,6 +164,12 @@ class Settings(BaseSettings):
     def admin_ids(self) -> frozenset[str]:
         """TIPOFF_ADMINS as a set of Slack user IDs."""
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+
+    @field_validator("hubspot_api_url")
+    @classmethod
+    def _hubspot_url_without_slash(cls, value: str) -> str:
+        # Paths ("/crm/v3/…") are appended to it.
+        return value.rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod
