@@ -291,8 +291,10 @@ class FakeHubSpotApi:
         ]
         sorts = body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
         sort = sorts[0]
+        # HubSpot promises no order among records with one value of the sorted property:
+        # ties come here in an order unrelated to their ids (their ids reversed as text).
         found.sort(
-            key=lambda item: _sort_value(item[1].get(sort["propertyName"])),
+            key=lambda item: (_sort_value(item[1].get(sort["propertyName"])), item[0][::-1]),
             reverse=sort.get("direction") == "DESCENDING",
         )
         page = found[after : after + limit]
