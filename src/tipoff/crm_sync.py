@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tipoff.controls import strip_controls
@@ -52,9 +52,14 @@ log = logging.getLogger(__name__)
 
 # Evidence lines written onto a record: as many as an alert shows.
 EVIDENCE_LINES = 5
+EVIDENCE_LINE_CHARACTERS = 500  # as Slack shows them
 # Accounts a run's report names for each reason (the counts are complete).
 REPORT_NAMES = 50
 ACCOUNTS, DEALS = "accounts", "deals"
+# Every account record is read again this often, to forget those the CRM deleted or
+# merged away; in between, only those modified since the cursor.
+FULL_READ = "accounts_full_read"  # its "cursor" is when the last full read began
+FULL_READ_EVERY = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,22 +209,34 @@ def _record_row(account: CrmAccount) -> stored.RecordRow:
 
 
 async def _read_records(runtime: Runtime, client: CrmClient, report: SyncReport) -> _Records:
+    """Reads the account records modified since the saved cursor; once a day, all of them,
+    to forget those the CRM no longer has (merged or deleted: a search never returns
+    them again), so that a duplicate merged away stops blocking its domain."""
+    crm = client.name
+    now = runtime.clock()
     async with runtime.db.transaction() as conn:
-        cursor = await stored.saved_cursor(conn, client.name, ACCOUNTS)
+        cursor = await stored.saved_cursor(conn, crm, ACCOUNTS)
+        full_at = await stored.saved_cursor(conn, crm, FULL_READ)
+    full = full_at is None or now - datetime.fromisoformat(full_at) >= FULL_READ_EVERY
     read: list[stored.RecordRow] = []
-    async for page in client.accounts_since(cursor):
+    async for page in client.accounts_since(None if full else cursor):
         rows = [_record_row(account) for account in page.records]
         read.extend(rows)
         if not report.dry_run:
             async with runtime.db.transaction() as conn:
-                await stored.save_records(conn, client.name, rows)
-                await stored.save_cursor(
-                    conn, client.name, ACCOUNTS, page.cursor, now=runtime.clock()
-                )
+                await stored.save_records(conn, crm, rows)
+                await stored.save_cursor(conn, crm, ACCOUNTS, page.cursor, now=runtime.clock())
     report.records_read = len(read)
     async with runtime.db.transaction() as conn:
-        domains = await stored.record_domains(conn, client.name)
-    domains.update({r.record_id: r.domain for r in read})  # a dry run stored none of them
+        if full and not report.dry_run:
+            # Read to the end (a stop raises before this): what was not read is gone.
+            await stored.forget_records(conn, crm, keep={r.record_id for r in read})
+            await stored.save_cursor(conn, crm, FULL_READ, now.isoformat(), now=now)
+        domains = await stored.record_domains(conn, crm)
+    if full:  # a dry run stored nothing: the full read is what the CRM has
+        domains = {r.record_id: r.domain for r in read}
+    else:
+        domains.update({r.record_id: r.domain for r in read})
     return _Records(domains, read)
 
 
@@ -419,7 +436,7 @@ async def _write_scores(
 def _values(runtime: Runtime, account: stored.ScoredAccount, record_id: str) -> stored.Written:
     result = stored_result(account.account_id, account.score, runtime.model)
     lines = [
-        f"{strip_controls(e.text)} ({whole:+d})" if whole else strip_controls(e.text)
+        f"{_clip(e.text)} ({whole:+d})" if whole else _clip(e.text)
         for e, whole in result.evidence_points()
         if e.points != 0
     ][:EVIDENCE_LINES]
@@ -429,6 +446,16 @@ def _values(runtime: Runtime, account: stored.ScoredAccount, record_id: str) -> 
         track=account.score.track,
         evidence="\n".join(lines),
         scored_at=account.score.scored_at,
+    )
+
+
+def _clip(text: str) -> str:
+    """An evidence line as plain text on one line, at most EVIDENCE_LINE_CHARACTERS."""
+    line = strip_controls(text)
+    return (
+        line
+        if len(line) <= EVIDENCE_LINE_CHARACTERS
+        else line[: EVIDENCE_LINE_CHARACTERS - 1] + "…"
     )
 
 

@@ -13,8 +13,8 @@ request and response bodies:
     POST /crm/v4/associations/deals/companies/batch/read
     GET  /crm/v3/owners/{ownerId}
 
-checks the Bearer token (401 otherwise), and sets `hs_lastmodifieddate` to `now_ms` on
-every write, as HubSpot does. Failures are programmed:
+checks the Bearer token (401 otherwise), and sets `hs_lastmodifieddate` to `now_ms` (a
+millisecond later each time) on every write, as HubSpot does. Failures are programmed:
 
     fake.fail_next("/search", status=429)                       # ten-secondly, no Retry-After
     fake.fail_next("/batch/update", status=429, retry_after=1)
@@ -158,6 +158,7 @@ class FakeHubSpotApi:
 
     def close_deal(self, deal_id: str, *, at: datetime, won: bool) -> None:
         with self._lock:
+            self.now_ms += 1
             deal = self.deals[deal_id]
             deal.update(
                 closedate=iso(ms(at)),
@@ -337,6 +338,7 @@ class FakeHubSpotApi:
                         "VALIDATION_ERROR", f"Property values were not valid: {problem}"
                     )
         missing = [str(i["id"]) for i in inputs if str(i["id"]) not in self.companies]
+        self.now_ms += 1  # HubSpot's clock moves on: what this writes is modified after
         results = []
         for item in inputs:
             record_id = str(item["id"])

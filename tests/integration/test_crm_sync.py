@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from tests import seed
 from tests.conftest import NOW
 from tests.fakes.hubspot_api import TOKEN, FakeHubSpotApi, ms, running_fake_hubspot
+from tests.fakes.slack_bot import Clock
 from tipoff.crm.hubspot import HubSpotClient
 from tipoff.crm_sync import SyncReport, last_sync, sync_crm
 from tipoff.reps import owner_of
@@ -131,6 +132,26 @@ async def test_duplicates_and_unmatched_are_reported_never_written(
     run = await last_sync(runtime)
     assert run is not None and (run.unmatched, run.duplicates, run.written) == (1, 1, 1)
     assert run.report["unmatched"] == ["nowhere.io"]
+
+
+async def test_a_duplicate_merged_away_is_forgotten_by_the_daily_full_read(
+    runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient
+) -> None:
+    await scored(runtime, "dup.com")
+    kept = hubspot.add_company(domain="dup.com")
+    merged = hubspot.add_company(domain="dup.com")
+    assert (await sync(runtime, client)).duplicates == [("dup.com", (kept, merged))]
+
+    del hubspot.companies[merged]  # merged into the other: search never returns it again
+    assert isinstance(runtime.clock, Clock)
+    runtime.clock.now += timedelta(hours=1)
+    assert (await sync(runtime, client)).duplicates != []  # an incremental read cannot tell
+    runtime.clock.now += timedelta(hours=24)
+
+    report = await sync(runtime, client)
+
+    assert report.duplicates == [] and report.written == ["dup.com"]
+    assert hubspot.companies[kept]["tipoff_track"] == "hot"
 
 
 async def test_deals_become_outcomes_exactly_once_across_pages_sharing_a_time(

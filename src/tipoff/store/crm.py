@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tipoff.store.db import Connection
 from tipoff.store.dialect import chunks, upsert
@@ -89,6 +89,17 @@ async def save_records(conn: Connection, crm: str, records: Sequence[RecordRow])
             for r in records
         ],
     )
+
+
+async def forget_records(conn: Connection, crm: str, *, keep: set[str]) -> int:
+    """Deletes the CRM's records other than `keep` (those a full read found); how many."""
+    rows = await conn.execute(select(crm_records.c.record_id).where(crm_records.c.crm == crm))
+    gone = sorted(r.record_id for r in rows if r.record_id not in keep)
+    for chunk in chunks(gone):
+        await conn.execute(
+            delete(crm_records).where(crm_records.c.crm == crm, crm_records.c.record_id.in_(chunk))
+        )
+    return len(gone)
 
 
 async def record_domains(conn: Connection, crm: str) -> dict[str, str | None]:
