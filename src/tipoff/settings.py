@@ -168,6 +168,8 @@ class Settings(BaseSettings):
     @field_validator("hubspot_api_url")
     @classmethod
     def _hubspot_url_without_slash(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://api.hubapi.com")
         # Paths ("/crm/v3/…") are appended to it.
         return value.rstrip("/")
 

@@ -169,3 +169,14 @@ def test_serve_syncs_on_its_schedule_and_healthz_names_the_unmatched(
     assert any("1 scored account(s) match no hubspot record" in r for r in health["reasons"])
     assert TOKEN not in server.log.read_text()
     assert TOKEN.encode() not in stored_bytes(db)
+
+
+def test_a_hubspot_url_that_is_no_url_stops_the_command(tmp_path: Path) -> None:
+    said = crm(
+        tmp_path,
+        tipoff_env(TIPOFF_HUBSPOT_TOKEN=TOKEN, TIPOFF_HUBSPOT_API_URL="api.hubapi.com"),
+        "sync",
+    )
+    assert said.returncode == 2
+    assert "TIPOFF_HUBSPOT_API_URL: must be an http(s) URL" in said.stderr
+    assert TOKEN not in said.stdout + said.stderr
