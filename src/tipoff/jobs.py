@@ -24,7 +24,7 @@ from tipoff.privacy import prune_signals
 from tipoff.reps import lapse_deactivated_owners
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import rescore
-from tipoff.startup import crm_client
+from tipoff.startup import crm_client, crm_configured
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         id="check-owners",
         name="end the claims of owners deactivated in Slack",
     )
-    if crm_client_configured(runtime):
+    if crm_configured(settings):
         scheduler.add_job(
             _guarded("crm-sync", lambda: run_crm_sync(runtime)),
             "interval",
@@ -104,10 +104,6 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             next_run_time=runtime.clock(),
         )
     return scheduler
-
-
-def crm_client_configured(runtime: Runtime) -> bool:
-    return runtime.settings.hubspot_token is not None
 
 
 async def run_crm_sync(runtime: Runtime, *, dry_run: bool = False) -> SyncReport | None:

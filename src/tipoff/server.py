@@ -30,7 +30,7 @@ from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.install_state import CachedTokenCheck
 from tipoff.slack_app.bolt_app import SlackEdge, signing_secret
-from tipoff.startup import build_runtime
+from tipoff.startup import build_runtime, crm_configured
 from tipoff.store.db import ping
 from tipoff.web.ingest_api import ingest_routes
 from tipoff.web.webhooks import webhook_routes
@@ -74,7 +74,7 @@ async def healthz(request: Request) -> Response:
             reasons.append(checked.detail)
         reasons += health.reasons()
     crm = None
-    if runtime.settings.hubspot_token is not None:
+    if crm_configured(runtime.settings):
         crm, crm_reasons = await _crm_health(runtime)
         reasons += crm_reasons
     body: dict[str, Any] = {

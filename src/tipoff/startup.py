@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def crm_configured(settings: Settings) -> bool:
+    """Whether a CRM is configured (the sync then runs in `serve`), without building it."""
+    return settings.hubspot_token is not None
+
+
 def crm_client(settings: Settings) -> CrmClient | None:
     """The CRM the sync works with, as configured; None when there is none. The one
     place a CRM client is chosen: HubSpot when TIPOFF_HUBSPOT_TOKEN is set. The caller

@@ -39,10 +39,10 @@ def crm_sync(
 
     Prints what was written, and what was skipped and why. Exits 1 when the run
     stopped early (the CRM's daily limit, a refused token)."""
-    from tipoff.startup import crm_client
+    from tipoff.startup import crm_client, crm_configured
 
     settings = load_settings()
-    if crm_client(settings) is None:
+    if not crm_configured(settings):
         raise fail('No CRM is configured: set TIPOFF_HUBSPOT_TOKEN (README, "CRM sync").')
 
     async def work(rt: Runtime) -> SyncReport:
