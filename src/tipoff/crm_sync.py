@@ -195,7 +195,7 @@ class _Records:
                     self._counts[d] = self._counts.get(d, 0) + 1
         return self._counts.get(domain, 0)
 
-    _counts: dict[str, int] | None = None
+    _counts: dict[str, int] | None = field(default=None, init=False, repr=False)
 
 
 def _record_row(account: CrmAccount) -> stored.RecordRow:

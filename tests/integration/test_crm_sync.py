@@ -154,6 +154,28 @@ async def test_a_duplicate_merged_away_is_forgotten_by_the_daily_full_read(
     assert hubspot.companies[kept]["tipoff_track"] == "hot"
 
 
+async def test_every_record_is_read_once_whatever_times_pages_share(
+    hubspot: FakeHubSpotApi, client: HubSpotClient
+) -> None:
+    base = ms(NOW - timedelta(days=1))
+    # Times 0, 5, 5, 5, 5, 9, 9, 12 ms: pages of two cut through both runs of ties.
+    offsets = [5, 0, 9, 5, 12, 5, 9, 5]
+    made = [hubspot.add_company(domain=f"c{i}.com", modified_ms=base + o)
+            for i, o in enumerate(offsets)]  # fmt: skip
+
+    read: list[str] = []
+    cursor = None
+    async for page in client.accounts_since(None):
+        read += [r.id for r in page.records]
+        cursor = page.cursor
+    assert sorted(read) == sorted(made)  # each once
+    assert [offsets[made.index(i)] for i in read] == sorted(offsets)  # oldest first
+
+    later = hubspot.add_company(domain="later.com", modified_ms=base + 12)
+    again = [r.id async for page in client.accounts_since(cursor) for r in page.records]
+    assert again == [later]
+
+
 async def test_deals_become_outcomes_exactly_once_across_pages_sharing_a_time(
     runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient
 ) -> None:
