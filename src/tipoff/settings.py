@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
 
 
 class Settings(BaseSettings):
@@ -173,6 +174,27 @@ class Settings(BaseSettings):
         description="Salesforce REST API version, e.g. 62.0.",
     )
 
+
+    # --- CRM sync (issue 22): HubSpot ------------------------------------------------
+    hubspot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="TIPOFF_HUBSPOT_TOKEN",
+        description="A HubSpot private app (or service key) access token; when set, "
+        "`tipoff serve` and `tipoff crm sync` sync scores, owners and deals with HubSpot.",
+    )
+    hubspot_api_url: str = Field(
+        default=DEFAULT_HUBSPOT_API_URL,
+        validation_alias="TIPOFF_HUBSPOT_API_URL",
+        description="Base URL of HubSpot's API; tests point it at a local stand-in.",
+    )
+    crm_sync_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias="TIPOFF_CRM_SYNC_MINUTES",
+        description="How often `tipoff serve` syncs with the CRM, in minutes.",
+    )
+    # --- end of the CRM sync block --------------------------------------------------
+
     @field_validator("digest_time_zone")
     @classmethod
     def _digest_zone(cls, value: str) -> str:
@@ -188,6 +210,14 @@ class Settings(BaseSettings):
     def admin_ids(self) -> frozenset[str]:
         """TIPOFF_ADMINS as a set of Slack user IDs."""
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+
+    @field_validator("hubspot_api_url")
+    @classmethod
+    def _hubspot_url_without_slash(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://api.hubapi.com")
+        # Paths ("/crm/v3/…") are appended to it.
+        return value.rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod
