@@ -269,14 +269,14 @@ def decay_chart(curves: Sequence[tuple[str, list[tuple[int, float]]]]) -> Figure
     return figure
 
 
-def stats_chart(precision: Sequence[Row], conversion: Sequence[Row]) -> Figure:
+def stats_chart(precision: Sequence[Row], conversion: Sequence[Row], *, days: int) -> Figure:
     """`/tipoff stats`: precision by track (left) and conversion by track against
-    eligible accounts without an alert, with the lift (right)."""
+    eligible accounts without an alert, each with its lift (right)."""
     with _style():
-        figure = _figure(0.9 + 0.35 * max(len(precision), len(conversion), 1), cols=2)
-        for ax, rows, label in (
-            (figure.axes[0], precision, "precision (Right / Right+Wrong)"),
-            (figure.axes[1], conversion, "converted within 30 days"),
+        figure = _figure(1.2 + 0.4 * max(len(precision), len(conversion), 1), cols=2)
+        for ax, rows, title in (
+            (figure.axes[0], precision, "Precision (Right / Right+Wrong)"),
+            (figure.axes[1], conversion, f"Converted within {days} days, and the lift"),
         ):
             ys = list(range(len(rows)))[::-1]
             for y, row in zip(ys, rows, strict=True):
@@ -284,15 +284,17 @@ def stats_chart(precision: Sequence[Row], conversion: Sequence[Row]) -> Figure:
                     rate, down, up = _whisker(row.value)
                     ax.errorbar(rate, y, xerr=[[down], [up]], fmt="o", color=row.colour,
                                 ms=4, capsize=3)  # fmt: skip
+                    if row.note:
+                        ax.text(rate + up + 0.03, y, row.note, va="center", fontsize=8,
+                                fontweight="bold")  # fmt: skip
                 else:
-                    ax.text(0.02, y, "too few to tell", va="center", fontsize=8, color=BASELINE)
-                if row.note:
-                    ax.text(0.98, y + 0.25, row.note, ha="right", fontsize=7,
-                            transform=ax.get_yaxis_transform())  # fmt: skip
+                    shown = f"{row.value.hits} of {row.value.n}" if row.value.n else "none"
+                    ax.text(0.02, y, f"too few to tell ({shown})", va="center", fontsize=8,
+                            color=BASELINE, style="italic")  # fmt: skip
             ax.set_yticks(ys, [r.label for r in rows])
             ax.set_ylim(-0.6, max(len(rows), 1) - 0.4)
             ax.set_xlim(0, 1)
-            ax.set_xlabel(label)
+            ax.set_title(title, fontsize=9, loc="left")
             _percent_axis(ax, "x")
             ax.grid(axis="y", visible=False)
     return figure

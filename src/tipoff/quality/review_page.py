@@ -17,6 +17,7 @@ from html import escape
 
 from matplotlib.figure import Figure
 
+from tipoff.core.evidence import plural
 from tipoff.core.scoring_model import ScoringModel
 from tipoff.quality import charts, review
 from tipoff.quality.backtest import Backtest, Side
@@ -193,7 +194,7 @@ def _weekly_chart(key: str, series: Sequence[tuple[str, review.Weekly]]) -> Char
 
 def _decay_chart(key: str, models: Sequence[tuple[str, ScoringModel]]) -> Chart:
     curves = [(name, review.decay_curve(m)) for name, m in models]
-    days = sorted({d for _, curve in curves for d, _ in curve if d % 7 == 0})
+    days = sorted({d for _, curve in curves for d, _ in curve if d % 14 == 0})
     rows = [
         [str(day)] + [f"{dict(curve).get(day, 0.0):.0%}" for _, curve in curves] for day in days
     ]
@@ -389,7 +390,9 @@ def calibrate_page(
         charts.calibration_chart(held_out),
         Table(
             ["predicted (mean of the bin)", "converted"],
-            rows + [["", ""]] + [["predicted " + r[0], f"{r[1]} moments"] for r in spread],
+            rows
+            + [["", ""]]
+            + [["predicted " + r[0], plural(int(r[1]), "moment")] for r in spread],
         ),
         "Each point: a tenth of the held-out moments, ordered by prediction. On the dashed"
         " line, the predictions are right.",

@@ -72,24 +72,21 @@ def stats_chart(report: Report) -> StatsChart | None:
 
     c = report.conversion
     base = c.not_alerted.rate
-    tracks = sorted(set(report.precision_by_track) | set(c.by_track))
+    # The alerting tracks (verdicts given outside an alert are in the text only).
+    tracks = sorted(set(report.alerts_by_track) | set(c.by_track))
     precision = [charts.Row(t, report.precision_by_track.get(t, _NONE)) for t in tracks]
+    lifts = {t: _lift(c.by_track.get(t, _NONE).rate, base) for t in tracks}
     conversion = [
-        charts.Row(
-            t,
-            c.by_track.get(t, _NONE),
-            _lift(c.by_track.get(t, _NONE).rate, base),
-        )
-        for t in tracks
+        charts.Row(t, c.by_track.get(t, _NONE), lifts[t] and f"{lifts[t]} lift") for t in tracks
     ]
     conversion.append(charts.Row("not alerted", c.not_alerted, "", charts.BASELINE))
     with _drawing:
-        png = charts.png(charts.stats_chart(precision, conversion))
+        png = charts.png(charts.stats_chart(precision, conversion, days=c.days))
     title = f"Precision and lift by track, last {STATS_DAYS} days"
     figures = [
         f"track {t}: precision {report.precision_by_track.get(t, _NONE).describe()}; converted"
         f" within {c.days} days {c.by_track.get(t, _NONE).describe()}"
-        + (f", lift {lift}" if (lift := _lift(c.by_track.get(t, _NONE).rate, base)) else "")
+        + (f", lift {lifts[t]}" if lifts[t] else "")
         for t in tracks
     ]
     figures.append(f"eligible accounts not alerted: converted {c.not_alerted.describe()}")
