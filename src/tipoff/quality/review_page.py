@@ -227,7 +227,7 @@ def report_page(result: Report, data: QualityData, model: ScoringModel, *, days:
     bands = _bands(data, model, first, since=result.since, now=result.now, days=days)
     alerts = [(a.account_id, a.created_at, a.track) for a in data.alerts]
     weekly = review.weekly_accounts(alerts, since=result.since, now=result.now)
-    name = f"'{result.model_name}'"
+    name = result.model_name
     return page(
         title=f"Model review: since {result.since:%Y-%m-%d}",
         facts=[
