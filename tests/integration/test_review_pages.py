@@ -154,6 +154,17 @@ def test_as_of_reviews_a_past_moment(sample: Sample, tmp_path: Path) -> None:
     wrong = tipoff(tmp_path, "report", "--as-of", "yesterday")
     assert wrong.returncode == 2
     assert "'yesterday' is neither a date (2026-12-01) nor a time" in wrong.stderr
+    offset = tipoff(tmp_path, "report", "--as-of", "2026-12-01T12:00+02:00")
+    assert offset.returncode == 2 and "give the time in UTC" in offset.stderr
+
+
+def test_a_page_that_cannot_be_written_is_refused_first(sample: Sample, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{sample.path}"}
+    missing = tmp_path / "no-such-directory" / "review.html"
+    result = tipoff(tmp_path, "report", "--html", str(missing), env=env)
+    assert result.returncode == 2
+    assert f"--html {missing}: not a file in an existing directory" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""  # nothing read yet
 
 
 def test_backtest_page_shows_the_swap_set(sample: Sample, tmp_path: Path) -> None:

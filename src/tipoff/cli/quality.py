@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipoff.cli.common import err, load_model_file, load_settings, out, with_runtime
+from tipoff.cli.common import err, fail, load_model_file, load_settings, out, with_runtime
 from tipoff.core.evidence import plural
 from tipoff.terminal import Terminal, program, styled
 
@@ -82,9 +82,12 @@ def parse_as_of(text: str | None) -> datetime | None:
 
 
 def _check_charts(html: Path | None) -> None:
-    """With --html, refuses before reading anything when matplotlib is not installed."""
+    """With --html, refuses before reading anything when matplotlib is not installed or
+    the page could not be written there."""
     if html is None:
         return
+    if html.is_dir() or not html.parent.is_dir():
+        raise fail(f"--html {html}: not a file in an existing directory", code=2)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -93,7 +96,10 @@ def _check_charts(html: Path | None) -> None:
 
 
 def _write_page(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8", newline="\n")
+    try:
+        path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as error:
+        raise fail(f"Could not write {path}: {error.strerror or error}") from None
     err.print(f"Wrote {path} ({len(text.encode()) // 1024 + 1} KB).")
 
 
