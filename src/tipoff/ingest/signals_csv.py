@@ -38,13 +38,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
 from tipoff.core.scoring_model import EventVocabulary
 from tipoff.errors import InvalidInput, TooLarge
 from tipoff.ingest import csvfile
 from tipoff.ingest.csvfile import BadRow
-from tipoff.ingest.segment import MAX_BATCH_EVENTS, SegmentCall, Track, parse_batch
+from tipoff.ingest.segment import (
+    Group,
+    Identify,
+    SegmentCall,
+    Track,
+    describe_validation_error,
+    parse_batch,
+)
 from tipoff.ingest.service import ingest_messages, stored_event_name
 from tipoff.names import CSV_IMPORT_SOURCE
 from tipoff.sources import import_source
@@ -78,7 +87,7 @@ _MAX_EVENT_NAMES = 1000
 # Rows written in one transaction, as one call of the ingest service: per-call costs
 # (lookups of the people and accounts involved, the commit) are shared by more rows,
 # while a running `tipoff serve` waits for the write lock at most about a second.
-ROWS_A_TRANSACTION = 2_000
+ROWS_A_TRANSACTION = 5_000
 # Group and identify calls remembered as checked (see `check_signals`).
 _MAX_CHECKED = 100_000
 
@@ -306,7 +315,7 @@ async def import_signals(
         # A running server may create the same person or account meanwhile (a unique
         # index): the batch rolls back whole, and running it again finds them.
         return await db.run_retrying(
-            lambda conn: _write(conn, source_id, event_names, batch, now),
+            lambda conn: _write(conn, source_id, event_names, batch, now, checked.file.path),
             what=f"import of {len(batch)} signal row(s)",
             integrity_races=True,
         )
@@ -322,6 +331,7 @@ async def _write(
     event_names: EventNameMap,
     batch: list[SignalRow],
     now: datetime,
+    path: Path,
 ) -> tuple[int, int]:
     """The batch's rows as one call of the ingest service: every group and identify call
     (each once, and none already stored), then every track call, as one `/v1/batch`
@@ -343,19 +353,35 @@ async def _write(
         conn,
         source_id=source_id,
         event_names=event_names,
-        messages=_parsed([*people, *tracks]),
+        messages=_calls([*people, *tracks], path),
         received_at=now,
     )
     imported = max(stored.accepted - len(people), 0)
     return imported, len(tracks) - imported
 
 
-def _parsed(items: list[dict[str, Any]]) -> list[SegmentCall]:
-    """`items` validated as `/v1/batch` items, in batches of the most it takes."""
+def _calls(items: list[dict[str, Any]], path: Path) -> list[SegmentCall]:
+    """`items` as calls. `check_signals` checked them as `/v1/batch` checks its items
+    (Segment's 32 KB an event too), so they are only validated again here, as the file
+    was read again: a row changed since is refused rather than stored."""
     calls: list[SegmentCall] = []
-    for start in range(0, len(items), MAX_BATCH_EVENTS):
-        calls.extend(parse_batch({"batch": items[start : start + MAX_BATCH_EVENTS]}))
+    for item in items:
+        try:
+            calls.append(_CALL_TYPES[item["type"]].model_validate(item))
+        except ValidationError as error:
+            problem = describe_validation_error(error, prefix=f"the {item['type']} call")
+            raise InvalidInput(
+                f"{path} changed while it was imported ({problem}); what was written"
+                " before stays, and importing the file again skips it"
+            ) from None
     return calls
+
+
+_CALL_TYPES: dict[str, type[Track | Identify | Group]] = {
+    "track": Track,
+    "identify": Identify,
+    "group": Group,
+}
 
 
 def _content_id(kind: str, *content: object) -> str:
