@@ -875,7 +875,7 @@ async def csv_import(size: Size, workdir: Path, *, seed: int) -> list[Figure]:
     """Peak RSS of `tipoff outcomes import` of a CSV of `size.csv_rows` outcomes and of
     `tipoff signals import` of as many signals, each in a process of its own, against a
     process that only streams the same file; and the signals import's rows a second
-    against a raw executemany of the events rows it stored."""
+    against a raw executemany of the events rows it stored (one row: figure 6)."""
     path = workdir / "csv.db"
     runtime = await build_runtime(settings_for(path))
     population = data.population(size.csv_accounts, seed=seed)
@@ -898,25 +898,26 @@ async def csv_import(size: Size, workdir: Path, *, seed: int) -> list[Figure]:
         f"6. CSV import of {size.csv_rows:,} signal rows, peak RSS",
         f"{len(population):,} accounts' people",
     )  # fmt: skip
-    # The baseline: the events rows the import stored (its signals and the identify calls
-    # naming its people), inserted again with one executemany and one commit per 2,500
-    # rows into an empty copy of the schema. The import's time includes starting the
-    # command and reading the file twice (checked whole, then written).
+    # Its rate: the import's whole command (starting, then reading the file twice: checked
+    # whole, then written) against the events rows it stored (its signals and the identify
+    # calls naming its people) inserted again with one executemany and one commit per
+    # 2,500 rows into an empty copy of the schema.
     stored, raw_seconds = await asyncio.to_thread(
         _raw_source_insert, path, workdir / "csv-raw.db", "bench-export"
     )
     ratio = raw_seconds / seconds
     rate = Figure(
-        f"6b. CSV import of {size.csv_rows:,} signal rows, rows/s",
-        f"{size.csv_rows / seconds:,.0f} rows/s ({seconds:.1f} s)",
-        f"raw executemany of the {stored:,} events rows it stored: {raw_seconds:.1f} s, "
-        f"{stored / raw_seconds:,.0f} rows/s",
-        f"{ratio:.1%}",
-        "≥ 10 %",
-        ratio >= 0.10,
-        "the import's whole command (start, both passes) against the raw inserts alone",
+        f"6. CSV import of {size.csv_rows:,} signal rows",
+        f"{size.csv_rows / seconds:,.0f} rows/s ({seconds:.0f} s), peak RSS {signals.tipoff}",
+        f"raw executemany of the {stored:,} events rows it stored "
+        f"{stored / raw_seconds:,.0f} rows/s ({raw_seconds:.1f} s); {signals.baseline}",
+        f"{ratio:.1%} of raw; RSS {signals.ratio}",
+        "≥ 10 % of raw, ≤ 300 MB",
+        ratio >= 0.10 and signals.met is True,
+        f"`tipoff signals import`'s whole run (start, check pass, write pass), "
+        f"{len(population):,} accounts' people",
     )
-    return [outcomes, signals, rate]
+    return [outcomes, rate]
 
 
 def _raw_source_insert(tipoff_db: Path, raw_db: Path, source: str) -> tuple[int, float]:
