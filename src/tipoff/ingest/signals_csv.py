@@ -19,9 +19,12 @@ in all of those are one signal; give times rather than dates, or a column tellin
 apart, for repeats.
 
 The file is checked whole (`check_signals`) before any database is opened
-(`ingest.csvfile`); it is then written (`import_signals`) a batch at a time, each batch committed on its own so that a running `tipoff
-serve` keeps taking ingest meanwhile. An interrupted import is finished by running it
-again: what was stored is skipped.
+(`ingest.csvfile`); it is then written (`import_signals`) ROWS_A_TRANSACTION rows at a
+time, as `/v1/batch` sends many calls: the rows' group and identify calls (a person's once,
+and none already stored), then their track calls, in one call of the ingest service and
+one transaction, committed on its own so that a running `tipoff serve` keeps taking
+ingest meanwhile. An interrupted import is finished by running it again: what was stored
+is skipped.
 """
 
 from __future__ import annotations
@@ -356,6 +359,8 @@ async def _write(
         messages=_calls([*people, *tracks], path),
         received_at=now,
     )
+    # Every call in `people` is stored (on PostgreSQL, unless a concurrent import of the
+    # same rows stored one in between: its row is then counted as a duplicate).
     imported = max(stored.accepted - len(people), 0)
     return imported, len(tracks) - imported
 
