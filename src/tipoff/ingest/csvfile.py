@@ -192,9 +192,11 @@ async def write_csv(
     write: Callable[[list[R]], Awaitable[tuple[int, int]]],
     *,
     progress: Callable[[int, int], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ImportResult:
-    """The second pass: the checked file read again and given to `write` a batch at a
-    time; `write` stores a batch and returns (signals stored, duplicates skipped)."""
+    """The second pass: the checked file read again and given to `write` `batch_rows`
+    rows at a time; `write` stores a batch and returns (signals stored, duplicates
+    skipped)."""
     path = checked.path
 
     def changed(found: list[BadRow]) -> NoReturn:
@@ -214,7 +216,7 @@ async def write_csv(
                 yield found
 
     imported = duplicates = 0
-    for batch in _batches(parsed_again()):
+    for batch in _batches(parsed_again(), batch_rows):
         stored, skipped = await write(batch)
         imported, duplicates = imported + stored, duplicates + skipped
     if progress is not None:
@@ -230,11 +232,11 @@ async def known_domains(conn: Connection, domains: set[str]) -> dict[str, str]:
     return await group_ids_of_domains(conn, sorted(domains))
 
 
-def _batches(items: Iterator[R]) -> Iterator[list[R]]:
+def _batches(items: Iterator[R], size: int = BATCH_ROWS) -> Iterator[list[R]]:
     batch: list[R] = []
     for item in items:
         batch.append(item)
-        if len(batch) == BATCH_ROWS:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:

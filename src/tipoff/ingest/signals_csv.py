@@ -19,13 +19,17 @@ in all of those are one signal; give times rather than dates, or a column tellin
 apart, for repeats.
 
 The file is checked whole (`check_signals`) before any database is opened
-(`ingest.csvfile`); it is then written (`import_signals`) a batch at a time, each batch committed on its own so that a running `tipoff
-serve` keeps taking ingest meanwhile. An interrupted import is finished by running it
-again: what was stored is skipped.
+(`ingest.csvfile`); it is then written (`import_signals`) ROWS_A_TRANSACTION rows at a
+time, as `/v1/batch` sends many calls: the rows' group and identify calls (a person's once,
+and none already stored), then their track calls, in one call of the ingest service and
+one transaction, committed on its own so that a running `tipoff serve` keeps taking
+ingest meanwhile. An interrupted import is finished by running it again: what was stored
+is skipped.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -37,17 +41,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from tipoff.core.event_names import EventNameMap
 from tipoff.core.identity import PERSONAL_EMAIL_DOMAINS, normalize_domain, normalize_email
 from tipoff.core.scoring_model import EventVocabulary
 from tipoff.errors import InvalidInput, TooLarge
 from tipoff.ingest import csvfile
 from tipoff.ingest.csvfile import BadRow
-from tipoff.ingest.segment import SegmentCall, parse_batch
+from tipoff.ingest.segment import (
+    Group,
+    Identify,
+    SegmentCall,
+    Track,
+    describe_validation_error,
+    parse_batch,
+)
 from tipoff.ingest.service import ingest_messages, stored_event_name
 from tipoff.names import CSV_IMPORT_SOURCE
 from tipoff.sources import import_source
 from tipoff.store.db import Connection, Database
+from tipoff.store.events import seen_message_ids
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +87,12 @@ _MAX_ID = 255
 # Distinct event names counted for the "not in the model" warning; past this, rows of
 # new names are still imported, only not counted.
 _MAX_EVENT_NAMES = 1000
+# Rows written in one transaction, as one call of the ingest service: per-call costs
+# (lookups of the people and accounts involved, the commit) are shared by more rows,
+# while a running `tipoff serve` waits for the write lock at most about a second.
+ROWS_A_TRANSACTION = 5_000
+# Group and identify calls remembered as checked (see `check_signals`).
+_MAX_CHECKED = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,23 +180,19 @@ def segment_items(row: SignalRow, group_ids: Mapping[str, str]) -> list[dict[str
         items.append(
             {
                 "type": "group",
-                "messageId": _content_id("csv-group", row.user_id, row.domain),
+                "messageId": _group_message_id(row.user_id, row.domain),
                 "userId": row.user_id,
                 "groupId": group_id,
                 "traits": {"domain": row.domain},
                 "timestamp": at,
             }
         )
-    traits = {
-        key: value
-        for key, value in (("email", row.email), ("name", row.name), ("title", row.title))
-        if value is not None
-    }
+    traits = _traits(row.email, row.name, row.title)
     if traits:
         items.append(
             {
                 "type": "identify",
-                "messageId": _content_id("csv-identify", row.user_id, traits),
+                "messageId": _identify_message_id(row.user_id, row.email, row.name, row.title),
                 "userId": row.user_id,
                 "traits": traits,
                 "timestamp": at,
@@ -233,18 +249,47 @@ async def check_signals(
     is bad. `event_names` is the model's map for the source the rows are imported under;
     `progress` is `csvfile.check_csv`'s."""
     events: Counter[str] = Counter()
+    # Group and identify calls found valid: a person's repeat on each of their rows, the
+    # same call but for its time (their messageId is a hash of what they say), and the
+    # track call beside each checks that time; so each is checked once (its time's
+    # length kept, for the size limit). Forgotten past _MAX_CHECKED, to keep memory flat.
+    checked_placements: set[tuple[str, int]] = set()
+
+    def count(row: SignalRow, track: SegmentCall) -> None:
+        event = stored_event_name(track, event_names) or row.event
+        if event in events or len(events) < _MAX_EVENT_NAMES:
+            events[event] += 1
 
     async def check(batch: list[SignalRow]) -> list[BadRow]:
-        bad: list[BadRow] = []
+        items: list[dict[str, Any]] = []
+        placements: set[tuple[str, int]] = set()
         for row in batch:
-            checked = check_limits(row)
-            if isinstance(checked, BadRow):
-                bad.append(checked)
-                continue
-            event = stored_event_name(checked, event_names) or row.event
-            if event in events or len(events) < _MAX_EVENT_NAMES:
-                events[event] += 1
-        return bad
+            *calls, track = segment_items(row, {})
+            for call in calls:
+                key = (call["messageId"], len(call["timestamp"]))
+                if key not in checked_placements and key not in placements:
+                    placements.add(key)
+                    items.append(call)
+            items.append(track)
+        try:
+            parsed = parse_batch({"batch": items})
+        except (InvalidInput, TooLarge):
+            # Some row is bad: each is checked on its own, so that each is named.
+            bad: list[BadRow] = []
+            for row in batch:
+                checked = check_limits(row)
+                if isinstance(checked, BadRow):
+                    bad.append(checked)
+                else:
+                    count(row, checked)
+            return bad
+        signals = [call for call in parsed if isinstance(call, Track)]
+        for row, signal in zip(batch, signals, strict=True):
+            count(row, signal)
+        if len(checked_placements) + len(placements) > _MAX_CHECKED:
+            checked_placements.clear()
+        checked_placements.update(placements)
+        return []
 
     checked = await csvfile.check_csv(path, _rows(now, check), progress=progress)
     return CheckedSignals(file=checked, now=now, events=events)
@@ -257,9 +302,11 @@ async def import_signals(
     source_name: str,
     event_names: EventNameMap,
     progress: Callable[[int, int], None] | None = None,
+    rows_a_transaction: int = ROWS_A_TRANSACTION,
 ) -> csvfile.ImportResult:
-    """Writes a file `check_signals` found clean, a batch at a time, one transaction a
-    batch, under the source `source_name` (created before the first batch)."""
+    """Writes a file `check_signals` found clean, `rows_a_transaction` rows at a time,
+    each in one call of the ingest service and one transaction, under the source
+    `source_name` (created before the first)."""
     now = checked.now
     source_id: int | None = None
 
@@ -271,12 +318,14 @@ async def import_signals(
         # A running server may create the same person or account meanwhile (a unique
         # index): the batch rolls back whole, and running it again finds them.
         return await db.run_retrying(
-            lambda conn: _write(conn, source_id, event_names, batch, now),
+            lambda conn: _write(conn, source_id, event_names, batch, now, checked.file.path),
             what=f"import of {len(batch)} signal row(s)",
             integrity_races=True,
         )
 
-    return await csvfile.write_csv(checked.file, _rows(now), write, progress=progress)
+    return await csvfile.write_csv(
+        checked.file, _rows(now), write, progress=progress, batch_rows=rows_a_transaction
+    )
 
 
 async def _write(
@@ -285,33 +334,89 @@ async def _write(
     event_names: EventNameMap,
     batch: list[SignalRow],
     now: datetime,
+    path: Path,
 ) -> tuple[int, int]:
+    """The batch's rows as one call of the ingest service: every group and identify call
+    (each once, and none already stored), then every track call, as one `/v1/batch`
+    would send them. Returns (signals stored, rows already stored)."""
     groups = await csvfile.known_domains(conn, {r.domain for r in batch if r.domain is not None})
-    people: list[dict[str, Any]] = []
+    placements: dict[str, dict[str, Any]] = {}
     tracks: list[dict[str, Any]] = []
     for row in batch:
-        *placements, track = segment_items(row, groups)
-        people.extend(placements)
+        *calls, track = segment_items(row, groups)
+        for call in calls:
+            placements.setdefault(call["messageId"], call)
         tracks.append(track)
-    # People first, so that each signal finds its person placed.
-    if people:
-        await ingest_messages(
-            conn,
-            source_id=source_id,
-            event_names=event_names,
-            messages=parse_batch({"batch": people}),
-            received_at=now,
-        )
+    # A person's group and identify calls repeat on each of their rows, the same call
+    # each time (the first row's is the one kept): only those not yet stored are sent,
+    # so each is validated and resolved once, and all those sent are stored.
+    stored_before = await seen_message_ids(conn, sorted(placements), source_id=source_id)
+    people = [call for key, call in placements.items() if key not in stored_before]
     stored = await ingest_messages(
         conn,
         source_id=source_id,
         event_names=event_names,
-        messages=parse_batch({"batch": tracks}),
+        messages=_calls([*people, *tracks], path),
         received_at=now,
     )
-    return stored.accepted, stored.duplicates
+    # Every call in `people` is stored (on PostgreSQL, unless a concurrent import of the
+    # same rows stored one in between: its row is then counted as a duplicate).
+    imported = max(stored.accepted - len(people), 0)
+    return imported, len(tracks) - imported
+
+
+def _calls(items: list[dict[str, Any]], path: Path) -> list[SegmentCall]:
+    """`items` as calls. `check_signals` checked them as `/v1/batch` checks its items
+    (Segment's 32 KB an event too), so they are only validated again here, as the file
+    was read again: a row changed since is refused rather than stored."""
+    calls: list[SegmentCall] = []
+    for item in items:
+        try:
+            calls.append(_CALL_TYPES[item["type"]].model_validate(item))
+        except ValidationError as error:
+            problem = describe_validation_error(error, prefix=f"the {item['type']} call")
+            raise InvalidInput(
+                f"{path} changed while it was imported ({problem}); what was written"
+                " before stays, and importing the file again skips it"
+            ) from None
+    return calls
+
+
+_CALL_TYPES: dict[str, type[Track | Identify | Group]] = {
+    "track": Track,
+    "identify": Identify,
+    "group": Group,
+}
 
 
 def _content_id(kind: str, *content: object) -> str:
-    digest = hashlib.sha256(json.dumps(content, separators=(",", ":")).encode("utf-8"))
+    digest = hashlib.sha256(_COMPACT.encode(content).encode("utf-8"))
     return f"{kind}:{digest.hexdigest()[:40]}"
+
+
+# `json.dumps(content, separators=(",", ":"))`, which builds an encoder on every call.
+# The ids it hashes are stored: a re-import must find them, so they never change.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+# A person's group and identify calls repeat on each of their rows: their ids are
+# remembered rather than hashed again (a bounded cache, so memory stays flat).
+@functools.lru_cache(maxsize=1 << 15)
+def _group_message_id(user_id: str, domain: str) -> str:
+    return _content_id("csv-group", user_id, domain)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _identify_message_id(
+    user_id: str, email: str | None, name: str | None, title: str | None
+) -> str:
+    return _content_id("csv-identify", user_id, _traits(email, name, title))
+
+
+def _traits(email: str | None, name: str | None, title: str | None) -> dict[str, str]:
+    """What an identify call says of a row's person: those of these it has."""
+    return {
+        key: value
+        for key, value in (("email", email), ("name", name), ("title", title))
+        if value is not None
+    }
