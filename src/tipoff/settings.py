@@ -174,7 +174,6 @@ class Settings(BaseSettings):
         description="Salesforce REST API version, e.g. 62.0.",
     )
 
-
     # --- CRM sync (issue 22): HubSpot ------------------------------------------------
     hubspot_token: SecretStr | None = Field(
         default=None,
