@@ -663,16 +663,20 @@ class IdentityResolver:
             *await people.people_where(conn, key="email", values=wanted_emails),
         ]
 
-        account_ids = sorted(
-            {r.account_id for r in person_rows if r.account_id is not None} - self._accounts.keys()
-        )
         wanted_groups = sorted({g for g in group_ids if g not in self._by_group})
         wanted_domains = sorted({d for d in domains if d not in self._by_domain})
         account_rows = [
-            *await accounts.accounts_where(conn, key="id", values=account_ids),
             *await accounts.accounts_where(conn, key="group_id", values=wanted_groups),
             *await accounts.accounts_where(conn, key="domain", values=wanted_domains),
         ]
+        # The people's accounts, but for those just read: most people are in the groups
+        # their calls name.
+        account_ids = sorted(
+            {r.account_id for r in person_rows if r.account_id is not None}
+            - self._accounts.keys()
+            - {r.id for r in account_rows}
+        )
+        account_rows += await accounts.accounts_where(conn, key="id", values=account_ids)
 
         for known in account_rows:
             if known.id in self._accounts:
