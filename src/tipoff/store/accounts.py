@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from tipoff.core.history import account_label, id_in_label
 from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.traits import ACCOUNT_COLUMNS, Stored
+from tipoff.store import dialect
 from tipoff.store.db import Connection
 from tipoff.store.dialect import (
     IN_LIST,
@@ -291,6 +292,13 @@ async def lock_accounts_for_writing(conn: Connection) -> None:
     """On SQLite, takes the write lock now (`dialect.lock_for_writing`), so what this
     transaction reads next stays true until it commits."""
     await lock_for_writing(conn, accounts)
+
+
+async def lock_for_creating(conn: Connection) -> bool:
+    """Waits until no other transaction is creating accounts, people or identities, and
+    keeps them waiting until this one ends (`dialect.lock_for_creating`); True when rows
+    created meanwhile must be read again to be seen."""
+    return await dialect.lock_for_creating(conn)
 
 
 async def record_scored_versions(conn: Connection, versions: Sequence[tuple[int, int]]) -> None:

@@ -262,6 +262,26 @@ async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
         await conn.execute(update(table).where(false()).values({pk.name: pk}))
 
 
+# Any fixed number, the same in every replica: the advisory lock PostgreSQL transactions
+# creating accounts, people and identities take in turn ("tipoff" in ASCII).
+CREATION_LOCK = 0x7469706F6666
+
+
+async def lock_for_creating(conn: AsyncConnection) -> bool:
+    """Makes transactions that insert new accounts, people and identities take turns, so
+    that two never insert the same one: each would see the other's row only once both
+    had inserted it, and the second then fails on the unique key.
+
+    PostgreSQL: a transaction-level advisory lock, held until commit; True: what another
+    transaction created meanwhile is seen only by statements run from now, so read again.
+    SQLite: False, nothing to do: one writer at a time, and ingest holds the write lock
+    from its first read (`lock_for_writing`)."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CREATION_LOCK})")
+        return True
+    return False
+
+
 @asynccontextmanager
 async def bound_lock_waits(conn: AsyncConnection, seconds: float) -> AsyncIterator[None]:
     """Within this transaction, waiting for a lock fails after `seconds` instead of
