@@ -31,6 +31,7 @@ from tests.fakes.salesforce_api import (
     FakeSalesforceApi,
     running_fake_salesforce,
 )
+from tests.fakes.slack_bot import Clock
 from tests.integration.test_crm_cli import crm, stored_bytes
 from tests.integration.test_crm_sync import count, scored, sync
 from tests.processes import Server, tipoff_env
@@ -178,6 +179,25 @@ async def test_duplicates_and_unmatched_are_reported_never_written(
         1,
     )
     assert run.report["duplicates"] == [["dup.com", [first_dup, second_dup]]]
+
+
+async def test_a_duplicate_deleted_in_salesforce_is_forgotten_by_the_daily_full_read(
+    runtime: Runtime, salesforce: FakeSalesforceApi, client: SalesforceClient
+) -> None:
+    await scored(runtime, "dup.com")
+    kept, merged = add_accounts(salesforce, "https://dup.com", "https://www.dup.com")
+    assert (await sync(runtime, client)).duplicates == [("dup.com", (kept, merged))]
+
+    salesforce.delete(merged)  # merged away: queries never return it again
+    assert isinstance(runtime.clock, Clock)
+    runtime.clock.now += timedelta(hours=1)
+    assert (await sync(runtime, client)).duplicates != []  # an incremental read cannot tell
+    runtime.clock.now += timedelta(hours=24)
+
+    report = await sync(runtime, client)
+
+    assert report.duplicates == [] and report.written == ["dup.com"]
+    assert patches(salesforce) == [[kept]]
 
 
 # --- in: opportunities and owners ---------------------------------------------------------
