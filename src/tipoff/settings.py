@@ -309,6 +309,17 @@ class Settings(BaseSettings):
             raise ValueError(f"TIPOFF_SALESFORCE_PRIVATE_KEY_FILE: no file at {key}")
         return self
 
+    @model_validator(mode="after")
+    def _one_crm_at_a_time(self) -> Settings:
+        # One sync, one CRM: two would each write their own records and read two sets of
+        # owners and deals into the same accounts, the later run overriding the earlier.
+        if self.hubspot_token is not None and self.salesforce_client_id is not None:
+            raise ValueError(
+                "TIPOFF_HUBSPOT_TOKEN and TIPOFF_SALESFORCE_CLIENT_ID are both set, but Tipoff "
+                "syncs with one CRM at a time: unset the one you do not sync with"
+            )
+        return self
+
     @property
     def salesforce_enabled(self) -> bool:
         """True when Salesforce is synced (TIPOFF_SALESFORCE_CLIENT_ID is set)."""

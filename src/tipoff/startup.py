@@ -22,19 +22,24 @@ log = logging.getLogger(__name__)
 
 def crm_configured(settings: Settings) -> bool:
     """Whether a CRM is configured (the sync then runs in `serve`), without building it."""
-    return settings.hubspot_token is not None
+    return settings.hubspot_token is not None or settings.salesforce_enabled
 
 
 def crm_client(settings: Settings) -> CrmClient | None:
     """The CRM the sync works with, as configured; None when there is none. The one
-    place a CRM client is chosen: HubSpot when TIPOFF_HUBSPOT_TOKEN is set. The caller
-    closes it (`aclose`)."""
+    place a CRM client is chosen: HubSpot when TIPOFF_HUBSPOT_TOKEN is set, Salesforce
+    when TIPOFF_SALESFORCE_CLIENT_ID is (settings refuse both at once). The caller closes
+    it (`aclose`). Raises CrmError when the Salesforce key file cannot be read."""
     if settings.hubspot_token is not None:
         from tipoff.crm.hubspot import HubSpotClient
 
         return HubSpotClient(
             token=settings.hubspot_token.get_secret_value(), base_url=settings.hubspot_api_url
         )
+    if settings.salesforce_enabled:
+        from tipoff.crm.salesforce import SalesforceClient
+
+        return SalesforceClient.from_settings(settings)
     return None
 
 

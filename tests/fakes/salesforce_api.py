@@ -26,8 +26,9 @@ URL) at `FakeSalesforceApi.url`. Shaped as Salesforce documents them:
 
       fake.fail_next("REQUEST_LIMIT_EXCEEDED")             # 403, the org's daily allowance
       fake.fail_next("INVALID_SESSION_ID", times=2)        # 401 even to a fresh token
+      fake.fail_next("REQUEST_LIMIT_EXCEEDED", on="/composite/sobjects")  # at the write
 
-  make the next API calls fail so.
+  make the next API calls (those to a path ending with `on`, when given) fail so.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class _Failure:
     status: int
     message: str
     times: int
+    on: str | None = None  # only calls to a path ending with this
 
 
 @dataclass
@@ -240,9 +242,16 @@ class FakeSalesforceApi:
             self._valid_tokens.clear()
 
     def fail_next(
-        self, code: str, *, status: int | None = None, message: str | None = None, times: int = 1
+        self,
+        code: str,
+        *,
+        status: int | None = None,
+        message: str | None = None,
+        times: int = 1,
+        on: str | None = None,
     ) -> None:
-        """The next `times` API calls (not sign-ins) answer [{"message", "errorCode": code}]."""
+        """The next `times` API calls (not sign-ins), or those to a path ending with `on`,
+        answer [{"message", "errorCode": code}]."""
         with self._lock:
             self._failures.append(
                 _Failure(
@@ -250,6 +259,7 @@ class FakeSalesforceApi:
                     status or _DEFAULT_STATUS.get(code, 400),
                     message or _DEFAULT_MESSAGE.get(code, code),
                     times,
+                    on,
                 )
             )
 
@@ -296,7 +306,9 @@ class FakeSalesforceApi:
             return _api_error(404, "NOT_FOUND", "The requested resource does not exist")
         with self._lock:
             for failure in self._failures:
-                if failure.times > 0:
+                if failure.times > 0 and (
+                    failure.on is None or parts.path.rstrip("/").endswith(failure.on)
+                ):
                     failure.times -= 1
                     return _api_error(failure.status, failure.code, failure.message)
             auth = headers.get("authorization", "")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tipoff.store.crm import RunRow
 
 app = typer.Typer(
-    help="CRM sync (HubSpot): scores onto company records, deals and owners back.",
+    help="CRM sync (HubSpot or Salesforce): scores onto account records, deals and owners back.",
     no_args_is_help=True,
 )
 
@@ -43,12 +43,19 @@ def crm_sync(
 
     settings = load_settings()
     if not crm_configured(settings):
-        raise fail('No CRM is configured: set TIPOFF_HUBSPOT_TOKEN (README, "CRM sync").')
+        raise fail(
+            "No CRM is configured: set TIPOFF_HUBSPOT_TOKEN, or TIPOFF_SALESFORCE_CLIENT_ID"
+            ' and its credentials (README, "CRM sync").'
+        )
 
     async def work(rt: Runtime) -> SyncReport:
+        from tipoff.crm.records import CrmError
         from tipoff.crm_sync import sync_crm
 
-        client = crm_client(rt.settings)
+        try:
+            client = crm_client(rt.settings)
+        except CrmError as error:  # a Salesforce key file it cannot sign with
+            raise fail(str(error)) from None
         assert client is not None
         try:
             return await sync_crm(rt, client, dry_run=dry_run)
