@@ -98,7 +98,7 @@ def open_and_check(chrome: webdriver.Chrome, page: Path, charts: int) -> None:
     assert base64.b64decode(printed["data"]).startswith(b"%PDF")
 
 
-def test_report_and_backtest_pages_open_clean_in_chromium(
+def test_report_backtest_and_calibrate_pages_open_clean_in_chromium(
     sample: Sample, tmp_path: Path, browser: webdriver.Chrome
 ) -> None:
     path = copy_of(sample, tmp_path)
@@ -108,3 +108,7 @@ def test_report_and_backtest_pages_open_clean_in_chromium(
     run_html(tmp_path, path, "backtest.html", "backtest", "--model", str(candidate),
              "--since", "90d", "--as-of", as_of(sample))  # fmt: skip
     open_and_check(browser, tmp_path / "backtest.html", charts=5)
+    run_html(tmp_path, path, "calibrate.html", "calibrate", "--out", str(tmp_path / "c.yml"),
+             "--since", "120d", "--holdout-days", "35", "--days", "14",
+             "--as-of", as_of(sample))  # fmt: skip
+    open_and_check(browser, tmp_path / "calibrate.html", charts=6)

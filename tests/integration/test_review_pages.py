@@ -17,12 +17,16 @@ import pytest
 
 from tests.integration.test_cli import tipoff
 from tests.integration.test_help import loaded_by
-from tests.integration.test_quality_loop import Sample, copy_of, query, sample
+from tests.integration.test_quality_loop import MODEL, Sample, copy_of, load, query, sample
+from tipoff.model.loader import parse_model
+from tipoff.quality.backtest import backtest
 from tipoff.quality.changes import model_text
+from tipoff.quality.review_page import backtest_bands
 
 __all__ = ["sample"]  # the module-scoped demo database, shared with test_quality_loop
 
 MB = 1024 * 1024
+DAY = timedelta(days=1)
 FOREIGN_URL = re.compile(r"""(?:src|href)\s*=\s*["']?(?!#|data:)[a-z]+:""", re.IGNORECASE)
 
 
@@ -178,6 +182,21 @@ def test_backtest_page_shows_the_swap_set(sample: Sample, tmp_path: Path) -> Non
                   "by neither", "alerts, track hot"):  # fmt: skip
         assert group in shown
     assert "candidate: converted" in shown and "current: converted" in shown
+
+
+async def test_each_model_is_banded_by_its_own_scores(sample: Sample) -> None:
+    since = sample.now - 60 * DAY
+    data = (await load(sample, since)).as_of(sample.now)
+    doubled = parse_model(
+        re.sub(r"points: (\d+)", lambda m: f"points: {2 * int(m.group(1))}", model_text(None))
+    )
+    result = backtest(data, MODEL, doubled, since=since, now=sample.now, days=30)
+    current, candidate = backtest_bands(result, data, MODEL, doubled, days=30)
+    for bands, side in ((current, result.current), (candidate, result.candidate)):
+        judged = side.conversion.alerted.n + side.conversion.not_alerted.n
+        assert bands.overall.n == sum(p.n for p in bands.by_band.values()) == judged
+    # Twice the points: more of the accounts score 100 or more.
+    assert candidate.by_band["100+"].n > current.by_band["100+"].n
 
 
 def test_calibrate_page_shows_predicted_against_observed(sample: Sample, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """The review's charts, drawn with matplotlib: SVG for a page, PNG for Slack.
 
 Why matplotlib (the `charts` extra): it draws without a browser or a script, its SVG is
-about 15 KB a chart and byte-stable with a fixed hash salt and no date, and it is the one
-plotting library a Python shop already trusts. Plotly inlines 4.8 MB of script in every
+15–45 KB a chart (text drawn as paths) and byte-stable with a fixed hash salt and no date,
+and it is the one plotting library a Python shop already trusts. Plotly inlines 4.8 MB of script in every
 page; Altair needs `vl-convert` to draw without a browser. This module imports it, so
 only `--html` and `/tipoff stats` import this module, and only when asked.
 

@@ -281,6 +281,22 @@ def _first(side: Side) -> dict[int, tuple[datetime, str]]:
     return {a.account_id: (a.at, a.track) for a in side.replay.first_alerts().values()}
 
 
+def backtest_bands(
+    result: Backtest,
+    data: QualityData,
+    current: ScoringModel,
+    candidate: ScoringModel,
+    *,
+    days: int,
+) -> tuple[review.Bands, review.Bands]:
+    """Conversion by score band under each model, each scoring with its own points."""
+    found = [
+        _bands(data, model, _first(side), since=result.since, now=result.now, days=days)
+        for model, side in ((current, result.current), (candidate, result.candidate))
+    ]
+    return found[0], found[1]
+
+
 def backtest_sections(
     result: Backtest,
     data: QualityData,
@@ -291,10 +307,9 @@ def backtest_sections(
 ) -> list[tuple[str, list[Chart]]]:
     names = ("current", "candidate")
     sides = (result.current, result.candidate)
-    bands = [
-        (name, _bands(data, current, _first(side), since=result.since, now=result.now, days=days))
-        for name, side in zip(names, sides, strict=True)
-    ]
+    bands = list(
+        zip(names, backtest_bands(result, data, current, candidate, days=days), strict=True)
+    )
     either = _first(result.candidate) | _first(result.current)
     swap = review.swap_set(
         outcomes(data, current, alerted=either, since=result.since, now=result.now, days=days),
