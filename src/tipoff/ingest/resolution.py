@@ -150,6 +150,8 @@ class IdentityResolver:
         emails: set[str] = set()
         group_ids: set[str] = set()
         domains: set[str] = set()
+        # Each distinct group and email once: a batch names the same ones many times.
+        raw_emails: set[str] = set()
         for call in calls:
             if call.user_id:
                 keys.add((USER_ID, call.user_id))
@@ -158,17 +160,21 @@ class IdentityResolver:
             if isinstance(call, Alias):
                 keys.update({(USER_ID, call.previous_id), (ANONYMOUS_ID, call.previous_id)})
             elif isinstance(call, Group):
+                group_ids.add(call.group_id)
                 domain = account_domain(call.traits)
                 if domain is not None:
                     domains.add(domain)
-            group_id = call.group_id if isinstance(call, Group) else None
-            for key in (group_id, call.context_group_id):
-                if key:
-                    group_ids.add(key)
-                    if (keyed := domain_key(key)) is not None:
-                        domains.add(keyed)  # a group keyed by its domain
+            group_id = call.context_group_id
+            if group_id:
+                group_ids.add(group_id)
             traits = call.user_traits
-            email = normalize_email(traits.email) if traits is not None else None
+            if traits is not None and traits.email is not None:
+                raw_emails.add(traits.email)
+        for group_id in group_ids:
+            if (keyed := domain_key(group_id)) is not None:
+                domains.add(keyed)  # a group keyed by its domain
+        for raw in raw_emails:
+            email = normalize_email(raw)
             if email is not None:
                 emails.add(email)
                 domain = company_domain(email)

@@ -347,9 +347,10 @@ async def group_ids_of_domains(conn: Connection, domains: Sequence[str]) -> dict
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewAccount:
-    """An account's values as ingest writes them: its keys and its traits."""
+    """An account's values as ingest writes them: its keys and its traits. (Not frozen:
+    see `people.NewPerson`.)"""
 
     domain: str | None
     group_id: str | None
@@ -360,7 +361,7 @@ class NewAccount:
     trait_times: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KnownAccount(NewAccount):
     """A stored account, as ingest reads it."""
 
