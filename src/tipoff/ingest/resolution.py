@@ -181,9 +181,40 @@ class IdentityResolver:
                 if domain is not None:
                     domains.add(domain)
         await self._load(identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains)
+        if self._missing(keys, emails, group_ids, domains) and await identities.lock_to_create(
+            self._conn
+        ):
+            # Read again what was missing: another request creating rows, whose lock this
+            # one now holds, may have committed some of them since.
+            self._forget_missing()
+            await self._load(
+                identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains
+            )
         # Lock now what resolving may write: the accounts, then the people, each by id.
         await self._lock_accounts(self._accounts.keys())
         await self._lock_people(self._people.keys())
+
+    def _missing(
+        self,
+        keys: Iterable[tuple[str, str]],
+        emails: Iterable[str],
+        group_ids: Iterable[str],
+        domains: Iterable[str],
+    ) -> bool:
+        """Whether any of these was not found: resolving may create its row."""
+        return (
+            any(self._identities.get(k) is None for k in keys)
+            or any(self._by_email.get(e) is None for e in emails)
+            or any(self._by_group.get(g) is None for g in group_ids)
+            or any(self._by_domain.get(d) is None for d in domains)
+        )
+
+    def _forget_missing(self) -> None:
+        """Forget what was found missing, so that it is read again."""
+        _drop_absent(self._identities)
+        _drop_absent(self._by_email)
+        _drop_absent(self._by_group)
+        _drop_absent(self._by_domain)
 
     async def resolve(self, user_id: str | None, anonymous_id: str | None) -> PersonState:
         """The person behind a call, created if new. A userId and an anonymousId seen
@@ -729,6 +760,11 @@ class IdentityResolver:
         for key in keys:
             person_id = found.get(key)
             self._identities.setdefault(key, None if person_id is None else self._people[person_id])
+
+
+def _drop_absent(cache: dict[Any, Any]) -> None:
+    for key in [key for key, found in cache.items() if found is None]:
+        del cache[key]
 
 
 def _stored(state: PersonState | AccountState, columns: Mapping[str, tuple[str, ...]]) -> Stored:

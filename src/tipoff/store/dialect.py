@@ -261,6 +261,25 @@ async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
         await conn.exec_driver_sql(f"UPDATE {table.name} SET {pk} = {pk} WHERE 0 = 1")  # noqa: S608
 
 
+# The PostgreSQL advisory lock a unit of work holds while it creates people, accounts or
+# identities (`lock_for_creating`): a number no other lock of Tipoff's uses.
+_CREATING_ROWS_LOCK = 0x7469706F66_0001
+
+
+async def lock_for_creating(conn: AsyncConnection) -> bool:
+    """PostgreSQL: waits until no other unit of work that creates rows holds this lock,
+    then holds it until this transaction ends; True, and what the caller found missing
+    is to be read again: another may have committed it meanwhile. Two transactions that
+    each read a new account as missing and insert it would otherwise both insert it, and
+    the second, refused by the unique index, run again from the start, as often as it
+    meets another batch of the same new rows. SQLite: False, nothing to do (one writer,
+    whose lock ingest takes before it reads)."""
+    if not locks_rows(conn.dialect.name):
+        return False
+    await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CREATING_ROWS_LOCK})")
+    return True
+
+
 @asynccontextmanager
 async def bound_lock_waits(conn: AsyncConnection, seconds: float) -> AsyncIterator[None]:
     """Within this transaction, waiting for a lock fails after `seconds` instead of
