@@ -19,9 +19,11 @@ from sqlalchemy import (
     Select,
     Table,
     event,
+    false,
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -256,9 +258,8 @@ async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
     """Takes SQLite's write lock now (a write that changes nothing), so that what this
     transaction reads next stays true until it commits. Other backends lock rows."""
     if conn.dialect.name == "sqlite":
-        pk = next(iter(table.primary_key.columns)).name
-        # Straight to the driver: every ingest batch takes it.
-        await conn.exec_driver_sql(f"UPDATE {table.name} SET {pk} = {pk} WHERE 0 = 1")  # noqa: S608
+        pk = next(iter(table.primary_key.columns))
+        await conn.execute(update(table).where(false()).values({pk.name: pk}))
 
 
 # The PostgreSQL advisory lock a unit of work holds while it creates people, accounts or
