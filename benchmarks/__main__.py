@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     if unknown := only - set(FIGURES) - set(EXTRA_FIGURES):
         parser.error(f"unknown figure(s): {', '.join(sorted(unknown))}")
+    if "replicas" in only and not args.postgres_url:
+        parser.error("--only replicas needs a PostgreSQL server: --postgres-url URL")
     interval = args.rescore_interval
     if interval is None:
         interval = (
