@@ -579,6 +579,190 @@ async def _raw_ingest_postgres(tipoff_dsn: str, raw_dsn: str) -> list[float]:
         await target.close()
 
 
+# ---------------------------------------------------------------- (11) two replicas on PostgreSQL
+
+
+async def ingest_postgres_replicas(size: Size, server_url: str, *, seed: int) -> Figure:
+    """Figure 1's batches posted by two clients at once, each to its own server process
+    (as two `tipoff serve` replicas) on one fresh PostgreSQL database, against the same
+    two clients posting to one server process on another fresh database. While they run,
+    pg_stat_activity is sampled for the database's backends waiting on a lock (what
+    they wait in, and what the backend blocking them runs); each server counts the
+    transactions it ran again (`tipoff_transactions_retried_total`)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    population = data.population(size.ingest_accounts, seed=seed)
+    bodies = data.segment_batches(population, size.ingest_events, now=NOW, seed=seed)
+    runs = {}
+    for replicas in (1, 2):
+        name = f"tipoff_bench_{os.getpid()}_replicas{replicas}"
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            url = server.set(database=name).render_as_string(hide_password=False)
+            runs[replicas] = await _replicas_run(url, admin_dsn, name, bodies, replicas)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+    one, two = runs[1], runs[2]
+    ratio = two.rate / one.rate
+    calls = sum(count for _, count in bodies)
+    cores = os.cpu_count() or 1
+    return Figure(
+        "11. ingest on PostgreSQL, two servers on one database (figure 1's batches, 2 clients)",
+        f"{two.rate:,.0f} calls/s",
+        f"{one.rate:,.0f} calls/s, one server (the same 2 clients)",
+        f"{ratio:.2f}×",
+        "> 1×",
+        ratio > 1.0,
+        f"{len(bodies)} batches, {calls:,} calls; two servers: {two.described()}; one server: "
+        f"{one.described()}; {cores} cores for the servers, the clients and PostgreSQL "
+        f"(load average {os.getloadavg()[0]:.1f} at the end); PostgreSQL at "
+        f"{server.host}:{server.port}",
+    )
+
+
+@dataclass(frozen=True)
+class _ReplicasRun:
+    rate: float  # calls a second, first request's start to last one's end
+    retried: dict[str, int]  # transactions run again, by error code
+    refused: int  # requests answered with a 5xx (and sent again)
+    lock_wait_seconds: float  # backend-seconds spent waiting on a lock (sampled)
+    waits: list[tuple[str, int]]  # "<waiter's statement> ← <blocker's>", samples, most first
+    sampled_every: float
+
+    def described(self) -> str:
+        retried = ", ".join(f"{n} {code}" for code, n in sorted(self.retried.items())) or "none"
+        top = "; ".join(
+            f"{round(n * self.sampled_every, 2)} s in {what}" for what, n in self.waits[:2]
+        )
+        return (
+            f"transactions rerun: {retried}; {self.refused} batches refused with a 5xx; "
+            f"lock waits about {self.lock_wait_seconds:.1f} backend-seconds"
+            + (f" (most: {top})" if top else "")
+        )
+
+
+async def _replicas_run(
+    url: str, admin_dsn: str, database: str, bodies: list[tuple[bytes, int]], replicas: int
+) -> _ReplicasRun:
+    settings = Settings(_env_file=None, database_url=url, slack_bot_token=None)
+    runtime = await build_runtime(settings)  # migrates, before any server starts
+    try:
+        _, write_key = await _new_source(runtime, "bench")
+    finally:
+        await runtime.close()
+    context = mp.get_context("spawn")
+    pipes, processes = [], []
+    for _ in range(replicas):
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_serve_replica, args=(url, theirs), daemon=True)
+        process.start()
+        pipes.append(ours)
+        processes.append(process)
+    loop = asyncio.get_running_loop()
+    try:
+        urls = [await loop.run_in_executor(None, pipe.recv) for pipe in pipes]
+        stop = asyncio.Event()
+        every = 0.05
+        sampler = asyncio.create_task(_sample_lock_waits(admin_dsn, database, stop, every))
+        try:
+            clients = await asyncio.gather(
+                *(
+                    in_own_process(
+                        post_batches, urls[n % replicas], write_key, bodies[n::2], resend=True
+                    )
+                    for n in range(2)
+                )
+            )
+        finally:
+            stop.set()
+            waits = await sampler
+        retried: dict[str, int] = {}
+        for pipe in pipes:
+            pipe.send("stop")
+            for code, n in (await loop.run_in_executor(None, pipe.recv)).items():
+                retried[code] = retried.get(code, 0) + n
+    finally:
+        for process in processes:
+            await loop.run_in_executor(None, process.join, 30)
+            if process.is_alive():
+                process.kill()
+    requests = [request for client in clients for request in client if request[2] > 0]
+    refused = sum(1 for client in clients for request in client if request[2] == 0)
+    wall = max(end for _, end, _ in requests) - min(start for start, _, _ in requests)
+    ordered = sorted(waits.items(), key=lambda kv: -kv[1])
+    return _ReplicasRun(
+        rate=sum(count for _, _, count in requests) / wall,
+        retried=retried,
+        refused=refused,
+        lock_wait_seconds=sum(waits.values()) * every,
+        waits=ordered,
+        sampled_every=every,
+    )
+
+
+def _serve_replica(url: str, pipe: Any) -> None:
+    """One server process on `url`'s database (a replica, as `tipoff serve` runs): sends
+    its base URL down `pipe`, serves until told to stop, then sends back how many
+    transactions it ran again, by error code. Run in a process of its own."""
+
+    async def serve() -> dict[str, int]:
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+        logging.getLogger("tipoff").setLevel(logging.ERROR)  # reruns are counted instead
+        settings = Settings(_env_file=None, database_url=url, slack_bot_token=None)
+        runtime = await build_runtime(settings)
+        runtime.clock = lambda: NOW
+        try:
+            async with serving(runtime) as base:
+                pipe.send(base)
+                await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            (metric,) = runtime.metrics.transactions_retried.collect()
+            samples = metric.samples
+            return {s.labels["code"]: int(s.value) for s in samples if s.name.endswith("_total")}
+        finally:
+            await runtime.close()
+
+    pipe.send(asyncio.run(serve()))
+
+
+# What each backend of the database waiting on a lock runs, and what the first backend
+# blocking it runs (statements cut to their first words: which table and how).
+_LOCK_WAITS = """
+SELECT left(regexp_replace(w.query, '\\s+', ' ', 'g'), 48) AS waiting,
+       left(regexp_replace(coalesce(b.query, ''), '\\s+', ' ', 'g'), 48) AS blocking,
+       b.state AS blocker_state
+FROM pg_stat_activity w
+LEFT JOIN pg_stat_activity b ON b.pid = (pg_blocking_pids(w.pid))[1]
+WHERE w.datname = $1 AND w.wait_event_type = 'Lock'
+"""
+
+
+async def _sample_lock_waits(
+    admin_dsn: str, database: str, stop: asyncio.Event, every: float
+) -> dict[str, int]:
+    """ "<waiting statement> ← <blocking statement> (<blocker's state>)" -> how many
+    samples, one every `every` seconds until `stop`, found a backend waiting so."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_dsn)
+    found: dict[str, int] = {}
+    try:
+        while not stop.is_set():
+            for row in await conn.fetch(_LOCK_WAITS, database):
+                key = f"{row['waiting']} ← {row['blocking']} ({row['blocker_state']})"
+                found[key] = found.get(key, 0) + 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+    finally:
+        await conn.close()
+    return found
+
+
 # ---------------------------------------------------------------- (2) rescore, (3) lookup
 
 

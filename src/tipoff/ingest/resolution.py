@@ -150,6 +150,8 @@ class IdentityResolver:
         emails: set[str] = set()
         group_ids: set[str] = set()
         domains: set[str] = set()
+        # Each distinct group and email once: a batch names the same ones many times.
+        raw_emails: set[str] = set()
         for call in calls:
             if call.user_id:
                 keys.add((USER_ID, call.user_id))
@@ -158,57 +160,61 @@ class IdentityResolver:
             if isinstance(call, Alias):
                 keys.update({(USER_ID, call.previous_id), (ANONYMOUS_ID, call.previous_id)})
             elif isinstance(call, Group):
+                group_ids.add(call.group_id)
                 domain = account_domain(call.traits)
                 if domain is not None:
                     domains.add(domain)
-            group_id = call.group_id if isinstance(call, Group) else None
-            for key in (group_id, call.context_group_id):
-                if key:
-                    group_ids.add(key)
-                    if (keyed := domain_key(key)) is not None:
-                        domains.add(keyed)  # a group keyed by its domain
+            group_id = call.context_group_id
+            if group_id:
+                group_ids.add(group_id)
             traits = call.user_traits
-            email = normalize_email(traits.email) if traits is not None else None
+            if traits is not None and traits.email is not None:
+                raw_emails.add(traits.email)
+        for group_id in group_ids:
+            if (keyed := domain_key(group_id)) is not None:
+                domains.add(keyed)  # a group keyed by its domain
+        for raw in raw_emails:
+            email = normalize_email(raw)
             if email is not None:
                 emails.add(email)
                 domain = company_domain(email)
                 if domain is not None:
                     domains.add(domain)
         await self._load(identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains)
-        absent = self._forget_absent(keys, emails, group_ids, domains)
-        if any(absent) and await accounts.lock_for_creating(self._conn):
-            # Another replica may be creating these same rows now: each read them absent
-            # too, and the second to insert would fail on the unique key and rerun, as
-            # often as the other's next batch named new rows again (the first day of an
-            # install). Creating batches take this lock in turn, so read again under it.
+        if self._missing(keys, emails, group_ids, domains) and await identities.lock_to_create(
+            self._conn
+        ):
+            # Read again what was missing: another request creating rows, whose lock this
+            # one now holds, may have committed some of them since.
+            self._forget_missing()
             await self._load(
-                identity_keys=absent[0], emails=absent[1], group_ids=absent[2], domains=absent[3]
+                identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains
             )
         # Lock now what resolving may write: the accounts, then the people, each by id.
         await self._lock_accounts(self._accounts.keys())
         await self._lock_people(self._people.keys())
 
-    def _forget_absent(
+    def _missing(
         self,
         keys: Iterable[tuple[str, str]],
         emails: Iterable[str],
         group_ids: Iterable[str],
         domains: Iterable[str],
-    ) -> tuple[list[tuple[str, str]], list[str], list[str], list[str]]:
-        """Of these, what `_load` found absent, forgotten so that it is read again."""
-
-        def forget(cache: dict[Any, Any], wanted: Iterable[Any]) -> list[Any]:
-            gone = [key for key in wanted if key in cache and cache[key] is None]
-            for key in gone:
-                del cache[key]
-            return gone
-
+    ) -> bool:
+        """Whether any of these was not found: resolving may create its row."""
         return (
-            forget(self._identities, keys),
-            forget(self._by_email, emails),
-            forget(self._by_group, group_ids),
-            forget(self._by_domain, domains),
+            any(self._identities.get(k) is None for k in keys)
+            or any(self._by_email.get(e) is None for e in emails)
+            or any(self._by_group.get(g) is None for g in group_ids)
+            or any(self._by_domain.get(d) is None for d in domains)
         )
+
+    def _forget_missing(self) -> None:
+        """Forget what was found missing, so that it is read again."""
+        _drop_absent(self._identities)
+        _drop_absent(self._by_email)
+        _drop_absent(self._by_group)
+        _drop_absent(self._by_domain)
 
     async def resolve(self, user_id: str | None, anonymous_id: str | None) -> PersonState:
         """The person behind a call, created if new. A userId and an anonymousId seen
@@ -754,6 +760,11 @@ class IdentityResolver:
         for key in keys:
             person_id = found.get(key)
             self._identities.setdefault(key, None if person_id is None else self._people[person_id])
+
+
+def _drop_absent(cache: dict[Any, Any]) -> None:
+    for key in [key for key, found in cache.items() if found is None]:
+        del cache[key]
 
 
 def _stored(state: PersonState | AccountState, columns: Mapping[str, tuple[str, ...]]) -> Stored:

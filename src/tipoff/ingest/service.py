@@ -100,7 +100,8 @@ async def ingest_messages(
     # On SQLite, the one write lock first: what this reads (messageIds seen, people,
     # accounts) stays true until it commits. Read before it, two batches naming the same
     # new account both inserted it, and the second ran again, as often as the other
-    # source's next batch did the same. (PostgreSQL: row locks, taken as it resolves.)
+    # source's next batch did the same. (PostgreSQL: row locks, and the lock for creating
+    # rows, taken in `IdentityResolver.preload`.)
     await accounts.lock_accounts_for_writing(conn)
     fresh = apply_event_names(await _unseen(conn, source_id, messages), event_names)
     resolver = IdentityResolver(conn, now=received_at)

@@ -19,7 +19,6 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from tipoff.core.history import account_label, id_in_label
 from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.traits import ACCOUNT_COLUMNS, Stored
-from tipoff.store import dialect
 from tipoff.store.db import Connection
 from tipoff.store.dialect import (
     IN_LIST,
@@ -294,13 +293,6 @@ async def lock_accounts_for_writing(conn: Connection) -> None:
     await lock_for_writing(conn, accounts)
 
 
-async def lock_for_creating(conn: Connection) -> bool:
-    """Waits until no other transaction is creating accounts, people or identities, and
-    keeps them waiting until this one ends (`dialect.lock_for_creating`); True when rows
-    created meanwhile must be read again to be seen."""
-    return await dialect.lock_for_creating(conn)
-
-
 async def record_scored_versions(conn: Connection, versions: Sequence[tuple[int, int]]) -> None:
     """Sets each (account id, signal_version) account's scored_version to that version:
     the one its score was computed from."""
@@ -355,9 +347,10 @@ async def group_ids_of_domains(conn: Connection, domains: Sequence[str]) -> dict
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewAccount:
-    """An account's values as ingest writes them: its keys and its traits."""
+    """An account's values as ingest writes them: its keys and its traits. (Not frozen:
+    see `people.NewPerson`.)"""
 
     domain: str | None
     group_id: str | None
@@ -368,7 +361,7 @@ class NewAccount:
     trait_times: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KnownAccount(NewAccount):
     """A stored account, as ingest reads it."""
 

@@ -262,24 +262,23 @@ async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
         await conn.execute(update(table).where(false()).values({pk.name: pk}))
 
 
-# Any fixed number, the same in every replica: the advisory lock PostgreSQL transactions
-# creating accounts, people and identities take in turn ("tipoff" in ASCII).
-CREATION_LOCK = 0x7469706F6666
+# The PostgreSQL advisory lock a unit of work holds while it creates people, accounts or
+# identities (`lock_for_creating`): a number no other lock of Tipoff's uses.
+_CREATING_ROWS_LOCK = 0x7469706F66_0001
 
 
 async def lock_for_creating(conn: AsyncConnection) -> bool:
-    """Makes transactions that insert new accounts, people and identities take turns, so
-    that two never insert the same one: each would see the other's row only once both
-    had inserted it, and the second then fails on the unique key.
-
-    PostgreSQL: a transaction-level advisory lock, held until commit; True: what another
-    transaction created meanwhile is seen only by statements run from now, so read again.
-    SQLite: False, nothing to do: one writer at a time, and ingest holds the write lock
-    from its first read (`lock_for_writing`)."""
-    if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CREATION_LOCK})")
-        return True
-    return False
+    """PostgreSQL: waits until no other unit of work that creates rows holds this lock,
+    then holds it until this transaction ends; True, and what the caller found missing
+    is to be read again: another may have committed it meanwhile. Two transactions that
+    each read a new account as missing and insert it would otherwise both insert it, and
+    the second, refused by the unique index, run again from the start, as often as it
+    meets another batch of the same new rows. SQLite: False, nothing to do (one writer,
+    whose lock ingest takes before it reads)."""
+    if not locks_rows(conn.dialect.name):
+        return False
+    await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CREATING_ROWS_LOCK})")
+    return True
 
 
 @asynccontextmanager

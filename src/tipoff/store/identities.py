@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import update
 
 from tipoff.store.db import Connection
-from tipoff.store.dialect import insert_many, select_where_in
+from tipoff.store.dialect import insert_many, lock_for_creating, select_where_in
 from tipoff.store.tables import identities
 
 
@@ -37,3 +37,8 @@ async def move_identities(conn: Connection, *, from_person: int, to_person: int)
     await conn.execute(
         update(identities).where(identities.c.person_id == from_person).values(person_id=to_person)
     )
+
+
+async def lock_to_create(conn: Connection) -> bool:
+    """Before creating people, accounts or identities: `dialect.lock_for_creating`."""
+    return await lock_for_creating(conn)
