@@ -43,11 +43,14 @@ bench: $(BIN)/tipoff
 # scope: make mutate MUTANTS="'tipoff.core.*' 'tipoff.alerts.delivery.*'". JOBS=2.
 MUTANTS ?= 'tipoff.core.routing.*' 'tipoff.core.workflow.*' 'tipoff.core.tally.*' \
 	'tipoff.alerts.queue.x__bundled*' 'tipoff.scores.rescoring.x__decided*' 'tipoff.alerts.sla.x_check_slas*'
-# The rest of the model's core and Slack's pacing, one module a run (`make mutate-more`
-# runs them in turn; hours here, so not the default): see README for each one's time.
+# The rest of the model's core, Slack's pacing, the rescore's memory of each account
+# (cooldown, snooze, Wrong) and the outbox's delivery run (pacing per channel and DM),
+# one scope a run (`make mutate-more` runs them in turn; hours here, so not the
+# default): see README for each one's time.
 MORE_MUTANTS = 'tipoff.slack.pacing.*' 'tipoff.core.opener.*' 'tipoff.core.identity.*' \
 	'tipoff.core.event_names.*' 'tipoff.core.evidence.*' 'tipoff.core.history.*' \
-	'tipoff.core.nesting.*' 'tipoff.core.traits.*' 'tipoff.core.scoring.*' 'tipoff.core.titles.*'
+	'tipoff.core.nesting.*' 'tipoff.core.traits.*' 'tipoff.core.scoring.*' 'tipoff.core.titles.*' \
+	'tipoff.reps.x_memories*' 'tipoff.alerts.delivery.x_deliver_pending_alerts*'
 
 $(BIN)/mutmut: pyproject.toml $(BIN)/tipoff
 	$(BIN)/pip install --quiet -e '.[dev,postgres,mutate]'
