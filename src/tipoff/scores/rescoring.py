@@ -177,9 +177,7 @@ async def _rescore_in_processes(pass_: _Pass, first: list[accounts.Due]) -> None
     workers = runtime.settings.rescore_processes
     pool = ProcessPoolExecutor(
         workers,
-        # Not fork: this process has threads (SQLite's, the scheduler's) a child would
-        # inherit mid-operation.
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_worker_context(),
         initializer=_start_worker,
         initargs=(runtime.settings.database_url, runtime.model),
     )
@@ -203,6 +201,19 @@ async def _rescore_in_processes(pass_: _Pass, first: list[accounts.Due]) -> None
         for future in in_flight:
             future.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from multiprocessing's fork server, a process
+    started once that has imported the scoring code, so a pass no longer waits for each
+    worker to import Tipoff (half a second to a second a process, every pass). Not forked
+    from this process: it has threads (SQLite's, the scheduler's) a child would inherit
+    mid-operation; the fork server has none. Spawned where there is no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # read when the fork server starts
+    return context
 
 
 # A worker process's own event loop, database handle and model (set by `_start_worker`).
