@@ -1,11 +1,13 @@
 """The alerts a rescore queues: each account's decision (core.workflow.alert_decision)
-as an outbox row, addressed to its owner or to the channel of its segment or track, its
-message laid out now (what is posted later, and what an erasure rewrites, is this
-stored text), and bundled when a channel would get many in one run."""
+as an outbox row, its message laid out now where the account was scored (`laid_out`:
+what is posted later, and what an erasure rewrites, is this stored text), addressed by
+the writer to its owner or to the channel of its segment or track, and bundled when a
+channel would get many in one run (`outbox_rows`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,44 +18,86 @@ from tipoff.core.routing import Track, alert_channel
 from tipoff.core.scoring import ScoreResult
 from tipoff.core.scoring_model import Routing
 from tipoff.core.workflow import BUNDLE, AlertReason, AlertStatus, ReasonKind
-from tipoff.slack.blocks import BundleEntry, alert_message, bundle_message
+from tipoff.slack.blocks import Block, BundleEntry, alert_message, bundle_message
 
 # An account that alerts: what it is, its score, and why it alerts.
 Alerting = tuple[AccountHistory, ScoreResult, AlertReason]
 
 
+@dataclass(frozen=True, slots=True)
+class LaidOut:
+    """An alert laid out where its account was scored (a rescoring worker process):
+    all its outbox row needs but where it goes, which the writer reads (owner, size and
+    region). Plain text and lists: cheap to send back, unlike the account and result."""
+
+    account_id: int
+    track: Track
+    score: int
+    reason: str  # the reason's text, as stored
+    text: str
+    blocks: list[Block]
+    evidence_rules: list[str]
+    employees: int | None  # the account's own size, where no destination gives one
+    label: str  # for a bundle
+    domain: str | None
+
+
+def laid_out(alerting: Sequence[Alerting], *, now: datetime) -> list[LaidOut]:
+    """Each alerting account's message, laid out now."""
+    return [_laid_out(history, result, reason, now) for history, result, reason in alerting]
+
+
+def _laid_out(
+    history: AccountHistory, result: ScoreResult, reason: AlertReason, now: datetime
+) -> LaidOut:
+    message = alert_message(
+        history,
+        result,
+        now=now,
+        opener=suggested_opener(history, result),
+        reason=_said(reason, result),
+    )
+    return LaidOut(
+        account_id=result.account_id,
+        track=result.track,
+        score=result.score,
+        reason=reason.text,
+        text=message.text,
+        blocks=message.blocks,
+        evidence_rules=sorted({e.rule_id for e in result.evidence if e.points > 0}),
+        employees=history.employees,
+        label=history.label,
+        domain=history.domain,
+    )
+
+
 def outbox_rows(
-    alerting: Sequence[Alerting],
+    alerts: Sequence[LaidOut],
     destinations: Mapping[int, reps.Destination],
     *,
     routing: Routing,
     default_channel: str,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """The outbox rows (alerts table columns) for `alerting`, bundled per channel;
+    """The outbox rows (alerts table columns) for `alerts`, bundled per channel;
     `destinations` gives an account's owner, size and region where known."""
     rows = [
         _alert_row(
-            history,
-            result,
-            reason,
-            destinations.get(result.account_id),
+            alert,
+            destinations.get(alert.account_id),
             routing=routing,
             default_channel=default_channel,
             now=now,
         )
-        for history, result, reason in alerting
+        for alert in alerts
     ]
     if not rows:
         return rows
-    histories = {history.id: history for history, _, _ in alerting}
-    return _bundled(rows, histories, routing, now)
+    return _bundled(rows, {alert.account_id: alert for alert in alerts}, routing, now)
 
 
 def _alert_row(
-    history: AccountHistory,
-    result: ScoreResult,
-    reason: AlertReason,
+    alert: LaidOut,
     known: reps.Destination | None,
     *,
     routing: Routing,
@@ -62,31 +106,24 @@ def _alert_row(
 ) -> dict[str, Any]:
     """An outbox row: to the owner's DM when the account has one, the segment's or
     track's channel otherwise (and as the fallback when the DM cannot be reached)."""
-    message = alert_message(
-        history,
-        result,
-        now=now,
-        opener=suggested_opener(history, result),
-        reason=_said(reason, result),
-    )
     owner = known.owner if known else None
     return {
-        "account_id": result.account_id,
-        "track": result.track.value,
-        "score": result.score,
-        "reason": reason.text,
-        "text": message.text,
-        "blocks": message.blocks,
+        "account_id": alert.account_id,
+        "track": alert.track.value,
+        "score": alert.score,
+        "reason": alert.reason,
+        "text": alert.text,
+        "blocks": alert.blocks,
         "target": alert_channel(
-            result.track,
-            employees=known.employees if known else history.employees,
+            alert.track,
+            employees=known.employees if known else alert.employees,
             region=known.region if known else None,
             routing=routing,
             default=default_channel,
         ),
         "owner_user_id": owner.slack_user_id if owner else None,
         "owner_email": owner.email if owner else None,
-        "evidence_rules": sorted({e.rule_id for e in result.evidence if e.points > 0}),
+        "evidence_rules": alert.evidence_rules,
         "status": AlertStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
@@ -103,7 +140,7 @@ def _said(reason: AlertReason, result: ScoreResult) -> str:
 
 def _bundled(
     rows: list[dict[str, Any]],
-    histories: dict[int, AccountHistory],
+    alerts: dict[int, LaidOut],
     routing: Routing,
     now: datetime,
 ) -> list[dict[str, Any]]:
@@ -123,8 +160,8 @@ def _bundled(
         entries = [
             BundleEntry(
                 account_id=r["account_id"],
-                label=histories[r["account_id"]].label,
-                domain=histories[r["account_id"]].domain,
+                label=alerts[r["account_id"]].label,
+                domain=alerts[r["account_id"]].domain,
                 score=r["score"],
                 track=r["track"],
             )

@@ -308,14 +308,25 @@ def _signal_hit(
     decay: Decay,
 ) -> Evidence | None:
     rule, window = reads.rule, reads.window
-    inside = [t for t in candidates if t.counts[window]]
+    # One walk over the tallies for what the rule compares and names: it runs for
+    # every rule of every account scored.
+    inside: list[Tally] = []
+    count = 0
+    latest: dict[int | None, datetime] = {}  # each person's newest signal; None: anonymous
+    for t in candidates:
+        counted = t.counts[window]
+        if counted:
+            inside.append(t)
+            count += counted
+            known = latest.get(t.person_id)
+            if known is None or t.newest > known:
+                latest[t.person_id] = t.newest
     if not inside:
         return None
-    count = sum(t.counts[window] for t in inside)
-    user_ids = {t.person_id for t in inside if t.person_id is not None}
-    if count < rule.min_count or len(user_ids) < rule.min_users:
+    users = len(latest) - (None in latest)
+    if count < rule.min_count or users < rule.min_users:
         return None
-    newest = max(t.newest for t in inside)
+    newest = max(latest.values())
 
     if rule.each:
         if reads.weight is not None:
@@ -328,10 +339,6 @@ def _signal_hit(
     else:
         points = rule.points * (decay_factor(now - newest, decay) if rule.decays else 1.0)
 
-    latest: dict[int | None, datetime] = {}
-    for t in inside:
-        if t.person_id not in latest or t.newest > latest[t.person_id]:
-            latest[t.person_id] = t.newest
     # Newest first; at equal times named people before anonymous ones, then by id.
     involved = newest_first(latest, lambda pid: (pid is None, pid or 0))
     # Someone the account no longer lists (their signals stay with it) is named as what
@@ -352,7 +359,7 @@ def _signal_hit(
         several=len(persons) > 1,
         when=say.ago(newest, now),
         count=str(count),
-        users=str(len(user_ids)),
+        users=str(users),
         window=say.span(rule.window_days) if rule.window_days is not None else "",
         detail=say.join_names(details) if details else rule.detail_default,
     )

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from tipoff.core.history import Signal
 from tipoff.core.scoring_model import Category, Decay, ScoringModel, SignalRule
@@ -44,9 +44,11 @@ class TallyPlan:
         return next(i for i, (name, _) in enumerate(self.details) if name == prop)
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """One person's signals of one event (with the same detail values), summed."""
+class Tally(NamedTuple):
+    """One person's signals of one event (with the same detail values), summed.
+
+    A tuple, not a frozen dataclass: a full rescore makes one for each of hundreds of
+    thousands of rows, and a frozen dataclass took 2 µs to make, a tuple 0.8."""
 
     event: str
     person_id: int | None

@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tipoff import reps
@@ -177,9 +177,7 @@ async def _rescore_in_processes(pass_: _Pass, first: list[accounts.Due]) -> None
     workers = runtime.settings.rescore_processes
     pool = ProcessPoolExecutor(
         workers,
-        # Not fork: this process has threads (SQLite's, the scheduler's) a child would
-        # inherit mid-operation.
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_worker_context(),
         initializer=_start_worker,
         initargs=(runtime.settings.database_url, runtime.model),
     )
@@ -203,6 +201,19 @@ async def _rescore_in_processes(pass_: _Pass, first: list[accounts.Due]) -> None
         for future in in_flight:
             future.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from multiprocessing's fork server, a process
+    started once that has imported the scoring code, so a pass no longer waits for each
+    worker to import Tipoff (half a second to a second a process, every pass). Not forked
+    from this process: it has threads (SQLite's, the scheduler's) a child would inherit
+    mid-operation; the fork server has none. Spawned where there is no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # read when the fork server starts
+    return context
 
 
 # A worker process's own event loop, database handle and model (set by `_start_worker`).
@@ -230,7 +241,7 @@ async def _read_and_scored(
         # A worker is stopped without notice, and a pooled SQLite connection's thread
         # would keep its process from exiting.
         await db.dispose()
-    return _decided(batch, model, now, db.dialect)
+    return replace(_decided(batch, model, now, db.dialect), alerting=[])
 
 
 async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
@@ -290,6 +301,9 @@ class _Decided:
     read_marks: dict[int, tuple[int, datetime | None]]
     score_rows: list[ScoreRow]  # as stored by the backend that read the batch
     history_rows: list[ScoreChange]
+    alerts: list[queue.LaidOut]  # laid out where scored: the writer only addresses them
+    # What they were laid out from: the accounts and their results. Not sent back by a
+    # worker process (pickled, these cost more than scoring them); the writer needs none.
     alerting: list[queue.Alerting]
     erasures_seen: int
 
@@ -313,6 +327,7 @@ class _Decided:
             read_marks={i: m for i, m in self.read_marks.items() if i in kept},
             score_rows=[r for r in self.score_rows if r[scores.ACCOUNT_ID] in kept],
             history_rows=[r for r in self.history_rows if r.account_id in kept],
+            alerts=[a for a in self.alerts if a.account_id in kept],
             alerting=[a for a in self.alerting if a[1].account_id in kept],
             erasures_seen=self.erasures_seen,
         )
@@ -366,7 +381,10 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
             )
         if reason is not None:
             alerting.append((history, result, reason))
-    return _Decided(batch.due, read_marks, score_rows, history_rows, alerting, batch.erasures_seen)
+    alerts = queue.laid_out(alerting, now=now)
+    return _Decided(
+        batch.due, read_marks, score_rows, history_rows, alerts, alerting, batch.erasures_seen
+    )
 
 
 async def _store(conn: Connection, pass_: _Pass, decided: _Decided) -> None:
@@ -375,10 +393,10 @@ async def _store(conn: Connection, pass_: _Pass, decided: _Decided) -> None:
         return
     runtime, now, summary = pass_.runtime, pass_.now, pass_.summary
     # Owners, sizes and regions only for the few accounts that alert.
-    alerting = decided.alerting
-    destinations = await reps.destinations(conn, [r.account_id for _, r, _ in alerting])
+    alerts = decided.alerts
+    destinations = await reps.destinations(conn, [a.account_id for a in alerts])
     alert_rows = queue.outbox_rows(
-        alerting,
+        alerts,
         destinations,
         routing=runtime.model.routing,
         default_channel=runtime.settings.alert_channel,
@@ -391,5 +409,5 @@ async def _store(conn: Connection, pass_: _Pass, decided: _Decided) -> None:
     # past it, so the account stays due and is scored again on the next pass.
     await accounts.record_scored_versions(conn, [(d.id, d.signal_version) for d in decided.due])
     summary.scored += len(decided.due)
-    summary.alerts_queued += len(alerting)  # accounts: a bundle's own row is not one
+    summary.alerts_queued += len(alerts)  # accounts: a bundle's own row is not one
     summary.tracks.update(row[scores.TRACK] for row in decided.score_rows)

@@ -21,6 +21,8 @@ from tipoff.store.dialect import (
     chunks,
     fetch_rows_at_once,
     in_list,
+    insert_many,
+    insert_many_values,
     json_and_time_as_stored,
     upsert_rows,
     utc_from_db,
@@ -205,12 +207,13 @@ async def store_scores(conn: Connection, rows: Sequence[ScoreRow]) -> None:
 async def append_history(conn: Connection, changes: Sequence[ScoreChange]) -> None:
     """Appends score history: one entry per change of an account's score or track."""
     if changes:
-        await conn.execute(
-            history_table.insert(),
-            [
-                {"account_id": c.account_id, "score": c.score, "track": c.track, "scored_at": c.at}
-                for c in changes
-            ],
+        # A full pass can append one for every account: straight to the driver on SQLite.
+        as_time, _ = insert_many_values(conn.dialect.name)
+        await insert_many(
+            conn,
+            history_table,
+            ("account_id", "score", "track", "scored_at"),
+            [(c.account_id, c.score, c.track, as_time(c.at)) for c in changes],
         )
 
 
