@@ -14,10 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import figures
+from benchmarks import figures, replicas
 from benchmarks.figures import SIZES, Figure, Size
 
-FIGURES = ("ingest", "rescore", "alerts", "csv", "ingest-new", "cli")  # "rescore": and lookups
+# "rescore": and lookups; "replicas" (figure 11) needs --postgres-url
+FIGURES = ("ingest", "rescore", "alerts", "csv", "ingest-new", "cli", "replicas")
 
 
 def machine() -> str:
@@ -82,6 +83,9 @@ async def run(
     if postgres_url and "ingest" in only:
         progress("10. ingest on PostgreSQL")
         measured(await figures.ingest_postgres(size, postgres_url, seed=seed))
+    if postgres_url and "replicas" in only:
+        progress("11. two replicas on PostgreSQL")
+        measured(await replicas.ingest_postgres_replicas(size, postgres_url, workdir, seed=seed))
     return rows
 
 

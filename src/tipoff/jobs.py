@@ -1,5 +1,6 @@
 """Scheduled work inside `tipoff serve`: rescoring, alert delivery, the rep workflow
-(SLA reminders and escalations, the daily digest), and owners deactivated in Slack.
+(SLA reminders and escalations, the daily digest), owners deactivated in Slack, and the CRM
+sync (when a CRM is configured).
 
 Each job runs at most once at a time (a slow run is skipped, not stacked) and its errors
 are logged with the traceback and never stop the scheduler."""
@@ -18,10 +19,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.alerts.digest import send_digests
 from tipoff.alerts.sla import check_slas
+from tipoff.crm_sync import SyncReport, sync_crm
 from tipoff.privacy import prune_signals
 from tipoff.reps import lapse_deactivated_owners
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import rescore
+from tipoff.startup import crm_client, crm_configured
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,15 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         id="check-owners",
         name="end the claims of owners deactivated in Slack",
     )
+    if crm_configured(settings):
+        scheduler.add_job(
+            _guarded("crm-sync", lambda: run_crm_sync(runtime)),
+            "interval",
+            minutes=settings.crm_sync_minutes,
+            id="crm-sync",
+            name="sync scores, owners and deals with the CRM",
+            next_run_time=runtime.clock(),
+        )
     if settings.retention_days is not None:
         scheduler.add_job(
             _guarded("retention", lambda: apply_retention(runtime)),
@@ -92,6 +104,32 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             next_run_time=runtime.clock(),
         )
     return scheduler
+
+
+async def run_crm_sync(runtime: Runtime, *, dry_run: bool = False) -> SyncReport | None:
+    """One CRM sync with the configured CRM (None when there is none), its client closed
+    after it."""
+    client = crm_client(runtime.settings)
+    if client is None:
+        return None
+    try:
+        report = await sync_crm(runtime, client, dry_run=dry_run)
+    finally:
+        await client.aclose()
+    log.info(
+        "CRM sync (%s): %d written, %d unchanged, %d refused, %d unmatched, %d duplicates,"
+        " %d outcomes, %d owners%s",
+        report.crm,
+        len(report.written),
+        report.unchanged,
+        len(report.refused),
+        len(report.unmatched),
+        len(report.duplicates),
+        report.outcomes,
+        len(report.owners),
+        "; stopped: " + report.stopped if report.stopped else "",
+    )
+    return report
 
 
 async def _timed(runtime: Runtime, scope: str, work: Awaitable[Any]) -> None:

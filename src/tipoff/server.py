@@ -30,7 +30,7 @@ from tipoff.runtime import Runtime
 from tipoff.settings import Settings
 from tipoff.slack.install_state import CachedTokenCheck
 from tipoff.slack_app.bolt_app import SlackEdge, signing_secret
-from tipoff.startup import build_runtime
+from tipoff.startup import build_runtime, crm_configured
 from tipoff.store.db import ping
 from tipoff.web.ingest_api import ingest_routes
 from tipoff.web.webhooks import webhook_routes
@@ -73,14 +73,44 @@ async def healthz(request: Request) -> Response:
         elif checked.detail:
             reasons.append(checked.detail)
         reasons += health.reasons()
+    crm = None
+    if crm_configured(runtime.settings):
+        crm, crm_reasons = await _crm_health(runtime)
+        reasons += crm_reasons
     body: dict[str, Any] = {
         "status": "degraded" if reasons else "ok",
         "database": database,
         "slack": slack,
     }
+    if crm is not None:  # only when a CRM is configured
+        body["crm"] = crm
     if reasons:
         body["reasons"] = reasons
     return JSONResponse(body, status_code=200)
+
+
+async def _crm_health(runtime: Runtime) -> tuple[str, list[str]]:
+    """The CRM sync's state from its last run ("not run yet", "ok", "stopped") and what
+    it could not do: a stop, and the accounts it could not match, which stay unwritten."""
+    from tipoff.crm_sync import last_sync
+
+    run = await last_sync(runtime)
+    if run is None:
+        return "not run yet", []
+    reasons = []
+    if run.stopped:
+        reasons.append(f"CRM sync ({run.crm}) stopped: {run.stopped}")
+    if run.unmatched:
+        reasons.append(
+            f"CRM sync: {run.unmatched} scored account(s) match no {run.crm} record by domain"
+            " (`tipoff crm status` names them)"
+        )
+    if run.duplicates:
+        reasons.append(
+            f"CRM sync: {run.duplicates} scored account(s) match several {run.crm} records"
+            " sharing one domain, left unwritten (`tipoff crm status` names them)"
+        )
+    return ("stopped" if run.stopped else "ok"), reasons
 
 
 async def metrics(request: Request) -> Response:

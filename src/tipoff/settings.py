@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
 
 
 class Settings(BaseSettings):
@@ -128,6 +130,70 @@ class Settings(BaseSettings):
         "derived (Segment's Webhooks destination); needed by `sources add` and `serve`.",
     )
 
+    # --- Salesforce (docs/salesforce.md) ---------------------------------------------------
+    # A connected app signs in by client credentials (CLIENT_ID + CLIENT_SECRET) or by JWT
+    # bearer (CLIENT_ID + USERNAME + PRIVATE_KEY_FILE); never username-password.
+    salesforce_login_url: str = Field(
+        default="https://login.salesforce.com",
+        validation_alias="TIPOFF_SALESFORCE_LOGIN_URL",
+        description="Where Salesforce tokens come from: login.salesforce.com, "
+        "test.salesforce.com (a sandbox) or the org's My Domain URL (which the client "
+        "credentials flow requires).",
+    )
+    salesforce_instance_url: str | None = Field(
+        default=None,
+        validation_alias="TIPOFF_SALESFORCE_INSTANCE_URL",
+        description="Where Salesforce API calls go instead of the instance_url the token "
+        "answer names; for a proxy, or a test's stand-in.",
+    )
+    salesforce_client_id: str | None = Field(
+        default=None,
+        validation_alias="TIPOFF_SALESFORCE_CLIENT_ID",
+        description="The connected app's consumer key; Salesforce is synced when set.",
+    )
+    salesforce_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="TIPOFF_SALESFORCE_CLIENT_SECRET",
+        description="The connected app's consumer secret (client credentials flow).",
+    )
+    salesforce_username: str | None = Field(
+        default=None,
+        validation_alias="TIPOFF_SALESFORCE_USERNAME",
+        description="The Salesforce user Tipoff acts as (JWT bearer flow).",
+    )
+    salesforce_private_key_file: Path | None = Field(
+        default=None,
+        validation_alias="TIPOFF_SALESFORCE_PRIVATE_KEY_FILE",
+        description="PEM file of the RSA private key whose certificate the connected app "
+        "holds (JWT bearer flow; needs the salesforce extra).",
+    )
+    salesforce_api_version: str = Field(
+        default="62.0",
+        pattern=r"^v?[1-9][0-9]\.0$",
+        validation_alias="TIPOFF_SALESFORCE_API_VERSION",
+        description="Salesforce REST API version, e.g. 62.0.",
+    )
+
+    # --- CRM sync (issue 22): HubSpot ------------------------------------------------
+    hubspot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="TIPOFF_HUBSPOT_TOKEN",
+        description="A HubSpot private app (or service key) access token; when set, "
+        "`tipoff serve` and `tipoff crm sync` sync scores, owners and deals with HubSpot.",
+    )
+    hubspot_api_url: str = Field(
+        default=DEFAULT_HUBSPOT_API_URL,
+        validation_alias="TIPOFF_HUBSPOT_API_URL",
+        description="Base URL of HubSpot's API; tests point it at a local stand-in.",
+    )
+    crm_sync_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias="TIPOFF_CRM_SYNC_MINUTES",
+        description="How often `tipoff serve` syncs with the CRM, in minutes.",
+    )
+    # --- end of the CRM sync block --------------------------------------------------
+
     @field_validator("digest_time_zone")
     @classmethod
     def _digest_zone(cls, value: str) -> str:
@@ -143,6 +209,14 @@ class Settings(BaseSettings):
     def admin_ids(self) -> frozenset[str]:
         """TIPOFF_ADMINS as a set of Slack user IDs."""
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+
+    @field_validator("hubspot_api_url")
+    @classmethod
+    def _hubspot_url_without_slash(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://api.hubapi.com")
+        # Paths ("/crm/v3/…") are appended to it.
+        return value.rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod
@@ -182,6 +256,75 @@ class Settings(BaseSettings):
         """True when alerts go to Slack; otherwise they are printed and stay queued."""
         return self.slack_bot_token is not None
 
+    # --- Salesforce ----------------------------------------------------------------------
+
+    @field_validator("salesforce_login_url", "salesforce_instance_url")
+    @classmethod
+    def _salesforce_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (
+            parts.scheme == "https" or (parts.scheme == "http" and loopback)
+        ):
+            raise ValueError(
+                "must be an https:// URL such as https://yourcompany.my.salesforce.com "
+                "(plain http only to a stand-in on this machine)"
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _salesforce_credentials_complete(self) -> Settings:
+        secret = self.salesforce_client_secret is not None
+        jwt = [self.salesforce_username is not None, self.salesforce_private_key_file is not None]
+        if self.salesforce_client_id is None:
+            if secret or any(jwt):
+                raise ValueError(
+                    "TIPOFF_SALESFORCE_CLIENT_SECRET, _USERNAME or _PRIVATE_KEY_FILE is set "
+                    "but TIPOFF_SALESFORCE_CLIENT_ID (the connected app's consumer key) is not"
+                )
+            return self
+        if secret and any(jwt):
+            raise ValueError(
+                "Salesforce: set either TIPOFF_SALESFORCE_CLIENT_SECRET (client credentials) "
+                "or TIPOFF_SALESFORCE_USERNAME and TIPOFF_SALESFORCE_PRIVATE_KEY_FILE "
+                "(JWT bearer), not both"
+            )
+        if not secret and not all(jwt):
+            raise ValueError(
+                "TIPOFF_SALESFORCE_CLIENT_ID is set but Tipoff cannot sign in with it: set "
+                "TIPOFF_SALESFORCE_CLIENT_SECRET (client credentials flow), or both "
+                "TIPOFF_SALESFORCE_USERNAME and TIPOFF_SALESFORCE_PRIVATE_KEY_FILE (JWT "
+                "bearer flow)"
+            )
+        host = urlsplit(self.salesforce_login_url).hostname or ""
+        if secret and host in ("login.salesforce.com", "test.salesforce.com"):
+            raise ValueError(
+                "Salesforce's client credentials flow signs in at the org's My Domain only: "
+                "set TIPOFF_SALESFORCE_LOGIN_URL to it (https://yourcompany.my.salesforce.com)"
+            )
+        key = self.salesforce_private_key_file
+        if key is not None and not key.is_file():
+            raise ValueError(f"TIPOFF_SALESFORCE_PRIVATE_KEY_FILE: no file at {key}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_crm_at_a_time(self) -> Settings:
+        # One sync, one CRM: two would each write their own records and read two sets of
+        # owners and deals into the same accounts, the later run overriding the earlier.
+        if self.hubspot_token is not None and self.salesforce_client_id is not None:
+            raise ValueError(
+                "TIPOFF_HUBSPOT_TOKEN and TIPOFF_SALESFORCE_CLIENT_ID are both set, but Tipoff "
+                "syncs with one CRM at a time: unset the one you do not sync with"
+            )
+        return self
+
+    @property
+    def salesforce_enabled(self) -> bool:
+        """True when Salesforce is synced (TIPOFF_SALESFORCE_CLIENT_ID is set)."""
+        return self.salesforce_client_id is not None
+
 
 def describe_problems(error: ValidationError) -> list[str]:
     """Each problem in `error` (from `Settings()`) as what to set and how: the variable's
@@ -206,7 +349,10 @@ _MUST_BE = {
     "too_long": "must be at most {max_length} characters long",
     "string_too_long": "must be at most {max_length} characters long",
 }
-_PATTERNS = {"TIPOFF_DIGEST_AT": "must be a time of day as HH:MM (24-hour), e.g. 09:00"}
+_PATTERNS = {
+    "TIPOFF_DIGEST_AT": "must be a time of day as HH:MM (24-hour), e.g. 09:00",
+    "TIPOFF_SALESFORCE_API_VERSION": "must be a Salesforce API version such as 62.0",
+}
 _HOW = {
     "TIPOFF_SECRET_KEY": "make one with"
     " python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",

@@ -5,6 +5,7 @@ with. Edges (the CLI, the HTTP app, the demo) import it; services never do."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from tipoff.errors import NoDatabase, SchemaOutOfDate
 from tipoff.model import ScoringModel, load_default_model, load_model
@@ -13,7 +14,33 @@ from tipoff.runtime import Runtime, utc_now
 from tipoff.settings import Settings
 from tipoff.store.db import Database
 
+if TYPE_CHECKING:
+    from tipoff.crm.records import CrmClient
+
 log = logging.getLogger(__name__)
+
+
+def crm_configured(settings: Settings) -> bool:
+    """Whether a CRM is configured (the sync then runs in `serve`), without building it."""
+    return settings.hubspot_token is not None or settings.salesforce_enabled
+
+
+def crm_client(settings: Settings) -> CrmClient | None:
+    """The CRM the sync works with, as configured; None when there is none. The one
+    place a CRM client is chosen: HubSpot when TIPOFF_HUBSPOT_TOKEN is set, Salesforce
+    when TIPOFF_SALESFORCE_CLIENT_ID is (settings refuse both at once). The caller closes
+    it (`aclose`). Raises CrmError when the Salesforce key file cannot be read."""
+    if settings.hubspot_token is not None:
+        from tipoff.crm.hubspot import HubSpotClient
+
+        return HubSpotClient(
+            token=settings.hubspot_token.get_secret_value(), base_url=settings.hubspot_api_url
+        )
+    if settings.salesforce_enabled:
+        from tipoff.crm.salesforce import SalesforceClient
+
+        return SalesforceClient.from_settings(settings)
+    return None
 
 
 def configured_model(settings: Settings) -> ScoringModel:

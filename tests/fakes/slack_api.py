@@ -101,6 +101,22 @@ class FakePerson:
 
 
 @dataclass
+class FakeFile:
+    """A file as Slack's upload flow leaves it: asked for (getUploadURLExternal), its
+    bytes sent to the upload URL, then completed (shared into `channel`, or private)."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    content: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+
+@dataclass
 class _Failure:
     method: str | None
     status: int
@@ -133,6 +149,10 @@ class FakeSlackApi:
         self.revoked: str | None = None
         # Users an admin deactivated: users.info and users.lookupByEmail say "deleted".
         self.deactivated: set[str] = set()
+        # Files uploaded through files.getUploadURLExternal → POST to its upload_url →
+        # files.completeUploadExternal, by file ID (`FakeFile`).
+        self.files: dict[str, FakeFile] = {}
+        self._file_ids = itertools.count(1)
         self._calls: list[SlackCall] = []
         self._failures: list[_Failure] = []
         self._held: dict[str, threading.Event] = {}
@@ -438,12 +458,74 @@ class FakeSlackApi:
                     "is_member": True,
                 },
             }
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(params)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         if method == "views.open":
             if not params.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}
             view = params.get("view") or {}
             return {"ok": True, "view": {"id": "V0WRONGVIEW", "team_id": TEAM_ID, **view}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        """files.getUploadURLExternal: a file ID and a URL of this server to send the bytes
+        to (Slack's is on another host, files.slack.com, which slack_sdk posts to as is)."""
+        filename, length = str(params.get("filename") or ""), str(params.get("length") or "")
+        if not filename or not length.isdigit() or int(length) <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            file_id = f"F{next(self._file_ids):010d}"
+            self.files[file_id] = FakeFile(
+                file_id, filename, int(length), params.get("alt_txt") or None
+            )
+        host, port = self._server.server_address[:2]
+        return {
+            "ok": True,
+            "upload_url": f"http://{host!s}:{port}/upload/v1/{file_id}",
+            "file_id": file_id,
+        }
+
+    def _receive_upload(self, file_id: str, content: bytes) -> tuple[int, str]:
+        """The POST of a file's bytes to its upload URL: Slack answers "OK - <length>"."""
+        with self._lock:
+            self._calls.append(SlackCall("upload", {"file_id": file_id}, {}))
+            self._changed.notify_all()
+            known = self.files.get(file_id)
+            if known is None or known.completed:
+                return 404, "Not Found"
+            if len(content) != known.length:
+                return 400, "Bad Request: length differs from files.getUploadURLExternal's"
+            known.content = content
+        return 200, f"OK - {len(content)}"
+
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            listed = json.loads(str(params.get("files") or "[]"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        completed = []
+        with self._lock:
+            for item in listed:
+                known = self.files.get(str(item.get("id")))
+                if known is None or known.content is None:
+                    return {"ok": False, "error": "file_not_found"}
+                known.title = item.get("title") or known.filename
+                known.channel = params.get("channel_id") or None
+                known.initial_comment = params.get("initial_comment") or None
+                known.completed = True
+                completed.append(
+                    {
+                        "id": known.id,
+                        "name": known.filename,
+                        "title": known.title,
+                        "mimetype": "image/png" if known.filename.endswith(".png") else "",
+                        "size": known.length,
+                        "alt_txt": known.alt_txt,
+                    }
+                )
+        return {"ok": True, "files": completed}
 
     def _user_object(self, user: str) -> dict[str, Any]:
         """users.info's `user` as Slack documents it. Anyone not described otherwise
@@ -562,6 +644,9 @@ class FakeSlackApi:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
+                if self.path.startswith("/upload/v1/"):
+                    self._upload()
+                    return
                 method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
                 if self.path.startswith(("/commands/", "/actions/")):
                     method = "response_url"
@@ -588,6 +673,17 @@ class FakeSlackApi:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting: that was the point of the delay
+
+            def _upload(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                content = self.rfile.read(length) if length else b""
+                status, text = fake._receive_upload(self.path.rsplit("/", 1)[-1], content)
+                payload = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             do_GET = do_POST
 

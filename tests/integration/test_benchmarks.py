@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_benchmark_runs_at_the_tiny_size_and_prints_a_table(tmp_path: Path) -> None:
-    # With a PostgreSQL server to test on, the ingest figure runs on it too (figure 10).
+    # With a PostgreSQL server to test on, the ingest figure runs on it too (figure 10), and
+    # on two replicas against one (figure 11).
     postgres = os.environ.get("TIPOFF_TEST_POSTGRES_URL")
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--size", "tiny", "--workdir", str(tmp_path)]
@@ -40,7 +41,7 @@ def test_every_benchmark_runs_at_the_tiny_size_and_prints_a_table(tmp_path: Path
     ]  # fmt: skip
     assert rule == "|---|---|---|---|---|---|---|"
     assert [row.split("|")[1].strip().split(".")[0] for row in rows] == [
-        str(n) for n in range(1, 11 if postgres else 10)
+        str(n) for n in range(1, 12 if postgres else 10)
     ]
     for row in rows:
         cells = [cell.strip() for cell in row.split("|")[1:-1]]

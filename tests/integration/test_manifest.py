@@ -72,4 +72,5 @@ def test_the_manifest_declares_the_command_urls_and_scopes_the_bot_uses() -> Non
         "channels:join",
         "channels:read",
         "groups:read",
+        "files:write",  # /tipoff stats uploads its chart (files.getUploadURLExternal …)
     ]

@@ -72,3 +72,25 @@ def test_secrets_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert "secret-value" not in repr(settings) and "secret-value" not in str(settings.model_dump())
     assert settings.slack_api_url == "https://slack.com/api/"
+
+
+def test_hubspot_and_salesforce_at_once_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tipoff.settings import describe_problems
+
+    monkeypatch.setenv("TIPOFF_HUBSPOT_TOKEN", "pat-na1-secret-value")
+    monkeypatch.setenv("TIPOFF_SALESFORCE_LOGIN_URL", "https://acme.my.salesforce.com")
+    monkeypatch.setenv("TIPOFF_SALESFORCE_CLIENT_ID", "3MVG9consumer")
+    monkeypatch.setenv("TIPOFF_SALESFORCE_CLIENT_SECRET", "sf-secret-value")
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    [problem] = describe_problems(caught.value)
+    assert problem == (
+        "TIPOFF_HUBSPOT_TOKEN and TIPOFF_SALESFORCE_CLIENT_ID are both set, but Tipoff "
+        "syncs with one CRM at a time: unset the one you do not sync with"
+    )
+    assert "secret-value" not in str(caught.value)
+
+    monkeypatch.delenv("TIPOFF_HUBSPOT_TOKEN")
+    assert Settings(_env_file=None).salesforce_enabled  # type: ignore[call-arg]

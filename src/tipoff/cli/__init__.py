@@ -16,6 +16,7 @@ import typer
 from tipoff.cli import (
     accounts,
     alerts,
+    crm,
     demo,
     model,
     outcomes,
@@ -48,6 +49,7 @@ app.add_typer(model.app, name="model")
 app.add_typer(sources.app, name="sources")
 app.add_typer(outcomes.app, name="outcomes")
 app.add_typer(signals.app, name="signals")
+app.add_typer(crm.app, name="crm")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipoff.cli.common import err, load_model_file, load_settings, out, with_runtime
+from tipoff.cli.common import err, fail, load_model_file, load_settings, out, with_runtime
 from tipoff.core.evidence import plural
 from tipoff.terminal import Terminal, program, styled
 
@@ -30,6 +30,25 @@ SinceOption = Annotated[
 DaysOption = Annotated[
     int, typer.Option(min=1, max=365, help="Conversion window: opportunity within N days.")
 ]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        help="Also write the review as one HTML page with charts, to this file"
+        " (needs the charts extra).",
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Review as of a past moment instead of now: a date (2026-12-01, midnight UTC)"
+        " or a UTC time (2026-12-01T12:00). The same database and --as-of give the same"
+        " figures and the same --html page.",
+    ),
+]
+CHARTS_MISSING = "Charts need the optional plotting library:"
+CHARTS_INSTALL = " pip install 'tipoff[charts]'"
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -45,6 +64,45 @@ def parse_since(text: str, now: datetime) -> datetime:
     return day.replace(tzinfo=UTC)
 
 
+def parse_as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is neither a date (2026-12-01) nor a time (2026-12-01T12:00)",
+            param_hint="--as-of",
+        ) from None
+    if moment.tzinfo is not None and moment.utcoffset():
+        raise typer.BadParameter(
+            f"{text!r}: give the time in UTC, without an offset", param_hint="--as-of"
+        )
+    return moment.replace(tzinfo=UTC)
+
+
+def _check_charts(html: Path | None) -> None:
+    """With --html, refuses before reading anything when matplotlib is not installed or
+    the page could not be written there."""
+    if html is None:
+        return
+    if html.is_dir() or not html.parent.is_dir():
+        raise fail(f"--html {html}: not a file in an existing directory", code=2)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        err.print(styled((CHARTS_MISSING, "red"), CHARTS_INSTALL))
+        raise typer.Exit(2) from None
+
+
+def _write_page(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as error:
+        raise fail(f"Could not write {path}: {error.strerror or error}") from None
+    err.print(f"Wrote {path} ({len(text.encode()) // 1024 + 1} KB).")
+
+
 @contextmanager
 def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -55,13 +113,15 @@ def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-async def _load(runtime: Runtime, since: datetime) -> dataset.QualityData:
+async def _load(runtime: Runtime, since: datetime, now: datetime) -> dataset.QualityData:
+    """What was stored from `since` (and the lookback before it) up to `now`."""
     from tipoff.quality import dataset
 
     async with runtime.db.transaction() as conn:
-        return await dataset.load(
+        data = await dataset.load(
             conn, since=since, lookback=timedelta(days=runtime.model.lookback_days)
         )
+    return data.as_of(now)
 
 
 def print_report(result: report.Report, console: Terminal) -> None:
@@ -101,23 +161,41 @@ def print_backtest(result: backtests.Backtest, console: Terminal) -> None:
         console.print(f"{title} ({len(ids)}): {names}")
 
 
-def report_command(since: SinceOption = DEFAULT_SINCE, days: DaysOption = 30) -> None:
+def report_command(
+    since: SinceOption = DEFAULT_SINCE,
+    days: DaysOption = 30,
+    html: HtmlOption = None,
+    as_of: AsOfOption = None,
+) -> None:
     """How the model has done: alerts, precision from Right/Wrong, lift, time to claim."""
     from tipoff.quality import report
 
-    async def work(rt: Runtime) -> report.Report:
-        now = rt.clock()
-        start = parse_since(since, now)
-        data = await _load(rt, start)
-        return report.build_report(data, rt.model, since=start, now=now, days=days)
+    moment = parse_as_of(as_of)
+    _check_charts(html)
 
-    print_report(with_runtime(work), out)
+    async def work(rt: Runtime) -> tuple[report.Report, str | None]:
+        now = moment or rt.clock()
+        start = parse_since(since, now)
+        data = await _load(rt, start, now)
+        result = report.build_report(data, rt.model, since=start, now=now, days=days)
+        if html is None:
+            return result, None
+        from tipoff.quality.review_page import report_page
+
+        return result, report_page(result, data, rt.model, days=days)
+
+    result, page = with_runtime(work)
+    print_report(result, out)
+    if html is not None and page is not None:
+        _write_page(html, page)
 
 
 def backtest_command(
     model: Annotated[Path, typer.Option("--model", help="The candidate model YAML.")],
     since: SinceOption = DEFAULT_SINCE,
     days: DaysOption = 30,
+    html: HtmlOption = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Compare a candidate model with the current one on stored history.
 
@@ -125,18 +203,28 @@ def backtest_command(
     and sends nothing."""
     from tipoff.quality import backtest as backtests
 
+    moment = parse_as_of(as_of)
     candidate = load_model_file(model)
+    _check_charts(html)
 
-    async def work(rt: Runtime) -> backtests.Backtest:
-        now = rt.clock()
+    async def work(rt: Runtime) -> tuple[backtests.Backtest, str | None]:
+        now = moment or rt.clock()
         start = parse_since(since, now)
-        data = await _load(rt, start)
+        data = await _load(rt, start, now)
         with _progress("Replaying", 2 * len(data.histories)) as advance:
-            return backtests.backtest(
+            result = backtests.backtest(
                 data, rt.model, candidate, since=start, now=now, days=days, advance=advance
             )
+        if html is None:
+            return result, None
+        from tipoff.quality.review_page import backtest_page
 
-    print_backtest(with_runtime(work), out)
+        return result, backtest_page(result, data, rt.model, candidate, days=days)
+
+    result, page = with_runtime(work)
+    print_backtest(result, out)
+    if html is not None and page is not None:
+        _write_page(html, page)
 
 
 def calibrate_command(
@@ -149,6 +237,8 @@ def calibrate_command(
         typer.Option(min=7, help="The most recent days, kept out of the fit to test it on."),
     ] = 90,
     days: DaysOption = 30,
+    html: HtmlOption = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Fit the rules' points to outcomes and feedback into a candidate model file.
 
@@ -170,16 +260,18 @@ def calibrate_command(
             )
         )
         raise typer.Exit(2) from None
+    moment = parse_as_of(as_of)
+    _check_charts(html)
 
     async def work(
         rt: Runtime,
-    ) -> tuple[str, backtests.Backtest, calibration.Fit, list[calibration.Ranking]]:
-        now = rt.clock()
+    ) -> tuple[str, backtests.Backtest, calibration.Fit, list[calibration.Ranking], str | None]:
+        now = moment or rt.clock()
         start = parse_since(since, now)
         split = now - timedelta(days=holdout_days)
         if split - timedelta(days=days) <= start:
             raise calibration.TooLittleData(0, 0, split)
-        data = await _load(rt, start)
+        data = await _load(rt, start, now)
         found = calibration.examples(data, rt.model, start=start, until=split, days=days)
         fitted = calibration.fit(rt.model, found, until=split)
         text = calibration.candidate_text(
@@ -197,9 +289,21 @@ def calibrate_command(
             calibration.ranking(data, m, start=split, until=now, days=days)
             for m in (rt.model, candidate)
         ]
-        return text, result, fitted, ranks
+        if html is None:
+            return text, result, fitted, ranks, None
+        from tipoff.quality import review
+        from tipoff.quality.review_page import calibrate_page
 
-    text, result, fitted, ranks = with_runtime(work)
+        held_out = calibration.examples(
+            data, rt.model, start=split, until=now, days=days, verdicts=False
+        )
+        page = calibrate_page(
+            result, data, rt.model, candidate, fitted=fitted,
+            held_out=review.calibration(fitted, held_out), ranks=ranks, days=days,
+        )  # fmt: skip
+        return text, result, fitted, ranks, page
+
+    text, result, fitted, ranks, page = with_runtime(work)
     out_path.write_text(text, encoding="utf-8")
     out.print(
         f"Fitted on {plural(fitted.examples, 'labelled moment')} ({fitted.positives}"
@@ -219,6 +323,8 @@ def calibrate_command(
         f"current {ranks[0].auc:.3f}, candidate {ranks[1].auc:.3f} "
         f"({ranks[0].positives} converted, {ranks[0].negatives} not)"
     )
+    if html is not None and page is not None:
+        _write_page(html, page)
     tipoff = program()
     out.print(
         f"Check it with `{tipoff} model check {out_path}`; put it live with"

@@ -132,3 +132,10 @@ def kept_placement(
     if stored[1] == VIA_GROUP and placed[1] == VIA_DOMAIN:
         return stored
     return placed
+
+
+def crm_record_domain(domain: str | None, website: str | None) -> str | None:
+    """The company domain a CRM account record names, as Tipoff keys accounts: its domain
+    field, else its website ("https://www.Acme.com:8443/about" → "acme.com"); None when
+    neither is a company's domain (empty, an id, a mailbox provider's)."""
+    return domain_key(domain or "") or domain_key(website or "")

@@ -175,9 +175,40 @@ class IdentityResolver:
                 if domain is not None:
                     domains.add(domain)
         await self._load(identity_keys=keys, emails=emails, group_ids=group_ids, domains=domains)
+        absent = self._forget_absent(keys, emails, group_ids, domains)
+        if any(absent) and await accounts.lock_for_creating(self._conn):
+            # Another replica may be creating these same rows now: each read them absent
+            # too, and the second to insert would fail on the unique key and rerun, as
+            # often as the other's next batch named new rows again (the first day of an
+            # install). Creating batches take this lock in turn, so read again under it.
+            await self._load(
+                identity_keys=absent[0], emails=absent[1], group_ids=absent[2], domains=absent[3]
+            )
         # Lock now what resolving may write: the accounts, then the people, each by id.
         await self._lock_accounts(self._accounts.keys())
         await self._lock_people(self._people.keys())
+
+    def _forget_absent(
+        self,
+        keys: Iterable[tuple[str, str]],
+        emails: Iterable[str],
+        group_ids: Iterable[str],
+        domains: Iterable[str],
+    ) -> tuple[list[tuple[str, str]], list[str], list[str], list[str]]:
+        """Of these, what `_load` found absent, forgotten so that it is read again."""
+
+        def forget(cache: dict[Any, Any], wanted: Iterable[Any]) -> list[Any]:
+            gone = [key for key in wanted if key in cache and cache[key] is None]
+            for key in gone:
+                del cache[key]
+            return gone
+
+        return (
+            forget(self._identities, keys),
+            forget(self._by_email, emails),
+            forget(self._by_group, group_ids),
+            forget(self._by_domain, domains),
+        )
 
     async def resolve(self, user_id: str | None, anonymous_id: str | None) -> PersonState:
         """The person behind a call, created if new. A userId and an anonymousId seen
@@ -663,16 +694,20 @@ class IdentityResolver:
             *await people.people_where(conn, key="email", values=wanted_emails),
         ]
 
-        account_ids = sorted(
-            {r.account_id for r in person_rows if r.account_id is not None} - self._accounts.keys()
-        )
         wanted_groups = sorted({g for g in group_ids if g not in self._by_group})
         wanted_domains = sorted({d for d in domains if d not in self._by_domain})
         account_rows = [
-            *await accounts.accounts_where(conn, key="id", values=account_ids),
             *await accounts.accounts_where(conn, key="group_id", values=wanted_groups),
             *await accounts.accounts_where(conn, key="domain", values=wanted_domains),
         ]
+        # The people's accounts, but for those just read: most people are in the groups
+        # their calls name.
+        account_ids = sorted(
+            {r.account_id for r in person_rows if r.account_id is not None}
+            - self._accounts.keys()
+            - {r.id for r in account_rows}
+        )
+        account_rows += await accounts.accounts_where(conn, key="id", values=account_ids)
 
         for known in account_rows:
             if known.id in self._accounts:

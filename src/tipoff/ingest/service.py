@@ -25,7 +25,7 @@ from tipoff.errors import Unauthorized
 from tipoff.ingest.resolution import AccountState, IdentityResolver, PersonState
 from tipoff.ingest.segment import Alias, Group, Identify, Page, Screen, SegmentCall, Track
 from tipoff.runtime import Runtime
-from tipoff.store import events
+from tipoff.store import accounts, events
 from tipoff.store.db import Connection
 from tipoff.store.sources import Source, revocation_held
 
@@ -97,6 +97,11 @@ async def ingest_messages(
     A message whose messageId the source has sent before (or that repeats one earlier in
     `messages`) is skipped entirely: a retried request changes nothing.
     """
+    # On SQLite, the one write lock first: what this reads (messageIds seen, people,
+    # accounts) stays true until it commits. Read before it, two batches naming the same
+    # new account both inserted it, and the second ran again, as often as the other
+    # source's next batch did the same. (PostgreSQL: row locks, taken as it resolves.)
+    await accounts.lock_accounts_for_writing(conn)
     fresh = apply_event_names(await _unseen(conn, source_id, messages), event_names)
     resolver = IdentityResolver(conn, now=received_at)
     await resolver.preload(fresh)

@@ -80,11 +80,18 @@ def rule_points(model: ScoringModel) -> dict[str, float]:
 
 
 def examples(
-    data: QualityData, model: ScoringModel, *, start: datetime, until: datetime, days: int
+    data: QualityData,
+    model: ScoringModel,
+    *,
+    start: datetime,
+    until: datetime,
+    days: int,
+    verdicts: bool = True,
 ) -> list[Example]:
     """Snapshots, every 3 days, of each account active in the week before, whose N-day
-    outcome is known by `until` (label: converted within N days), plus each rep's newest
-    Right/Wrong on an account before `until` (label: Right), scored when it was given."""
+    outcome is known by `until` (label: converted within N days), plus (with `verdicts`)
+    each rep's newest Right/Wrong on an account before `until` (label: Right), scored
+    when it was given."""
     points = rule_points(model)
     window = timedelta(days=days)
     found: list[Example] = []
@@ -104,6 +111,8 @@ def examples(
             example = _example(history, model, points, at, label)
             if example is not None:
                 found.append(example)
+    if not verdicts:
+        return found
     for verdict in newest_verdicts(data.verdicts, key_on_alert=False):
         judged = data.histories.get(verdict.account_id)
         if judged is None or verdict.created_at >= until:

@@ -35,7 +35,25 @@ class Conversion:
         return Lift(self.alerted, self.not_alerted)
 
 
-def conversion(
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One eligible account judged: when its clock started, the track of its first alert
+    (None: not alerted) and whether it converted within the window."""
+
+    account_id: int
+    start: datetime
+    track: str | None
+    converted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    judged: list[Outcome]
+    already_converted: int
+    too_recent: int
+
+
+def outcomes(
     data: QualityData,
     model: ScoringModel,
     *,
@@ -43,12 +61,12 @@ def conversion(
     since: datetime,
     now: datetime,
     days: int,
-) -> Conversion:
+) -> Outcomes:
+    """Each eligible account's outcome (see the module docstring), by account id."""
     window = timedelta(days=days)
-    counts: dict[bool, list[int]] = {True: [0, 0], False: [0, 0]}  # alerted -> [hits, n]
-    tracks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    judged: list[Outcome] = []
     already = recent = 0
-    for account_id, history in data.histories.items():
+    for account_id, history in sorted(data.histories.items()):
         if model.exclude.excludes(history.domain):
             continue
         track: str | None = None
@@ -66,18 +84,36 @@ def conversion(
         if start + window > now:
             recent += 1
             continue
-        hit = int(any(start < at <= start + window for at in converted))
-        group = counts[track is not None]
+        hit = any(start < at <= start + window for at in converted)
+        judged.append(Outcome(account_id, start, track, hit))
+    return Outcomes(judged, already, recent)
+
+
+def conversion(
+    data: QualityData,
+    model: ScoringModel,
+    *,
+    alerted: Mapping[int, tuple[datetime, str]],  # account id -> (first alert, its track)
+    since: datetime,
+    now: datetime,
+    days: int,
+) -> Conversion:
+    found = outcomes(data, model, alerted=alerted, since=since, now=now, days=days)
+    counts: dict[bool, list[int]] = {True: [0, 0], False: [0, 0]}  # alerted -> [hits, n]
+    tracks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for outcome in found.judged:
+        hit = int(outcome.converted)
+        group = counts[outcome.track is not None]
         group[0] += hit
         group[1] += 1
-        if track is not None:
-            tracks[track][0] += hit
-            tracks[track][1] += 1
+        if outcome.track is not None:
+            tracks[outcome.track][0] += hit
+            tracks[outcome.track][1] += 1
     return Conversion(
         days=days,
         alerted=Proportion(*counts[True]),
         not_alerted=Proportion(*counts[False]),
         by_track={t: Proportion(h, n) for t, (h, n) in sorted(tracks.items())},
-        already_converted=already,
-        too_recent=recent,
+        already_converted=found.already_converted,
+        too_recent=found.too_recent,
     )

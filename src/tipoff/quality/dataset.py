@@ -5,7 +5,7 @@ data that the report, the backtest and calibration compute on without the databa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tipoff.core.history import AccountHistory
@@ -38,6 +38,18 @@ class QualityData:
     histories: Mapping[int, AccountHistory]
     alerts: list[AlertRecord]
     verdicts: list[Verdict]
+
+    def as_of(self, now: datetime) -> QualityData:
+        """What was known at `now`: signals, alerts and verdicts after it left out, so
+        that a review `--as-of` a past moment reads as it would have then."""
+        return QualityData(
+            histories={
+                i: replace(h, signals=tuple(s for s in h.signals if s.occurred_at <= now))
+                for i, h in self.histories.items()
+            },
+            alerts=[a for a in self.alerts if a.created_at <= now],
+            verdicts=[v for v in self.verdicts if v.created_at <= now],
+        )
 
     def conversions(self, account_id: int) -> list[datetime]:
         """When the account converted (oldest first)."""

@@ -79,24 +79,29 @@ def build_report(
         if not right:
             reasons[(v.reason or NO_REASON).strip()] += 1
 
-    first_alerts: dict[int, tuple[datetime, str]] = {}
-    for alert in data.alerts:
-        first_alerts.setdefault(alert.account_id, (alert.created_at, alert.track))
-
+    first = first_alerts(data)
     return Report(
         since=since,
         now=now,
         model_name=model.name,
         alerts_by_track=dict(sorted(Counter(a.track for a in data.alerts).items())),
-        alerted_accounts=len(first_alerts),
+        alerted_accounts=len(first),
         precision=Proportion(hits, len(verdicts)),
         precision_by_track=_proportions(by_track),
         precision_by_rule=_proportions(by_rule),
         precision_by_segment=_proportions(by_segment),
         wrong_reasons=sorted(reasons.items(), key=lambda item: (-item[1], item[0])),
-        conversion=conversion(data, model, alerted=first_alerts, since=since, now=now, days=days),
+        conversion=conversion(data, model, alerted=first, since=since, now=now, days=days),
         claims=claim_times(data),
     )
+
+
+def first_alerts(data: QualityData) -> dict[int, tuple[datetime, str]]:
+    """Each alerted account's first alert in the period: (when, its track)."""
+    first: dict[int, tuple[datetime, str]] = {}
+    for alert in data.alerts:
+        first.setdefault(alert.account_id, (alert.created_at, alert.track))
+    return first
 
 
 def claim_times(data: QualityData) -> ClaimTimes:

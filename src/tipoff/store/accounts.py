@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from tipoff.core.history import account_label, id_in_label
 from tipoff.core.identity import account_search_text, normalize_domain
 from tipoff.core.traits import ACCOUNT_COLUMNS, Stored
+from tipoff.store import dialect
 from tipoff.store.db import Connection
 from tipoff.store.dialect import (
     IN_LIST,
@@ -27,6 +28,7 @@ from tipoff.store.dialect import (
     insert_returning_ids,
     lock_for_writing,
     lock_in_order,
+    select_where_in,
 )
 from tipoff.store.tables import accounts, scores
 
@@ -292,6 +294,13 @@ async def lock_accounts_for_writing(conn: Connection) -> None:
     await lock_for_writing(conn, accounts)
 
 
+async def lock_for_creating(conn: Connection) -> bool:
+    """Waits until no other transaction is creating accounts, people or identities, and
+    keeps them waiting until this one ends (`dialect.lock_for_creating`); True when rows
+    created meanwhile must be read again to be seen."""
+    return await dialect.lock_for_creating(conn)
+
+
 async def record_scored_versions(conn: Connection, versions: Sequence[tuple[int, int]]) -> None:
     """Sets each (account id, signal_version) account's scored_version to that version:
     the one its score was computed from."""
@@ -370,41 +379,39 @@ async def accounts_where(
     conn: Connection, *, key: Literal["id", "group_id", "domain"], values: Sequence[Any]
 ) -> list[KnownAccount]:
     """The accounts whose `key` column is one of `values`."""
-    column = accounts.c[key]
-    found: list[KnownAccount] = []
-    for chunk in chunks(values, IN_LIST):
-        rows = await conn.execute(select(accounts).where(column.in_(chunk)))
-        found.extend(
-            KnownAccount(
-                id=row.id,
-                domain=row.domain,
-                group_id=row.group_id,
-                name=row.name,
-                employees=row.employees,
-                industry=row.industry,
-                traits=dict(row.traits or {}),
-                trait_times=dict(row.trait_times or {}),
-            )
-            for row in rows
+    rows = await select_where_in(conn, accounts, _KNOWN_COLUMNS, key=key, values=values)
+    return [
+        KnownAccount(
+            id=id_,
+            domain=domain,
+            group_id=group_id,
+            name=name,
+            employees=employees,
+            industry=industry,
+            traits=dict(traits or {}),
+            trait_times=dict(trait_times or {}),
         )
-    return found
+        for id_, domain, group_id, name, employees, industry, traits, trait_times in rows
+    ]
+
+
+_KNOWN_COLUMNS = (
+    "id", "domain", "group_id", "name", "employees", "industry", "traits", "trait_times"
+)  # fmt: skip
 
 
 async def account_traits_now(conn: Connection, ids: Iterable[int]) -> dict[int, Stored]:
     """id -> what traits set in that account's row, as stored now; an account not stored
     is left out."""
-    columns = [accounts.c.id, accounts.c.traits, accounts.c.trait_times]
-    columns += [accounts.c[name] for name in ACCOUNT_COLUMNS]
-    ordered = sorted(ids)
+    columns = ("id", "traits", "trait_times", *ACCOUNT_COLUMNS)
     found: dict[int, Stored] = {}
-    for chunk in chunks(ordered, IN_LIST):
-        rows = await conn.execute(select(*columns).where(accounts.c.id.in_(chunk)))
-        for row in rows:
-            found[row.id] = Stored(
-                dict(row.traits or {}),
-                dict(row.trait_times or {}),
-                {name: getattr(row, name) for name in ACCOUNT_COLUMNS},
-            )
+    for row in await select_where_in(conn, accounts, columns, key="id", values=sorted(ids)):
+        id_, traits, trait_times, *values = row
+        found[id_] = Stored(
+            dict(traits or {}),
+            dict(trait_times or {}),
+            dict(zip(ACCOUNT_COLUMNS, values, strict=True)),
+        )
     return found
 
 

@@ -12,7 +12,19 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Row, Select, Table, event, false, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Row,
+    Select,
+    Table,
+    event,
+    false,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -149,9 +161,90 @@ async def insert_returning_ids(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
         )
         return list(result.scalars())
-    await conn.execute(insert(table), rows)
+    if not rows:
+        return []
+    # Straight to the driver, each JSON and time value as SQLAlchemy's types store it:
+    # their per-value processing cost more than the insert (benchmarks/, figure 7).
+    columns = list(rows[0])
+    stored = [_stored_on_sqlite(table.c[name].type) for name in columns]
+    await insert_many(
+        conn,
+        table,
+        columns,
+        [
+            tuple(
+                row[name] if convert is None else convert(row[name])
+                for name, convert in zip(columns, stored, strict=True)
+            )
+            for row in rows
+        ],
+    )
     newest = await conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(len(rows)))
     return list(reversed(newest.scalars().all()))
+
+
+def _stored_on_sqlite(column_type: Any) -> Callable[[Any], Any] | None:
+    """How a value of a column of `column_type` goes to the SQLite driver as SQLAlchemy's
+    types send it (JSON: `json.dumps` text; `UTCDateTime`: naive UTC text), or None for
+    a value that goes as it is."""
+    return _sqlite_stored if isinstance(column_type, JSON | UTCDateTime) else None
+
+
+async def select_where_in(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Sequence[str],
+    *,
+    key: str,
+    values: Sequence[Any],
+    equal: tuple[str, Any] | None = None,
+) -> list[Sequence[Any]]:
+    """The `columns` of the rows of `table` whose `key` is one of `values` (and, with
+    `equal` (column, value), whose column has that value), read in IN lists of IN_LIST,
+    JSON values decoded. No time columns.
+
+    On SQLite straight to the driver: SQLAlchemy's expansion of the IN list, its Row
+    objects and its per-value processing cost ingest more than SQLite's own reads."""
+    if any(isinstance(table.c[name].type, UTCDateTime) for name in columns):
+        raise ValueError("select_where_in reads no time columns")
+    found: list[Sequence[Any]] = []
+    if conn.dialect.name != "sqlite":
+        query = select(*(table.c[name] for name in columns))
+        if equal is not None:
+            query = query.where(table.c[equal[0]] == equal[1])
+        for chunk in chunks(values, IN_LIST):
+            found += (await conn.execute(query.where(table.c[key].in_(chunk)))).all()
+        return found
+    json_at = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    prefix = f"SELECT {', '.join(columns)} FROM {table.name} WHERE "  # noqa: S608 (names)
+    if equal is not None:
+        prefix += f"{equal[0]} = ? AND "
+    first = [] if equal is None else [equal[1]]
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    for chunk in chunks(values, IN_LIST):
+        sql = f"{prefix}{key} IN ({', '.join('?' * len(chunk))})"
+        cursor = await driver.execute(sql, [*first, *chunk])
+        try:
+            rows = await cursor.fetchall()
+        finally:
+            await cursor.close()
+        if not json_at:
+            found += rows
+            continue
+        for row in rows:
+            decoded = list(row)
+            for n in json_at:
+                decoded[n] = _json_value(decoded[n])
+            found.append(decoded)
+    return found
+
+
+def _json_value(stored: str | None) -> Any:
+    # As SQLAlchemy's JSON type reads it; most traits are empty: no decoder for them.
+    if stored is None:
+        return None
+    return {} if stored == "{}" else json.loads(stored)
 
 
 def locks_rows(dialect_name: str) -> bool:
@@ -167,6 +260,26 @@ async def lock_for_writing(conn: AsyncConnection, table: Table) -> None:
     if conn.dialect.name == "sqlite":
         pk = next(iter(table.primary_key.columns))
         await conn.execute(update(table).where(false()).values({pk.name: pk}))
+
+
+# Any fixed number, the same in every replica: the advisory lock PostgreSQL transactions
+# creating accounts, people and identities take in turn ("tipoff" in ASCII).
+CREATION_LOCK = 0x7469706F6666
+
+
+async def lock_for_creating(conn: AsyncConnection) -> bool:
+    """Makes transactions that insert new accounts, people and identities take turns, so
+    that two never insert the same one: each would see the other's row only once both
+    had inserted it, and the second then fails on the unique key.
+
+    PostgreSQL: a transaction-level advisory lock, held until commit; True: what another
+    transaction created meanwhile is seen only by statements run from now, so read again.
+    SQLite: False, nothing to do: one writer at a time, and ingest holds the write lock
+    from its first read (`lock_for_writing`)."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CREATION_LOCK})")
+        return True
+    return False
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 
 from tipoff.store.accounts import mark_for_rescoring
 from tipoff.store.db import Connection
-from tipoff.store.dialect import IN_LIST, chunks, insert_many, insert_many_values
+from tipoff.store.dialect import insert_many, insert_many_values, select_where_in
 from tipoff.store.tables import events
 
 
@@ -56,16 +56,15 @@ async def seen_message_ids(
     conn: Connection, message_ids: Sequence[str], *, source_id: int
 ) -> set[str]:
     """Those of `message_ids` (sorted, distinct) that `source_id` has stored already."""
-    seen: set[str] = set()
-    for chunk in chunks(message_ids, IN_LIST):
-        rows = await conn.execute(
-            select(events.c.message_id).where(
-                events.c.source_id == source_id,
-                events.c.message_id.in_(chunk),
-            )
-        )
-        seen.update(rows.scalars())
-    return seen
+    rows = await select_where_in(
+        conn,
+        events,
+        ("message_id",),
+        key="message_id",
+        values=message_ids,
+        equal=("source_id", source_id),
+    )
+    return {message_id for (message_id,) in rows}
 
 
 async def add_events(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import update
 
 from tipoff.store.db import Connection
-from tipoff.store.dialect import IN_LIST, chunks
+from tipoff.store.dialect import insert_many, select_where_in
 from tipoff.store.tables import identities
 
 
@@ -16,27 +16,20 @@ async def people_known_as(
 ) -> dict[str, int]:
     """external id -> the id of the person known by it, for those of `external_ids` (of
     `kind`: tipoff.core.identity.USER_ID or ANONYMOUS_ID) that someone is known by."""
-    found: dict[str, int] = {}
-    for chunk in chunks(external_ids, IN_LIST):
-        rows = await conn.execute(
-            select(identities.c.external_id, identities.c.person_id).where(
-                identities.c.kind == kind,
-                identities.c.external_id.in_(chunk),
-            )
-        )
-        found.update({row.external_id: row.person_id for row in rows})
-    return found
+    rows = await select_where_in(
+        conn,
+        identities,
+        ("external_id", "person_id"),
+        key="external_id",
+        values=external_ids,
+        equal=("kind", kind),
+    )
+    return {external_id: person_id for external_id, person_id in rows}
 
 
 async def add_identities(conn: Connection, new: Sequence[tuple[str, str, int | None]]) -> None:
     """One executemany of (kind, external id, person id) rows."""
-    await conn.execute(
-        insert(identities),
-        [
-            {"kind": kind, "external_id": external_id, "person_id": p}
-            for kind, external_id, p in new
-        ],
-    )
+    await insert_many(conn, identities, ("kind", "external_id", "person_id"), list(new))
 
 
 async def move_identities(conn: Connection, *, from_person: int, to_person: int) -> None:

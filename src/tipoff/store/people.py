@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, update
 
 from tipoff.core.traits import PERSON_COLUMNS, Stored
 from tipoff.store.db import Connection
 from tipoff.store.dialect import (
-    IN_LIST,
-    chunks,
     insert_returning_ids,
     lock_for_writing,
     lock_in_order,
+    select_where_in,
 )
 from tipoff.store.tables import people
 
@@ -64,43 +63,40 @@ async def people_where(
     conn: Connection, *, key: Literal["id", "email"], values: Sequence[Any]
 ) -> list[KnownPerson]:
     """The people whose `key` column is one of `values`."""
-    column = people.c[key]
-    found: list[KnownPerson] = []
-    for chunk in chunks(values, IN_LIST):
-        rows = await conn.execute(select(people).where(column.in_(chunk)))
-        found.extend(
-            KnownPerson(
-                id=row.id,
-                email=row.email,
-                name=row.name,
-                title=row.title,
-                account_id=row.account_id,
-                account_via=row.account_via,
-                traits=dict(row.traits or {}),
-                trait_times=dict(row.trait_times or {}),
-            )
-            for row in rows
+    rows = await select_where_in(conn, people, _KNOWN_COLUMNS, key=key, values=values)
+    return [
+        KnownPerson(
+            id=id_,
+            email=email,
+            name=name,
+            title=title,
+            account_id=account_id,
+            account_via=account_via,
+            traits=dict(traits or {}),
+            trait_times=dict(trait_times or {}),
         )
-    return found
+        for id_, email, name, title, account_id, account_via, traits, trait_times in rows
+    ]
+
+
+_KNOWN_COLUMNS = (
+    "id", "email", "name", "title", "account_id", "account_via", "traits", "trait_times"
+)  # fmt: skip
 
 
 async def people_now(conn: Connection, ids: Iterable[int]) -> dict[int, PersonNow]:
     """id -> what traits set in that person's row and their account, as stored now; a
     person not stored (erased meanwhile) is left out."""
-    columns = [people.c.id, people.c.traits, people.c.trait_times]
-    columns += [people.c[name] for name in PERSON_COLUMNS]
-    columns += [people.c.account_id, people.c.account_via]
-    ordered = sorted(ids)
+    columns = ("id", "traits", "trait_times", *PERSON_COLUMNS, "account_id", "account_via")
     found: dict[int, PersonNow] = {}
-    for chunk in chunks(ordered, IN_LIST):
-        rows = await conn.execute(select(*columns).where(people.c.id.in_(chunk)))
-        for row in rows:
-            stored = Stored(
-                dict(row.traits or {}),
-                dict(row.trait_times or {}),
-                {name: getattr(row, name) for name in PERSON_COLUMNS},
-            )
-            found[row.id] = PersonNow(stored, row.account_id, row.account_via)
+    for row in await select_where_in(conn, people, columns, key="id", values=sorted(ids)):
+        id_, traits, trait_times, *values, account_id, account_via = row
+        stored = Stored(
+            dict(traits or {}),
+            dict(trait_times or {}),
+            dict(zip(PERSON_COLUMNS, values, strict=True)),
+        )
+        found[id_] = PersonNow(stored, account_id, account_via)
     return found
 
 

@@ -314,3 +314,74 @@ slack_failures = Table(
     Column("failed_at", UTCDateTime, nullable=False),
 )
 Index("ix_slack_failures_failed_at", slack_failures.c.failed_at)
+
+# --- CRM sync (issue 22)
+
+# The CRM's account records as last read (HubSpot companies, Salesforce Accounts): a
+# Tipoff account is linked to the record whose domain is its own (tipoff.crm_sync), so a
+# link is found again when either side changes and never guessed when two records share
+# a domain.
+crm_records = Table(
+    "crm_records",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("crm", String(20), nullable=False),  # hubspot | salesforce
+    Column("record_id", String(64), nullable=False),
+    Column("domain", String(255), nullable=True),  # normalised; None: the record has none
+    Column("name", String(255), nullable=True),
+    Column("owner_email", String(320), nullable=True),
+    Column("modified_at", UTCDateTime, nullable=False),
+    UniqueConstraint("crm", "record_id", name="uq_crm_records_crm_record_id"),
+)
+Index("ix_crm_records_domain", crm_records.c.crm, crm_records.c.domain)
+
+# What was last written onto each linked account's record: a value is written again only
+# when it differs (or when it went to another record), and a refused write leaves its
+# row as it was, so the account is still "changed" on the next run.
+crm_writes = Table(
+    "crm_writes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("crm", String(20), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("track", String(20), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("scored_at", UTCDateTime, nullable=False),
+    Column("written_at", UTCDateTime, nullable=False),
+    UniqueConstraint("crm", "account_id", name="uq_crm_writes_crm_account_id"),
+)
+
+# Where each incremental read stopped (opaque to Tipoff: the client's cursor).
+crm_cursors = Table(
+    "crm_cursors",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("crm", String(20), nullable=False),
+    Column("kind", String(20), nullable=False),  # accounts | deals
+    Column("cursor", String(255), nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+    UniqueConstraint("crm", "kind", name="uq_crm_cursors_crm_kind"),
+)
+
+# One row per sync run (dry runs store nothing): its counts and what it skipped and why,
+# for `tipoff crm status` and /healthz.
+crm_runs = Table(
+    "crm_runs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("crm", String(20), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("written", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("refused", Integer, nullable=False),
+    Column("unmatched", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("outcomes", Integer, nullable=False),
+    Column("owners", Integer, nullable=False),
+    Column("stopped", Text, nullable=True),  # why the run stopped early, if it did
+    Column("report", JSON, nullable=False),  # skipped accounts and refusals, by reason
+)
+Index("ix_crm_runs_crm", crm_runs.c.crm, crm_runs.c.id)

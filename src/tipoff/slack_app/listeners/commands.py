@@ -23,7 +23,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from tipoff import reps
 from tipoff.core.opener import suggested_opener
 from tipoff.core.workflow import sparkline, weekly_scores
-from tipoff.quality.stats_message import stats_message
+from tipoff.quality import stats_message as stats
+from tipoff.quality.report import Report
 from tipoff.runtime import Runtime
 from tipoff.scores import lookup
 from tipoff.slack import blocks
@@ -47,7 +48,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         user_id = str(command.get("user_id") or "")
         if answered_later(text):
             await ack(response_type="ephemeral", text=WORKING_ON_IT)
-            await _respond_when_ready(respond, answer(runtime, text, user_id=user_id))
+            report = asyncio.ensure_future(stats.stats_report(runtime))
+            await _respond_when_ready(respond, _message_of(report))
+            if report.done() and not report.cancelled() and report.exception() is None:
+                # After the figures: the chart of them, into the rep's DM with Tipoff.
+                await stats.post_stats_chart(runtime, report.result(), user_id)
             return
         work = asyncio.ensure_future(answer(runtime, text, user_id=user_id))
         await asyncio.wait({work}, timeout=ACK_WITHIN_SECONDS)
@@ -64,6 +69,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 def answered_later(text: str) -> bool:
     """Whether `/tipoff <text>` is always answered through response_url (`stats`)."""
     return lookup_text(parse(text)).lower() == "stats"
+
+
+async def _message_of(report: Awaitable[Report]) -> blocks.SlackMessage:
+    return stats.message_of(await report)
 
 
 async def _respond_when_ready(respond: AsyncRespond, work: Awaitable[blocks.SlackMessage]) -> None:
@@ -90,7 +99,7 @@ async def answer(runtime: Runtime, text: str, *, user_id: str = "") -> blocks.Sl
     if word in ("", "help", "?"):
         return blocks.help_message()
     if word == "stats":
-        return await stats_message(runtime)
+        return await stats.stats_message(runtime)
     if word == "mine":
         owned = await reps.mine(runtime, user_id)
         return blocks.mine_message(owned, now=runtime.clock())
