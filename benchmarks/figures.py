@@ -29,6 +29,7 @@ from sqlalchemy import event, select, text
 
 from benchmarks import data
 from tipoff.demo.run import serving
+from tipoff.ingest.signals_csv import ROWS_A_TRANSACTION
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import BATCH_SIZE, rescore
 from tipoff.settings import Settings
@@ -1084,8 +1085,8 @@ async def csv_import(size: Size, workdir: Path, *, seed: int) -> list[Figure]:
     )  # fmt: skip
     # Its rate: the import's whole command (starting, then reading the file twice: checked
     # whole, then written) against the events rows it stored (its signals and the identify
-    # calls naming its people) inserted again with one executemany and one commit per
-    # 2,500 rows into an empty copy of the schema.
+    # calls naming its people) inserted again into an empty copy of the schema, with one
+    # executemany and one commit per as many rows as the import writes a transaction.
     stored, raw_seconds = await asyncio.to_thread(
         _raw_source_insert, path, workdir / "csv-raw.db", "bench-export"
     )
@@ -1104,9 +1105,11 @@ async def csv_import(size: Size, workdir: Path, *, seed: int) -> list[Figure]:
     return [outcomes, rate]
 
 
-def _raw_source_insert(tipoff_db: Path, raw_db: Path, source: str) -> tuple[int, float]:
+def _raw_source_insert(
+    tipoff_db: Path, raw_db: Path, source: str, batch: int = ROWS_A_TRANSACTION
+) -> tuple[int, float]:
     """(rows, seconds) of inserting the events rows `source` stored, again, with one
-    executemany and one commit per 2,500 rows, into an empty copy of the schema (sources,
+    executemany and one commit per `batch` rows, into an empty copy of the schema (sources,
     accounts and people copied first, untimed, so the foreign keys hold)."""
     db = raw_connection(raw_db)
     try:
@@ -1129,9 +1132,9 @@ def _raw_source_insert(tipoff_db: Path, raw_db: Path, source: str) -> tuple[int,
         db.execute("COMMIT")
         db.execute("DETACH DATABASE src")
         started = time.perf_counter()
-        for start in range(0, len(rows), data.MAX_BATCH_EVENTS):
+        for start in range(0, len(rows), batch):
             db.execute("BEGIN")
-            db.executemany(data.EVENT_INSERT, rows[start : start + data.MAX_BATCH_EVENTS])
+            db.executemany(data.EVENT_INSERT, rows[start : start + batch])
             db.execute("COMMIT")
         seconds = time.perf_counter() - started
     finally:
