@@ -322,6 +322,10 @@ async def _read_deals(
         if report.dry_run:
             report.outcomes += len(outcomes)
             continue
+        if not outcomes:  # nothing to store (the read's last, empty page): its cursor
+            async with runtime.db.transaction() as conn:
+                await stored.save_cursor(conn, crm, DEALS, page.cursor, now=runtime.clock())
+            continue
         async with runtime.db.transaction() as conn:
             now = runtime.clock()
             groups = await group_ids_of_domains(conn, sorted(placed))
