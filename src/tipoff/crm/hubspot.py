@@ -150,7 +150,7 @@ class HubSpotClient:
         """The property group `tipoff` and its four company properties, each created only
         when HubSpot does not have it yet; returns what was (or would be) created."""
         created: list[str] = []
-        status, _ = await self._call("GET", f"/crm/v3/properties/companies/groups/{GROUP}")
+        status, _ = await self._exists(f"/crm/v3/properties/companies/groups/{GROUP}")
         if status == 404:
             created.append(f"property group {GROUP}")
             if not dry_run:
@@ -160,7 +160,7 @@ class HubSpotClient:
                     {"name": GROUP, "label": "Tipoff", "displayOrder": -1},
                 )
         for name, definition in PROPERTIES.items():
-            status, _ = await self._call("GET", f"/crm/v3/properties/companies/{name}")
+            status, _ = await self._exists(f"/crm/v3/properties/companies/{name}")
             if status != 404:
                 continue
             created.append(f"property {name}")
@@ -197,14 +197,22 @@ class HubSpotClient:
         if status == 200:
             return WriteResult(tuple(w.account_id for w in writes), ())
         if status == 207:
+            # Written: what `results` lists; refused: what an error's context names, with
+            # its reason (anything else was not confirmed, so it is tried again).
+            answer = body if isinstance(body, dict) else {}
+            done = {str(r.get("id")) for r in answer.get("results", []) if isinstance(r, dict)}
             refused: dict[str, str] = {}
-            for error in body.get("errors", []) if isinstance(body, dict) else []:
+            for error in answer.get("errors", []):
                 reason = _reason(error, self._token)
                 for record_id in (error.get("context") or {}).get("ids", []):
                     refused[str(record_id)] = reason
             return WriteResult(
-                tuple(w.account_id for w in writes if w.account_id not in refused),
-                tuple(Refusal(record_id, reason) for record_id, reason in refused.items()),
+                tuple(w.account_id for w in writes if w.account_id in done - refused.keys()),
+                tuple(
+                    Refusal(w.account_id, refused.get(w.account_id, "not confirmed by HubSpot"))
+                    for w in writes
+                    if w.account_id in refused or w.account_id not in done
+                ),
             )
         if status == 400:
             if len(writes) == 1:
@@ -359,6 +367,13 @@ class HubSpotClient:
         return companies
 
     # --- HTTP -----------------------------------------------------------------------
+
+    async def _exists(self, path: str) -> tuple[int, Any]:
+        """GET `path`: 200 when it exists, 404 when not; anything else is a failure."""
+        status, answer = await self._call("GET", path)
+        if status not in (200, 404):
+            raise self._failed(f"GET {path}", status, answer)
+        return status, answer
 
     async def _ok(self, method: str, path: str, body: Any = None) -> Any:
         status, answer = await self._call(method, path, body)
