@@ -18,7 +18,7 @@ from tipoff.crm_sync import SyncReport, last_sync, sync_crm
 from tipoff.reps import owner_of
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import rescore
-from tipoff.store.tables import crm_runs, events
+from tipoff.store.tables import crm_runs, crm_writes, events
 
 
 @pytest.fixture
@@ -335,8 +335,6 @@ async def test_a_refused_record_leaves_the_others_written_and_is_retried(
     ids = {d: hubspot.add_company(domain=d) for d in domains}
     await sync(runtime, client)  # the records are known: now one is deleted, one invalid
     async with runtime.db.transaction() as conn:
-        from tipoff.store.tables import crm_writes
-
         await conn.execute(crm_writes.delete())  # every account due again
     del hubspot.companies[ids["b.com"]]
     hubspot.invalid.add(ids["c.com"])
@@ -376,3 +374,24 @@ async def test_a_dry_run_writes_nothing_anywhere(
     assert await count(runtime, events) == before
     assert await count(runtime, crm_runs) == 0
     assert (await sync(runtime, client)).written == ["acme.io"]
+
+
+async def test_an_erased_person_leaves_the_crm_record_at_the_next_sync(
+    runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient
+) -> None:
+    from tipoff.privacy import forget
+
+    await scored(runtime, "acme.io")
+    acme = hubspot.add_company(domain="acme.io")
+    await sync(runtime, client)
+    assert "Dana Lee" in hubspot.companies[acme]["tipoff_evidence"]
+
+    await forget(runtime, email="dana@acme.io", requested_by="test")
+    async with runtime.db.transaction() as conn:
+        kept = (await conn.execute(select(crm_writes.c.evidence))).scalar_one()
+    assert "Dana" not in kept and "Lee" not in kept  # what was written, scrubbed too
+    await rescore(runtime)
+    report = await sync(runtime, client)
+
+    assert report.written == ["acme.io"]
+    assert "Dana" not in hubspot.companies[acme]["tipoff_evidence"]
