@@ -55,6 +55,7 @@ EVIDENCE_LINES = 5
 EVIDENCE_LINE_CHARACTERS = 500  # as Slack shows them
 # Accounts a run's report names for each reason (the counts are complete).
 REPORT_NAMES = 50
+MAX_EMAIL = 320  # the longest address there is, and crm_records.owner_email's width
 ACCOUNTS, DEALS = "accounts", "deals"
 # Every account record is read again this often, to forget those the CRM deleted or
 # merged away; in between, only those modified since the cursor.
@@ -203,9 +204,16 @@ def _record_row(account: CrmAccount) -> stored.RecordRow:
         record_id=account.id,
         domain=crm_record_domain(account.domain, account.website),
         name=account.name[:255] if account.name else None,
-        owner_email=normalize_email(account.owner_email),
+        owner_email=_bounded_email(account.owner_email),
         modified_at=account.modified_at,
     )
+
+
+def _bounded_email(value: str | None) -> str | None:
+    """An owner's email as stored and sent as a trait; None when it is no address or
+    longer than any (320 characters)."""
+    email = normalize_email(value)
+    return email if email is not None and len(email) <= MAX_EMAIL else None
 
 
 async def _read_records(runtime: Runtime, client: CrmClient, report: SyncReport) -> _Records:
@@ -321,6 +329,10 @@ async def _read_deals(
         ]
         if report.dry_run:
             report.outcomes += len(outcomes)
+            continue
+        if not outcomes:  # nothing to store (the read's last, empty page): its cursor
+            async with runtime.db.transaction() as conn:
+                await stored.save_cursor(conn, crm, DEALS, page.cursor, now=runtime.clock())
             continue
         async with runtime.db.transaction() as conn:
             now = runtime.clock()

@@ -18,7 +18,7 @@ from tipoff.crm_sync import SyncReport, last_sync, sync_crm
 from tipoff.reps import owner_of
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import rescore
-from tipoff.store.tables import crm_runs, events
+from tipoff.store.tables import crm_runs, crm_writes, events
 
 
 @pytest.fixture
@@ -164,24 +164,50 @@ async def test_every_record_is_read_once_whatever_times_pages_share(
             for i, o in enumerate(offsets)]  # fmt: skip
 
     exact = HubSpotClient(token=TOKEN, base_url=hubspot.url, page_size=2, index_lag_ms=0)
-    read: list[str] = []
-    cursor = None
-    async for page in exact.accounts_since(None):
-        read += [r.id for r in page.records]
-        cursor = page.cursor
-    assert sorted(read) == sorted(made)  # each once
-    assert [offsets[made.index(i)] for i in read] == sorted(offsets)  # oldest first
+    try:
+        read: list[str] = []
+        cursor = None
+        async for page in exact.accounts_since(None):
+            read += [r.id for r in page.records]
+            cursor = page.cursor
+        assert sorted(read) == sorted(made)  # each once
+        assert [offsets[made.index(i)] for i in read] == sorted(offsets)  # oldest first
 
-    later = hubspot.add_company(domain="later.com", modified_ms=base + 12)
-    again = [r.id async for page in exact.accounts_since(cursor) for r in page.records]
-    assert again == [later]
-    await exact.aclose()
+        later = hubspot.add_company(domain="later.com", modified_ms=base + 12)
+        again = [r.id async for page in exact.accounts_since(cursor) for r in page.records]
+        assert again == [later]
+    finally:
+        await exact.aclose()
 
-    # Indexed late: modified a little before the cursor's time, searchable only after the
-    # read. The next read starts that little earlier again (the sync is idempotent).
-    late = hubspot.add_company(domain="late.com", modified_ms=base + 3)
-    again = [r.id async for page in client.accounts_since(cursor) for r in page.records]
-    assert late in again and len(again) == len(set(again))
+
+async def test_a_record_indexed_late_is_still_read(hubspot: FakeHubSpotApi) -> None:
+    """HubSpot's search finds a record a few seconds after it changed: a read that began
+    right after the newest change it saw reads that window again next time."""
+    newest = NOW - timedelta(hours=1)
+    clock = Clock(newest + timedelta(seconds=5))  # read 5 s after the newest change
+    lagging = HubSpotClient(token=TOKEN, base_url=hubspot.url, page_size=2, clock=clock)
+    seen = [hubspot.add_company(domain=f"c{i}.com", modified_ms=ms(newest)) for i in range(3)]
+
+    async def read(cursor: str | None) -> tuple[list[str], str | None]:
+        ids: list[str] = []
+        async for page in lagging.accounts_since(cursor):
+            ids += [r.id for r in page.records]
+            cursor = page.cursor
+        return ids, cursor
+
+    try:
+        first, cursor = await read(None)
+        assert sorted(first) == sorted(seen)
+        # Modified 2 s before the newest seen, searchable only now.
+        late = hubspot.add_company(domain="late.com", modified_ms=ms(newest - timedelta(seconds=2)))
+        clock.now += timedelta(minutes=15)
+        second, cursor = await read(cursor)
+        assert late in second
+        # Quiet since: the next read (15 minutes on) reads nothing again.
+        clock.now += timedelta(minutes=15)
+        assert (await read(cursor))[0] == []
+    finally:
+        await lagging.aclose()
 
 
 async def test_deals_become_outcomes_exactly_once_across_pages_sharing_a_time(
@@ -309,8 +335,6 @@ async def test_a_refused_record_leaves_the_others_written_and_is_retried(
     ids = {d: hubspot.add_company(domain=d) for d in domains}
     await sync(runtime, client)  # the records are known: now one is deleted, one invalid
     async with runtime.db.transaction() as conn:
-        from tipoff.store.tables import crm_writes
-
         await conn.execute(crm_writes.delete())  # every account due again
     del hubspot.companies[ids["b.com"]]
     hubspot.invalid.add(ids["c.com"])
@@ -350,3 +374,24 @@ async def test_a_dry_run_writes_nothing_anywhere(
     assert await count(runtime, events) == before
     assert await count(runtime, crm_runs) == 0
     assert (await sync(runtime, client)).written == ["acme.io"]
+
+
+async def test_an_erased_person_leaves_the_crm_record_at_the_next_sync(
+    runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient
+) -> None:
+    from tipoff.privacy import forget
+
+    await scored(runtime, "acme.io")
+    acme = hubspot.add_company(domain="acme.io")
+    await sync(runtime, client)
+    assert "Dana Lee" in hubspot.companies[acme]["tipoff_evidence"]
+
+    await forget(runtime, email="dana@acme.io", requested_by="test")
+    async with runtime.db.transaction() as conn:
+        kept = (await conn.execute(select(crm_writes.c.evidence))).scalar_one()
+    assert "Dana" not in kept and "Lee" not in kept  # what was written, scrubbed too
+    await rescore(runtime)
+    report = await sync(runtime, client)
+
+    assert report.written == ["acme.io"]
+    assert "Dana" not in hubspot.companies[acme]["tipoff_evidence"]

@@ -158,6 +158,10 @@ def status_lines(run: RunRow) -> list[str]:
             f"Duplicates (several {run.crm} records share their domain): "
             + "; ".join(f"{d} (records {', '.join(map(str, ids))})" for d, ids in duplicates)
         )
+    if no_domain := report.get("no_domain"):
+        lines.append(f"Not matched, no domain to match by: {plural(no_domain, 'account')}.")
+    if skipped := report.get("deals_skipped", []):
+        lines.append("Deals skipped: " + "; ".join(f"{deal}: {why}" for deal, why in skipped))
     refused = report.get("refused", [])
     if refused:
         lines.append(

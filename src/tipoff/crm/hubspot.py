@@ -96,8 +96,9 @@ DEAL_PROPERTIES = (
 )
 MODIFIED = "hs_lastmodifieddate"
 
-# How far before its cursor a read starts again (see `_modified`): HubSpot documents a
-# short delay before a new or changed record appears in search results.
+# How long before a read's start a record may have been modified and not be searchable
+# yet (see `_modified`): HubSpot documents a short delay before a new or changed record
+# appears in search results; this also absorbs a skew between its clock and ours.
 INDEX_LAG_MS = 60_000
 # A 429 without Retry-After (the search API's per-second limit sends none) is retried
 # after 1, 2, 4, 8, 10, 10 s: past the ten-second window at the longest.
@@ -122,6 +123,7 @@ class HubSpotClient:
         page_size: int = PAGE_SIZE,
         index_lag_ms: int = INDEX_LAG_MS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         timeout_seconds: float = 30.0,
     ) -> None:
         self._token = token
@@ -129,6 +131,7 @@ class HubSpotClient:
         self._page_size = page_size
         self._index_lag_ms = index_lag_ms
         self._sleep = sleep
+        self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
         self._owners: dict[str, str | None] = {}
@@ -147,7 +150,7 @@ class HubSpotClient:
         """The property group `tipoff` and its four company properties, each created only
         when HubSpot does not have it yet; returns what was (or would be) created."""
         created: list[str] = []
-        status, _ = await self._call("GET", f"/crm/v3/properties/companies/groups/{GROUP}")
+        status, _ = await self._exists(f"/crm/v3/properties/companies/groups/{GROUP}")
         if status == 404:
             created.append(f"property group {GROUP}")
             if not dry_run:
@@ -157,7 +160,7 @@ class HubSpotClient:
                     {"name": GROUP, "label": "Tipoff", "displayOrder": -1},
                 )
         for name, definition in PROPERTIES.items():
-            status, _ = await self._call("GET", f"/crm/v3/properties/companies/{name}")
+            status, _ = await self._exists(f"/crm/v3/properties/companies/{name}")
             if status != 404:
                 continue
             created.append(f"property {name}")
@@ -194,14 +197,22 @@ class HubSpotClient:
         if status == 200:
             return WriteResult(tuple(w.account_id for w in writes), ())
         if status == 207:
+            # Written: what `results` lists; refused: what an error's context names, with
+            # its reason (anything else was not confirmed, so it is tried again).
+            answer = body if isinstance(body, dict) else {}
+            done = {str(r.get("id")) for r in answer.get("results", []) if isinstance(r, dict)}
             refused: dict[str, str] = {}
-            for error in body.get("errors", []) if isinstance(body, dict) else []:
+            for error in answer.get("errors", []):
                 reason = _reason(error, self._token)
                 for record_id in (error.get("context") or {}).get("ids", []):
                     refused[str(record_id)] = reason
             return WriteResult(
-                tuple(w.account_id for w in writes if w.account_id not in refused),
-                tuple(Refusal(record_id, reason) for record_id, reason in refused.items()),
+                tuple(w.account_id for w in writes if w.account_id in done - refused.keys()),
+                tuple(
+                    Refusal(w.account_id, refused.get(w.account_id, "not confirmed by HubSpot"))
+                    for w in writes
+                    if w.account_id in refused or w.account_id not in done
+                ),
             )
         if status == 400:
             if len(writes) == 1:
@@ -218,17 +229,37 @@ class HubSpotClient:
         self, kind: str, properties: Sequence[str], cursor: str | None
     ) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
         """Pages of `kind` modified after `cursor`, oldest first, each with the cursor
-        after it. A cursor "T:I" says every record modified before T (ms since the epoch)
-        was read, and those modified at T up to id I: the records at T are then read by
-        id, then those after T by time. A full page's last time may continue on the next
-        page, so its records at that time are left to the by-id read."""
-        at, last_id = _decode(cursor)
-        if at is not None and self._index_lag_ms:
-            # HubSpot's search index lags behind its records by a few seconds: a record
-            # modified just before the cursor's time may have been indexed only after
-            # the read. So the window before it is read again; what the sync does with
-            # a record or a deal read twice changes nothing.
-            at, last_id = at - self._index_lag_ms, 0
+        after it, and last an empty page with the cursor the read ended at.
+
+        A cursor "T:I:W" says every record modified before T (ms since the epoch) was
+        read, and those modified at T up to id I, by a read that began at W. HubSpot's
+        search index lags a few seconds behind its records, so a record modified shortly
+        before W may have become searchable only after that read: when T is within
+        `index_lag_ms` of W, the read starts at W minus that lag instead (what the sync
+        does with a record or deal read twice changes nothing). A quiet CRM is not read
+        again: its cursor's W moves on with each read."""
+        at, last_id, read_at = _decode(cursor)
+        began = self._now_ms()
+        start = (at, last_id)
+        if at is not None and read_at is not None and read_at - self._index_lag_ms < at:
+            start = (read_at - self._index_lag_ms, 0)
+        reached = (at, last_id)
+        async for records, position in self._pages(kind, properties, *start):
+            if reached[0] is None or position > (reached[0], reached[1]):
+                reached = position
+                yield records, _encode(position[0], position[1], began)
+            else:  # read again: a stop now must leave the window to the next read
+                yield records, _encode(reached[0], reached[1], read_at or began)
+        if reached[0] is not None:
+            yield [], _encode(reached[0], reached[1], began)
+
+    async def _pages(
+        self, kind: str, properties: Sequence[str], at: int | None, last_id: int
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], tuple[int, int]]]:
+        """Pages of `kind` after the position (`at`, `last_id`), each with the position
+        after it: the records at `at` by id, then those after `at` by time. A full
+        page's last time may continue on the next page, so its records at that time are
+        left to the by-id read that follows."""
         while True:
             if at is not None:
                 while True:
@@ -248,7 +279,7 @@ class HubSpotClient:
                     if not ties:
                         break
                     last_id = int(ties[-1]["id"])
-                    yield ties, _encode(at, last_id)
+                    yield ties, (at, last_id)
                     if len(ties) < self._page_size:
                         break
             after = (
@@ -263,12 +294,15 @@ class HubSpotClient:
             if len(found) < self._page_size:
                 # The last page: every record at its newest time is in it.
                 top = max(int(r["id"]) for r in found if _modified_ms(r) == newest)
-                yield found, _encode(newest, top)
+                yield found, (newest, top)
                 return
             older = [r for r in found if _modified_ms(r) < newest]
             if older:
-                yield older, _encode(newest, 0)
+                yield older, (newest, 0)
             at, last_id = newest, 0
+
+    def _now_ms(self) -> int:
+        return (self._clock() - _EPOCH) // _MS
 
     async def _search(
         self, kind: str, properties: Sequence[str], filters: list[dict[str, str]], *, sort: str
@@ -333,6 +367,13 @@ class HubSpotClient:
         return companies
 
     # --- HTTP -----------------------------------------------------------------------
+
+    async def _exists(self, path: str) -> tuple[int, Any]:
+        """GET `path`: 200 when it exists, 404 when not; anything else is a failure."""
+        status, answer = await self._call("GET", path)
+        if status not in (200, 404):
+            raise self._failed(f"GET {path}", status, answer)
+        return status, answer
 
     async def _ok(self, method: str, path: str, body: Any = None) -> Any:
         status, answer = await self._call(method, path, body)
@@ -479,17 +520,19 @@ def _modified_ms(record: dict[str, Any]) -> int:
     return (at - _EPOCH) // _MS
 
 
-def _encode(at: int, last_id: int) -> str:
-    return f"{at}:{last_id}"
+def _encode(at: int, last_id: int, read_at: int) -> str:
+    return f"{at}:{last_id}:{read_at}"
 
 
-def _decode(cursor: str | None) -> tuple[int | None, int]:
+def _decode(cursor: str | None) -> tuple[int | None, int, int | None]:
+    """(T, I, W) of a cursor "T:I:W" (see `_modified`); (None, 0, None) for none."""
     if not cursor:
-        return None, 0
-    at, _, last_id = cursor.partition(":")
+        return None, 0, None
+    parts = cursor.split(":")
     try:
-        return int(at), int(last_id or 0)
-    except ValueError:
+        at, last_id = int(parts[0]), int(parts[1])
+        return at, last_id, int(parts[2]) if len(parts) > 2 else None
+    except (ValueError, IndexError):
         raise CrmError(
             f"the saved HubSpot cursor {cursor[:40]!r} is not one Tipoff wrote"
         ) from None

@@ -16,6 +16,7 @@ from tipoff.store.dialect import locks_rows
 from tipoff.store.tables import (
     accounts,
     alerts,
+    crm_writes,
     erasures,
     events,
     feedback,
@@ -35,6 +36,9 @@ SCRUBBED: tuple[tuple[Column[Any], tuple[str, ...]], ...] = (
     (accounts.c.id, ("traits", "trait_times")),  # the times' keys are the traits' keys
     (people.c.account_id, ("name", "title", "traits", "trait_times")),  # "Assistant to José Núñez"
     (events.c.account_id, ("properties",)),  # other people's: an invitee's email
+    # The evidence last written onto a CRM record: scrubbed, it differs from the account's
+    # evidence now, so the next CRM sync writes the record again without the person.
+    (crm_writes.c.account_id, ("evidence",)),
 )
 
 # The text columns that cannot quote the person erased, and why. A column added to the
@@ -65,6 +69,10 @@ PERSON_FREE: dict[str, str] = {
     "slack_users.*": "a cache of Slack lookups: the erased address's row is deleted",
     "digests.*": "channels and days",
     "erasures.*": "a hash of the address, never the address",
+    "crm_records.*": "the CRM's companies: ids, domains, names, and their owners (reps)",
+    "crm_writes.crm crm_writes.record_id crm_writes.track": "CRM record ids and tracks",
+    "crm_cursors.*": "where each read of the CRM stopped",
+    "crm_runs.*": "sync counts, companies' domains, reps' emails, the CRM's error codes",
 }
 
 
