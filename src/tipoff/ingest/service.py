@@ -75,12 +75,15 @@ async def store_calls(
         return result
 
     retried = runtime.metrics.transactions_retried
-    return await runtime.db.run_retrying(
-        ingest,
-        what=f"ingest of {len(messages)} call(s) from source {source.id}",
-        integrity_races=True,
-        on_retry=lambda code: retried.labels(code).inc(),
-    )
+    # On SQLite a batch holds the write lock from its first read (`ingest_messages`):
+    # batches in this process queue for it here, each starting as the last one ends.
+    async with runtime.db.one_writer_here():
+        return await runtime.db.run_retrying(
+            ingest,
+            what=f"ingest of {len(messages)} call(s) from source {source.id}",
+            integrity_races=True,
+            on_retry=lambda code: retried.labels(code).inc(),
+        )
 
 
 async def ingest_messages(

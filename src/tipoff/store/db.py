@@ -7,6 +7,7 @@ import functools
 import logging
 import random
 import re
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -63,6 +64,10 @@ class Database:
         self.url = make_url(url)
         self.engine: AsyncEngine = create_async_engine(self.url)
         configure_engine(self.engine)
+        # `one_writer_here`'s lock, one for each event loop the engine is used from.
+        self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def dialect(self) -> str:
@@ -73,6 +78,23 @@ class Database:
         """Whether units of work can lock single rows (PostgreSQL), so that replicas each
         claim their own share of the work; else one writer at a time (SQLite)."""
         return locks_rows(self.dialect)
+
+    @asynccontextmanager
+    async def one_writer_here(self) -> AsyncIterator[None]:
+        """On SQLite, one unit of work at a time in this process among those that run in
+        this context (ingest's), each handed the turn the moment the last one ends.
+        Waiting on SQLite's own lock instead, a unit of work polls with sleeps growing to
+        100 ms, and wakes up to that long after the lock is free. (Other processes on
+        the same file still wait on SQLite's lock.) Nothing on PostgreSQL."""
+        if self.locks_rows:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._writer_locks.get(loop)
+        if lock is None:
+            lock = self._writer_locks[loop] = asyncio.Lock()
+        async with lock:
+            yield
 
     @property
     def sqlite_file(self) -> Path | None:
