@@ -24,7 +24,9 @@ nothing anywhere: not to the CRM, not to the database.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,10 +201,19 @@ class _Records:
     _counts: dict[str, int] | None = field(default=None, init=False, repr=False)
 
 
+@functools.cache
+def _registrable() -> Callable[[str], str | None]:
+    """The Public Suffix List's registrable domain of a host ("shop.acme.co.uk" →
+    "acme.co.uk"; None for a suffix itself), the list loaded once (30 ms)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList().privatesuffix
+
+
 def _record_row(account: CrmAccount) -> stored.RecordRow:
     return stored.RecordRow(
         record_id=account.id,
-        domain=crm_record_domain(account.domain, account.website),
+        domain=crm_record_domain(account.domain, account.website, registrable=_registrable()),
         name=account.name[:255] if account.name else None,
         owner_email=_bounded_email(account.owner_email),
         modified_at=account.modified_at,

@@ -104,14 +104,20 @@ def patches(fake: FakeSalesforceApi) -> list[list[str]]:
 async def test_accounts_matched_by_website_get_score_track_evidence_and_scored_at(
     runtime: Runtime, salesforce: FakeSalesforceApi, client: SalesforceClient
 ) -> None:
-    await scored(runtime, "acme.io", "globex.com", "initech.com")
-    acme, globex, initech = add_accounts(
-        salesforce, "https://www.Acme.io/about", "HTTP://GLOBEX.COM:443", "www.initech.com/en/"
+    await scored(runtime, "acme.io", "globex.com", "initech.com", "umbrella.co.uk")
+    # A website is often a shop's or a region's host: the company's domain is the one it
+    # registers, under a suffix of one label or of two (the Public Suffix List's).
+    acme, globex, initech, umbrella = add_accounts(
+        salesforce,
+        "https://www.Acme.io/about",
+        "HTTP://GLOBEX.COM:443",
+        "www.initech.com/en/",
+        "https://shop.eu.Umbrella.co.uk/en",
     )
 
     first = await sync(runtime, client)
 
-    assert patches(salesforce) == [[acme, globex, initech]]
+    assert patches(salesforce) == [[acme, globex, initech, umbrella]]
     assert salesforce.api_calls("/composite/sobjects")[0].body["allOrNone"] is False
     written = salesforce.accounts[acme].values
     assert (written["Tipoff_Score__c"], written["Tipoff_Track__c"]) == (90, "hot")
@@ -120,14 +126,15 @@ async def test_accounts_matched_by_website_get_score_track_evidence_and_scored_a
     assert lines[0].endswith("(+30)") and "Dana Lee" in lines[0]
     assert salesforce.accounts[globex].values["Tipoff_Track__c"] == "hot"
     assert salesforce.accounts[initech].values["Tipoff_Track__c"] == "hot"
-    assert sorted(first.written) == ["acme.io", "globex.com", "initech.com"]
+    assert salesforce.accounts[umbrella].values["Tipoff_Track__c"] == "hot"
+    assert sorted(first.written) == ["acme.io", "globex.com", "initech.com", "umbrella.co.uk"]
 
     # Nothing changed (the write moved the Accounts' SystemModstamp, so they are read
     # again): no write, no outcome.
     before = await count(runtime, events)
     second = await sync(runtime, client)
-    assert second.records_read == 3
-    assert second.written == [] and second.unchanged == 3 and second.outcomes == 0
+    assert second.records_read == 4
+    assert second.written == [] and second.unchanged == 4 and second.outcomes == 0
     assert len(patches(salesforce)) == 1
     assert await count(runtime, events) == before
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from publicsuffixlist import PublicSuffixList
 
 from tipoff.core.identity import crm_record_domain
 from tipoff.crm_sync import match_accounts
@@ -37,3 +38,20 @@ def test_one_record_links_two_or_none_are_reported() -> None:
     assert matches.duplicates == {2: ("9", "11")}
     assert matches.unmatched == [3]
     assert matches.no_domain == [4]
+
+
+@pytest.mark.parametrize(
+    ("domain", "website", "expected"),
+    [
+        (None, "https://shop.eu.Umbrella.co.uk/en", "umbrella.co.uk"),
+        (None, "https://eu.globex.com", "globex.com"),
+        (None, "acme.herokuapp.com", "acme.herokuapp.com"),  # a host's customer is its own
+        ("eu.globex.com", None, "eu.globex.com"),  # a domain field is taken as written
+        (None, "co.uk", None),  # a suffix alone is no company's
+    ],
+)
+def test_a_website_is_cut_to_the_domain_its_company_registers(
+    domain: str | None, website: str | None, expected: str | None
+) -> None:
+    registrable = PublicSuffixList().privatesuffix
+    assert crm_record_domain(domain, website, registrable=registrable) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # The kinds of id a person is known by (Segment's userId and anonymousId).
 USER_ID = "user_id"
@@ -134,8 +135,22 @@ def kept_placement(
     return placed
 
 
-def crm_record_domain(domain: str | None, website: str | None) -> str | None:
+def crm_record_domain(
+    domain: str | None,
+    website: str | None,
+    *,
+    registrable: Callable[[str], str | None] | None = None,
+) -> str | None:
     """The company domain a CRM account record names, as Tipoff keys accounts: its domain
-    field, else its website ("https://www.Acme.com:8443/about" → "acme.com"); None when
-    neither is a company's domain (empty, an id, a mailbox provider's)."""
-    return domain_key(domain or "") or domain_key(website or "")
+    field as written, else its website ("https://www.Acme.com:8443/about" → "acme.com")
+    cut to the domain a company registers by `registrable` (the Public Suffix List's,
+    which the caller loads: "https://shop.acme.co.uk/en" → "acme.co.uk"; a website is
+    often a shop's or a region's host, a domain field names the company). None when
+    neither is a company's domain (empty, an id, a mailbox provider's, a public suffix)."""
+    if (own := domain_key(domain or "")) is not None:
+        return own
+    site = domain_key(website or "")
+    if site is None or registrable is None:
+        return site
+    owned = registrable(site)  # None for a public suffix itself ("co.uk"): no company's
+    return domain_key(owned) if owned is not None else None
