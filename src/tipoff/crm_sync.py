@@ -41,9 +41,9 @@ from tipoff.crm.records import (
     CrmLimitReached,
     ScoreWrite,
 )
-from tipoff.ingest.segment import Group, SegmentCall, Track
+from tipoff.ingest.segment import Group, SegmentCall
 from tipoff.ingest.service import ingest_messages
-from tipoff.quality.outcomes import LOST, OPENED, WON
+from tipoff.quality.outcomes import LOST, OPENED, WON, Outcome, store_outcomes
 from tipoff.runtime import Runtime
 from tipoff.sources import import_source
 from tipoff.store import crm as stored
@@ -350,38 +350,22 @@ async def _read_deals(
             groups = await group_ids_of_domains(conn, sorted(placed))
             source_id = await import_source(conn, crm, category="outcome", now=now)
             names = runtime.model.event_name_map(crm)
-            placements: list[SegmentCall] = [
-                Group.model_validate(
-                    {
-                        "type": "group",
-                        "messageId": f"crm-group:{domain}",
-                        "userId": f"crm:{domain}",
-                        "groupId": groups.get(domain, domain),
-                        "traits": {"domain": domain},
-                        "timestamp": now.isoformat(),
-                    }
-                )
-                for domain in sorted(placed)
-            ]
-            tracks: list[SegmentCall] = [
-                Track.model_validate(
-                    {
-                        "type": "track",
-                        "messageId": f"crm-deal:{crm}:{deal.id}:{domain}:{event}",
-                        "userId": f"crm:{domain}",
-                        "event": event,
-                        "properties": _deal_properties(crm, deal),
-                        "timestamp": at.isoformat(),
-                        "context": {"groupId": groups.get(domain, domain)},
-                    }
-                )
-                for deal, domain, event, at in outcomes
-            ]
-            await ingest_messages(
-                conn, source_id=source_id, event_names=names, messages=placements, received_at=now
-            )
-            result = await ingest_messages(
-                conn, source_id=source_id, event_names=names, messages=tracks, received_at=now
+            result = await store_outcomes(
+                conn,
+                [
+                    Outcome(
+                        domain,
+                        event,
+                        at,
+                        message_id=f"crm-deal:{crm}:{deal.id}:{domain}:{event}",
+                        properties=_deal_properties(crm, deal),
+                    )
+                    for deal, domain, event, at in outcomes
+                ],
+                source_id=source_id,
+                event_names=names,
+                groups=groups,
+                now=now,
             )
             report.outcomes += result.accepted
             await stored.save_cursor(conn, crm, DEALS, page.cursor, now=now)

@@ -28,7 +28,7 @@ case, spaces as "_", and HubSpot's and Salesforce's export names are accepted, `
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +48,7 @@ from tipoff.ingest.csvfile import (
     write_csv,
 )
 from tipoff.ingest.segment import Group, SegmentCall, Track
-from tipoff.ingest.service import ingest_messages
+from tipoff.ingest.service import IngestResult, ingest_messages
 from tipoff.sources import import_source
 from tipoff.store.db import Connection
 
@@ -222,8 +222,50 @@ async def _write(
     groups: dict[str, str],
     now: datetime,
 ) -> tuple[int, int]:
-    """The batch's calls: each account's CRM user placed at it (a new domain founds its
-    account), then the outcomes. `groups` gives the groupId of a known domain."""
+    outcomes = [
+        Outcome(
+            r.domain,
+            event,
+            at,
+            message_id=(
+                f"crm-outcome:{r.properties.get('opportunity_id') or r.domain}"
+                f":{event}:{at.isoformat()}"
+            ),
+            properties=r.properties,
+        )
+        for r in batch
+        for event, at in r.outcomes
+    ]
+    result = await store_outcomes(
+        conn, outcomes, source_id=source_id, event_names=event_names, groups=groups, now=now
+    )
+    return result.accepted, result.duplicates
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An outcome to store: `event` (OPENED, WON or LOST) of the account at `domain`, at
+    `at`. The same outcome read again has the same `message_id`, so it is stored once."""
+
+    domain: str
+    event: str
+    at: datetime
+    message_id: str
+    properties: dict[str, Any]
+
+
+async def store_outcomes(
+    conn: Connection,
+    outcomes: Sequence[Outcome],
+    *,
+    source_id: int,
+    event_names: EventNameMap,
+    groups: Mapping[str, str],
+    now: datetime,
+) -> IngestResult:
+    """Stores `outcomes` through ingest, as a CRM's calls: each account's CRM user placed
+    at it (a domain Tipoff has not seen founds its account), then the outcomes. `groups`
+    gives the groupId of each known domain. Used by the CSV import and the CRM sync."""
     placements: list[SegmentCall] = [
         Group.model_validate(
             {
@@ -235,30 +277,25 @@ async def _write(
                 "timestamp": now.isoformat(),
             }
         )
-        for domain in sorted({r.domain for r in batch})
+        for domain in sorted({o.domain for o in outcomes})
     ]
-    outcomes: list[SegmentCall] = [
+    tracks: list[SegmentCall] = [
         Track.model_validate(
             {
                 "type": "track",
-                "messageId": (
-                    f"crm-outcome:{r.properties.get('opportunity_id') or r.domain}"
-                    f":{event}:{at.isoformat()}"
-                ),
-                "userId": f"crm:{r.domain}",
-                "event": event,
-                "properties": r.properties,
-                "timestamp": at.isoformat(),
-                "context": {"groupId": groups.get(r.domain, r.domain)},
+                "messageId": o.message_id,
+                "userId": f"crm:{o.domain}",
+                "event": o.event,
+                "properties": o.properties,
+                "timestamp": o.at.isoformat(),
+                "context": {"groupId": groups.get(o.domain, o.domain)},
             }
         )
-        for r in batch
-        for event, at in r.outcomes
+        for o in outcomes
     ]
     await ingest_messages(
         conn, source_id=source_id, event_names=event_names, messages=placements, received_at=now
     )
-    result = await ingest_messages(
-        conn, source_id=source_id, event_names=event_names, messages=outcomes, received_at=now
+    return await ingest_messages(
+        conn, source_id=source_id, event_names=event_names, messages=tracks, received_at=now
     )
-    return result.accepted, result.duplicates
