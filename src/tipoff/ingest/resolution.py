@@ -334,11 +334,11 @@ class IdentityResolver:
         is a race that `ingest.service.store_calls` runs again.)"""
         conn, now = self._conn, self._now
 
-        # Changed rows are read again below, under this lock, and each request's writes
+        # Changed rows are read again below, under their locks, and each request's writes
         # merged into what is stored then: a read from earlier in the request may be out
         # of date by now (another replica wrote the row), and writing it back would undo
-        # that write. SQLite: its one write lock, taken now; PostgreSQL: the rows'.
-        await accounts.lock_accounts_for_writing(conn)
+        # that write. PostgreSQL: the rows' locks, taken now; SQLite: its one write lock,
+        # which `ingest_messages` took before the request's first read.
         await self._lock_accounts(
             [
                 *(a.id for a in self._touched.values() if a.id is not None),
