@@ -211,53 +211,41 @@ def test_a_lines_points_are_shared_among_the_people_it_names() -> None:
     assert result.contact.label == SAM.label
 
 
-def test_a_persons_lines_add_up_when_choosing_the_contact() -> None:
+@pytest.mark.parametrize(
+    ("dimension", "events", "says"),
+    [
+        (
+            "product",
+            ("Core Action Completed", "Teammate Invited", "Report Shared"),
+            ("did it", "invited a teammate", "shared a report"),
+        ),
+        (
+            "marketing",
+            ("Content Downloaded", "Webinar Attended", "Demo Requested"),
+            ("downloaded a guide", "attended a webinar", "requested a demo"),
+        ),
+    ],
+)
+def test_a_persons_lines_add_up_when_choosing_the_contact(
+    dimension: str, events: tuple[str, str, str], says: tuple[str, str, str]
+) -> None:
     model = ScoringModel.model_validate(
         {
             "name": "edges",
-            "events": {"product": ["Core Action Completed", "Teammate Invited", "Report Shared"]},
+            "events": {dimension: list(events)},
             "signals": [
-                {"id": "core", "events": ["Core Action Completed"], "points": 6,
-                 "decays": False, "says": "did it"},
-                {"id": "invite", "events": ["Teammate Invited"], "points": 6,
-                 "decays": False, "says": "invited a teammate"},
-                {"id": "report", "events": ["Report Shared"], "points": 10,
-                 "decays": False, "says": "shared a report"},
+                {"id": f"line{n}", "events": [event], "points": points, "decays": False,
+                 "says": said}
+                for n, (event, points, said) in enumerate(zip(events, (6, 6, 10), says, strict=True))
             ],
         }
     )  # fmt: skip
-    # Sam's two lines, 6 + 6, are more than Lee's one of 10, though Lee was active last.
+    # Sam's two lines, 6 + 6, are more than Lee's one of 10, though Lee's is newer.
     result = scored(
         model,
-        Signal("Core Action Completed", NOW - 3 * DAY, SAM.id),
-        Signal("Teammate Invited", NOW - 3 * DAY, SAM.id),
-        Signal("Report Shared", NOW - DAY, LEE.id),
-    )
-    assert result.contact is not None
-    assert result.contact.label == SAM.label
-
-
-def test_a_persons_marketing_lines_add_up_when_choosing_the_contact() -> None:
-    model = ScoringModel.model_validate(
-        {
-            "name": "edges",
-            "events": {"marketing": ["Content Downloaded", "Webinar Attended", "Demo Requested"]},
-            "signals": [
-                {"id": "guide", "events": ["Content Downloaded"], "points": 6,
-                 "decays": False, "says": "downloaded a guide"},
-                {"id": "webinar", "events": ["Webinar Attended"], "points": 6,
-                 "decays": False, "says": "attended a webinar"},
-                {"id": "demo", "events": ["Demo Requested"], "points": 10,
-                 "decays": False, "says": "requested a demo"},
-            ],
-        }
-    )  # fmt: skip
-    # Sam's two hands raised, 6 + 6, are more than Lee's one of 10, though Lee's is newer.
-    result = scored(
-        model,
-        Signal("Content Downloaded", NOW - 3 * DAY, SAM.id),
-        Signal("Webinar Attended", NOW - 3 * DAY, SAM.id),
-        Signal("Demo Requested", NOW - DAY, LEE.id),
+        Signal(events[0], NOW - 3 * DAY, SAM.id),
+        Signal(events[1], NOW - 3 * DAY, SAM.id),
+        Signal(events[2], NOW - DAY, LEE.id),
     )
     assert result.contact is not None
     assert result.contact.label == SAM.label
