@@ -167,6 +167,12 @@ class FakeHubSpotApi:
                 hs_lastmodifieddate=iso(self.now_ms),
             )
 
+    def touch(self, company_id: str) -> None:
+        """A change to a company (as an edit in HubSpot): it is modified a moment later."""
+        with self._lock:
+            self.now_ms += 1
+            self.companies[company_id]["hs_lastmodifieddate"] = iso(self.now_ms)
+
     # --- what tests read ---------------------------------------------------------------
 
     @property
@@ -187,7 +193,7 @@ class FakeHubSpotApi:
         *,
         status: int = 429,
         policy: str = "TEN_SECONDLY_ROLLING",
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         times: int = 1,
     ) -> None:
         """The next `times` calls whose path contains `path` (any, if None) answer

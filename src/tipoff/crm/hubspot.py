@@ -39,6 +39,7 @@ from tipoff.crm.records import (
     ScoreWrite,
     WriteResult,
 )
+from tipoff.http_limits import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,10 @@ INDEX_LAG_MS = 60_000
 # A 429 without Retry-After (the search API's per-second limit sends none) is retried
 # after 1, 2, 4, 8, 10, 10 s: past the ten-second window at the longest.
 _RATE_WAITS = (1.0, 2.0, 4.0, 8.0, 10.0, 10.0)
+# The longest Retry-After waited out within a run. HubSpot's limits reset every ten
+# seconds; a longer pause (a misbehaving proxy, "inf") would hold `tipoff serve`'s sync
+# job for as long as it says, so the run stops instead and the next one goes on.
+LONGEST_WAIT_SECONDS = 60
 # A 5xx or a dropped connection: HubSpot's edge is briefly out; three more tries.
 _SERVER_WAITS = (1.0, 2.0, 4.0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -113,6 +118,7 @@ class HubSpotClient:
     """One HubSpot account, as the sync uses it (`records.CrmClient`)."""
 
     name = "hubspot"
+    account_noun = "company"
     max_batch = MAX_BATCH
 
     def __init__(
@@ -409,12 +415,19 @@ class HubSpotClient:
                         " DAILY): the sync stopped here and goes on from where it stopped on"
                         " its next run after the limit resets (midnight, the account's time zone)."
                     )
-                wait = _retry_after(headers)
+                wait = retry_after_seconds(headers)
                 fallback = next(rate_waits, None)
                 if fallback is None:
                     raise CrmError(
                         f"HubSpot kept answering 429 ({policy or 'rate limit'}) to {method}"
                         f" {_route(path)}; giving up for this run"
+                    )
+                if wait is not None and wait > LONGEST_WAIT_SECONDS:
+                    raise CrmError(
+                        f"HubSpot asked to wait {wait} s before calling {method} {_route(path)}"
+                        f" again (429, {policy or 'rate limit'}), longer than a run waits"
+                        f" ({LONGEST_WAIT_SECONDS} s): the sync stopped here and goes on from"
+                        " where it stopped on its next run"
                     )
                 log.info(
                     "HubSpot rate limit (%s) on %s %s; waiting %.0f s",
@@ -536,14 +549,6 @@ def _decode(cursor: str | None) -> tuple[int | None, int, int | None]:
         raise CrmError(
             f"the saved HubSpot cursor {cursor[:40]!r} is not one Tipoff wrote"
         ) from None
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _route(path: str) -> str:

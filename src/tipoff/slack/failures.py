@@ -23,6 +23,8 @@ from enum import StrEnum
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from tipoff.http_limits import retry_after_seconds
+
 
 class FailureKind(StrEnum):
     RATE_LIMITED = "rate_limited"
@@ -141,15 +143,4 @@ def failure_of(exc: BaseException) -> SlackFailure:
             retry_after_seconds(response.headers) if status == 429 else None,
         )
     return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, detail=str(exc))
-
-
-def retry_after_seconds(headers: Mapping[str, object]) -> int | None:
-    """A 429's Retry-After in seconds (at least 1), None when absent or not a number."""
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) and value else value
-            try:
-                return max(1, int(str(raw).strip()))
-            except ValueError:
-                return None
     return None

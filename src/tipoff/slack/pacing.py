@@ -28,7 +28,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from tipoff.slack.failures import retry_after_seconds
+from tipoff.http_limits import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
