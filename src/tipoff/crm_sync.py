@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,7 +120,9 @@ class SyncReport:
     deals_read: int = 0
     outcomes: int = 0  # outcomes stored (a dry run: that it would store, new or not)
     deals_skipped: list[tuple[str, str]] = field(default_factory=list)  # deal id, why
+    deals_waiting: int = 0  # deals kept until their account is placed, after this run
     owners: list[tuple[str, str]] = field(default_factory=list)  # domain, owner email
+    owners_cleared: list[str] = field(default_factory=list)  # domains: owner removed in the CRM
     stopped: str | None = None  # why the run stopped before its end
 
     def summary(self) -> dict[str, Any]:
@@ -135,7 +137,9 @@ class SyncReport:
             "no_domain": self.no_domain,
             "deals_read": self.deals_read,
             "deals_skipped": [list(d) for d in self.deals_skipped[:REPORT_NAMES]],
+            "deals_waiting": self.deals_waiting,
             "owners": [list(o) for o in self.owners[:REPORT_NAMES]],
+            "owners_cleared": self.owners_cleared[:REPORT_NAMES],
         }
 
 
@@ -170,7 +174,7 @@ async def sync_crm(runtime: Runtime, client: CrmClient, *, dry_run: bool = False
                     unmatched=len(report.unmatched),
                     duplicates=len(report.duplicates),
                     outcomes=report.outcomes,
-                    owners=len(report.owners),
+                    owners=len(report.owners) + len(report.owners_cleared),
                     stopped=report.stopped,
                     report=report.summary(),
                 ),
@@ -188,6 +192,7 @@ class _Records:
 
     domains: dict[str, str | None]
     read: list[stored.RecordRow]
+    owners_before: dict[str, str | None]  # record id -> its owner when read before this run
 
     def sharing(self, domain: str) -> int:
         """How many records have `domain`."""
@@ -238,11 +243,15 @@ async def _read_records(runtime: Runtime, client: CrmClient, report: SyncReport)
         full_at = await stored.saved_cursor(conn, crm, FULL_READ)
     full = full_at is None or now - datetime.fromisoformat(full_at) >= FULL_READ_EVERY
     read: list[stored.RecordRow] = []
+    owners_before: dict[str, str | None] = {}
     async for page in client.accounts_since(None if full else cursor):
         rows = [_record_row(account) for account in page.records]
         read.extend(rows)
-        if not report.dry_run:
-            async with runtime.db.transaction() as conn:
+        async with runtime.db.transaction() as conn:
+            before = await stored.record_owners(conn, crm, [r.record_id for r in rows])
+            for record_id, owner in before.items():
+                owners_before.setdefault(record_id, owner)
+            if not report.dry_run:
                 await stored.save_records(conn, crm, rows)
                 await stored.save_cursor(conn, crm, ACCOUNTS, page.cursor, now=runtime.clock())
     report.records_read = len(read)
@@ -256,40 +265,53 @@ async def _read_records(runtime: Runtime, client: CrmClient, report: SyncReport)
         domains = {r.record_id: r.domain for r in read}
     else:
         domains.update({r.record_id: r.domain for r in read})
-    return _Records(domains, read)
+    return _Records(domains, read, owners_before)
 
 
 async def _apply_owners(runtime: Runtime, crm: str, records: _Records, report: SyncReport) -> None:
     """Each record read whose owner is not its account's owner yet, when the record is
     the only one with its domain and the account exists: a `group` call with the
     `owner_email` trait, dated when the record was modified (a newer owner from
-    elsewhere wins, as traits do)."""
+    elsewhere wins, as traits do). A record whose owner was removed clears the trait, but
+    only while it is still the owner this CRM set: one set since by other means stays."""
     candidates = {
         r.domain: r
         for r in records.read
-        if r.domain is not None and r.owner_email is not None and records.sharing(r.domain) == 1
+        if r.domain is not None
+        and (r.owner_email or records.owners_before.get(r.record_id)) is not None
+        and records.sharing(r.domain) == 1
     }
     if not candidates:
         return
     async with runtime.db.transaction() as conn:
         current = await stored.owner_emails(conn, list(candidates))
         groups = await group_ids_of_domains(conn, sorted(candidates))
-        changed = [
-            record
-            for domain, record in sorted(candidates.items())
-            if domain in current and _trait_email(current[domain]) != record.owner_email
-        ]
-        report.owners = [(str(r.domain), str(r.owner_email)) for r in changed]
+        changed = []
+        for domain, record in sorted(candidates.items()):
+            if domain not in current:
+                continue
+            in_tipoff = _trait_email(current[domain])
+            if record.owner_email is not None and in_tipoff != record.owner_email:
+                changed.append(record)
+                report.owners.append((domain, record.owner_email))
+            elif (
+                record.owner_email is None
+                and in_tipoff is not None
+                and in_tipoff == records.owners_before.get(record.record_id)
+            ):
+                changed.append(record)
+                report.owners_cleared.append(domain)
         if report.dry_run or not changed:
             return
         calls: list[SegmentCall] = [
             Group.model_validate(
                 {
                     "type": "group",
-                    "messageId": f"crm-owner:{crm}:{r.record_id}:{r.owner_email}"
+                    "messageId": f"crm-owner:{crm}:{r.record_id}:{r.owner_email or '-'}"
                     f":{r.modified_at.isoformat()}",
                     "userId": f"crm:{r.domain}",
                     "groupId": groups.get(str(r.domain), r.domain),
+                    # null unsets a trait, as in Segment
                     "traits": {"domain": r.domain, "owner_email": r.owner_email},
                     "timestamp": r.modified_at.isoformat(),
                 }
@@ -317,39 +339,85 @@ def _trait_email(value: Any) -> str | None:
 async def _read_deals(
     runtime: Runtime, client: CrmClient, records: _Records, report: SyncReport
 ) -> None:
-    crm = client.name
+    """Deals modified since the cursor, page by page; then the deals kept from earlier
+    pages and runs because their company could not be placed, which this run's record
+    read may place now (a company created after a run read the records)."""
+    crm, noun = client.name, client.account_noun
     async with runtime.db.transaction() as conn:
         cursor = await stored.saved_cursor(conn, crm, DEALS)
     async for page in client.deals_since(cursor):
         report.deals_read += len(page.records)
-        placed: dict[str, list[tuple[CrmDeal, str]]] = {}
+        placed, waiting = _place(page.records, records.domains)
+        waiting_ids = {d.id for d in waiting}
         for deal in page.records:
-            domains = sorted(
-                {d for c in deal.account_ids if (d := records.domains.get(c)) is not None}
-            )
-            if not domains:
-                report.deals_skipped.append((deal.id, _no_domain_reason(deal, records)))
-                continue
-            for domain in domains:
-                placed.setdefault(domain, []).append((deal, domain))
-        outcomes = [
-            (deal, domain, event, at)
-            for pairs in placed.values()
-            for deal, domain in pairs
-            for event, at in _outcomes(deal)
-        ]
-        if report.dry_run:
-            report.outcomes += len(outcomes)
-            continue
-        if not outcomes:  # nothing to store (the read's last, empty page): its cursor
-            async with runtime.db.transaction() as conn:
-                await stored.save_cursor(conn, crm, DEALS, page.cursor, now=runtime.clock())
-            continue
-        async with runtime.db.transaction() as conn:
-            now = runtime.clock()
-            groups = await group_ids_of_domains(conn, sorted(placed))
-            source_id = await import_source(conn, crm, category="outcome", now=now)
-            names = runtime.model.event_name_map(crm)
+            if not deal.account_ids:
+                report.deals_skipped.append((deal.id, f"no {noun} is associated with it"))
+        report.deals_skipped.extend((d.id, _waiting_reason(d, records, noun)) for d in waiting)
+        await _store_deals(
+            runtime,
+            crm,
+            placed,
+            report,
+            keep=[
+                stored.PendingDeal(d.id, _deal_json(d), _waiting_reason(d, records, noun))
+                for d in waiting
+            ],
+            settled=[d.id for d in page.records if d.id not in waiting_ids],
+            cursor=page.cursor,
+        )
+    async with runtime.db.transaction() as conn:
+        pending = await stored.pending_deals(conn, crm)
+    placed, waiting = _place([_deal_from_json(p.deal_id, p.deal) for p in pending], records.domains)
+    report.deals_waiting = len(waiting)
+    if placed:
+        await _store_deals(
+            runtime,
+            crm,
+            placed,
+            report,
+            keep=[],
+            settled=sorted({deal.id for deal, _ in placed}),
+            cursor=None,
+        )
+
+
+def _place(
+    deals: Sequence[CrmDeal], domains: dict[str, str | None]
+) -> tuple[list[tuple[CrmDeal, str]], list[CrmDeal]]:
+    """Each deal with the domain of each of its accounts that has one (a deal on two
+    accounts is an outcome of both); and the deals with accounts, none of them placed."""
+    placed: list[tuple[CrmDeal, str]] = []
+    waiting: list[CrmDeal] = []
+    for deal in deals:
+        found = sorted({d for c in deal.account_ids if (d := domains.get(c)) is not None})
+        placed.extend((deal, domain) for domain in found)
+        if deal.account_ids and not found:
+            waiting.append(deal)
+    return placed, waiting
+
+
+async def _store_deals(
+    runtime: Runtime,
+    crm: str,
+    placed: list[tuple[CrmDeal, str]],
+    report: SyncReport,
+    *,
+    keep: list[stored.PendingDeal],
+    settled: list[str],
+    cursor: str | None,
+) -> None:
+    """In one transaction: the outcomes of `placed`, the deals to keep waiting, the
+    deals no longer waiting, and the read's cursor (None: a retry of kept deals)."""
+    outcomes = [
+        (deal, domain, event, at) for deal, domain in placed for event, at in _outcomes(deal)
+    ]
+    if report.dry_run:
+        report.outcomes += len(outcomes)
+        return
+    async with runtime.db.transaction() as conn:
+        now = runtime.clock()
+        if outcomes:
+            domains = sorted({domain for _, domain in placed})
             result = await store_outcomes(
                 conn,
                 [
@@ -362,13 +430,16 @@ async def _read_deals(
                     )
                     for deal, domain, event, at in outcomes
                 ],
-                source_id=source_id,
-                event_names=names,
-                groups=groups,
+                source_id=await import_source(conn, crm, category="outcome", now=now),
+                event_names=runtime.model.event_name_map(crm),
+                groups=await group_ids_of_domains(conn, domains),
                 now=now,
             )
             report.outcomes += result.accepted
-            await stored.save_cursor(conn, crm, DEALS, page.cursor, now=now)
+        await stored.drop_pending_deals(conn, crm, settled)
+        await stored.keep_pending_deals(conn, crm, keep, now=now)
+        if cursor is not None:
+            await stored.save_cursor(conn, crm, DEALS, cursor, now=now)
 
 
 def _outcomes(deal: CrmDeal) -> list[tuple[str, datetime]]:
@@ -389,12 +460,37 @@ def _deal_properties(crm: str, deal: CrmDeal) -> dict[str, Any]:
     return properties
 
 
-def _no_domain_reason(deal: CrmDeal, records: _Records) -> str:
-    if not deal.account_ids:
-        return "no company is associated with it"
+def _waiting_reason(deal: CrmDeal, records: _Records, noun: str) -> str:
     if any(c in records.domains for c in deal.account_ids):
-        return "its company has no domain or website"
-    return "its company has not been read yet (next run)"
+        return f"its {noun} has no domain or website (kept until it has)"
+    return f"its {noun} has not been read yet (kept until it is)"
+
+
+def _deal_json(deal: CrmDeal) -> dict[str, Any]:
+    """A deal as kept while it waits for its account (`_deal_from_json` reads it back)."""
+    return {
+        "account_ids": list(deal.account_ids),
+        "created_at": deal.created_at.isoformat(),
+        "is_closed": deal.is_closed,
+        "is_won": deal.is_won,
+        "closed_at": deal.closed_at.isoformat() if deal.closed_at else None,
+        "amount": deal.amount,
+        "modified_at": deal.modified_at.isoformat(),
+    }
+
+
+def _deal_from_json(deal_id: str, data: dict[str, Any]) -> CrmDeal:
+    closed_at = data.get("closed_at")
+    return CrmDeal(
+        id=deal_id,
+        account_ids=tuple(data["account_ids"]),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        is_closed=bool(data["is_closed"]),
+        is_won=bool(data["is_won"]),
+        closed_at=datetime.fromisoformat(closed_at) if closed_at else None,
+        amount=data.get("amount"),
+        modified_at=datetime.fromisoformat(data["modified_at"]),
+    )
 
 
 # --- out: scores --------------------------------------------------------------------

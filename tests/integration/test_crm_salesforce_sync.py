@@ -235,7 +235,7 @@ async def test_opportunities_become_outcomes_exactly_once_across_pages_sharing_a
 
     assert first.deals_read == 7
     assert first.outcomes == 8  # 6 opened (not the one without an Account), 1 won, 1 lost
-    assert first.deals_skipped == [(opportunity_id(5), "no company is associated with it")]
+    assert first.deals_skipped == [(opportunity_id(5), "no Account is associated with it")]
     opportunity_queries = [q for q in salesforce.queries() if "FROM Opportunity" in q]
     assert len(opportunity_queries) == 3  # 3 + 3 + 1: keyset queries across one timestamp
     async with runtime.db.transaction() as conn:
@@ -269,6 +269,40 @@ async def test_opportunities_become_outcomes_exactly_once_across_pages_sharing_a
         await conn.execute(crm_cursors.delete())
     again = await sync(runtime, client)
     assert again.deals_read == 7 and again.outcomes == 0
+
+
+async def test_an_opportunity_on_an_account_not_read_yet_waits_for_it(
+    runtime: Runtime, salesforce: FakeSalesforceApi, client: SalesforceClient
+) -> None:
+    await scored(runtime, "acme.io")
+    opened = NOW - timedelta(days=5)
+    salesforce.add_opportunity(FakeOpportunity(opportunity_id(1), account_id(9), opened, T0))
+
+    first = await sync(runtime, client)
+
+    assert first.deals_skipped == [
+        (opportunity_id(1), "its Account has not been read yet (kept until it is)")
+    ]
+    salesforce.add_account(account_id(9), website="https://www.acme.io/", owner_email=None,
+                           modified_at=NOW - timedelta(hours=1))  # fmt: skip
+    second = await sync(runtime, client)
+    assert second.deals_read == 0 and second.outcomes == 1 and second.deals_waiting == 0
+
+
+async def test_an_owner_removed_in_salesforce_is_cleared(
+    runtime: Runtime, salesforce: FakeSalesforceApi, client: SalesforceClient
+) -> None:
+    ids = await scored(runtime, "acme.io")
+    acme = salesforce.add_account(account_id(1), website="acme.io", owner_email="maya@example.com",
+                                  modified_at=T0)  # fmt: skip
+    assert (await sync(runtime, client)).owners == [("acme.io", "maya@example.com")]
+    acme.owner_email, acme.modified_at = None, NOW - timedelta(minutes=30)
+
+    report = await sync(runtime, client)
+
+    assert report.owners_cleared == ["acme.io"]
+    async with runtime.db.transaction() as conn:
+        assert await owner_of(conn, ids["acme.io"]) is None
 
 
 async def test_the_account_owners_email_becomes_its_owner(

@@ -3,6 +3,7 @@ out (matched, duplicate, unmatched, changed, refused), deals and owners in, limi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
@@ -15,9 +16,12 @@ from tests.fakes.hubspot_api import TOKEN, FakeHubSpotApi, ms, running_fake_hubs
 from tests.fakes.slack_bot import Clock
 from tipoff.crm.hubspot import HubSpotClient
 from tipoff.crm_sync import SyncReport, last_sync, sync_crm
+from tipoff.ingest.segment import Group
+from tipoff.ingest.service import ingest_messages
 from tipoff.reps import owner_of
 from tipoff.runtime import Runtime
 from tipoff.scores.rescoring import rescore
+from tipoff.sources import import_source
 from tipoff.store.tables import crm_runs, crm_writes, events
 
 
@@ -49,6 +53,22 @@ async def sync(runtime: Runtime, client: HubSpotClient, **options: bool) -> Sync
     report = await sync_crm(runtime, client, **options)
     assert report.stopped is None or options.get("may_stop"), report.stopped
     return report
+
+
+async def group_call(runtime: Runtime, domain: str, traits: dict[str, object]) -> None:
+    """A Segment `group` call for the account at `domain`, as a CDP sends one, now."""
+    call = Group.model_validate(
+        {"type": "group", "userId": f"u@{domain}", "groupId": domain,
+         "traits": {"domain": domain, **traits}, "timestamp": runtime.clock().isoformat()}
+    )  # fmt: skip
+    async with runtime.db.transaction() as conn:
+        await ingest_messages(
+            conn,
+            source_id=await import_source(conn, "segment", category=None, now=runtime.clock()),
+            event_names=runtime.model.event_name_map("segment"),
+            messages=[call],
+            received_at=runtime.clock(),
+        )
 
 
 async def count(runtime: Runtime, table: object, *where: object) -> int:
@@ -295,6 +315,65 @@ async def test_crm_owners_become_account_owners(
     assert (await sync(runtime, client)).owners == []
 
 
+async def test_an_owner_removed_in_the_crm_is_no_longer_the_accounts_owner(
+    runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient
+) -> None:
+    ids = await scored(runtime, "acme.io", "globex.com")
+    hubspot.owners.update({"77": "maya@example.com", "78": "raj@example.com"})
+    acme = hubspot.add_company(domain="acme.io", owner_id="77")
+    globex = hubspot.add_company(domain="globex.com", owner_id="78")
+    await sync(runtime, client)
+
+    # Acme's owner is removed in HubSpot; Globex's too, but someone set another owner
+    # for Globex since (a Segment `group` call), and that one is not the CRM's to clear.
+    await group_call(runtime, "globex.com", {"owner_email": "lee@example.com"})
+    for company in (acme, globex):
+        hubspot.companies[company]["hubspot_owner_id"] = None
+        hubspot.touch(company)
+
+    report = await sync(runtime, client)
+
+    assert report.owners_cleared == ["acme.io"] and report.owners == []
+    async with runtime.db.transaction() as conn:
+        assert await owner_of(conn, ids["acme.io"]) is None
+        kept = await owner_of(conn, ids["globex.com"])
+    assert kept is not None and kept.email == "lee@example.com"
+    assert (await sync(runtime, client)).owners_cleared == []  # once
+
+
+async def test_a_deal_whose_company_arrives_after_it_becomes_an_outcome_when_it_does(
+    runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient
+) -> None:
+    await scored(runtime, "acme.io", "globex.com")
+    # The company is created after the run read the companies and before it read the
+    # deals: the deal names a company this run has not read.
+    deal = hubspot.add_deal(companies=["9001"], created=NOW - timedelta(days=2))
+    bare = hubspot.add_company(name="Globex, no domain yet")
+    on_bare = hubspot.add_deal(companies=[bare], created=NOW - timedelta(days=3))
+
+    first = await sync(runtime, client)
+
+    assert first.outcomes == 0 and first.deals_waiting == 2
+    assert sorted(first.deals_skipped) == sorted([
+        (deal, "its company has not been read yet (kept until it is)"),
+        (on_bare, "its company has no domain or website (kept until it has)"),
+    ])  # fmt: skip
+    # Neither deal changes again; their companies arrive.
+    hubspot.add_company(domain="acme.io", company_id="9001")
+    hubspot.companies[bare]["domain"] = "globex.com"
+    hubspot.touch(bare)
+
+    second = await sync(runtime, client)
+
+    assert second.deals_read == 0 and second.outcomes == 2 and second.deals_waiting == 0
+    async with runtime.db.transaction() as conn:
+        stored = (await conn.execute(select(events.c.event, events.c.properties))).all()
+    assert sorted(
+        e.properties["opportunity_id"] for e in stored if e.event == "Opportunity Created"
+    ) == sorted([deal, on_bare])
+    assert (await sync(runtime, client)).outcomes == 0
+
+
 async def test_rate_limits_are_waited_out(
     runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient
 ) -> None:
@@ -307,6 +386,26 @@ async def test_rate_limits_are_waited_out(
 
     assert report.written == ["acme.io"] and hubspot.companies[acme]["tipoff_track"] == "hot"
     assert len(hubspot.calls_to("/batch/update")) == 2
+
+
+@pytest.mark.parametrize("retry_after", ["86400", "inf"])
+async def test_a_retry_after_longer_than_a_run_waits_stops_the_run_instead(
+    runtime: Runtime, hubspot: FakeHubSpotApi, client: HubSpotClient, retry_after: str
+) -> None:
+    await scored(runtime, "acme.io")
+    acme = hubspot.add_company(domain="acme.io")
+    hubspot.fail_next("/batch/update", status=429, retry_after=retry_after)
+
+    # Waiting it out would hold serve's sync job for a day, or for ever.
+    stopped = await asyncio.wait_for(sync_crm(runtime, client), timeout=30)
+
+    if retry_after == "86400":
+        assert stopped.stopped is not None and "asked to wait 86400 s" in stopped.stopped
+        assert "goes on from where it stopped on its next run" in stopped.stopped
+        assert "tipoff_score" not in hubspot.companies[acme]
+        assert (await sync(runtime, client)).written == ["acme.io"]
+    else:  # no finite delay: read as none given, so retried after HubSpot's window
+        assert stopped.stopped is None and stopped.written == ["acme.io"]
 
 
 async def test_the_daily_limit_stops_the_run_and_the_next_run_goes_on(

@@ -130,11 +130,26 @@ def sync_lines(r: SyncReport) -> list[str]:
                 else ""
             )
         )
+    if r.deals_waiting:
+        lines.append(
+            f"Waiting for their {crm} account to be placed (tried again every run):"
+            f" {plural(r.deals_waiting, 'deal')}."
+        )
     if r.owners:
         lines.append(
             f"Owners {'to set' if r.dry_run else 'set'}: "
             + "; ".join(f"{domain}: {email}" for domain, email in r.owners[:_SHOWN])
             + (f"; and {len(r.owners) - _SHOWN} more" if len(r.owners) > _SHOWN else "")
+        )
+    if r.owners_cleared:
+        lines.append(
+            f"Owners {'to clear' if r.dry_run else 'cleared'} (removed in {crm}): "
+            + ", ".join(r.owners_cleared[:_SHOWN])
+            + (
+                f"; and {len(r.owners_cleared) - _SHOWN} more"
+                if len(r.owners_cleared) > _SHOWN
+                else ""
+            )
         )
     return lines
 
@@ -162,6 +177,11 @@ def status_lines(run: RunRow) -> list[str]:
         lines.append(f"Not matched, no domain to match by: {plural(no_domain, 'account')}.")
     if skipped := report.get("deals_skipped", []):
         lines.append("Deals skipped: " + "; ".join(f"{deal}: {why}" for deal, why in skipped))
+    if waiting := report.get("deals_waiting"):
+        lines.append(
+            f"Waiting for their {run.crm} account to be placed (tried again every run):"
+            f" {plural(waiting, 'deal')}."
+        )
     refused = report.get("refused", [])
     if refused:
         lines.append(

@@ -102,6 +102,9 @@ class CrmClient(Protocol):
     name: str
     """'hubspot' or 'salesforce': the key of the sync's cursors and reports."""
 
+    account_noun: str
+    """What the CRM calls an account record ('company', 'Account'), as reports name it."""
+
     max_batch: int
     """The most records one write call takes (HubSpot 100, Salesforce 200)."""
 

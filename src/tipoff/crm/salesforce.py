@@ -311,6 +311,7 @@ class SalesforceClient:
     """
 
     name = "salesforce"
+    account_noun = "Account"
     max_batch = MAX_BATCH
 
     def __init__(

@@ -13,7 +13,15 @@ from sqlalchemy import delete, select
 from tipoff.store.db import Connection
 from tipoff.store.dialect import chunks, upsert
 from tipoff.store.scores import CurrentScore
-from tipoff.store.tables import accounts, crm_cursors, crm_records, crm_runs, crm_writes, scores
+from tipoff.store.tables import (
+    accounts,
+    crm_cursors,
+    crm_pending_deals,
+    crm_records,
+    crm_runs,
+    crm_writes,
+    scores,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,15 @@ class Written:
     track: str
     evidence: str
     scored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDeal:
+    """A deal read whose company could not be placed yet, kept to be placed again."""
+
+    deal_id: str
+    deal: dict[str, Any]  # as read, in JSON (the sync's own shape)
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +117,21 @@ async def forget_records(conn: Connection, crm: str, *, keep: set[str]) -> int:
             delete(crm_records).where(crm_records.c.crm == crm, crm_records.c.record_id.in_(chunk))
         )
     return len(gone)
+
+
+async def record_owners(
+    conn: Connection, crm: str, record_ids: Sequence[str]
+) -> dict[str, str | None]:
+    """record id -> its owner's email as last read, for those of `record_ids` read before."""
+    found: dict[str, str | None] = {}
+    for chunk in chunks(sorted(record_ids)):
+        rows = await conn.execute(
+            select(crm_records.c.record_id, crm_records.c.owner_email).where(
+                crm_records.c.crm == crm, crm_records.c.record_id.in_(chunk)
+            )
+        )
+        found.update({r.record_id: r.owner_email for r in rows})
+    return found
 
 
 async def record_domains(conn: Connection, crm: str) -> dict[str, str | None]:
@@ -208,6 +240,45 @@ async def save_cursor(conn: Connection, crm: str, kind: str, cursor: str, *, now
         upsert(crm_cursors, conn.dialect.name, key=["crm", "kind"], update=["cursor", "saved_at"]),
         [{"crm": crm, "kind": kind, "cursor": cursor, "saved_at": now}],
     )
+
+
+async def pending_deals(conn: Connection, crm: str) -> list[PendingDeal]:
+    """The CRM's deals waiting for their company, oldest kept first."""
+    rows = await conn.execute(
+        select(crm_pending_deals.c.deal_id, crm_pending_deals.c.deal, crm_pending_deals.c.reason)
+        .where(crm_pending_deals.c.crm == crm)
+        .order_by(crm_pending_deals.c.id)
+    )
+    return [PendingDeal(r.deal_id, dict(r.deal), r.reason) for r in rows]
+
+
+async def keep_pending_deals(
+    conn: Connection, crm: str, deals: Sequence[PendingDeal], *, now: datetime
+) -> None:
+    """Keeps `deals` to be placed again, replacing an earlier read of each (its `since`
+    stays the first)."""
+    if not deals:
+        return
+    statement = upsert(
+        crm_pending_deals, conn.dialect.name, key=["crm", "deal_id"], update=["deal", "reason"]
+    )
+    await conn.execute(
+        statement,
+        [
+            {"crm": crm, "deal_id": d.deal_id, "deal": d.deal, "reason": d.reason, "since": now}
+            for d in deals
+        ],
+    )
+
+
+async def drop_pending_deals(conn: Connection, crm: str, deal_ids: Sequence[str]) -> None:
+    """Forgets `deal_ids` as pending: placed, or read again with nothing to wait for."""
+    for chunk in chunks(sorted(set(deal_ids))):
+        await conn.execute(
+            delete(crm_pending_deals).where(
+                crm_pending_deals.c.crm == crm, crm_pending_deals.c.deal_id.in_(chunk)
+            )
+        )
 
 
 async def add_run(conn: Connection, run: RunRow) -> None:

@@ -72,6 +72,7 @@ PERSON_FREE: dict[str, str] = {
     "crm_records.*": "the CRM's companies: ids, domains, names, and their owners (reps)",
     "crm_writes.crm crm_writes.record_id crm_writes.track": "CRM record ids and tracks",
     "crm_cursors.*": "where each read of the CRM stopped",
+    "crm_pending_deals.*": "CRM deals waiting for their company: ids, dates, amounts",
     "crm_runs.*": "sync counts, companies' domains, reps' emails, the CRM's error codes",
 }
 

@@ -365,6 +365,22 @@ crm_cursors = Table(
     UniqueConstraint("crm", "kind", name="uq_crm_cursors_crm_kind"),
 )
 
+# Deals read whose company could not be placed yet: its record not read yet (created
+# after the run's record read), or read without a domain. Kept as read and placed again
+# on every run, so their outcomes arrive once the company does, without the deal having
+# to change again.
+crm_pending_deals = Table(
+    "crm_pending_deals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("crm", String(20), nullable=False),
+    Column("deal_id", String(64), nullable=False),
+    Column("deal", JSON, nullable=False),  # the deal as read (tipoff.crm_sync)
+    Column("reason", Text, nullable=False),
+    Column("since", UTCDateTime, nullable=False),  # first kept
+    UniqueConstraint("crm", "deal_id", name="uq_crm_pending_deals_crm_deal_id"),
+)
+
 # One row per sync run (dry runs store nothing): its counts and what it skipped and why,
 # for `tipoff crm status` and /healthz.
 crm_runs = Table(
