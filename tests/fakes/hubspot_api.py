@@ -378,6 +378,8 @@ class FakeHubSpotApi:
 
     def _invalid_value(self, name: str, value: Any) -> str | None:
         prop = self.properties.get(name)
+        if prop is None and name in _DEFAULT_COMPANY_TEXT:
+            return None
         if prop is None:
             return f'Property "{name}" does not exist'
         if prop["type"] == "enumeration":
@@ -450,6 +452,10 @@ class FakeHubSpotApi:
                 return None
 
         return Handler
+
+
+# Company properties every HubSpot account has (text, so any value is valid here).
+_DEFAULT_COMPANY_TEXT = frozenset({"name", "domain", "website", "description", "city", "country"})
 
 
 def _error(category: str, message: str) -> dict[str, Any]:
