@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tipoff.alerts.erased import PostedAlert, SlackUpdate, update_posted_alerts
+from tipoff.alerts.erased import PostedMessage, SlackUpdate, update_posted_alerts
 from tipoff.core.identity import normalize_email
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
@@ -49,7 +49,7 @@ class Erasure:
     events_deleted: int
     scrubbed: Mapping[str, int]  # rows rewritten, by table name
     account_id: int | None
-    posted: tuple[PostedAlert, ...]  # scrubbed alerts that Slack already shows
+    posted: tuple[PostedMessage, ...]  # scrubbed alerts that Slack already shows
 
     @property
     def alerts_scrubbed(self) -> int:
@@ -106,7 +106,7 @@ async def forget_person(
         deleted,
         scrubbed.rows,
         person.account_id,
-        tuple(PostedAlert(channel, ts) for channel, ts in scrubbed.posted),
+        tuple(PostedMessage(channel, ts) for channel, ts in scrubbed.posted),
     )
     await erasures.record_erasure(
         conn,

@@ -27,7 +27,7 @@ from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
 from tests.fakes.slack_bot import Clock, running_runtime, with_slack
 from tipoff import feedback, privacy
 from tipoff.alerts.delivery import deliver_pending_alerts
-from tipoff.alerts.erased import PostedAlert
+from tipoff.alerts.erased import PostedMessage
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.runtime import Runtime
 from tipoff.scores.lookup import lookup
@@ -382,7 +382,7 @@ async def test_a_posted_alert_slack_will_not_update_is_reported(
 
     erasure, slack = await privacy.forget(slack_runtime, email="jose@acme.io", requested_by="dpo")
 
-    assert erasure.posted == (PostedAlert(channel, ts),)
+    assert erasure.posted == (PostedMessage(channel, ts),)
     assert (slack.updated, slack.left) == (0, erasure.posted)
     assert slack.failed == ((erasure.posted[0], "message_not_found (HTTP 200)"),)
     assert naming(await stored_text(slack_runtime), "José Núñez", "jose@acme.io") == []

@@ -44,7 +44,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tipoff.alerts.erased import PostedAlert, update_posted_alerts
+from tipoff.alerts.erased import PostedMessage, update_posted_alerts
 from tipoff.controls import strip_controls
 from tipoff.core.routing import Track, alert_channel
 from tipoff.runtime import Runtime
@@ -298,7 +298,7 @@ async def _mark_sent(
     log.info("alert %s posted to %s as %s", alert.id, channel, ts)
     if stored == (posted.text, posted.blocks):
         return
-    redrawn = await update_posted_alerts(runtime, [PostedAlert(channel, ts)])
+    redrawn = await update_posted_alerts(runtime, [PostedMessage(channel, ts)])
     for _, error in redrawn.failed:
         log.error(
             "alert %s: a person it named was erased while it was being posted, and Slack"

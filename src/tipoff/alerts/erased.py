@@ -15,8 +15,9 @@ from tipoff.runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
-class PostedAlert:
-    """An alert Slack shows, as the channel and ts it was posted as."""
+class PostedMessage:
+    """A message Slack shows (here, a posted alert), by the channel and ts it has there.
+    (store.alerts.PostedAlert is the stored alert behind one, with its blocks.)"""
 
     channel: str
     ts: str
@@ -30,11 +31,11 @@ class SlackUpdate:
 
     configured: bool
     updated: int
-    failed: tuple[tuple[PostedAlert, str], ...]
-    left: tuple[PostedAlert, ...]
+    failed: tuple[tuple[PostedMessage, str], ...]
+    left: tuple[PostedMessage, ...]
 
 
-async def update_posted_alerts(runtime: Runtime, posted: Sequence[PostedAlert]) -> SlackUpdate:
+async def update_posted_alerts(runtime: Runtime, posted: Sequence[PostedMessage]) -> SlackUpdate:
     """Updates each alert in `posted` in Slack (chat.update) from its stored, erased row,
     drawn as a click redraws it (verdicts, owner, snooze), so nothing else on it changes.
     A message Slack refuses to update is reported with Slack's error, not raised: the
@@ -42,7 +43,7 @@ async def update_posted_alerts(runtime: Runtime, posted: Sequence[PostedAlert]) 
     if runtime.slack is None:
         return SlackUpdate(configured=False, updated=0, failed=(), left=tuple(posted))
     updated = 0
-    failed: list[tuple[PostedAlert, str]] = []
+    failed: list[tuple[PostedMessage, str]] = []
     for message in posted:
         try:
             if not await redraw(runtime, runtime.slack, message.channel, message.ts):
