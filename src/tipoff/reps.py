@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tipoff.core.routing import Track
-from tipoff.core.workflow import LastAlert
+from tipoff.core.workflow import LastAlert, OwnerVia
 from tipoff.errors import InvalidInput, NotFound
 from tipoff.feedback import (
     CLICK_LOCK_WAIT_SECONDS,
@@ -49,7 +49,7 @@ class Owner:
 
     slack_user_id: str | None
     email: str | None
-    via: str  # claim | assign | trait
+    via: OwnerVia
     since: datetime | None = None
 
 
@@ -112,7 +112,7 @@ def _claimed(row: OwnerRow) -> Owner:
 def _trait_owner(traits: Any) -> Owner | None:
     email = traits.get("owner_email") if isinstance(traits, dict) else None
     if isinstance(email, str) and "@" in email:
-        return Owner(None, email.strip().lower(), "trait")
+        return Owner(None, email.strip().lower(), OwnerVia.TRAIT)
     return None
 
 
@@ -206,7 +206,7 @@ async def claim(
                 conn,
                 account_id=account_id,
                 slack_user_id=slack_user_id,
-                via="claim",
+                via=OwnerVia.CLAIM,
                 assigned_by=slack_user_id,
                 at=now,
             )
@@ -223,7 +223,9 @@ async def claim(
         await alerts.mark_claimed(conn, account_id=account_id, slack_user_id=slack_user_id, at=now)
         return ClaimOutcome(
             True,
-            Owner(slack_user_id, None, "claim", now if current is None else current.assigned_at),
+            Owner(
+                slack_user_id, None, OwnerVia.CLAIM, now if current is None else current.assigned_at
+            ),
             label,
             await status_of(conn, account_id, now),
         )
@@ -317,7 +319,7 @@ async def assign(runtime: Runtime, *, account_id: int, slack_user_id: str, assig
             conn,
             account_id=account_id,
             slack_user_id=slack_user_id,
-            via="assign",
+            via=OwnerVia.ASSIGN,
             assigned_by=assigned_by,
             at=now,
         )

@@ -32,6 +32,15 @@ class ReasonKind(StrEnum):
     BUNDLE = "bundle"  # one message for a channel's many alerts
 
 
+class OwnerVia(StrEnum):
+    """How an account got its owner; the claim and assignment values are what
+    `account_owners.via` stores."""
+
+    CLAIM = "claim"  # a rep clicked Claim on an alert
+    ASSIGN = "assign"  # `/tipoff assign`
+    TRAIT = "trait"  # an `owner_email` trait (a CDP's `group` call, the CRM sync)
+
+
 # What `alerts.reason` holds at most.
 MAX_REASON_CHARS = 255
 

@@ -15,6 +15,7 @@ from sqlalchemy import CompoundSelect, Select, and_, func, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from tipoff.core.history import account_label
+from tipoff.core.workflow import OwnerVia
 from tipoff.store.db import Connection
 from tipoff.store.scores import score_history
 from tipoff.store.snoozes import snoozed_account_ids
@@ -49,7 +50,7 @@ class OwnerRow:
     """A claim or an assignment: the Slack user who owns the account, how, and since when."""
 
     slack_user_id: str
-    via: str  # claim | assign
+    via: OwnerVia  # a claim or an assignment
     assigned_at: datetime
 
 
@@ -79,13 +80,15 @@ async def owner_row(conn: Connection, account_id: int) -> OwnerRow | None:
     row = (
         await conn.execute(select(account_owners).where(account_owners.c.account_id == account_id))
     ).one_or_none()
-    return OwnerRow(row.slack_user_id, row.via, row.assigned_at) if row is not None else None
+    return (
+        OwnerRow(row.slack_user_id, OwnerVia(row.via), row.assigned_at) if row is not None else None
+    )
 
 
 async def owner_rows(conn: Connection, account_ids: Sequence[int]) -> dict[int, OwnerRow]:
     """Per account with a claim or assignment: that."""
     return {
-        r.account_id: OwnerRow(r.slack_user_id, r.via, r.assigned_at)
+        r.account_id: OwnerRow(r.slack_user_id, OwnerVia(r.via), r.assigned_at)
         for r in await conn.execute(
             select(account_owners).where(account_owners.c.account_id.in_(list(account_ids)))
         )
@@ -97,7 +100,7 @@ async def add_owner(
     *,
     account_id: int,
     slack_user_id: str,
-    via: str,
+    via: OwnerVia,
     assigned_by: str,
     at: datetime,
 ) -> None:
@@ -118,7 +121,7 @@ async def replace_owner(
     *,
     account_id: int,
     slack_user_id: str,
-    via: str,
+    via: OwnerVia,
     assigned_by: str,
     at: datetime,
 ) -> None:
