@@ -26,7 +26,6 @@ millisecond later each time) on every write, as HubSpot does. Failures are progr
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import threading
 import uuid
@@ -34,8 +33,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.loopback import LoopbackServer, Reply, Request
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -84,24 +84,17 @@ class FakeHubSpotApi:
         self._calls: list[HubSpotCall] = []
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._server = LoopbackServer(self._reply)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     # --- the account's data ------------------------------------------------------------
 
@@ -213,6 +206,12 @@ class FakeHubSpotApi:
             self._failures.append(_Failure(path, status, body, headers, times))
 
     # --- the server --------------------------------------------------------------------
+
+    def _reply(self, request: Request) -> Reply:
+        status, answer, extra = self._answer(
+            request.method, request.path, request.json(), request.headers
+        )
+        return Reply(status, answer, "application/json;charset=utf-8", extra)
 
     def _answer(
         self, method: str, path: str, body: Any, headers: dict[str, str]
@@ -423,35 +422,6 @@ class FakeHubSpotApi:
             answer.update(numErrors=len(errors), errors=errors)
             return 207, answer
         return 200, answer
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                body = json.loads(raw) if raw else None
-                path = self.path.split("?", 1)[0]
-                status, answer, extra = fake._answer(self.command, path, body, headers)
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PATCH = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        return Handler
 
 
 # Company properties every HubSpot account has (text, so any value is valid here).

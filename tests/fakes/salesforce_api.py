@@ -42,11 +42,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
+
+from tests.fakes.loopback import LoopbackServer, Reply, Request
 
 CLIENT_ID = "3MVG9TIPOFF_fake.consumer.key.0123456789"
 CLIENT_SECRET = "F4KE0C0NSUMER5ECRET0123456789ABCDEF"
@@ -190,24 +191,17 @@ class FakeSalesforceApi:
         self._locators: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         self._locator_ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._server = LoopbackServer(self._reply)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     # --- what tests set up -------------------------------------------------------------
 
@@ -285,6 +279,15 @@ class FakeSalesforceApi:
         return [c.query["q"] for c in self.api_calls("/query")]
 
     # --- the server --------------------------------------------------------------------
+
+    def _reply(self, request: Request) -> Reply:
+        answer = self._answer(request.method, request.target, request.raw, request.headers)
+        return Reply(
+            answer.status,
+            answer.body,
+            "application/json;charset=UTF-8",
+            {"Sforce-Limit-Info": "api-usage=25/15000"},
+        )
 
     def _answer(self, method: str, target: str, raw: bytes, headers: dict[str, str]) -> _Answer:
         parts = urlsplit(target)
@@ -587,35 +590,6 @@ class FakeSalesforceApi:
                     [name],
                 )
         return {"id": record_id, "success": True, "errors": []}
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                answer = fake._answer(self.command, self.path, raw, headers)
-                payload = json.dumps(answer.body).encode()
-                try:
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json;charset=UTF-8")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.send_header("Sforce-Limit-Info", "api-usage=25/15000")
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            do_GET = do_POST = do_PATCH = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None  # keep test output quiet
-
-        return Handler
 
 
 def _stamp(moment: datetime) -> str:

@@ -40,9 +40,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.fakes.loopback import LoopbackServer, Reply, Request
 
 BOT_TOKEN = "xoxb-1111-2222-fake-bot-token"
 APP_TOKEN = "xapp-1-A0TIPOFFAPP-3333-fake-app-token"
@@ -159,33 +160,25 @@ class FakeSlackApi:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._server = LoopbackServer(self._reply)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/"
+        return f"{self._server.url}/api/"
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
         with self._lock:
             for released in self._held.values():
                 released.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     @property
     def response_url(self) -> str:
         """A loopback stand-in for the response_url of a slash command or click."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/commands/{TEAM_ID}/8136281937492/loopbackResponseUrl"
+        return f"{self._server.url}/commands/{TEAM_ID}/8136281937492/loopbackResponseUrl"
 
     def hold(self, method: str) -> threading.Event:
         """Calls to `method` (or to "response_url") are recorded on arrival but answered
@@ -313,6 +306,21 @@ class FakeSlackApi:
             self._failures.clear()
 
     # --- the server --------------------------------------------------------------------
+
+    def _reply(self, request: Request) -> Reply:
+        if request.path.startswith("/upload/v1/"):
+            status, text = self._receive_upload(request.path.rsplit("/", 1)[-1], request.raw)
+            return Reply(status, text, "text/plain; charset=utf-8")
+        method = request.path.rsplit("/", 1)[-1]
+        if request.path.startswith(("/commands/", "/actions/")):
+            method = "response_url"
+        params = _parse(request.raw.decode("utf-8"), request.headers.get("content-type", ""))
+        params.update(request.query)
+        answer = self._answer(method, params, request.headers)
+        if isinstance(answer.body, str):
+            return Reply(answer.status, answer.body, "text/html; charset=utf-8", answer.headers,
+                         answer.delay)  # fmt: skip
+        return Reply(answer.status, answer.body, "application/json", answer.headers, answer.delay)
 
     def _answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> _Failure:
         with self._lock:
@@ -480,10 +488,9 @@ class FakeSlackApi:
             self.files[file_id] = FakeFile(
                 file_id, filename, int(length), params.get("alt_txt") or None
             )
-        host, port = self._server.server_address[:2]
         return {
             "ok": True,
-            "upload_url": f"http://{host!s}:{port}/upload/v1/{file_id}",
+            "upload_url": f"{self._server.url}/upload/v1/{file_id}",
             "file_id": file_id,
         }
 
@@ -636,61 +643,6 @@ class FakeSlackApi:
             "channels": page,
             "response_metadata": {"next_cursor": f"next:{start + limit}" if more else ""},
         }
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                if self.path.startswith("/upload/v1/"):
-                    self._upload()
-                    return
-                method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
-                if self.path.startswith(("/commands/", "/actions/")):
-                    method = "response_url"
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                params = _parse(raw, headers.get("content-type", ""))
-                if "?" in self.path:
-                    params.update(dict(parse_qsl(self.path.split("?", 1)[1])))
-                answer = fake._answer(method, params, headers)
-                if answer.delay:
-                    time.sleep(answer.delay)
-                if isinstance(answer.body, str):
-                    payload, kind = answer.body.encode(), "text/html; charset=utf-8"
-                else:
-                    payload, kind = json.dumps(answer.body).encode(), "application/json"
-                try:
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", kind)
-                    self.send_header("Content-Length", str(len(payload)))
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting: that was the point of the delay
-
-            def _upload(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                content = self.rfile.read(length) if length else b""
-                status, text = fake._receive_upload(self.path.rsplit("/", 1)[-1], content)
-                payload = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None  # keep test output quiet
-
-        return Handler
 
 
 def _parse(raw: str, content_type: str) -> dict[str, Any]:
