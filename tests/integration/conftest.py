@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from tests.conftest import NOW
 from tests.fakes.slack_api import FakeSlackApi, running_fake_slack
-from tests.fakes.slack_bot import Clock
+from tests.fakes.slack_bot import Clock, running_runtime, with_slack
 from tipoff.runtime import Runtime
 from tipoff.server import create_app
 from tipoff.settings import Settings
@@ -119,6 +119,13 @@ def fake_slack() -> Iterator[FakeSlackApi]:
     """The loopback stand-in for Slack's Web API, for tests that run real processes."""
     with running_fake_slack() as fake:
         yield fake
+
+
+@pytest.fixture
+async def slack_runtime(settings: Settings, fake_slack: FakeSlackApi) -> AsyncIterator[Runtime]:
+    """A runtime on the test's database whose Slack is `fake_slack`, its clock at NOW."""
+    async with running_runtime(with_slack(settings, fake_slack), now=NOW) as rt:
+        yield rt
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
-"""The alert outbox delivered to the fake Slack Web API: posted once, paced by 429s, backed
+"""The alert outbox delivered to the fake_slack Slack Web API: posted once, paced by 429s, backed
 off on failures, never dropped; printed once and kept queued when Slack is not set up."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 
 from tests import seed
 from tests.conftest import NOW
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 from tests.fakes.slack_bot import Clock, running_runtime, with_slack
 from tipoff.alerts.delivery import DeliveryReport, deliver_pending_alerts
 from tipoff.alerts.outbox import retry_alerts
@@ -27,15 +26,9 @@ SECOND = timedelta(seconds=1)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlackApi]:
-    with running_fake_slack() as running:
-        yield running
-
-
-@pytest.fixture
-async def runtime(settings: Settings, fake: FakeSlackApi) -> AsyncIterator[Runtime]:
-    async with running_runtime(with_slack(settings, fake), now=NOW) as rt:
-        yield rt
+def runtime(slack_runtime: Runtime) -> Runtime:
+    """Here every runtime posts to the Slack stand-in."""
+    return slack_runtime
 
 
 def move_to(runtime: Runtime, at: datetime) -> None:
@@ -91,12 +84,12 @@ def state(row: dict[str, Any]) -> tuple[Any, ...]:
     return (row["status"], row["attempts"], row["next_attempt_at"], row["last_error"])
 
 
-def posted(fake: FakeSlackApi) -> list[str]:
-    return [c.params["text"] for c in fake.calls_to("chat.postMessage")]
+def posted(fake_slack: FakeSlackApi) -> list[str]:
+    return [c.params["text"] for c in fake_slack.calls_to("chat.postMessage")]
 
 
 async def test_pending_alerts_are_posted_oldest_first_and_recorded(
-    runtime: Runtime, fake: FakeSlackApi
+    runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     newer = await queue(runtime, "Globex", created=NOW - 1 * SECOND)
     older = await queue(runtime, "Acme", created=NOW - 2 * SECOND)
@@ -105,7 +98,7 @@ async def test_pending_alerts_are_posted_oldest_first_and_recorded(
     report = await deliver_pending_alerts(runtime)
 
     assert report == DeliveryReport(sent=2)
-    assert [c.params for c in fake.calls_to("chat.postMessage")] == [
+    assert [c.params for c in fake_slack.calls_to("chat.postMessage")] == [
         {"channel": "#sales-alerts", "text": "Acme is ready — 80", "blocks": blocks_for("Acme")},
         {
             "channel": "#sales-alerts",
@@ -113,7 +106,9 @@ async def test_pending_alerts_are_posted_oldest_first_and_recorded(
             "blocks": blocks_for("Globex"),
         },
     ]
-    assert fake.calls_to("chat.postMessage")[0].headers["authorization"] == f"Bearer {BOT_TOKEN}"
+    assert (
+        fake_slack.calls_to("chat.postMessage")[0].headers["authorization"] == f"Bearer {BOT_TOKEN}"
+    )
     rows = await outbox(runtime)
     assert {k: rows[older][k] for k in ("status", "channel", "ts", "sent_at", "attempts")} == {
         "status": "sent",
@@ -128,20 +123,24 @@ async def test_pending_alerts_are_posted_oldest_first_and_recorded(
     # Sent is sent: the next run posts only what has come due since.
     move_to(runtime, NOW + 1 * SECOND)
     assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
-    assert posted(fake) == ["Acme is ready — 80", "Globex is ready — 80", "Initech is ready — 80"]
+    assert posted(fake_slack) == [
+        "Acme is ready — 80",
+        "Globex is ready — 80",
+        "Initech is ready — 80",
+    ]
 
 
 async def test_a_429_defers_by_retry_after_holds_the_outbox_and_delivers_exactly_once_later(
-    runtime: Runtime, fake: FakeSlackApi
+    runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     first = await queue(runtime, "Acme", created=NOW - 2 * SECOND)
     second = await queue(runtime, "Globex", created=NOW - 1 * SECOND)
-    fake.fail_next("chat.postMessage", status=429, retry_after=30)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
 
     report = await deliver_pending_alerts(runtime)
 
     assert report == DeliveryReport(retrying=1, rate_limited_until=NOW + 30 * SECOND)
-    assert len(fake.calls_to("chat.postMessage")) == 1  # the run stopped at the 429
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1  # the run stopped at the 429
     rows = await outbox(runtime)
     assert state(rows[first]) == ("pending", 1, NOW + 30 * SECOND, "ratelimited (HTTP 429)")
     # Untried alerts wait out the pause too, without an attempt counted against them.
@@ -149,13 +148,17 @@ async def test_a_429_defers_by_retry_after_holds_the_outbox_and_delivers_exactly
 
     move_to(runtime, NOW + 29 * SECOND)
     assert await deliver_pending_alerts(runtime) == DeliveryReport()
-    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
     move_to(runtime, NOW + 30 * SECOND)
     assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=2)
     move_to(runtime, NOW + 1 * timedelta(hours=1))
     assert await deliver_pending_alerts(runtime) == DeliveryReport()
-    assert posted(fake) == ["Acme is ready — 80", "Acme is ready — 80", "Globex is ready — 80"]
+    assert posted(fake_slack) == [
+        "Acme is ready — 80",
+        "Acme is ready — 80",
+        "Globex is ready — 80",
+    ]
     rows = await outbox(runtime)
     assert [(r["status"], r["attempts"], r["ts"]) for r in rows.values()] == [
         ("sent", 2, "1763650800.000001"),
@@ -164,11 +167,11 @@ async def test_a_429_defers_by_retry_after_holds_the_outbox_and_delivers_exactly
 
 
 async def test_a_server_error_backs_off_exponentially_and_the_batch_goes_on(
-    runtime: Runtime, fake: FakeSlackApi
+    runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     failing = await queue(runtime, "Acme", created=NOW - 2 * SECOND)
     fine = await queue(runtime, "Globex", created=NOW - 1 * SECOND)
-    fake.fail_next("chat.postMessage", status=500)
+    fake_slack.fail_next("chat.postMessage", status=500)
 
     assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1, retrying=1)
     rows = await outbox(runtime)
@@ -177,7 +180,7 @@ async def test_a_server_error_backs_off_exponentially_and_the_batch_goes_on(
 
     # 10 s, then 20 s, 40 s …: each failure doubles the wait.
     move_to(runtime, NOW + 10 * SECOND)
-    fake.fail_next("chat.postMessage", status=503)
+    fake_slack.fail_next("chat.postMessage", status=503)
     assert await deliver_pending_alerts(runtime) == DeliveryReport(retrying=1)
     rows = await outbox(runtime)
     assert state(rows[failing]) == ("pending", 2, NOW + 30 * SECOND, "no error code (HTTP 503)")
@@ -186,7 +189,7 @@ async def test_a_server_error_backs_off_exponentially_and_the_batch_goes_on(
     assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
     rows = await outbox(runtime)
     assert (rows[failing]["status"], rows[failing]["attempts"]) == ("sent", 3)
-    assert posted(fake).count("Acme is ready — 80") == 3
+    assert posted(fake_slack).count("Acme is ready — 80") == 3
 
 
 @pytest.mark.parametrize(
@@ -194,11 +197,11 @@ async def test_a_server_error_backs_off_exponentially_and_the_batch_goes_on(
     ["channel_not_found", "is_archived", "missing_scope", "msg_too_long", "invalid_blocks"],
 )
 async def test_a_refusal_that_cannot_succeed_fails_the_alert_with_its_reason_and_is_not_retried(
-    runtime: Runtime, fake: FakeSlackApi, caplog: pytest.LogCaptureFixture, error: str
+    runtime: Runtime, fake_slack: FakeSlackApi, caplog: pytest.LogCaptureFixture, error: str
 ) -> None:
     caplog.set_level(logging.INFO)
     refused = await queue(runtime, "Acme", attempts=2)
-    fake.fail_next("chat.postMessage", error=error)
+    fake_slack.fail_next("chat.postMessage", error=error)
 
     assert await deliver_pending_alerts(runtime) == DeliveryReport(failed=1)
     row = (await outbox(runtime))[refused]
@@ -216,7 +219,7 @@ async def test_a_refusal_that_cannot_succeed_fails_the_alert_with_its_reason_and
     # No retry storm: a failed alert is never tried again by itself.
     move_to(runtime, NOW + timedelta(days=1))
     assert await deliver_pending_alerts(runtime) == DeliveryReport()
-    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
     # Re-deliverable once the cause is fixed.
     assert await retry_alerts(runtime, [refused]) == [refused]
@@ -229,29 +232,33 @@ FAILURE_TEXT = {code: f"{code}: {FIXES[code]}" for code in FIXES}
 
 
 async def test_not_in_a_public_channel_it_joins_the_channel_and_posts(
-    settings: Settings, fake: FakeSlackApi
+    settings: Settings, fake_slack: FakeSlackApi
 ) -> None:
-    fake.add_channel("C0PUBLIC01", "deals")  # public; the bot is not a member
-    async with running_runtime(with_slack(on_channel(settings, "C0PUBLIC01"), fake), now=NOW) as rt:
+    fake_slack.add_channel("C0PUBLIC01", "deals")  # public; the bot is not a member
+    async with running_runtime(
+        with_slack(on_channel(settings, "C0PUBLIC01"), fake_slack), now=NOW
+    ) as rt:
         alert = await queue(rt, "Acme", target="C0PUBLIC01")
         assert await deliver_pending_alerts(rt) == DeliveryReport(sent=1)
         row = (await outbox(rt))[alert]
-    assert [c.method for c in fake.calls if c.method != "auth.test"] == [
+    assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == [
         "conversations.info",  # not shared with another organisation
         "chat.postMessage",
         "conversations.join",
         "chat.postMessage",
     ]
-    assert fake.calls_to("conversations.join")[0].params == {"channel": "C0PUBLIC01"}
+    assert fake_slack.calls_to("conversations.join")[0].params == {"channel": "C0PUBLIC01"}
     assert (row["status"], row["channel"]) == ("sent", "C0PUBLIC01")
-    assert fake.channels["C0PUBLIC01"].member
+    assert fake_slack.channels["C0PUBLIC01"].member
 
 
 async def test_a_private_channel_it_is_not_in_fails_with_the_reason_until_invited(
-    settings: Settings, fake: FakeSlackApi
+    settings: Settings, fake_slack: FakeSlackApi
 ) -> None:
-    private = fake.add_channel("C0PRIVATE1", "deals-private", private=True)
-    async with running_runtime(with_slack(on_channel(settings, "C0PRIVATE1"), fake), now=NOW) as rt:
+    private = fake_slack.add_channel("C0PRIVATE1", "deals-private", private=True)
+    async with running_runtime(
+        with_slack(on_channel(settings, "C0PRIVATE1"), fake_slack), now=NOW
+    ) as rt:
         alert = await queue(rt, "Acme", target="C0PRIVATE1")
         assert await deliver_pending_alerts(rt) == DeliveryReport(failed=1)
         row = (await outbox(rt))[alert]
@@ -260,15 +267,17 @@ async def test_a_private_channel_it_is_not_in_fails_with_the_reason_until_invite
         private.member = True  # someone invites @tipoff
         assert await retry_alerts(rt, None) == [alert]
         assert await deliver_pending_alerts(rt) == DeliveryReport(sent=1)
-    assert fake.calls_to("conversations.join") == []  # a private channel is never joined
+    assert fake_slack.calls_to("conversations.join") == []  # a private channel is never joined
 
 
 async def test_a_channel_it_cannot_join_fails_as_not_in_channel(
-    settings: Settings, fake: FakeSlackApi
+    settings: Settings, fake_slack: FakeSlackApi
 ) -> None:
-    fake.add_channel("C0PUBLIC01", "deals")
-    fake.fail_next("conversations.join", error="method_not_supported_for_channel_type")
-    async with running_runtime(with_slack(on_channel(settings, "C0PUBLIC01"), fake), now=NOW) as rt:
+    fake_slack.add_channel("C0PUBLIC01", "deals")
+    fake_slack.fail_next("conversations.join", error="method_not_supported_for_channel_type")
+    async with running_runtime(
+        with_slack(on_channel(settings, "C0PUBLIC01"), fake_slack), now=NOW
+    ) as rt:
         alert = await queue(rt, "Acme", target="C0PUBLIC01")
         assert await deliver_pending_alerts(rt) == DeliveryReport(failed=1)
         row = (await outbox(rt))[alert]
@@ -277,16 +286,18 @@ async def test_a_channel_it_cannot_join_fails_as_not_in_channel(
 
 
 async def test_fixing_the_alert_channel_rescues_failed_and_queued_alerts(
-    settings: Settings, fake: FakeSlackApi
+    settings: Settings, fake_slack: FakeSlackApi
 ) -> None:
-    fake.add_channel("C0ARCHIVED", "old-alerts", archived=True, member=True)
-    async with running_runtime(with_slack(on_channel(settings, "C0ARCHIVED"), fake), now=NOW) as rt:
+    fake_slack.add_channel("C0ARCHIVED", "old-alerts", archived=True, member=True)
+    async with running_runtime(
+        with_slack(on_channel(settings, "C0ARCHIVED"), fake_slack), now=NOW
+    ) as rt:
         failed = await queue(rt, "Acme", created=NOW - 2 * SECOND, target="C0ARCHIVED")
         assert await deliver_pending_alerts(rt) == DeliveryReport(failed=1)
         waiting = await queue(rt, "Globex", due=NOW + SECOND, target="C0ARCHIVED")
     # The admin sets TIPOFF_ALERT_CHANNEL to a live channel and restarts.
     async with running_runtime(
-        with_slack(on_channel(settings, "#sales-alerts"), fake), now=NOW
+        with_slack(on_channel(settings, "#sales-alerts"), fake_slack), now=NOW
     ) as rt:
         assert await retry_alerts(rt, [failed]) == [failed]
         move_to(rt, NOW + SECOND)
@@ -301,10 +312,10 @@ async def test_fixing_the_alert_channel_rescues_failed_and_queued_alerts(
 
 
 async def test_a_dead_token_pauses_posting_keeps_alerts_queued_and_resumes_once_it_works(
-    runtime: Runtime, fake: FakeSlackApi, caplog: pytest.LogCaptureFixture
+    runtime: Runtime, fake_slack: FakeSlackApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     alert = await queue(runtime, "Acme")
-    fake.revoke("account_inactive")
+    fake_slack.revoke("account_inactive")
 
     assert await deliver_pending_alerts(runtime) == DeliveryReport(paused=True)
     row = (await outbox(runtime))[alert]
@@ -314,22 +325,22 @@ async def test_a_dead_token_pauses_posting_keeps_alerts_queued_and_resumes_once_
     assert "Slack posting paused (account_inactive)" in caplog.text
 
     # Paused: no post is tried, and auth.test is asked at most once a minute.
-    calls = len(fake.calls)
+    calls = len(fake_slack.calls)
     move_to(runtime, NOW + 30 * SECOND)
     assert await deliver_pending_alerts(runtime) == DeliveryReport(paused=True)
-    assert len(fake.calls) == calls
+    assert len(fake_slack.calls) == calls
     move_to(runtime, NOW + 60 * SECOND)
     assert await deliver_pending_alerts(runtime) == DeliveryReport(paused=True)
-    assert [c.method for c in fake.calls[calls:]] == ["auth.test"]
+    assert [c.method for c in fake_slack.calls[calls:]] == ["auth.test"]
 
-    fake.reinstall()
+    fake_slack.reinstall()
     move_to(runtime, NOW + 120 * SECOND)
     assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
     assert await current_pause(runtime) is None
     assert "Slack posting resumed" in caplog.text
 
 
-async def test_owner_dms_are_opened_once(runtime: Runtime, fake: FakeSlackApi) -> None:
+async def test_owner_dms_are_opened_once(runtime: Runtime, fake_slack: FakeSlackApi) -> None:
     first = await queue(runtime, "Acme")
     second = await queue(runtime, "Globex")
     async with runtime.db.transaction() as conn:
@@ -337,21 +348,24 @@ async def test_owner_dms_are_opened_once(runtime: Runtime, fake: FakeSlackApi) -
             alerts.update().where(alerts.c.id.in_([first, second])).values(owner_user_id="U0MAYA")
         )
     assert await deliver_pending_alerts(runtime, pace_seconds=0) == DeliveryReport(sent=2)
-    assert len(fake.calls_to("conversations.open")) == 1
-    assert [c.params["channel"] for c in fake.calls_to("chat.postMessage")] == ["D0MAYA", "D0MAYA"]
+    assert len(fake_slack.calls_to("conversations.open")) == 1
+    assert [c.params["channel"] for c in fake_slack.calls_to("chat.postMessage")] == [
+        "D0MAYA",
+        "D0MAYA",
+    ]
 
 
 async def test_a_short_retry_after_is_waited_out_by_the_client(
-    runtime: Runtime, fake: FakeSlackApi
+    runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     alert = await queue(runtime, "Acme")
-    fake.fail_next("conversations.open", status=429, retry_after=1)
-    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    fake_slack.fail_next("conversations.open", status=429, retry_after=1)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
     async with runtime.db.transaction() as conn:
         await conn.execute(alerts.update().values(owner_user_id="U0MAYA"))
 
     assert await deliver_pending_alerts(runtime) == DeliveryReport(sent=1)
-    assert [c.method for c in fake.calls if c.method != "auth.test"] == [
+    assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == [
         "conversations.open",
         "conversations.open",
         "chat.postMessage",
@@ -364,11 +378,13 @@ def on_channel(settings: Settings, channel: str) -> Settings:
     return Settings.model_validate({**settings.model_dump(), "alert_channel": channel})
 
 
-async def test_an_unreachable_slack_backs_off_too(settings: Settings, fake: FakeSlackApi) -> None:
-    url = fake.url
-    fake.stop()  # nothing listens on the port any more
+async def test_an_unreachable_slack_backs_off_too(
+    settings: Settings, fake_slack: FakeSlackApi
+) -> None:
+    url = fake_slack.url
+    fake_slack.stop()  # nothing listens on the port any more
     unreachable = Settings.model_validate(
-        {**with_slack(settings, fake).model_dump(), "slack_api_url": url}
+        {**with_slack(settings, fake_slack).model_dump(), "slack_api_url": url}
     )
     async with running_runtime(unreachable, now=NOW) as runtime:
         alert = await queue(runtime, "Acme")

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,8 @@ from sqlalchemy.util import await_only
 from tests import seed
 from tests.conftest import NOW
 from tests.fakes.signing import SIGNING_SECRET
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi, running_fake_slack
-from tests.fakes.slack_bot import Clock, running_runtime, with_slack
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
+from tests.fakes.slack_bot import Clock, running_runtime
 from tipoff import feedback, privacy
 from tipoff.alerts.delivery import deliver_pending_alerts
 from tipoff.alerts.erased import PostedMessage
@@ -214,18 +214,6 @@ NAMES = {
 }
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlackApi]:
-    with running_fake_slack() as running:
-        yield running
-
-
-@pytest.fixture
-async def slack_runtime(settings: Settings, fake: FakeSlackApi) -> AsyncIterator[Runtime]:
-    async with running_runtime(with_slack(settings, fake), now=NOW) as rt:
-        yield rt
-
-
 def spellings(text: str) -> set[str]:
     """`text` as Tipoff or its database could store it, case-folded: either Unicode
     normalisation, escaped for mrkdwn or HTML, escaped for JSON (ASCII or not)."""
@@ -324,7 +312,7 @@ async def alerted_account(runtime: Runtime, name: str, email: str) -> int:
 
 @pytest.mark.parametrize(("name", "email"), NAMES.values(), ids=NAMES.keys())
 async def test_forget_leaves_the_name_and_email_in_no_form_anywhere(
-    slack_runtime: Runtime, fake: FakeSlackApi, name: str, email: str
+    slack_runtime: Runtime, fake_slack: FakeSlackApi, name: str, email: str
 ) -> None:
     await alerted_account(slack_runtime, name, email)
 
@@ -338,7 +326,7 @@ async def test_forget_leaves_the_name_and_email_in_no_form_anywhere(
 
     # The alert Slack shows is redrawn from the erased row, the Wrong verdict under it.
     assert (slack.configured, slack.updated, slack.left) == (True, 1, ())
-    (update,) = fake.calls_to("chat.update")
+    (update,) = fake_slack.calls_to("chat.update")
     (posted,) = erasure.posted
     assert (update.params["channel"], update.params["ts"]) == (posted.channel, posted.ts)
     shown = json.dumps(update.params, ensure_ascii=False)
@@ -347,7 +335,7 @@ async def test_forget_leaves_the_name_and_email_in_no_form_anywhere(
 
 
 async def test_a_namesake_in_another_account_keeps_their_name(
-    slack_runtime: Runtime, fake: FakeSlackApi
+    slack_runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     await alerted_account(slack_runtime, "José Núñez", "jose@acme.io")
     async with slack_runtime.db.transaction() as conn:
@@ -369,16 +357,16 @@ async def test_a_namesake_in_another_account_keeps_their_name(
             )
         ).scalar_one()
     assert "José Núñez (VP Engineering)" in json.dumps(blocks, ensure_ascii=False)
-    assert len(fake.calls_to("chat.update")) == 1  # only Acme's alert
+    assert len(fake_slack.calls_to("chat.update")) == 1  # only Acme's alert
 
 
 async def test_a_posted_alert_slack_will_not_update_is_reported(
-    slack_runtime: Runtime, fake: FakeSlackApi
+    slack_runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     await alerted_account(slack_runtime, "José Núñez", "jose@acme.io")
     async with slack_runtime.db.transaction() as conn:
         channel, ts = (await conn.execute(select(alerts.c.channel, alerts.c.ts))).one()
-    fake.fail_next("chat.update", error="message_not_found")
+    fake_slack.fail_next("chat.update", error="message_not_found")
 
     erasure, slack = await privacy.forget(slack_runtime, email="jose@acme.io", requested_by="dpo")
 
@@ -413,7 +401,7 @@ print(json.dumps({"updated": updated, "modules": sorted(sys.modules)}))
 
 
 async def test_erasing_a_person_whose_alert_is_redrawn_in_slack_does_not_load_bolt(
-    slack_runtime: Runtime, fake: FakeSlackApi, db_url: str
+    slack_runtime: Runtime, fake_slack: FakeSlackApi, db_url: str
 ) -> None:
     # Erasure is a service the command line runs: it redraws posted alerts through the
     # Slack Web API client, and needs nothing of Bolt, the Slack listeners' framework.
@@ -421,12 +409,12 @@ async def test_erasing_a_person_whose_alert_is_redrawn_in_slack_does_not_load_bo
     result = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-c", ERASE_IN_A_FRESH_INTERPRETER,
-         db_url, fake.url, BOT_TOKEN, SIGNING_SECRET, "jose@acme.io"],
+         db_url, fake_slack.url, BOT_TOKEN, SIGNING_SECRET, "jose@acme.io"],
         capture_output=True, text=True, timeout=120, check=True,
         env={k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TIPOFF_"))},
     )  # fmt: skip
     erased = json.loads(result.stdout.splitlines()[-1])
-    assert erased["updated"] == 1 and len(fake.calls_to("chat.update")) == 1
+    assert erased["updated"] == 1 and len(fake_slack.calls_to("chat.update")) == 1
     assert "tipoff.privacy" in erased["modules"]
     assert not [m for m in erased["modules"] if m.split(".")[0] == "slack_bolt"]
     assert not [m for m in erased["modules"] if m.startswith("tipoff.slack_app.listeners")]
@@ -435,15 +423,15 @@ async def test_erasing_a_person_whose_alert_is_redrawn_in_slack_does_not_load_bo
 # --- forget while rescoring and delivery are under way (issue 19 item 7) ----------------
 
 
-def said_in_slack(fake: FakeSlackApi) -> str:
+def said_in_slack(fake_slack: FakeSlackApi) -> str:
     """Every message posted or updated, as sent to Slack."""
     return json.dumps(
-        [c.params for c in fake.calls if c.method in ("chat.postMessage", "chat.update")]
+        [c.params for c in fake_slack.calls if c.method in ("chat.postMessage", "chat.update")]
     )
 
 
 async def test_a_rescore_that_read_before_forget_and_writes_after_queues_nothing_naming_them(
-    slack_runtime: Runtime, fake: FakeSlackApi
+    slack_runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     rt = slack_runtime
     async with rt.db.transaction() as conn:
@@ -481,26 +469,26 @@ async def test_a_rescore_that_read_before_forget_and_writes_after_queues_nothing
             [[*row] for table in (alerts, scores) for row in await conn.execute(select(table))],
             default=str,
         )
-    assert "Dana" not in stored and "Dana" not in said_in_slack(fake)
+    assert "Dana" not in stored and "Dana" not in said_in_slack(fake_slack)
 
 
 async def test_an_alert_posted_while_forget_runs_is_updated_in_slack_at_once(
-    slack_runtime: Runtime, fake: FakeSlackApi
+    slack_runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     rt = slack_runtime
     async with rt.db.transaction() as conn:
         await seed.hot_acme(conn, NOW)
     assert (await rescore(rt)).alerts_queued == 1
-    released = fake.hold("chat.postMessage")
+    released = fake_slack.hold("chat.postMessage")
     delivery = asyncio.ensure_future(deliver_pending_alerts(rt))
-    [on_its_way] = await fake.wait_for("chat.postMessage")  # sent, not yet answered
+    [on_its_way] = await fake_slack.wait_for("chat.postMessage")  # sent, not yet answered
     _, slack = await privacy.forget(rt, email="dana@acme.io", requested_by="dpo")
     assert slack.updated == 0  # not posted yet, as far as the database knows
     released.set()
     assert (await delivery).sent == 1
 
     assert "Dana Lee" in json.dumps(on_its_way.params)  # it left before the erasure
-    [update_] = fake.calls_to("chat.update")
+    [update_] = fake_slack.calls_to("chat.update")
     assert "Dana" not in json.dumps(update_.params) and "[removed]" in json.dumps(update_.params)
     async with rt.db.transaction() as conn:
         sent = (await conn.execute(select(alerts.c.channel, alerts.c.ts))).one()
@@ -508,7 +496,7 @@ async def test_an_alert_posted_while_forget_runs_is_updated_in_slack_at_once(
 
 
 async def test_an_alert_claimed_before_forget_and_posted_after_never_names_them(
-    slack_runtime: Runtime, fake: FakeSlackApi
+    slack_runtime: Runtime, fake_slack: FakeSlackApi
 ) -> None:
     rt = slack_runtime
     async with rt.db.transaction() as conn:
@@ -518,16 +506,16 @@ async def test_an_alert_claimed_before_forget_and_posted_after_never_names_them(
             .where(accounts.c.id == acme)
             .values(traits={"owner_email": "kim@ours.com"})
         )
-    fake.users["kim@ours.com"] = "U0KIMREP01"
+    fake_slack.users["kim@ours.com"] = "U0KIMREP01"
     assert (await rescore(rt)).alerts_queued == 1
     # Delivery claims the alert, then looks its owner up in Slack before posting to her DM.
-    released = fake.hold("users.lookupByEmail")
+    released = fake_slack.hold("users.lookupByEmail")
     delivery = asyncio.ensure_future(deliver_pending_alerts(rt))
-    await fake.wait_for("users.lookupByEmail")
+    await fake_slack.wait_for("users.lookupByEmail")
     await privacy.forget(rt, email="dana@acme.io", requested_by="dpo")
     released.set()
     assert (await delivery).sent == 1
 
-    [posted] = fake.calls_to("chat.postMessage")
+    [posted] = fake_slack.calls_to("chat.postMessage")
     assert "[removed]" in json.dumps(posted.params)
-    assert "Dana" not in said_in_slack(fake)
+    assert "Dana" not in said_in_slack(fake_slack)
