@@ -14,6 +14,7 @@ from tests import seed
 from tests.conftest import NOW
 from tests.fakes.hubspot_api import TOKEN, FakeHubSpotApi, ms, running_fake_hubspot
 from tests.fakes.slack_bot import Clock
+from tipoff.cli.crm import status_lines, sync_lines
 from tipoff.crm.hubspot import HubSpotClient
 from tipoff.crm_sync import SyncReport, last_sync, sync_crm
 from tipoff.ingest.segment import Group
@@ -358,6 +359,10 @@ async def test_a_deal_whose_company_arrives_after_it_becomes_an_outcome_when_it_
         (deal, "its company has not been read yet (kept until it is)"),
         (on_bare, "its company has no domain or website (kept until it has)"),
     ])  # fmt: skip
+    said = "Waiting for their hubspot account to be placed (tried again every run): 2 deals."
+    assert said in sync_lines(first)
+    run = await last_sync(runtime)
+    assert run is not None and said in status_lines(run)
     # Neither deal changes again; their companies arrive.
     hubspot.add_company(domain="acme.io", company_id="9001")
     hubspot.companies[bare]["domain"] = "globex.com"
