@@ -113,8 +113,7 @@ def sync_lines(r: SyncReport) -> list[str]:
     if r.duplicates:
         lines.append(
             f"Not written, several {crm} records share their domain: "
-            + "; ".join(f"{d} (records {', '.join(ids)})" for d, ids in r.duplicates[:_SHOWN])
-            + (f"; and {len(r.duplicates) - _SHOWN} more" if len(r.duplicates) > _SHOWN else "")
+            + _first([f"{d} (records {', '.join(ids)})" for d, ids in r.duplicates])
         )
     if r.no_domain:
         lines.append(f"Not written, no domain to match by: {plural(r.no_domain, 'account')}.")
@@ -122,13 +121,7 @@ def sync_lines(r: SyncReport) -> list[str]:
     lines.append(f"Outcomes {stored}: {r.outcomes}.")
     if r.deals_skipped:
         lines.append(
-            "Deals skipped: "
-            + "; ".join(f"{deal}: {why}" for deal, why in r.deals_skipped[:_SHOWN])
-            + (
-                f"; and {len(r.deals_skipped) - _SHOWN} more"
-                if len(r.deals_skipped) > _SHOWN
-                else ""
-            )
+            "Deals skipped: " + _first([f"{deal}: {why}" for deal, why in r.deals_skipped])
         )
     if r.deals_waiting:
         lines.append(
@@ -138,18 +131,12 @@ def sync_lines(r: SyncReport) -> list[str]:
     if r.owners:
         lines.append(
             f"Owners {'to set' if r.dry_run else 'set'}: "
-            + "; ".join(f"{domain}: {email}" for domain, email in r.owners[:_SHOWN])
-            + (f"; and {len(r.owners) - _SHOWN} more" if len(r.owners) > _SHOWN else "")
+            + _first([f"{domain}: {email}" for domain, email in r.owners])
         )
     if r.owners_cleared:
         lines.append(
             f"Owners {'to clear' if r.dry_run else 'cleared'} (removed in {crm}): "
-            + ", ".join(r.owners_cleared[:_SHOWN])
-            + (
-                f"; and {len(r.owners_cleared) - _SHOWN} more"
-                if len(r.owners_cleared) > _SHOWN
-                else ""
-            )
+            + _first(r.owners_cleared)
         )
     return lines
 
@@ -189,6 +176,12 @@ def status_lines(run: RunRow) -> list[str]:
             + "; ".join(f"{label} (record {rec}): {why}" for label, rec, why in refused)
         )
     return lines
+
+
+def _first(items: list[str]) -> str:
+    """The first `_SHOWN` of `items`, and how many more there are."""
+    more = f"; and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return "; ".join(items[:_SHOWN]) + more
 
 
 def _names(labels: list[str]) -> str:
