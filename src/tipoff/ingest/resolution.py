@@ -436,10 +436,12 @@ class IdentityResolver:
         """Everything in memory is stored: nothing is left to write."""
         for p in (*self._people.values(), *born):
             p.changed = p.backfill = p.placed = False
-            p.writes = Writes()
+            if p.writes:  # most rows read gave nothing to write: no new Writes for them
+                p.writes = Writes()
         for a in self._accounts.values():
             a.changed = False
-            a.writes = Writes()
+            if a.writes:
+                a.writes = Writes()
         self._new_people.clear()
         self._new_accounts.clear()
         self._new_identities.clear()
