@@ -599,9 +599,13 @@ async def read_row_by_row(conn: AsyncConnection) -> None:
     await conn.execution_options(**{ROW_BY_ROW: True})
 
 
+# `json.dumps`'s text, without its check for cycles: what is stored was parsed from JSON.
+_ACYCLIC_JSON = json.JSONEncoder(check_circular=False).encode
+
+
 def _json_text(value: dict[str, Any]) -> str:
     # Most signals carry no properties: skip the encoder for them.
-    return json.dumps(value) if value else "{}"
+    return _ACYCLIC_JSON(value) if value else "{}"
 
 
 def insert_many_values(
