@@ -355,6 +355,24 @@ def test_batch_limits_name_the_limit_and_the_item() -> None:
     )
 
 
+def test_an_item_is_measured_as_json_spells_it() -> None:
+    # json writes a float such as 0.000001 as "1e-06", one byte longer than other
+    # encoders do: an item over the limit only by that spelling is still over it.
+    item = {"type": "track", "userId": "u", "event": "x"}
+    empty = len(json.dumps({**item, "properties": {"p": []}}, separators=(",", ":")))
+    floats = (MAX_EVENT_BYTES - empty - 16) // 6  # "1e-06," each, room for "q"
+    exactly = {**item, "properties": {"p": [1e-06] * floats}}
+    exactly["properties"]["q"] = "x" * (
+        MAX_EVENT_BYTES - len(json.dumps(exactly, separators=(",", ":"))) - len(',"q":""')
+    )
+    assert len(json.dumps(exactly, separators=(",", ":"))) == MAX_EVENT_BYTES
+    assert len(parse_batch({"batch": [exactly]})) == 1
+    over = {**item, "properties": {**exactly["properties"], "q": exactly["properties"]["q"] + "x"}}
+    with pytest.raises(TooLarge) as too_big:
+        parse_batch({"batch": [over]})
+    assert too_big.value.message.startswith("batch[0] is 32,769 bytes")
+
+
 # ------------------------------------------------------------------ bodies
 
 

@@ -68,7 +68,7 @@ _TEXT = 255
 _EMAIL = 320
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class AccountState:
     """An account as this request sees it. `id` is None until the row is inserted."""
 
@@ -85,7 +85,7 @@ class AccountState:
     changed: bool = False  # name/employees/industry/traits to write at flush
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class PersonState:
     """A person as this request sees it. `id` is None until the row is inserted; a person
     merged into another keeps pointing at it through `merged_into`."""
@@ -232,6 +232,19 @@ class IdentityResolver:
         if anonymous_id and by_anon is None:
             self._add_identity(ANONYMOUS_ID, anonymous_id, person)
         return person
+
+    def known(self, user_id: str | None, anonymous_id: str | None) -> PersonState | None:
+        """What `resolve` returns for a call with a userId alone that this request has
+        already found, without a coroutine (most calls of a batch); else None: ask it."""
+        if anonymous_id is not None or user_id is None:
+            return None
+        person = self._identities.get((USER_ID, user_id))
+        return None if person is None else person.current()
+
+    def known_group(self, group_id: str) -> AccountState | None:
+        """What `account_for_group` returns for a group this request has already found,
+        without a coroutine; else None: ask it."""
+        return self._by_group.get(group_id)
 
     async def identify(self, call: Identify) -> PersonState:
         person = await self.resolve(call.user_id, call.anonymous_id)
@@ -436,10 +449,12 @@ class IdentityResolver:
         """Everything in memory is stored: nothing is left to write."""
         for p in (*self._people.values(), *born):
             p.changed = p.backfill = p.placed = False
-            p.writes = Writes()
+            if p.writes:  # most rows read gave nothing to write: no new Writes for them
+                p.writes = Writes()
         for a in self._accounts.values():
             a.changed = False
-            a.writes = Writes()
+            if a.writes:
+                a.writes = Writes()
         self._new_people.clear()
         self._new_accounts.clear()
         self._new_identities.clear()

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import uuid4
 
+import pydantic_core
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticSerializationError
 
 from tipoff.core.nesting import nesting_depth
 from tipoff.errors import InvalidInput, TooLarge
@@ -585,13 +587,26 @@ def _validate(kind: str, data: dict[str, Any]) -> SegmentCall:
 
 
 # Built once: `json.dumps` with options builds an encoder per call, a fifth of the cost
-# of measuring a small batch item.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# of measuring a small batch item. Its input is `json.loads`'s output: no cycles to check.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def _check_unicode(item: dict[str, Any], *, where: str) -> int:
-    """Size in bytes of `item` as compact JSON; refuses text that is not valid Unicode
-    (a lone surrogate escape such as "\\ud800" cannot be stored)."""
+    """Size in bytes of `item` as compact JSON, or at least an upper bound of it that is
+    at most half of MAX_EVENT_BYTES; refuses text that is not valid Unicode (a lone
+    surrogate escape such as "\\ud800" cannot be stored)."""
+    try:
+        # pydantic-core's encoder, 5x faster than json's, writes what `_COMPACT` writes
+        # but for floats whose exponent is -5 to -9: "1e-6" where json writes "1e-06",
+        # one byte shorter, and "0.00001" for "1e-05". Each such float takes at least 4
+        # bytes and a separator, so json's size is at most twice this one. A surrogate
+        # (or anything else it cannot encode) makes it fail: `_COMPACT` decides then.
+        fast = len(pydantic_core.to_json(item))
+    except PydanticSerializationError:
+        pass
+    else:
+        if 2 * fast <= MAX_EVENT_BYTES:
+            return 2 * fast
     try:
         return len(_COMPACT.encode(item).encode("utf-8"))
     except UnicodeEncodeError:

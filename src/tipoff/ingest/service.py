@@ -128,13 +128,22 @@ async def ingest_messages(
             person = await resolver.alias(call)
             account = person.account
         else:
-            person = await resolver.resolve(call.user_id, call.anonymous_id)
+            # Most calls of a batch name someone (and a group) already found: no coroutine.
+            user_id, anonymous_id = call.user_id, call.anonymous_id
+            person = resolver.known(user_id, anonymous_id) or await resolver.resolve(
+                user_id, anonymous_id
+            )
             if call.user_traits is not None:
                 person = await resolver.apply_traits(
                     person, call.user_traits, at=call.occurred_at(received_at)
                 )
             group_id = call.context_group_id
-            account = await resolver.account_for_group(group_id) if group_id else person.account
+            if group_id:
+                account = resolver.known_group(group_id) or await resolver.account_for_group(
+                    group_id
+                )
+            else:
+                account = person.account
         attributed.append((call, person, account))
 
     final: list[tuple[SegmentCall, PersonState, AccountState | None]] = []
