@@ -16,6 +16,7 @@ while this process writes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 from collections import Counter, deque
@@ -220,9 +221,22 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 _worker: tuple[asyncio.AbstractEventLoop, Database, ScoringModel] | None = None
 
 
+# Objects allocated (net) before a worker's youngest-generation collection; CPython's
+# default is 700. A worker's batch leaves next to no cyclic garbage (its objects go when
+# their references do), and a medium pass never reaches this many.
+_WORKER_YOUNGEST_THRESHOLD = 50_000
+
+
 def _start_worker(database_url: str, model: ScoringModel) -> None:
     global _worker
     _worker = (asyncio.new_event_loop(), Database(database_url), model)
+    # As the server does (server._settled_garbage_collector): what the worker holds from
+    # its start (the fork server's imports, the model) lives as long as the worker and is
+    # left out of the collector's scans, which run less often. With CPython's defaults, a
+    # medium pass's collections took 0.9 s of its workers' CPU (1,280 of them, 10 full).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_WORKER_YOUNGEST_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _scored_in_worker(due: list[accounts.Due], now: datetime) -> _Decided:
