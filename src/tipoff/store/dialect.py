@@ -18,6 +18,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    bindparam,
     event,
     false,
     insert,
@@ -163,8 +164,23 @@ async def insert_returning_ids(
         return list(result.scalars())
     if not rows:
         return []
-    # Straight to the driver, each JSON and time value as SQLAlchemy's types store it:
-    # their per-value processing cost more than the insert (benchmarks/, figure 7).
+    await insert_rows(conn, table, rows)
+    newest = await conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(len(rows)))
+    return list(reversed(newest.scalars().all()))
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts `rows` (all with the same columns, every one the table needs: no Python
+    defaults are applied) in one executemany, in their order.
+
+    On SQLite straight to the driver, each JSON and time value as SQLAlchemy's types
+    store it: their per-value processing cost more than the insert (benchmarks/,
+    figures 2 and 7)."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        await conn.execute(insert(table), list(rows))
+        return
     columns = list(rows[0])
     stored = [_stored_on_sqlite(table.c[name].type) for name in columns]
     await insert_many(
@@ -179,8 +195,6 @@ async def insert_returning_ids(
             for row in rows
         ],
     )
-    newest = await conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(len(rows)))
-    return list(reversed(newest.scalars().all()))
 
 
 def _stored_on_sqlite(column_type: Any) -> Callable[[Any], Any] | None:
@@ -572,6 +586,44 @@ def _sqlite_upsert_sql(table: str, columns: tuple[str, ...], key: str) -> str:
         f"INSERT INTO {table} ({', '.join(columns)})"  # noqa: S608 (names only)
         f" VALUES ({', '.join('?' * len(columns))}) ON CONFLICT ({key}) DO UPDATE SET "
         + ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
+    )
+
+
+async def update_many(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: str,
+) -> None:
+    """`UPDATE table SET columns = … WHERE key = …` once per row of `rows` (the values of
+    `columns`, then the key's), as one executemany; no JSON or time columns. On SQLite
+    straight to the driver: SQLAlchemy's per-row parameters cost more than SQLite's own
+    updates (a full rescore records 20,000 scored versions)."""
+    if any(isinstance(table.c[name].type, JSON | UTCDateTime) for name in columns):
+        raise ValueError("update_many writes no JSON or time columns")
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql(_sqlite_update_sql(table.name, tuple(columns), key), rows)
+        return
+    await conn.execute(
+        update(table)
+        .where(table.c[key] == bindparam("b_key"))
+        .values({name: bindparam(f"b_{name}") for name in columns}),
+        [
+            {"b_key": row[-1], **{f"b_{name}": row[n] for n, name in enumerate(columns)}}
+            for row in rows
+        ],
+    )
+
+
+@functools.cache
+def _sqlite_update_sql(table: str, columns: tuple[str, ...], key: str) -> str:
+    return (
+        f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in columns)}"  # noqa: S608 (names)
+        f" WHERE {key} = ?"
     )
 
 
