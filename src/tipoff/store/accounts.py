@@ -28,6 +28,7 @@ from tipoff.store.dialect import (
     lock_for_writing,
     lock_in_order,
     select_where_in,
+    update_many,
 )
 from tipoff.store.tables import accounts, scores
 
@@ -305,11 +306,12 @@ async def lock_accounts_for_writing(conn: Connection) -> None:
 async def record_scored_versions(conn: Connection, versions: Sequence[tuple[int, int]]) -> None:
     """Sets each (account id, signal_version) account's scored_version to that version:
     the one its score was computed from."""
-    await conn.execute(
-        update(accounts)
-        .where(accounts.c.id == bindparam("b_id"))
-        .values(scored_version=bindparam("b_version")),
-        [{"b_id": account_id, "b_version": version} for account_id, version in versions],
+    await update_many(
+        conn,
+        accounts,
+        ["scored_version"],
+        [(version, account_id) for account_id, version in versions],
+        key="id",
     )
 
 

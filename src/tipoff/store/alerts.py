@@ -15,15 +15,15 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from tipoff.core.routing import Track
 from tipoff.core.workflow import BUNDLE, AlertStatus, LastAlert
 from tipoff.store.db import Connection
+from tipoff.store.dialect import insert_rows
 from tipoff.store.owners import owned_accounts
 from tipoff.store.snoozes import snoozed_account_ids
 from tipoff.store.tables import accounts, alerts
 
 
 async def queue_alerts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Adds `rows` (alerts table columns) to the outbox."""
-    if rows:
-        await conn.execute(alerts.insert(), list(rows))
+    """Adds `rows` (alerts table columns, the same in each) to the outbox, in order."""
+    await insert_rows(conn, alerts, rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    bindparam,
     event,
     false,
     insert,
@@ -163,8 +164,29 @@ async def insert_returning_ids(
         return list(result.scalars())
     if not rows:
         return []
-    # Straight to the driver, each JSON and time value as SQLAlchemy's types store it:
-    # their per-value processing cost more than the insert (benchmarks/, figure 7).
+    await insert_rows(conn, table, rows)
+    # One trip to the driver's thread, without SQLAlchemy's Row for each id.
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    newest = await driver.execute_fetchall(
+        f"SELECT id FROM {table.name} ORDER BY id DESC LIMIT ?",  # noqa: S608 (a name)
+        (len(rows),),
+    )
+    return [row_id for (row_id,) in reversed(list(newest))]
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts `rows` (all with the same columns, every one the table needs: no Python
+    defaults are applied) in one executemany, in their order.
+
+    On SQLite straight to the driver, each JSON and time value as SQLAlchemy's types
+    store it: their per-value processing cost more than the insert (benchmarks/,
+    figures 2 and 7)."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        await conn.execute(insert(table), list(rows))
+        return
     columns = list(rows[0])
     convert = _StoredOnSqlite()
     converted = [n for n, name in enumerate(columns) if _stored_on_sqlite(table.c[name].type)]
@@ -175,14 +197,6 @@ async def insert_returning_ids(
             value[n] = convert(value[n])
         values.append(tuple(value))
     await insert_many(conn, table, columns, values)
-    # One trip to the driver's thread, without SQLAlchemy's Row for each id.
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None
-    newest = await driver.execute_fetchall(
-        f"SELECT id FROM {table.name} ORDER BY id DESC LIMIT ?",  # noqa: S608 (a name)
-        (len(rows),),
-    )
-    return [row_id for (row_id,) in reversed(list(newest))]
 
 
 class _StoredOnSqlite:
@@ -591,6 +605,44 @@ def _sqlite_upsert_sql(table: str, columns: tuple[str, ...], key: str) -> str:
         f"INSERT INTO {table} ({', '.join(columns)})"  # noqa: S608 (names only)
         f" VALUES ({', '.join('?' * len(columns))}) ON CONFLICT ({key}) DO UPDATE SET "
         + ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
+    )
+
+
+async def update_many(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: str,
+) -> None:
+    """`UPDATE table SET columns = … WHERE key = …` once per row of `rows` (the values of
+    `columns`, then the key's), as one executemany; no JSON or time columns. On SQLite
+    straight to the driver: SQLAlchemy's per-row parameters cost more than SQLite's own
+    updates (a full rescore records 20,000 scored versions)."""
+    if any(isinstance(table.c[name].type, JSON | UTCDateTime) for name in columns):
+        raise ValueError("update_many writes no JSON or time columns")
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql(_sqlite_update_sql(table.name, tuple(columns), key), rows)
+        return
+    await conn.execute(
+        update(table)
+        .where(table.c[key] == bindparam("b_key"))
+        .values({name: bindparam(f"b_{name}") for name in columns}),
+        [
+            {"b_key": row[-1], **{f"b_{name}": row[n] for n, name in enumerate(columns)}}
+            for row in rows
+        ],
+    )
+
+
+@functools.cache
+def _sqlite_update_sql(table: str, columns: tuple[str, ...], key: str) -> str:
+    return (
+        f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in columns)}"  # noqa: S608 (names)
+        f" WHERE {key} = ?"
     )
 
 
