@@ -189,7 +189,7 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
         return
     columns = list(rows[0])
     convert = _StoredOnSqlite()
-    converted = [n for n, name in enumerate(columns) if _stored_on_sqlite(table.c[name].type)]
+    converted = [n for n, name in enumerate(columns) if _encoded_for_sqlite(table.c[name].type)]
     values = []
     for row in rows:
         value = [row[name] for name in columns]
@@ -218,11 +218,11 @@ class _StoredOnSqlite:
         return json.dumps(value)
 
 
-def _stored_on_sqlite(column_type: Any) -> Callable[[Any], Any] | None:
-    """How a value of a column of `column_type` goes to the SQLite driver as SQLAlchemy's
-    types send it (JSON: `json.dumps` text; `UTCDateTime`: naive UTC text), or None for
-    a value that goes as it is."""
-    return _sqlite_stored if isinstance(column_type, JSON | UTCDateTime) else None
+def _encoded_for_sqlite(column_type: Any) -> bool:
+    """Whether a value of a column of `column_type` goes to the SQLite driver encoded, as
+    SQLAlchemy's types send it (JSON: `json.dumps` text; `UTCDateTime`: naive UTC text),
+    rather than as it is."""
+    return isinstance(column_type, JSON | UTCDateTime)
 
 
 async def select_where_in(
@@ -620,7 +620,7 @@ async def update_many(
     `columns`, then the key's), as one executemany; no JSON or time columns. On SQLite
     straight to the driver: SQLAlchemy's per-row parameters cost more than SQLite's own
     updates (a full rescore records 20,000 scored versions)."""
-    if any(isinstance(table.c[name].type, JSON | UTCDateTime) for name in columns):
+    if any(_encoded_for_sqlite(table.c[name].type) for name in columns):
         raise ValueError("update_many writes no JSON or time columns")
     if not rows:
         return
