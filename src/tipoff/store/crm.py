@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from tipoff.store.db import Connection
 from tipoff.store.dialect import chunks, upsert
-from tipoff.store.scores import CurrentScore
+from tipoff.store.scores import CurrentScore, current_score_of
 from tipoff.store.tables import (
     accounts,
     crm_cursors,
@@ -162,17 +162,7 @@ async def scored_accounts(conn: Connection) -> list[ScoredAccount]:
             domain=r.domain,
             name=r.name,
             owner_email=(r.traits or {}).get("owner_email"),
-            score=CurrentScore(
-                score=r.score,
-                raw_points=r.raw_points,
-                track=r.track,
-                dimensions=(r.fit, r.product, r.marketing, r.timing),
-                evidence=r.evidence,
-                contact=r.contact,
-                model_name=r.model_name,
-                scored_at=r.scored_at,
-                up_to_date=r.scored_version >= r.signal_version,
-            ),
+            score=current_score_of(r),
         )
         for r in rows
     ]

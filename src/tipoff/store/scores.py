@@ -100,8 +100,12 @@ async def current_score(conn: Connection, account_id: int) -> CurrentScore | Non
             .where(scores.c.account_id == account_id)
         )
     ).one_or_none()
-    if row is None:
-        return None
+    return None if row is None else current_score_of(row)
+
+
+def current_score_of(row: Any) -> CurrentScore:
+    """A row of the scores table's columns with its account's signal_version and
+    scored_version, as a CurrentScore."""
     return CurrentScore(
         score=row.score,
         raw_points=row.raw_points,
