@@ -348,21 +348,18 @@ async def _read_deals(
     async for page in client.deals_since(cursor):
         report.deals_read += len(page.records)
         placed, waiting = _place(page.records, records.domains)
-        waiting_ids = {d.id for d in waiting}
+        why = {d.id: _waiting_reason(d, records, noun) for d in waiting}
         for deal in page.records:
             if not deal.account_ids:
                 report.deals_skipped.append((deal.id, f"no {noun} is associated with it"))
-        report.deals_skipped.extend((d.id, _waiting_reason(d, records, noun)) for d in waiting)
+        report.deals_skipped.extend(why.items())
         await _store_deals(
             runtime,
             crm,
             placed,
             report,
-            keep=[
-                stored.PendingDeal(d.id, _deal_json(d), _waiting_reason(d, records, noun))
-                for d in waiting
-            ],
-            settled=[d.id for d in page.records if d.id not in waiting_ids],
+            keep=[stored.PendingDeal(d.id, _deal_json(d), why[d.id]) for d in waiting],
+            settled=[d.id for d in page.records if d.id not in why],
             cursor=page.cursor,
         )
     async with runtime.db.transaction() as conn:

@@ -124,10 +124,7 @@ def sync_lines(r: SyncReport) -> list[str]:
             "Deals skipped: " + _first([f"{deal}: {why}" for deal, why in r.deals_skipped])
         )
     if r.deals_waiting:
-        lines.append(
-            f"Waiting for their {crm} account to be placed (tried again every run):"
-            f" {plural(r.deals_waiting, 'deal')}."
-        )
+        lines.append(_waiting(crm, r.deals_waiting))
     if r.owners:
         lines.append(
             f"Owners {'to set' if r.dry_run else 'set'}: "
@@ -165,10 +162,7 @@ def status_lines(run: RunRow) -> list[str]:
     if skipped := report.get("deals_skipped", []):
         lines.append("Deals skipped: " + "; ".join(f"{deal}: {why}" for deal, why in skipped))
     if waiting := report.get("deals_waiting"):
-        lines.append(
-            f"Waiting for their {run.crm} account to be placed (tried again every run):"
-            f" {plural(waiting, 'deal')}."
-        )
+        lines.append(_waiting(run.crm, waiting))
     refused = report.get("refused", [])
     if refused:
         lines.append(
@@ -176,6 +170,13 @@ def status_lines(run: RunRow) -> list[str]:
             + "; ".join(f"{label} (record {rec}): {why}" for label, rec, why in refused)
         )
     return lines
+
+
+def _waiting(crm: str, deals: int) -> str:
+    return (
+        f"Waiting for their {crm} account to be placed (tried again every run):"
+        f" {plural(deals, 'deal')}."
+    )
 
 
 def _first(items: list[str]) -> str:
