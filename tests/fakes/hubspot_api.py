@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.loopback import LoopbackServer, Reply, Request
+from tests.fakes.loopback import LoopbackApi, Reply, Request
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,7 +68,7 @@ def ms(at: datetime) -> int:
     return int((at - EPOCH).total_seconds() * 1000)
 
 
-class FakeHubSpotApi:
+class FakeHubSpotApi(LoopbackApi):
     def __init__(self, *, token: str = TOKEN, now: datetime | None = None) -> None:
         self.token = token
         # The time HubSpot stamps on what changes (ms since the epoch).
@@ -84,17 +84,7 @@ class FakeHubSpotApi:
         self._calls: list[HubSpotCall] = []
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
-        self._server = LoopbackServer(self._reply)
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
+        super().__init__()
 
     # --- the account's data ------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 A real HTTP/1.1 server on 127.0.0.1 in a thread of its own, so the clients under test
 (slack_sdk, aiohttp, hubspot-api-client) speak real HTTP to it, with their own
 connection handling, headers and timeouts. A stand-in only says how to answer a request:
-`LoopbackServer(answer)`, where `answer(Request) -> Reply` runs in the server's thread.
+`LoopbackServer(answer)`, where `answer(Request) -> Reply` runs in the server's thread;
+a stand-in class derives from `LoopbackApi` and answers in `_reply`.
 """
 
 from __future__ import annotations
@@ -105,3 +106,25 @@ def _handler(answer: Callable[[Request], Reply]) -> type[BaseHTTPRequestHandler]
             return None  # keep test output quiet
 
     return Handler
+
+
+class LoopbackApi:
+    """A Web API stand-in served by a LoopbackServer of its own: `url`, `start` and `stop`
+    are the server's; a subclass answers each request in `_reply` (in the server's
+    thread) and calls `super().__init__()` once its state is set up."""
+
+    def __init__(self) -> None:
+        self._server = LoopbackServer(self._reply)
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def _reply(self, request: Request) -> Reply:
+        raise NotImplementedError

@@ -47,7 +47,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 
-from tests.fakes.loopback import LoopbackServer, Reply, Request
+from tests.fakes.loopback import LoopbackApi, Reply, Request
 
 CLIENT_ID = "3MVG9TIPOFF_fake.consumer.key.0123456789"
 CLIENT_SECRET = "F4KE0C0NSUMER5ECRET0123456789ABCDEF"
@@ -172,7 +172,7 @@ _SOQL_UNESCAPES = {
 }
 
 
-class FakeSalesforceApi:
+class FakeSalesforceApi(LoopbackApi):
     def __init__(self, *, public_key: bytes | None = None, batch_size: int = 2000) -> None:
         self.public_key = public_key  # PEM of the JWT bearer flow's certificate key
         self.client_secret = CLIENT_SECRET
@@ -191,17 +191,7 @@ class FakeSalesforceApi:
         self._locators: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         self._locator_ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = LoopbackServer(self._reply)
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
+        super().__init__()
 
     # --- what tests set up -------------------------------------------------------------
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.fakes.loopback import LoopbackServer, Reply, Request
+from tests.fakes.loopback import LoopbackApi, Reply, Request
 
 BOT_TOKEN = "xoxb-1111-2222-fake-bot-token"
 APP_TOKEN = "xapp-1-A0TIPOFFAPP-3333-fake-app-token"
@@ -127,7 +127,7 @@ class _Failure:
     delay: float = 0.0  # seconds before answering: longer than the client waits is a timeout
 
 
-class FakeSlackApi:
+class FakeSlackApi(LoopbackApi):
     def __init__(self, *, token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
         self.token = token
         self.app_token = app_token
@@ -160,20 +160,17 @@ class FakeSlackApi:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = itertools.count(1)
-        self._server = LoopbackServer(self._reply)
+        super().__init__()
 
     @property
     def url(self) -> str:
         return f"{self._server.url}/api/"
 
-    def start(self) -> None:
-        self._server.start()
-
     def stop(self) -> None:
         with self._lock:
             for released in self._held.values():
                 released.set()
-        self._server.stop()
+        super().stop()
 
     @property
     def response_url(self) -> str:
