@@ -25,6 +25,7 @@ from tipoff.store.dialect import (
     bound_lock_waits,
     configure_engine,
     empty_write_ahead_log,
+    engine_options,
     locks_rows,
     read_row_by_row,
     transient_conflict,
@@ -62,7 +63,9 @@ class Database:
     def __init__(self, url: str) -> None:
         """`url` is an async SQLAlchemy URL (sqlite+aiosqlite or postgresql+asyncpg)."""
         self.url = make_url(url)
-        self.engine: AsyncEngine = create_async_engine(self.url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, **engine_options(self.url.get_backend_name())
+        )
         configure_engine(self.engine)
         # `one_writer_here`'s lock, one for each event loop the engine is used from.
         self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
