@@ -4,6 +4,7 @@ nothing, on a real SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_outcomes_attach_to_accounts_with_their_dates_once(tmp_path: Path) -> No
         ("acme.io", "Deal Won", "2026-11-02 08:30:00.000000"),
         ("globex.com", "Deal Lost", "2026-10-15 00:00:00.000000"),
     ]
-    assert '"opportunity_id": "OPP-1"' in str(outcome_events(path)[0][3])
+    assert json.loads(outcome_events(path)[0][3])["opportunity_id"] == "OPP-1"
 
     again = tipoff(tmp_path, "outcomes", "import", str(csv), env=env)
     assert again.returncode == 0, again.stderr
@@ -152,7 +153,7 @@ def test_a_hubspot_deal_export_imports_as_is_and_new_domains_become_accounts(
         ("initech.com", "Opportunity Created", "2026-10-05 00:00:00.000000"),
         ("hooli.xyz", "Opportunity Created", "2026-10-07 00:00:00.000000"),
     ]
-    assert '"opportunity_id": "1001"' in str(outcome_events(path)[0][3])
+    assert json.loads(outcome_events(path)[0][3])["opportunity_id"] == "1001"
     assert sorted(str(domain) for domain, _ in accounts_by_domain(path)) == [
         "acme.io", "globex.com", "hooli.xyz", "initech.com"
     ]  # fmt: skip

@@ -60,7 +60,7 @@ def test_an_export_becomes_signals_of_people_at_their_accounts(tmp_path: Path) -
             "acme.io",
             "Demo Requested",
             "2026-10-01 07:30:00.000000",
-            '{"form_name": "Demo, EMEA"}',
+            '{"form_name":"Demo, EMEA"}',
         ),
         ("Zoë Núñez", "zoë@acme.io", "acme.io", "Pricing Page Viewed",
          "2026-10-02 08:00:00.000000", "{}"),
