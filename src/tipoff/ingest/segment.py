@@ -103,7 +103,7 @@ def none_to_empty(value: object) -> object:
 
 def nested_at_most_max(value: dict[str, Any]) -> dict[str, Any]:
     """`value` unless it nests deeper than MAX_NESTING."""
-    if nesting_depth(value, limit=MAX_NESTING) > MAX_NESTING:
+    if value and nesting_depth(value, limit=MAX_NESTING) > MAX_NESTING:  # most are {}
         raise ValueError(
             f"nests objects and arrays more than {MAX_NESTING} levels deep (counting this "
             f"one); at most {MAX_NESTING} levels are accepted"

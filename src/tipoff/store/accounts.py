@@ -392,8 +392,8 @@ async def accounts_where(
             name=name,
             employees=employees,
             industry=industry,
-            traits=dict(traits or {}),
-            trait_times=dict(trait_times or {}),
+            traits=traits or {},
+            trait_times=trait_times or {},
         )
         for id_, domain, group_id, name, employees, industry, traits, trait_times in rows
     ]
@@ -412,8 +412,8 @@ async def account_traits_now(conn: Connection, ids: Iterable[int]) -> dict[int, 
     for row in await select_where_in(conn, accounts, columns, key="id", values=sorted(ids)):
         id_, traits, trait_times, *values = row
         found[id_] = Stored(
-            dict(traits or {}),
-            dict(trait_times or {}),
+            traits or {},
+            trait_times or {},
             dict(zip(ACCOUNT_COLUMNS, values, strict=True)),
         )
     return found

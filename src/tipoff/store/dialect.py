@@ -245,7 +245,7 @@ async def select_where_in(
 ) -> list[Sequence[Any]]:
     """The `columns` of the rows of `table` whose `key` is one of `values` (and, with
     `equal` (column, value), whose column has that value), read in IN lists of IN_LIST,
-    JSON values decoded. No time columns.
+    JSON values decoded (each a new object, the caller's to keep). No time columns.
 
     On SQLite straight to the driver: SQLAlchemy's expansion of the IN list, its Row
     objects and its per-value processing cost ingest more than SQLite's own reads."""

@@ -73,8 +73,8 @@ async def people_where(
             title=title,
             account_id=account_id,
             account_via=account_via,
-            traits=dict(traits or {}),
-            trait_times=dict(trait_times or {}),
+            traits=traits or {},
+            trait_times=trait_times or {},
         )
         for id_, email, name, title, account_id, account_via, traits, trait_times in rows
     ]
@@ -93,8 +93,8 @@ async def people_now(conn: Connection, ids: Iterable[int]) -> dict[int, PersonNo
     for row in await select_where_in(conn, people, columns, key="id", values=sorted(ids)):
         id_, traits, trait_times, *values, account_id, account_via = row
         stored = Stored(
-            dict(traits or {}),
-            dict(trait_times or {}),
+            traits or {},
+            trait_times or {},
             dict(zip(PERSON_COLUMNS, values, strict=True)),
         )
         found[id_] = PersonNow(stored, account_id, account_via)
