@@ -209,9 +209,8 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
 
 
 class _StoredOnSqlite:
-    """`_sqlite_stored` for the values of one insert, which repeat: each time once (the
-    rows' created_at and updated_at are one `now`), and no encoder for an empty object,
-    which most new rows' traits are."""
+    """`_sqlite_stored` for the values of one insert, whose times repeat: each once (the
+    rows' created_at and updated_at are one `now`)."""
 
     def __init__(self) -> None:
         self._times: dict[datetime, str] = {}
@@ -222,8 +221,6 @@ class _StoredOnSqlite:
             if text is None:
                 text = self._times[value] = sqlite_utc_text(value)
             return text
-        if type(value) is dict and not value:
-            return "{}"
         return json_text(value)
 
 
@@ -576,9 +573,8 @@ def decay_weight_sql(dialect_name: str) -> str:
 def json_and_time_as_stored(dialect_name: str) -> Callable[[Any], Any]:
     """How `upsert_rows` wants a JSON or `UTCDateTime` value: on SQLite as SQLAlchemy's
     JSON and `UTCDateTime` types store it (JSON text by `json_text`, None too: "null";
-    naive UTC text),
-    so the write skips SQLAlchemy's per-value processing and a rescoring worker process
-    sends its rows back smaller than the objects; elsewhere as it is."""
+    naive UTC text), so the write skips SQLAlchemy's per-value processing and a rescoring
+    worker process sends its rows back smaller than the objects; elsewhere as it is."""
     return _sqlite_stored if dialect_name == "sqlite" else _unchanged
 
 
@@ -669,15 +665,12 @@ def json_text(value: Any) -> str:
     only spaces, escapes of non-ASCII text and a float's exponent ("1e-6", not "1e-06")
     are spelled differently; a NUL is "\\u0000" in both. What that encoder refuses (text
     that is not valid Unicode) goes to `json.dumps`, as before."""
+    if type(value) is dict and not value:
+        return "{}"  # most signals' properties and new rows' traits: no encoder for them
     try:
         return pydantic_core.to_json(value).decode()
     except PydanticSerializationError:
         return json.dumps(value)
-
-
-def _json_text(value: dict[str, Any]) -> str:
-    # Most signals carry no properties: skip the encoder for them.
-    return json_text(value) if value else "{}"
 
 
 def insert_many_values(
@@ -687,7 +680,7 @@ def insert_many_values(
     SQLite already as those types store them (naive UTC text "YYYY-MM-DD
     HH:MM:SS.ffffff" and `json_text`), elsewhere unchanged (the types convert)."""
     if dialect_name == "sqlite":
-        return sqlite_utc_text, _json_text
+        return sqlite_utc_text, json_text
     return _unchanged, _unchanged
 
 
