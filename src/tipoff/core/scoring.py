@@ -95,12 +95,19 @@ class ScoreResult:
     contact: Contact | None
     title_match: bool
     excluded: bool = False
-    # Derived from `evidence` as the result is made, so a stored score read back shows
-    # the same whole points as when it was computed.
-    whole: WholePoints = field(init=False, repr=False, compare=False)
+    _whole: WholePoints | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "whole", whole_points(self.evidence))
+    @property
+    def whole(self) -> WholePoints:
+        """The whole points shown (see WholePoints), derived from `evidence` alone, so a
+        stored score read back shows the same ones as when it was computed. Worked out
+        when first read: a rescore shows few of the results it makes (its alerts), and
+        working them out for every account was a tenth of scoring."""
+        whole = self._whole
+        if whole is None:
+            whole = whole_points(self.evidence)
+            object.__setattr__(self, "_whole", whole)
+        return whole
 
     def evidence_points(self) -> tuple[tuple[Evidence, int], ...]:
         """Each evidence line with the whole points it shows."""
@@ -110,7 +117,7 @@ class ScoreResult:
 def whole_points(evidence: Sequence[Evidence]) -> WholePoints:
     """The whole points shown for `evidence` (see WholePoints). Points are taken to the
     tenth, as scoring keeps them, and shared in integer tenths: exact, so a total on a
-    half rounds the same way every time. Runs for every account scored: kept cheap."""
+    half rounds the same way every time. Runs for every result shown."""
     tenths = [_tenths(e.points) for e in evidence]
     lines_of: dict[str, list[int]] = {name: [] for name in DIMENSIONS}
     for i, e in enumerate(evidence):
