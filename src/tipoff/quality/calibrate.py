@@ -128,7 +128,7 @@ def examples(
 def _example(
     history: AccountHistory, model: ScoringModel, points: dict[str, float], at: datetime, label: int
 ) -> Example | None:
-    result = score_account(history, model, at)
+    result = score_account(history, model, at, worded=False)
     features = {
         e.rule_id: e.points / points[e.rule_id] for e in result.evidence if e.rule_id in points
     }
@@ -283,7 +283,7 @@ def ranking(
         while at + window <= until:
             if any(c <= at for c in converted):
                 break
-            result = score_account(history, model, at)
+            result = score_account(history, model, at, worded=False)
             if any(
                 at - ACTIVE_WITHIN < s.occurred_at <= at
                 for s in history.signals

@@ -115,6 +115,6 @@ class _DailyScores:
     def __call__(self, day: datetime) -> ScoreResult:
         if self.first is None or day < self.first:
             if self.quiet is None:
-                self.quiet = score_account(self.history, self.model, day)
+                self.quiet = score_account(self.history, self.model, day, worded=False)
             return self.quiet
-        return score_account(self.history, self.model, day)
+        return score_account(self.history, self.model, day, worded=False)

@@ -139,7 +139,7 @@ def _rules_at(data: QualityData, model: ScoringModel, v: Verdict, at: datetime) 
     history = data.histories.get(v.account_id)
     if history is None:
         return []
-    result = score_account(history, model, at)
+    result = score_account(history, model, at, worded=False)
     return sorted({e.rule_id for e in result.evidence if e.points > 0})
 
 

@@ -51,7 +51,9 @@ class Bands:
 def score_bands(data: QualityData, model: ScoringModel, found: Outcomes) -> Bands:
     counts: dict[str, list[int]] = {label: [0, 0] for label in band_labels()}
     for outcome in found.judged:
-        score = score_account(data.histories[outcome.account_id], model, outcome.start).score
+        score = score_account(
+            data.histories[outcome.account_id], model, outcome.start, worded=False
+        ).score
         counts[band_of(score)][0] += int(outcome.converted)
         counts[band_of(score)][1] += 1
     hits = sum(int(o.converted) for o in found.judged)

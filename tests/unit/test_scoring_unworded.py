@@ -1,0 +1,66 @@
+"""Replays (backtest, calibrate, the review's figures) score every account on every past
+day without words (`worded=False`): the numbers must be those of the scores reps see."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tipoff.core.history import AccountHistory, Person, Signal
+from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.demo.sample_history import account_histories, load_history
+from tipoff.model import load_default_model
+
+MODEL = load_default_model()
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+DEMO = [history for _, history in account_histories(load_history(), now=NOW)]
+
+
+def excluded_and_inactive() -> list[AccountHistory]:
+    """What the demo lacks: an excluded domain, and an account gone quiet."""
+    person = Person(1, "Ana Lima", "ana@quiet.example", "Head of Platform")
+    quiet = [Signal("Core Action Completed", NOW - (40 + n) * DAY, 1) for n in range(6)]
+    return [
+        AccountHistory(900, "quiet.example", "Quiet", 80, "Software", {1: person}, quiet),
+        AccountHistory(901, MODEL.exclude.domains[0], "Ours", 10, None, {}, quiet),
+    ]
+
+
+def numbers(result: ScoreResult) -> tuple[object, ...]:
+    return (
+        result.score,
+        result.raw_points,
+        result.dimensions,
+        result.track,
+        result.title_match,
+        result.excluded,
+        [(e.rule_id, e.dimension, e.points, e.at) for e in result.evidence],
+    )
+
+
+@pytest.mark.parametrize("days_back", [0, 4, 11, 30, 60])
+def test_scores_without_words_have_the_numbers_of_the_scores_reps_see(days_back: int) -> None:
+    at = NOW - days_back * DAY
+    for history in [*DEMO, *excluded_and_inactive()]:
+        worded = score_account(history, MODEL, at)
+        bare = score_account(history, MODEL, at, worded=False)
+        assert numbers(bare) == numbers(worded), history.domain
+        if not bare.excluded:
+            assert bare.contact is None
+            assert all(e.text == "" and e.person_ids == () for e in bare.evidence)
+
+
+def test_the_comparison_covers_every_kind_of_evidence() -> None:
+    """Fit by title, size and industry, product and marketing signals, each timing line,
+    and an excluded account: every way a hit is made, worded or not."""
+    seen = {
+        e.rule_id
+        for days_back in (0, 4, 11, 30, 60)
+        for history in [*DEMO, *excluded_and_inactive()]
+        for e in score_account(history, MODEL, NOW - days_back * DAY).evidence
+    }
+    fit = {rule.id for rule in MODEL.fit}
+    assert {"excluded", "inactive", "rising", "fading"} <= seen
+    assert len(fit & seen) == len(fit), sorted(fit - seen)
