@@ -466,3 +466,23 @@ def test_people_the_account_no_longer_lists_are_counted_with_its_anonymous_visit
     assert line_of(result, "core") == (
         "Lee Park (Software Engineer) and 3 anonymous visitors did it yesterday"
     )
+
+
+@pytest.mark.parametrize("datadog_first", [True, False])
+def test_a_persons_newest_signal_dates_the_line_whatever_order_the_sums_come_in(
+    datadog_first: bool,
+) -> None:
+    # One person's signals of a rule land in several sums when their details differ, and
+    # the database returns sums in no particular order: the line is dated (and its
+    # points decayed) by the newest, not by whichever sum came last.
+    model = model_of(
+        {"id": "integration", "events": ["Integration Connected"], "points": 15,
+         "says": "connected {detail}", "detail_property": "integration"},
+        events={"product": ["Integration Connected"], "marketing": []},
+    )  # fmt: skip
+    datadog = Signal("Integration Connected", NOW - 3 * DAY, SAM.id, {"integration": "Datadog"})
+    slack = Signal("Integration Connected", NOW - 20 * DAY, SAM.id, {"integration": "Slack"})
+    result = scored(model, *((datadog, slack) if datadog_first else (slack, datadog)))
+    (line,) = [e for e in result.evidence if e.rule_id == "integration"]
+    assert line.text == "Sam Ortiz (Software Engineer) connected Datadog and Slack 3 days ago"
+    assert (line.points, line.at) == (15.0, NOW - 3 * DAY)
