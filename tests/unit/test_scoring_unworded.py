@@ -11,6 +11,7 @@ from tipoff.core.history import AccountHistory, Person, Signal
 from tipoff.core.scoring import ScoreResult, score_account
 from tipoff.demo.sample_history import account_histories, load_history
 from tipoff.model import load_default_model
+from tipoff.quality.replay import AccountScores
 
 MODEL = load_default_model()
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -68,3 +69,27 @@ def test_the_comparison_covers_every_kind_of_evidence() -> None:
     fit = {rule.id for rule in MODEL.fit}
     assert {"excluded", "inactive", "rising", "fading"} <= seen
     assert fit <= seen, sorted(fit - seen)
+
+
+def test_an_accounts_scores_at_many_moments_are_those_scored_afresh_at_each() -> None:
+    """A replay makes an account's signals ready for summing once and scores them at
+    every moment (`AccountScores`), in any order, before its first signal too: each score
+    must be the one scored from the whole history at that moment."""
+    nul = AccountHistory(
+        902,
+        "nul.example",
+        "Nul",
+        people={1: Person(1, "Ana", "ana@nul.example")},
+        signals=[
+            Signal("Integration Connected", NOW - 3 * DAY, 1, {"integration": "Sl\x00ack"}),
+            Signal("Integration Connected", NOW - 5 * DAY, 1, {"integration": "Jira"}),
+        ],
+    )
+    moments = [NOW - days * DAY for days in (11, 400, 0, 60, 4, 200, 30, 11)]
+    for history in [*ACCOUNTS, nul]:
+        scores = AccountScores(history, MODEL)
+        for at in moments:
+            assert scores(at) == score_account(history, MODEL, at, worded=False), (
+                history.domain,
+                at,
+            )

@@ -129,19 +129,29 @@ def nul_escaped(properties: Mapping[str, Any]) -> bool:
     return "\\u0000" in json.dumps(dict(properties))
 
 
-def tally(signals: Iterable[Signal], model: ScoringModel, now: datetime) -> list[Tally]:
-    """Sums `signals` as `score_tallies` reads them: the ones in the lookback up to
-    `now`, of events the model knows."""
+# What `tally` groups a signal under: (event, person, detail values).
+GroupKey = tuple[str, int | None, tuple[str | None, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Summands:
+    """An account's signals as `tally` sums them, worked out once for scoring them at
+    many moments (a replay scores every account on every day): only the events the model
+    knows, each with the group it is summed in and whether it carries decayed weight.
+    What a signal adds to its group does not depend on the moment; only which windows it
+    falls in, and its weight, do. In the signals' own order, so sums add up as `tally`'s."""
+
+    model: ScoringModel
+    signals: tuple[tuple[datetime, GroupKey, bool], ...]  # (occurred_at, group, weighted)
+
+
+def summands(signals: Iterable[Signal], model: ScoringModel) -> Summands:
     plan = tally_plan(model)
     known = categories(model)
-    oldest = now - model.lookback_days * DAY
-    cutoffs = [now - days * DAY for days in plan.windows]
-    weight_cutoffs = [None if days is None else now - days * DAY for days in plan.weighted]
-    groups: dict[tuple[str, int | None, tuple[str | None, ...]], list[Any]] = {}
     no_details: tuple[str | None, ...] = (None,) * len(plan.details)
+    found = []
     for signal in signals:
-        at = signal.occurred_at
-        if signal.event not in known or not oldest <= at <= now:
+        if signal.event not in known:
             continue
         details = no_details
         if any(signal.event in events for _, events in plan.details) and not nul_escaped(
@@ -151,7 +161,33 @@ def tally(signals: Iterable[Signal], model: ScoringModel, now: datetime) -> list
                 detail_value(signal.properties.get(prop)) if signal.event in events else None
                 for prop, events in plan.details
             )
-        key = (signal.event, signal.person_id, details)
+        found.append(
+            (
+                signal.occurred_at,
+                (signal.event, signal.person_id, details),
+                signal.event in plan.weighted_events,
+            )
+        )
+    return Summands(model, tuple(found))
+
+
+def tally(signals: Iterable[Signal], model: ScoringModel, now: datetime) -> list[Tally]:
+    """Sums `signals` as `score_tallies` reads them: the ones in the lookback up to
+    `now`, of events the model knows."""
+    return tally_at(summands(signals, model), now)
+
+
+def tally_at(prepared: Summands, now: datetime) -> list[Tally]:
+    """`tally` of the signals `prepared` was made from, at `now`."""
+    model = prepared.model
+    plan = tally_plan(model)
+    oldest = now - model.lookback_days * DAY
+    cutoffs = [now - days * DAY for days in plan.windows]
+    weight_cutoffs = [None if days is None else now - days * DAY for days in plan.weighted]
+    groups: dict[GroupKey, list[Any]] = {}
+    for at, key, weighted in prepared.signals:
+        if not oldest <= at <= now:
+            continue
         sums = groups.get(key)
         if sums is None:
             sums = groups[key] = [at, [0] * (len(cutoffs) + 1), [0.0] * len(weight_cutoffs)]
@@ -162,7 +198,7 @@ def tally(signals: Iterable[Signal], model: ScoringModel, now: datetime) -> list
         for i, cutoff in enumerate(cutoffs, start=1):
             if at > cutoff:
                 counts[i] += 1
-        if weight_cutoffs and signal.event in plan.weighted_events:
+        if weighted and weight_cutoffs:
             weight = decay_factor(now - at, model.decay)
             for i, since in enumerate(weight_cutoffs):
                 if since is None or at > since:

@@ -29,11 +29,12 @@ import yaml
 
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Dimensions, route
-from tipoff.core.scoring import score_account, score_of
+from tipoff.core.scoring import score_of
 from tipoff.core.scoring_model import ScoringModel
 from tipoff.errors import TipoffError
 from tipoff.model.loader import parse_model
 from tipoff.quality.dataset import OUTCOME_EVENTS, QualityData, newest_verdicts
+from tipoff.quality.replay import AccountScores
 
 MIN_EACH = 10  # conversions and non-conversions (or Right and Wrong) needed, each
 SNAPSHOT_EVERY = timedelta(days=3)
@@ -104,11 +105,12 @@ def examples(
         if model.exclude.excludes(history.domain):
             continue
         converted = data.conversions(account_id)
+        scores = AccountScores(history, model)
         for at in moments:
             if any(c <= at for c in converted):
                 break  # in the pipeline already: no longer a prediction
             label = int(any(at < c <= at + window for c in converted))
-            example = _example(history, model, points, at, label)
+            example = _example(scores, points, at, label)
             if example is not None:
                 found.append(example)
     if not verdicts:
@@ -118,25 +120,35 @@ def examples(
         if judged is None or verdict.created_at >= until:
             continue
         example = _example(
-            judged, model, points, verdict.created_at, int(verdict.verdict == "right")
+            AccountScores(judged, model),
+            points,
+            verdict.created_at,
+            int(verdict.verdict == "right"),
         )
         if example is not None:
             found.append(example)
     return found
 
 
+def _active(history: AccountHistory, at: datetime) -> bool:
+    """Whether the account did anything (an outcome is not something it did) in the week
+    up to `at`: only then does the model decide anything about it."""
+    recent = at - ACTIVE_WITHIN
+    return any(
+        recent < s.occurred_at <= at for s in history.signals if s.event not in OUTCOME_EVENTS
+    )
+
+
 def _example(
-    history: AccountHistory, model: ScoringModel, points: dict[str, float], at: datetime, label: int
+    scores: AccountScores, points: dict[str, float], at: datetime, label: int
 ) -> Example | None:
-    result = score_account(history, model, at, worded=False)
+    history = scores.history
+    if not _active(history, at):
+        return None  # nothing happened lately: not a moment the model decides anything
+    result = scores(at)
     features = {
         e.rule_id: e.points / points[e.rule_id] for e in result.evidence if e.rule_id in points
     }
-    recent = at - ACTIVE_WITHIN
-    if not any(
-        recent < s.occurred_at <= at for s in history.signals if s.event not in OUTCOME_EVENTS
-    ):
-        return None  # nothing happened lately: not a moment the model decides anything
     return Example(
         account_id=history.id,
         at=at,
@@ -279,18 +291,14 @@ def ranking(
         if model.exclude.excludes(history.domain):
             continue
         converted = data.conversions(account_id)
+        scores = AccountScores(history, model)
         at = start
         while at + window <= until:
             if any(c <= at for c in converted):
                 break
-            result = score_account(history, model, at, worded=False)
-            if any(
-                at - ACTIVE_WITHIN < s.occurred_at <= at
-                for s in history.signals
-                if s.event not in OUTCOME_EVENTS
-            ):
+            if _active(history, at):
                 label = int(any(at < c <= at + window for c in converted))
-                scored.append((result.raw_points, label))
+                scored.append((scores(at).raw_points, label))
             at += SNAPSHOT_EVERY
     positives = [s for s, label in scored if label]
     negatives = [s for s, label in scored if not label]

@@ -1,8 +1,9 @@
 """Replaying stored history day by day under a model: which accounts would have been
-alerted, and when. Pure: the same `score_account` and `alert_decision` (cooldowns, score
-jumps, new strong signals) the live rescore uses, run at past moments; nothing is written
-and nothing is sent. Snoozes and Wrong answers are not replayed: they were given to the
-live model's alerts, not to the ones a candidate would have sent."""
+alerted, and when. Pure: the same scoring (`core.tally`, `score_tallies`) and
+`alert_decision` (cooldowns, score jumps, new strong signals) the live rescore uses, run
+at past moments; nothing is written and nothing is sent. Snoozes and Wrong answers are
+not replayed: they were given to the live model's alerts, not to the ones a candidate
+would have sent."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from datetime import datetime, timedelta
 
 from tipoff.core.history import AccountHistory
 from tipoff.core.routing import Track
-from tipoff.core.scoring import ScoreResult, score_account
+from tipoff.core.scoring import ScoreResult, score_tallies
 from tipoff.core.scoring_model import ScoringModel
+from tipoff.core.tally import summands, tally_at
 from tipoff.core.workflow import LastAlert, alert_decision
 
 DAY = timedelta(days=1)
@@ -68,7 +70,7 @@ def replay(
     fired: list[ReplayAlert] = []
     final: dict[int, Track] = {}
     for account_id in sorted(histories):
-        score = _DailyScores(histories[account_id], model)
+        score = AccountScores(histories[account_id], model)
         previous: Track | None = None
         last: LastAlert | None = None
         if days:
@@ -102,19 +104,26 @@ def replay(
     return Replay(model.name, start, end, fired, final)
 
 
-class _DailyScores:
-    """One account's score at any moment. Before its first signal an account scores on
-    fit alone, the same every day, so that is scored once: it spares most of a long
-    replay of a young account."""
+class AccountScores:
+    """One account's score, without words, at any moment: for replays, which score the
+    same history at many. Its signals are made ready for summing once
+    (`core.tally.summands`), not again at every moment. Before its first signal an account
+    scores on fit alone, the same at every moment, so that is scored once: it spares most
+    of a long replay of a young account."""
 
     def __init__(self, history: AccountHistory, model: ScoringModel) -> None:
         self.history, self.model = history, model
         self.first = min((s.occurred_at for s in history.signals), default=None)
+        self.summands = summands(history.signals, model)
         self.quiet: ScoreResult | None = None
 
     def __call__(self, day: datetime) -> ScoreResult:
         if self.first is None or day < self.first:
             if self.quiet is None:
-                self.quiet = score_account(self.history, self.model, day, worded=False)
+                self.quiet = self._score(day)
             return self.quiet
-        return score_account(self.history, self.model, day, worded=False)
+        return self._score(day)
+
+    def _score(self, day: datetime) -> ScoreResult:
+        tallies = tally_at(self.summands, day)
+        return score_tallies(self.history, tallies, self.model, day, worded=False)
