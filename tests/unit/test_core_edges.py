@@ -183,6 +183,23 @@ def test_an_unknown_event_among_the_signals_does_not_stop_the_count() -> None:
     )
 
 
+def test_signals_outside_the_lookback_among_the_signals_do_not_stop_the_count() -> None:
+    """A replay scores past moments from the whole history, in the order it was stored:
+    a signal from after the moment, or from before the lookback, may come first."""
+    model = windowed_model(
+        {"id": "core", "events": ["Core Action Completed"], "points": 30, "says": "did it"}
+    )
+    inside = Signal("Core Action Completed", NOW - timedelta(hours=2), 2)
+    for outside in (
+        Signal("Core Action Completed", NOW + timedelta(hours=1), 2),
+        Signal("Core Action Completed", NOW - timedelta(days=model.lookback_days + 1), 2),
+    ):
+        assert scored_evidence(model, outside, inside)["core"] == (
+            30,
+            "Sam Ortiz (Software Engineer) did it 2 hours ago",
+        ), outside
+
+
 def test_a_models_only_detail_property_is_read() -> None:
     model = windowed_model(
         {
