@@ -365,7 +365,8 @@ async def test_a_score_read_before_an_erasure_is_not_stored_after_it(runtime: Ru
         due = await pass_.due_after(conn, 0)
         batch = await rescoring._read_batch(conn, runtime.model, due, NOW)
     decided = await rescoring._scored(batch, pass_)
-    assert "Dana Lee" in json.dumps([r.evidence for _, r, _ in decided.alerting], default=str)
+    assert "Dana Lee" in json.dumps(decided.score_rows, default=str)
+    assert [a.account_id for a in decided.alerts] == [r[0] for r in decided.score_rows]
 
     async with runtime.db.transaction() as conn:
         await privacy.forget_person(conn, email="dana@acme.io", requested_by="dpo", now=NOW)
@@ -381,6 +382,36 @@ async def test_a_score_read_before_an_erasure_is_not_stored_after_it(runtime: Ru
         )
     assert "Dana" not in stored and "dana@acme.io" not in stored
     assert (await rescore(runtime)).scored == 1  # still due: scored now, without her
+
+
+async def test_a_score_read_before_a_signal_arrived_is_stored_and_the_account_stays_due(
+    runtime: Runtime,
+) -> None:
+    """Ingest does not wait for a rescore: a signal may be stored while the rescore scores
+    its account. The score read is stored all the same (it is the newest there is), and
+    the account stays due, so the next pass scores the new signal too. Left out instead,
+    an account whose signals keep arriving would never get a new score."""
+    async with runtime.db.transaction() as conn:
+        acme = await seed.hot_acme(conn, NOW)
+    pass_ = rescoring._Pass(runtime, False, rescoring.BATCH_SIZE, NOW, RescoreSummary())
+    async with runtime.db.transaction() as conn:
+        due = await pass_.due_after(conn, 0)
+        batch = await rescoring._read_batch(conn, runtime.model, due, NOW)
+    decided = await rescoring._scored(batch, pass_)
+
+    async with runtime.db.transaction() as conn:
+        dana = (
+            await conn.execute(select(people.c.id).where(people.c.email == "dana@acme.io"))
+        ).scalar_one()
+        await seed.signal(conn, NOW, acme, dana, "Demo Requested")
+    await rescoring._store_unless_rescored(pass_, decided)
+
+    stored = await fetch(runtime.db, select(scores.c.account_id, scores.c.score, scores.c.track))
+    assert [tuple(row) for row in stored] == [(acme, 90, "hot")]
+    assert (await rescore(runtime)).scored == 1  # still due: scored now, with the demo
+    stored = await fetch(runtime.db, select(scores.c.score, scores.c.evidence))
+    assert stored[0].score > 90
+    assert "Dana Lee (VP Engineering) requested a demo" in json.dumps(stored[0].evidence)
 
 
 async def test_forget_does_not_write_over_a_trait_stored_while_it_ran(runtime: Runtime) -> None:

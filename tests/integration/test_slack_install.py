@@ -224,6 +224,28 @@ async def test_a_reminder_during_an_outage_is_retried_next_run(bot: SlackBot) ->
     assert await check_slas(bot.runtime) == SlaReport(reminded=1)
 
 
+async def test_a_reminder_due_while_posting_is_paused_waits_for_the_reinstall(
+    bot: SlackBot,
+) -> None:
+    """The app is uninstalled after its alert was posted, and the alert's reminder falls
+    due meanwhile: the SLA job only asks Slack whether the token works again (any other
+    call would fail), and reminds once posting resumes."""
+    await queue_acme(bot)
+    assert (await deliver_pending_alerts(bot.runtime)).sent == 1
+    bot.fake.revoke()
+    assert (await bot.send(event_callback({"type": "app_uninstalled"}))).status_code == 200
+    assert (await paused(bot)).reason == "app_uninstalled"
+    bot.clock.now = NOW + timedelta(days=3)
+    called = len(bot.fake.calls)
+
+    assert await check_slas(bot.runtime) == SlaReport()
+    assert [call.method for call in bot.fake.calls[called:]] == ["auth.test"]
+
+    bot.fake.reinstall()
+    bot.clock.now += PROBE_EVERY
+    assert await check_slas(bot.runtime) == SlaReport(reminded=1)
+
+
 async def test_a_429_on_views_publish_is_retried_after_retry_after(bot: SlackBot) -> None:
     bot.fake.fail_next("views.publish", status=429, retry_after=1)
     home = {"type": "app_home_opened", "user": "U0MAYAREP01", "tab": "home"}

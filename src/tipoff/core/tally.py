@@ -6,6 +6,8 @@ they carry. So signals are summed into one `Tally` per (event, person, detail va
 `tally` does it in Python, and the database does the same sums with one GROUP BY
 (`store.histories.load_tallies`). A full rescore then reads a few aggregates per account
 instead of millions of rows, and both paths score through the same `score_tallies`.
+A replay, which sums one history at many moments, makes its signals ready for summing
+once (`summands`) and sums them at each moment (`tally_at`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import logging
 import multiprocessing
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from tipoff import reps
@@ -256,7 +256,7 @@ async def _read_and_scored(
         # A worker is stopped without notice, and a pooled SQLite connection's thread
         # would keep its process from exiting.
         await db.dispose()
-    return replace(_decided(batch, model, now, db.dialect), alerting=[])
+    return _decided(batch, model, now, db.dialect)
 
 
 async def _store_unless_rescored(pass_: _Pass, decided: _Decided) -> None:
@@ -317,9 +317,6 @@ class _Decided:
     score_rows: list[ScoreRow]  # as stored by the backend that read the batch
     history_rows: list[ScoreChange]
     alerts: list[queue.LaidOut]  # laid out where scored: the writer only addresses them
-    # What they were laid out from: the accounts and their results. Not sent back by a
-    # worker process (pickled, these cost more than scoring them); the writer needs none.
-    alerting: list[queue.Alerting]
     erasures_seen: int
 
     @property
@@ -343,7 +340,6 @@ class _Decided:
             score_rows=[r for r in self.score_rows if r[scores.ACCOUNT_ID] in kept],
             history_rows=[r for r in self.history_rows if r.account_id in kept],
             alerts=[a for a in self.alerts if a.account_id in kept],
-            alerting=[a for a in self.alerting if a[1].account_id in kept],
             erasures_seen=self.erasures_seen,
         )
 
@@ -397,9 +393,7 @@ def _decided(batch: _Batch, model: ScoringModel, now: datetime, dialect: str) ->
         if reason is not None:
             alerting.append((history, result, reason))
     alerts = queue.laid_out(alerting, now=now)
-    return _Decided(
-        batch.due, read_marks, score_rows, history_rows, alerts, alerting, batch.erasures_seen
-    )
+    return _Decided(batch.due, read_marks, score_rows, history_rows, alerts, batch.erasures_seen)
 
 
 async def _store(conn: Connection, pass_: _Pass, decided: _Decided) -> None:
