@@ -148,6 +148,7 @@ class Summands:
 
 
 def summands(signals: Iterable[Signal], model: ScoringModel) -> Summands:
+    """`signals` made ready for `tally_at`, at any moment."""
     plan = tally_plan(model)
     known = categories(model)
     no_details: tuple[str | None, ...] = (None,) * len(plan.details)

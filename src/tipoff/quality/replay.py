@@ -117,13 +117,13 @@ class AccountScores:
         self.summands = summands(history.signals, model)
         self.quiet: ScoreResult | None = None
 
-    def __call__(self, day: datetime) -> ScoreResult:
-        if self.first is None or day < self.first:
+    def __call__(self, at: datetime) -> ScoreResult:
+        if self.first is None or at < self.first:
             if self.quiet is None:
-                self.quiet = self._score(day)
+                self.quiet = self._score(at)
             return self.quiet
-        return self._score(day)
+        return self._score(at)
 
-    def _score(self, day: datetime) -> ScoreResult:
-        tallies = tally_at(self.summands, day)
-        return score_tallies(self.history, tallies, self.model, day, worded=False)
+    def _score(self, at: datetime) -> ScoreResult:
+        tallies = tally_at(self.summands, at)
+        return score_tallies(self.history, tallies, self.model, at, worded=False)
