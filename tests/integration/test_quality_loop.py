@@ -191,6 +191,36 @@ def test_cli_report_calibrate_and_backtest(sample: Sample, tmp_path: Path) -> No
     assert after == before
 
 
+def test_backtest_names_twenty_accounts_a_list_and_counts_the_rest(
+    sample: Sample, tmp_path: Path
+) -> None:
+    """A candidate that qualifies accounts far sooner alerts many the current model does
+    not: the terminal gets their count, the first twenty names and how many more, not
+    one line of every name (thousands on a large account base)."""
+    lenient = tmp_path / "lenient.yml"
+    lenient.write_text(
+        model_text(None)
+        .replace("name: default", "name: lenient", 1)
+        .replace("qualify_at: 60", "qualify_at: 1", 1)
+        .replace("strong_product_at: 45", "strong_product_at: 1", 1)
+        .replace("good_fit_at: 0", "good_fit_at: -1000", 1)
+    )
+    now = sample.now.replace(microsecond=0)
+    since = now - 90 * DAY
+    env = {"DATABASE_URL": f"sqlite:///{sample.path}"}
+    result = tipoff(tmp_path, "backtest", "--model", str(lenient), "--since", "90d",
+                    "--as-of", f"{now:%Y-%m-%dT%H:%M:%S}", env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+    data = asyncio.run(load(sample, since))
+    expected = backtest(data, MODEL, parse_model(lenient.read_text()), since=since, now=now)
+    entering = [expected.labels[i] for i in expected.entering]
+    assert len(entering) > 20  # the case this test is about
+    printed = " ".join(result.stdout.split())  # as one line, however the terminal wraps it
+    line = printed.split("Alerted only by the candidate ")[1].split(" Alerted only by")[0]
+    assert line == f"({len(entering)}): {', '.join(entering[:20])} and {len(entering) - 20} more"
+
+
 def test_backtest_refuses_a_broken_candidate(sample: Sample, tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(model_text(None).replace("points: 30", "pionts: 30", 1))

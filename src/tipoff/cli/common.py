@@ -5,7 +5,7 @@ each other nor the package root (import-linter checks it: pyproject.toml)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -35,6 +35,17 @@ def fail(message: str, *, code: int = 1) -> typer.Exit:
     and returns the Exit to raise: `raise fail(...)`."""
     err.print(with_program(message), style="red")
     return typer.Exit(code)
+
+
+def first_of(items: Sequence[str], shown: int, *, sep: str = ", ") -> str:
+    """The first `shown` of `items` joined by `sep`, and how many more there are: a list
+    of thousands (accounts a backtest moves, rows an import skipped) stays one
+    readable line."""
+    hidden = len(items) - shown
+    if hidden <= 0:
+        return sep.join(items)
+    before_more = "; " if sep == "; " else " "
+    return f"{sep.join(items[:shown])}{before_more}and {hidden:,} more"
 
 
 def load_settings() -> Settings:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipoff.cli.common import fail, load_settings, out, with_runtime
+from tipoff.cli.common import fail, first_of, load_settings, out, with_runtime
 from tipoff.core.evidence import plural
 
 if TYPE_CHECKING:
@@ -180,13 +180,8 @@ def _waiting(crm: str, deals: int) -> str:
 
 
 def _first(items: list[str]) -> str:
-    """The first `_SHOWN` of `items`, and how many more there are."""
-    more = f"; and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
-    return "; ".join(items[:_SHOWN]) + more
+    return first_of(items, _SHOWN, sep="; ")
 
 
 def _names(labels: list[str]) -> str:
-    if not labels:
-        return ""
-    more = f" and {len(labels) - _SHOWN} more" if len(labels) > _SHOWN else ""
-    return ": " + ", ".join(labels[:_SHOWN]) + more
+    return ": " + first_of(labels, _SHOWN) if labels else ""

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipoff.cli.common import err, fail, load_model_file, load_settings, out, with_runtime
+from tipoff.cli.common import (
+    err,
+    fail,
+    first_of,
+    load_model_file,
+    load_settings,
+    out,
+    with_runtime,
+)
 from tipoff.core.evidence import plural
 from tipoff.terminal import Terminal, program, styled
 
@@ -23,6 +31,9 @@ if TYPE_CHECKING:
     from tipoff.runtime import Runtime
 
 DEFAULT_SINCE = "90d"
+# Names printed of the accounts only one model alerts: on a large account base a backtest
+# can move thousands, and one line of them all is unreadable.
+BACKTEST_NAMES_SHOWN = 20
 SinceOption = Annotated[
     str,
     typer.Option(help="Start of the period: a date (2026-09-01) or days back (90d)."),
@@ -157,8 +168,8 @@ def print_backtest(result: backtests.Backtest, console: Terminal) -> None:
         ("Alerted only by the candidate", result.entering),
         ("Alerted only by the current model", result.leaving),
     ):
-        names = ", ".join(result.labels[i] for i in ids) or "none"
-        console.print(f"{title} ({len(ids)}): {names}")
+        names = first_of([result.labels[i] for i in ids], BACKTEST_NAMES_SHOWN) or "none"
+        console.print(f"{title} ({len(ids):,}): {names}")
 
 
 def report_command(

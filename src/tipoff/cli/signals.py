@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipoff.cli.common import err, out
+from tipoff.cli.common import err, first_of, out
 from tipoff.cli.file_import import ImportProgress, import_summary, run_file_import
 from tipoff.core.evidence import plural
 from tipoff.names import CSV_IMPORT_SOURCE
@@ -71,10 +71,9 @@ def signals_import(
     done, unscored = run_file_import(path, "Importing signals", check, write)
     out.print(import_summary(done, "signal"))
     if unscored:
-        shown = ", ".join(
-            f"{name!r} ({plural(rows, 'row', grouped=True)})" for name, rows in unscored[:10]
+        shown = first_of(
+            [f"{name!r} ({plural(rows, 'row', grouped=True)})" for name, rows in unscored], 10
         )
-        more = f" and {len(unscored) - 10} more" if len(unscored) > 10 else ""
         several = len(unscored) != 1
         err.print(
             styled(
@@ -83,7 +82,7 @@ def signals_import(
                     f" in the model, so {'they score' if several else 'it scores'} nothing:",
                     "yellow",
                 ),
-                f" {shown}{more}. {'They are' if several else 'It is'} stored: list"
+                f" {shown}. {'They are' if several else 'It is'} stored: list"
                 f" {'them' if several else 'it'} under `events` in the model file to score"
                 f" {'them' if several else 'it'}.",
             )
