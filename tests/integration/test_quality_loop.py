@@ -5,6 +5,7 @@ on held-out time, and the commands run as a user runs them."""
 from __future__ import annotations
 
 import asyncio
+import html
 import shutil
 import sqlite3
 import statistics
@@ -208,8 +209,9 @@ def test_backtest_names_twenty_accounts_a_list_and_counts_the_rest(
     now = sample.now.replace(microsecond=0)
     since = now - 90 * DAY
     env = {"DATABASE_URL": f"sqlite:///{sample.path}"}
+    page = tmp_path / "backtest.html"
     result = tipoff(tmp_path, "backtest", "--model", str(lenient), "--since", "90d",
-                    "--as-of", f"{now:%Y-%m-%dT%H:%M:%S}", env=env)  # fmt: skip
+                    "--as-of", f"{now:%Y-%m-%dT%H:%M:%S}", "--html", str(page), env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
 
     data = asyncio.run(load(sample, since))
@@ -218,7 +220,15 @@ def test_backtest_names_twenty_accounts_a_list_and_counts_the_rest(
     assert len(entering) > 20  # the case this test is about
     printed = " ".join(result.stdout.split())  # as one line, however the terminal wraps it
     line = printed.split("Alerted only by the candidate ")[1].split(" Alerted only by")[0]
-    assert line == f"({len(entering)}): {', '.join(entering[:20])} and {len(entering) - 20} more"
+    assert line == (
+        f"({len(entering)}): {', '.join(entering[:20])} and {len(entering) - 20} more"
+        " (--html lists them all)"
+    )
+    # The page lists every one, in the same order.
+    listed = page.read_text().split(f"Alerted only by the candidate ({len(entering)})")[1]
+    items = listed.split("</ul>")[0]
+    assert items.count("<li>") == len(entering)
+    assert [html.unescape(i.split("</li>")[0]) for i in items.split("<li>")[1:]] == entering
 
 
 def test_backtest_refuses_a_broken_candidate(sample: Sample, tmp_path: Path) -> None:

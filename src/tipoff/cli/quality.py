@@ -164,12 +164,10 @@ def print_backtest(result: backtests.Backtest, console: Terminal) -> None:
     for row in backtests.comparison_rows(result):
         table.add_row(*row)
     console.print(table)
-    for title, ids in (
-        ("Alerted only by the candidate", result.entering),
-        ("Alerted only by the current model", result.leaving),
-    ):
-        names = first_of([result.labels[i] for i in ids], BACKTEST_NAMES_SHOWN) or "none"
-        console.print(f"{title} ({len(ids):,}): {names}")
+    for title, names in result.moved():
+        shown = first_of(names, BACKTEST_NAMES_SHOWN) or "none"
+        whole = " (--html lists them all)" if len(names) > BACKTEST_NAMES_SHOWN else ""
+        console.print(f"{title} ({len(names):,}): {shown}{whole}")
 
 
 def report_command(

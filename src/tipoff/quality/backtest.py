@@ -43,6 +43,14 @@ class Backtest:
     def leaving(self) -> list[int]:
         return sorted(self.current.alerted_accounts - self.candidate.alerted_accounts)
 
+    def moved(self) -> list[tuple[str, list[str]]]:
+        """The accounts only one model alerts, by name: what the terminal shows the first
+        of and the --html page lists whole."""
+        return [
+            ("Alerted only by the candidate", [self.labels[i] for i in self.entering]),
+            ("Alerted only by the current model", [self.labels[i] for i in self.leaving]),
+        ]
+
 
 def side(
     data: QualityData,

@@ -85,8 +85,10 @@ def page(
     facts: Sequence[tuple[str, str]],
     sections: Sequence[tuple[str, Sequence[Chart]]],
     text: Sequence[tuple[str, Sequence[str]]] = (),
+    text_heading: str = "The text report",
 ) -> str:
-    """The whole document. `text`: titled lists of lines, as the terminal prints them."""
+    """The whole document. `text`: titled lists of lines under `text_heading`, as the
+    terminal prints them (or, where it shows a list's first lines, whole)."""
     parts = [
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -99,7 +101,7 @@ def page(
         parts.append(f"<h2>{escape(heading)}</h2>\n")
         parts += [figure.html() for figure in figures]
     if text:
-        parts.append("<h2>The text report</h2>\n")
+        parts.append(f"<h2>{escape(text_heading)}</h2>\n")
     for heading, lines in text:
         items = "".join(f"<li>{escape(line.strip())}</li>\n" for line in lines)
         parts.append(f"<h3>{escape(heading)}</h3>\n<ul>\n{items}</ul>\n")
@@ -379,7 +381,17 @@ def backtest_page(
         f" {result.candidate.replay.model_name}",
         facts=_backtest_facts(result),
         sections=backtest_sections(result, data, current, candidate, days=days),
+        text=_moved_accounts(result),
+        text_heading=MOVED_HEADING,
     )
+
+
+MOVED_HEADING = "Accounts only one model alerts"
+
+
+def _moved_accounts(result: Backtest) -> list[tuple[str, list[str]]]:
+    """Every account only one model alerts, by name, under the terminal's titles."""
+    return [(f"{title} ({len(names):,})", names) for title, names in result.moved()]
 
 
 def calibrate_page(
@@ -427,4 +439,6 @@ def calibrate_page(
             ("How good are the predictions?", [calibration_chart]),
             *backtest_sections(result, data, current, candidate, days=days),
         ],
+        text=_moved_accounts(result),
+        text_heading=MOVED_HEADING,
     )
