@@ -4,7 +4,6 @@ each other nor the package root (import-linter checks it: pyproject.toml)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,6 +96,8 @@ def with_runtime(
 
 def run_command(work: Coroutine[Any, Any, T]) -> T:
     """Runs a command's `work`, with a TipoffError as one line and exit 1."""
+    import asyncio  # here, not above: `tipoff --help` runs no event loop
+
     try:
         return asyncio.run(work)
     except TipoffError as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +47,8 @@ def demo(
             "slack_app_token": None,
         }
     )
+    import asyncio
+
     try:
         report = asyncio.run(run_demo(settings, out))
     except ModelFileError as error:

@@ -3,13 +3,12 @@ the whole file first, then write it, with a progress bar and one summary line.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tipoff.cli.common import err, fail, load_settings, with_runtime
+from tipoff.cli.common import err, fail, load_settings, run_command, with_runtime
 from tipoff.core.evidence import plural
 
 if TYPE_CHECKING:
@@ -37,7 +36,6 @@ def run_file_import(
     changes a database nor leaves a new, empty one behind."""
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from tipoff.errors import TipoffError
     from tipoff.model import ModelFileError
     from tipoff.runtime import utc_now
     from tipoff.startup import configured_model
@@ -57,10 +55,7 @@ def run_file_import(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        try:
-            checked = asyncio.run(check(model, utc_now(), progress))
-        except TipoffError as error:
-            raise fail(error.message) from None
+        checked = run_command(check(model, utc_now(), progress))
         return with_runtime(lambda rt: write(rt, checked, progress), create=True)
 
 
