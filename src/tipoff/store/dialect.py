@@ -16,10 +16,12 @@ import pydantic_core
 from pydantic_core import PydanticSerializationError
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     Row,
     Select,
     Table,
+    any_,
     bindparam,
     event,
     false,
@@ -253,8 +255,9 @@ async def select_where_in(
         query = select(*(table.c[name] for name in columns))
         if equal is not None:
             query = query.where(table.c[equal[0]] == equal[1])
+        query = query.where(any_of(table.c[key]))
         for chunk in chunks(values, IN_LIST):
-            found += (await conn.execute(query.where(table.c[key].in_(chunk)))).all()
+            found += (await conn.execute(query, {ANY_OF: list(chunk)})).all()
         return found
     json_at = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     prefix = f"SELECT {', '.join(columns)} FROM {table.name} WHERE "  # noqa: S608 (names)
@@ -277,6 +280,26 @@ async def select_where_in(
                 decoded[n] = _json_value(decoded[n])
             found.append(decoded)
     return found
+
+
+# The parameter `any_of` binds: the list of values, as one array.
+ANY_OF = "any_of_values"
+
+
+def any_of(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """PostgreSQL: `column = ANY(:any_of_values)`, the values bound as one array (pass
+    them as `{ANY_OF: [...]}`) where `column.in_(values)` binds one parameter each.
+
+    A statement runs as a prepared statement, which PostgreSQL plans once for any values
+    after five runs (a generic plan). In that plan an IN list of parameters is compared
+    one by one against every row it reads: ingest's messageId check of a 1,000-call
+    batch took 0.6 s at 20,000 stored events and 1.2 s at 40,000 on a new database
+    (before its first ANALYZE), growing with the table. Against one array parameter the
+    same plan takes 5 ms at 200,000. One statement text for every list length, too."""
+    from sqlalchemy.dialects import postgresql
+
+    array = bindparam(ANY_OF, type_=postgresql.ARRAY(column.type))
+    return column == any_(array)
 
 
 def _json_value(stored: str | None) -> Any:
