@@ -12,11 +12,14 @@ from typing import Any
 from sqlalchemy import cast, insert, select
 from sqlalchemy.types import String
 
+from tipoff.sources import create_source
 from tipoff.store import accounts as account_store
+from tipoff.store import events as event_store
 from tipoff.store import identities as identity_store
 from tipoff.store import people as people_store
 from tipoff.store.db import Database
-from tipoff.store.tables import accounts, people
+from tipoff.store.dialect import IN_LIST, select_where_in
+from tipoff.store.tables import accounts, events, people
 
 AT = datetime(2026, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 TRAITS: list[dict[str, Any]] = [
@@ -140,3 +143,43 @@ async def test_accounts_are_stored_and_read_as_sqlalchemy_stores_them(
     slow_rows = await stored_as_text(database, accounts, slow)
     # All but the domain and group_id, which had to differ.
     assert [r[2:] for r in fast_rows] == [r[2:] for r in slow_rows]
+
+
+async def test_a_batchs_message_ids_seen_are_those_an_in_list_selects(database: Database) -> None:
+    """`select_where_in` (on PostgreSQL a join to the values bound as one array, for a
+    plan that stays fast as the table grows) finds what `message_id IN (…)` finds: each
+    stored id of that source once, whether named twice, in which of its lists of
+    IN_LIST values, non-ASCII, or stored by another source too."""
+    stored = [f"m-{n}" for n in range(0, 3 * IN_LIST, 2)] + ["ünïcode-✓", "twice"]
+    async with database.transaction() as conn:
+        ours = (await create_source(conn, name="web", now=AT)).source.id
+        theirs = (await create_source(conn, name="app", now=AT)).source.id
+        await conn.execute(
+            insert(events),
+            [
+                {"source_id": source, "message_id": message_id, "kind": "track",
+                 "event": "Signed Up", "occurred_at": AT, "received_at": AT, "properties": {}}
+                for source, ids in ((ours, stored), (theirs, ["only-theirs", "twice"]))
+                for message_id in ids
+            ],
+        )  # fmt: skip
+    asked = sorted(
+        [f"m-{n}" for n in range(3 * IN_LIST)] + ["ünïcode-✓", "twice", "twice", "only-theirs"]
+    )
+    async with database.transaction() as conn:
+        seen = await event_store.seen_message_ids(conn, asked, source_id=ours)
+        by_in_list = set(
+            (
+                await conn.execute(
+                    select(events.c.message_id).where(
+                        events.c.source_id == ours, events.c.message_id.in_(asked)
+                    )
+                )
+            ).scalars()
+        )
+        rows = await select_where_in(
+            conn, events, ("message_id",), key="message_id", values=asked,
+            equal=("source_id", ours),
+        )  # fmt: skip
+    assert seen == by_in_list == set(stored)
+    assert sorted(message_id for (message_id,) in rows) == sorted(stored)  # each row once
