@@ -84,6 +84,9 @@ async def run(
     if postgres_url and "ingest" in only:
         progress("10. ingest on PostgreSQL")
         measured(await figures.ingest_postgres(size, postgres_url, seed=seed))
+    if postgres_url and "ingest-new" in only:
+        progress("12. ingest on PostgreSQL, mostly new senders")
+        measured(await figures.ingest_postgres_new_senders(size, postgres_url, seed=seed))
     if postgres_url and "replicas" in only:
         progress("11. ingest on PostgreSQL, two servers")
         measured(await figures.ingest_postgres_replicas(size, postgres_url, seed=seed))
@@ -113,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres-url",
         default=os.environ.get("TIPOFF_BENCH_POSTGRES_URL"),
         help="a PostgreSQL server (postgresql+asyncpg://user@host:port/postgres; default: "
-        "$TIPOFF_BENCH_POSTGRES_URL) to run the ingest figure on too, in fresh databases it "
-        "creates and drops",
+        "$TIPOFF_BENCH_POSTGRES_URL) to run the ingest figures (ingest, ingest-new) on too, "
+        "in fresh databases it creates and drops",
     )
     parser.add_argument("--workdir", type=Path, help="where the databases go (default: a temp dir)")
     args = parser.parse_args(argv)
