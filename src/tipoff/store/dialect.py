@@ -96,10 +96,23 @@ SQLITE_FILE_MODE = 0o600
 
 
 def engine_options(backend: str) -> dict[str, Any]:
-    """What `create_async_engine` takes for `backend` (a URL's backend name): on SQLite,
-    SQLAlchemy's JSON type encodes with `json_text`, as the raw writes do, so a row holds
-    the same bytes whichever way it was written."""
-    return {"json_serializer": json_text} if backend == "sqlite" else {}
+    """What `create_async_engine` takes for `backend` (a URL's backend name).
+
+    On SQLite, SQLAlchemy's JSON type encodes with `json_text`, as the raw writes do, so
+    a row holds the same bytes whichever way it was written.
+
+    On PostgreSQL, statements are not kept prepared: each is prepared when it runs, and
+    so planned for its own values on the table as it is then. A statement kept prepared
+    is planned once for any values after five runs (a generic plan) and keeps that plan
+    until its table is next analyzed. On a new database that plan is made while the
+    tables are nearly empty, before autovacuum's first ANALYZE, and it compares every row
+    with the whole list of ids a read names: a rescore of 1,000 accounts took 6.6 s at
+    400 thousand events with such a plan, 0.7 s planned each run, and 0.5 s once the
+    table was analyzed. The cost is one more round trip a statement (not a row:
+    executemany still prepares once), which the ingest benchmarks did not show."""
+    if backend == "sqlite":
+        return {"json_serializer": json_text}
+    return {"connect_args": {"prepared_statement_cache_size": 0}}
 
 
 def configure_engine(engine: AsyncEngine) -> None:
@@ -289,16 +302,14 @@ VALUES = "values"
 def among_values(table: Table, key: str) -> Join:
     """PostgreSQL: `table` joined to the values bound as one array under VALUES (pass them
     as `{VALUES: [...]}`), its rows whose `key` is one of them: what `key IN (values)`
-    selects, for a list of distinct values, in a plan that stays fast as the table grows.
+    selects, for a list of distinct values.
 
-    Statements run prepared, and PostgreSQL plans one for any values after five runs (a
-    generic plan) and keeps that plan until the table is next analyzed. Planned while
-    the table was small (a new database, before autovacuum's first ANALYZE a minute in),
-    `key IN (:v1, …)` and `key = ANY(:values)` read every row of the first column's value
-    and compare each with the whole list: ingest's messageId check of a 1,000-call batch
-    took 0.4-1.3 s at 20-40 thousand events, and 7.5 s at 200 thousand in a test of the
-    same plan. Joined to the list, the same table takes 14 ms at 40 thousand (a hash
-    join) and, once analyzed, one index probe a value (3 ms at a million)."""
+    One array, not a parameter per value: for new senders, whose batches look up a
+    thousand messageIds, identities and people at a time, the server's CPU a call went
+    from 107 to 82-88 µs. (Each run is planned for its values: see `engine_options`. With
+    a plan kept from when the table was nearly empty, an IN list and `= ANY` compared
+    every row with the whole list, 1.6-2.5 s at 40 thousand events, and a join can scan
+    the table once for each value.)"""
     from sqlalchemy.dialects import postgresql
 
     column = table.c[key]
