@@ -146,8 +146,8 @@ async def test_accounts_are_stored_and_read_as_sqlalchemy_stores_them(
 
 
 async def test_a_batchs_message_ids_seen_are_those_an_in_list_selects(database: Database) -> None:
-    """`select_where_in` (on PostgreSQL a join to the values bound as one array, for a
-    plan that stays fast as the table grows) finds what `message_id IN (…)` finds: each
+    """`select_where_in` (on PostgreSQL a join to the values bound as one array) finds
+    what `message_id IN (…)` finds: each
     stored id of that source once, whether named twice, in which of its lists of
     IN_LIST values, non-ASCII, or stored by another source too."""
     stored = [f"m-{n}" for n in range(0, 3 * IN_LIST, 2)] + ["ünïcode-✓", "twice"]

@@ -265,12 +265,13 @@ async def select_where_in(
         raise ValueError("select_where_in reads no time columns")
     found: list[Sequence[Any]] = []
     if conn.dialect.name != "sqlite":
-        query = select(*(table.c[name] for name in columns)).select_from(among_values(table, key))
-        if equal is not None:
-            query = query.where(table.c[equal[0]] == equal[1])
         for chunk in chunks(values, IN_LIST):
-            distinct = list(dict.fromkeys(chunk))  # as IN: a row once, however often named
-            found += (await conn.execute(query, {VALUES: distinct})).all()
+            query = select(*(table.c[name] for name in columns)).select_from(
+                among_values(table, key, chunk)
+            )
+            if equal is not None:
+                query = query.where(table.c[equal[0]] == equal[1])
+            found += (await conn.execute(query)).all()
         return found
     json_at = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     prefix = f"SELECT {', '.join(columns)} FROM {table.name} WHERE "  # noqa: S608 (names)
@@ -295,26 +296,19 @@ async def select_where_in(
     return found
 
 
-# The parameter `among_values` binds: the list of values, as one array.
-VALUES = "values"
-
-
-def among_values(table: Table, key: str) -> Join:
-    """PostgreSQL: `table` joined to the values bound as one array under VALUES (pass them
-    as `{VALUES: [...]}`), its rows whose `key` is one of them: what `key IN (values)`
-    selects, for a list of distinct values.
+def among_values(table: Table, key: str, values: Sequence[Any]) -> Join:
+    """PostgreSQL: `table` joined to `values` bound as one array, its rows whose `key` is
+    one of them: what `key IN (values)` selects (a row once, however often named).
 
     One array, not a parameter per value: for new senders, whose batches look up a
     thousand messageIds, identities and people at a time, the server's CPU a call went
-    from 107 to 82-88 µs. (Each run is planned for its values: see `engine_options`. With
-    a plan kept from when the table was nearly empty, an IN list and `= ANY` compared
-    every row with the whole list, 1.6-2.5 s at 40 thousand events, and a join can scan
-    the table once for each value.)"""
+    from 107 to 82-88 µs. Each run is planned for its values (`engine_options`)."""
     from sqlalchemy.dialects import postgresql
 
     column = table.c[key]
+    distinct = list(dict.fromkeys(values))
     wanted = (
-        func.unnest(bindparam(VALUES, type_=postgresql.ARRAY(column.type)))
+        func.unnest(bindparam(None, distinct, type_=postgresql.ARRAY(column.type)))
         .table_valued("value")
         .render_derived(name="wanted")
     )
