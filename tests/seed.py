@@ -82,6 +82,8 @@ async def signal(
     account_id: int,
     person_id: int | None,
     event: str,
+    /,
+    # Any key, those above included: a signal's properties may hold "event" or "at".
     **properties: Any,
 ) -> None:
     source_id = await source(conn, at)
